@@ -1,0 +1,174 @@
+"""The `fleetboard` command: validate, collect, demo, bench. Thin: the work is elsewhere.
+
+Exit codes: 0 done; 1 the board is red and --fail-on-red was given; 2 bad input (config,
+arguments); 3 the pass ran but nothing was published (the last good board stays).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from fleetboard import __version__
+from fleetboard.config import ConfigError, LoadedConfig, load
+
+EXIT_OK, EXIT_RED, EXIT_BAD_INPUT, EXIT_NOT_PUBLISHED = 0, 1, 2, 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        code: int = args.run(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fleetboard",
+        description="A read-only status board for a fleet of service stacks.",
+    )
+    parser.add_argument("--version", action="version", version=f"fleetboard {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each step to stderr")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check fleet.toml and print every problem")
+    p.add_argument("--config", required=True, type=Path, help="path to fleet.toml")
+    p.set_defaults(run=_validate)
+
+    p = sub.add_parser("collect", help="run one pass and write the board into a folder")
+    p.add_argument("--config", required=True, type=Path, help="path to fleet.toml")
+    p.add_argument("--out", required=True, type=Path, help="folder to write the board into")
+    p.add_argument("--endpoint-url", help="send AWS requests here (overrides [aws] endpoint_url)")
+    p.add_argument("--fail-on-red", action="store_true", help="exit 1 when the fleet is red")
+    p.set_defaults(run=_collect)
+
+    p = sub.add_parser("demo", help="start a simulated fleet on 127.0.0.1 and show its board")
+    p.add_argument("--out", type=Path, default=Path("board"), help="folder for the board (./board)")
+    p.add_argument("--once", action="store_true", help="collect once, write the board, exit")
+    p.add_argument("--port", type=int, default=8000, help="port to serve the board on (8000)")
+    p.add_argument("--every", type=int, default=60, help="seconds between passes while serving")
+    p.set_defaults(run=_demo)
+
+    p = sub.add_parser("bench", help="time one pass over a simulated fleet of N environments")
+    p.add_argument("--envs", type=int, default=50, help="environments to simulate (50)")
+    p.add_argument("--endpoints", type=int, default=10, help="endpoints per environment (10)")
+    p.add_argument(
+        "--blackhole",
+        type=float,
+        default=0.0,
+        metavar="PCT",
+        help="percent of endpoints that accept and never answer",
+    )
+    p.add_argument(
+        "--latency-ms",
+        type=float,
+        default=25.0,
+        help="simulated network latency of each answer (25 ms)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_bench)
+    return parser
+
+
+def _validate(args: argparse.Namespace) -> int:
+    loaded = load(args.config)
+    inv = loaded.inventory
+    hosts = sum(len(e.hosts) for e in inv.environments)
+    print(f"{args.config}: ok: {len(inv.environments)} environments, {hosts} hosts")
+    return EXIT_OK
+
+
+def _collect(args: argparse.Namespace) -> int:
+    loaded = load(args.config)
+    if args.endpoint_url:
+        aws = dataclasses.replace(loaded.inventory.aws, endpoint_url=args.endpoint_url)
+        loaded = dataclasses.replace(
+            loaded, inventory=dataclasses.replace(loaded.inventory, aws=aws)
+        )
+    return _pass_and_report(loaded, args.out, fail_on_red=args.fail_on_red)
+
+
+def _pass_and_report(
+    loaded: LoadedConfig,
+    out: Path,
+    *,
+    fail_on_red: bool = False,
+    context_overrides: dict[str, object] | None = None,
+) -> int:
+    from fleetboard import collect
+    from fleetboard.publish import LocalPublisher
+
+    ctx = collect.laptop_context(loaded, **(context_overrides or {}))
+    result = collect.run_pass(loaded, ctx, LocalPublisher(out))
+    print(report(result))
+    if result.error:
+        print(f"fleetboard: {result.error}", file=sys.stderr)
+        return EXIT_NOT_PUBLISHED
+    if fail_on_red and result.board.summary.status.value == "red":
+        return EXIT_RED
+    return EXIT_OK
+
+
+def report(result: object) -> str:
+    """What a pass says on a terminal: status, issues, next action, where the board is."""
+    from fleetboard.collect import PassResult
+
+    assert isinstance(result, PassResult)
+    s = result.board.summary
+    c = result.board.collector
+    lines = [f"fleet {s.status.value}: {s.message}"]
+    lines += [f"  - {issue.text}" for issue in s.issues[:20]]
+    if len(s.issues) > 20:
+        lines.append(f"  ... and {len(s.issues) - 20} more")
+    lines.append(f"next: {s.suggested_next_action}")
+    failed = [f"{name} ({run.error})" for name, run in c.sources.items() if not run.ok]
+    lines.append(
+        f"pass: {c.duration_s:.2f} s, {c.probes} probes, {c.aws_requests} AWS requests"
+        + (f"; failed sources: {', '.join(failed)}" if failed else "")
+    )
+    if result.published:
+        lines.append(f"wrote {len(result.published)} files: {', '.join(result.published)}")
+    return "\n".join(lines)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from fleetboard.demo.run import run_demo
+
+    return run_demo(out=args.out, once=args.once, port=args.port, every_s=args.every)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from fleetboard.bench import run_bench
+
+    if args.envs < 1 or args.endpoints < 1 or not 0 <= args.blackhole <= 100:
+        print(
+            "fleetboard bench: --envs and --endpoints must be ≥ 1, --blackhole 0–100",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    return run_bench(
+        envs=args.envs,
+        endpoints=args.endpoints,
+        blackhole_pct=args.blackhole,
+        latency_ms=args.latency_ms,
+        as_json=args.json,
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,289 @@
+"""The simulated AWS side of the fleet: a moto server holding instances, tagged EIPs and a zone.
+
+`build_world` seeds a moto server over plain boto3 HTTP calls from a small spec, including the
+drift the board must catch (a stopped slot, an EIP with no instance, a record pointing at the
+wrong broker, an undeclared slot). It returns what it made, so the demo can write a fleet.toml.
+
+    endpoint, stop = start_moto_server()
+    prod = EnvSpec("prod", "agentkeys-broker-eip", hosts=("broker.litentry.org",))
+    world = build_world(WorldSpec(environments=(prod,)), endpoint)
+    world.environments["prod"].eip  # a random 127.x.x.x, moto's idea of a public IP
+    stop()
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit
+
+import boto3
+
+from fleetboard.sources.aws import StaticCredentials
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_route53 import Route53Client
+    from mypy_boto3_route53.type_defs import ChangeTypeDef
+
+#: moto accepts any keys; these only make the requests signable. Not a secret.
+DEMO_CREDENTIALS = StaticCredentials(access_key_id="testing", secret_access_key="testing")  # noqa: S106
+
+#: moto does not check image ids; a constant keeps the world reproducible.
+_IMAGE_ID = "ami-0fleetb0ard0demo0"
+
+#: Route 53 takes at most 1,000 records per change batch; stay well below it.
+_CHANGES_PER_BATCH = 400
+
+EipState = Literal["associated", "unassociated", "absent"]
+
+
+@dataclass(frozen=True, slots=True)
+class EnvSpec:
+    """One environment as AWS holds it: an instance, its tagged EIP and its hosts' A records."""
+
+    name: str
+    eip_tag: str  # the EIP's Name tag, e.g. "agentkeys-broker-eip-test-2"
+    hosts: tuple[str, ...] = ()  # host names given an A record to this environment's EIP
+    instance_type: str = "t3.medium"
+    instance_name: str | None = None  # the instance's Name tag; defaults to the env name
+    instance: bool = True  # False: no instance at all (a slot torn down by hand)
+    stopped: bool = False  # parked by the idle stop
+    eip: EipState = "associated"
+    #: Drift: host -> name of another environment whose EIP its A record points at instead.
+    records_to: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class WorldSpec:
+    environments: tuple[EnvSpec, ...]
+    zone: str = "litentry.org"
+    region: str = "us-east-1"
+    #: Extra EIP Name tags allocated with no instance and no records (an undeclared slot).
+    extra_eip_tags: tuple[str, ...] = ()
+    ttl: int = 300
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedEnv:
+    name: str
+    eip_tag: str
+    eip: str | None
+    allocation_id: str | None
+    instance_id: str | None
+    instance_type: str | None
+    state: str | None  # "running", "stopped", or None without an instance
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """What build_world created: enough to write a fleet.toml and to check a pass against."""
+
+    endpoint_url: str
+    region: str
+    zone: str
+    zone_id: str  # without the "/hostedzone/" prefix, as fleet.toml writes it
+    environments: dict[str, CreatedEnv]
+    extra_eips: dict[str, str]  # Name tag -> public IP
+    a_records: dict[str, str]  # host name -> IP, as written
+
+
+def start_moto_server() -> tuple[str, Callable[[], None]]:
+    """Start moto in a thread on 127.0.0.1 (a free port); return its URL and a stop function.
+
+    The server holds moto's process-wide state: `reset_moto` clears it between scenarios.
+    """
+    from moto.server import ThreadedMotoServer  # heavy, and only the demo and tests need it
+
+    # werkzeug logs every request at INFO to stderr unless told otherwise; keep errors only.
+    werkzeug_log = logging.getLogger("werkzeug")
+    if werkzeug_log.level == logging.NOTSET:
+        werkzeug_log.setLevel(logging.WARNING)
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+
+    def stop() -> None:
+        server.stop()
+        # ThreadedMotoServer.stop() shuts the loop down but leaves the socket listening (the
+        # kernel would go on accepting connections nobody answers): close it as well.
+        wsgi = getattr(server, "_server", None)
+        if wsgi is not None:
+            wsgi.server_close()
+
+    return f"http://{host}:{port}", stop
+
+
+def reset_moto(endpoint_url: str) -> None:
+    """Forget every resource the moto server holds (its `POST /moto-api/reset`)."""
+    _moto_api(endpoint_url, "/moto-api/reset", b"")
+
+
+def set_moto_auth(endpoint_url: str, *, enforced: bool) -> None:
+    """Turn moto's IAM checks on (every request is authenticated and authorized) or off."""
+    _moto_api(endpoint_url, "/moto-api/reset-auth", b"0" if enforced else b"inf")
+
+
+def _moto_api(endpoint_url: str, path: str, body: bytes) -> None:
+    url = urlsplit(endpoint_url)
+    if url.hostname is None or url.port is None:
+        raise ValueError(f"moto endpoint {endpoint_url!r} needs a host and a port")
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    try:
+        # text/plain: with a form content type the server would consume the body as a form.
+        conn.request("POST", path, body=body, headers={"Content-Type": "text/plain"})
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"moto {path} answered HTTP {response.status}")
+    finally:
+        conn.close()
+
+
+def build_world(
+    spec: WorldSpec,
+    endpoint_url: str,
+    *,
+    credentials: StaticCredentials = DEMO_CREDENTIALS,
+) -> World:
+    """Create the spec's instances, EIPs, zone and A records on the moto server at endpoint_url."""
+    ec2: EC2Client = boto3.client(
+        "ec2",
+        region_name=spec.region,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+    )
+    route53: Route53Client = boto3.client(
+        "route53",
+        region_name=spec.region,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+    )
+
+    created = {env.name: _create_environment(ec2, env) for env in spec.environments}
+    to_stop = [
+        c.instance_id
+        for env, c in zip(spec.environments, created.values(), strict=True)
+        if env.stopped and c.instance_id
+    ]
+    if to_stop:
+        ec2.stop_instances(InstanceIds=to_stop)
+        created = {
+            name: _replace_state(c, "stopped") if c.instance_id in to_stop else c
+            for name, c in created.items()
+        }
+
+    extra = {tag: _allocate_eip(ec2, tag)[0] for tag in spec.extra_eip_tags}
+
+    zone_id = _create_zone(route53, spec.zone)
+    records = _a_records(spec.environments, created)
+    _write_records(route53, zone_id, records, spec.ttl)
+
+    return World(
+        endpoint_url=endpoint_url,
+        region=spec.region,
+        zone=spec.zone,
+        zone_id=zone_id,
+        environments=created,
+        extra_eips=extra,
+        a_records=records,
+    )
+
+
+def _create_environment(ec2: EC2Client, env: EnvSpec) -> CreatedEnv:
+    instance_id: str | None = None
+    if env.instance:
+        reservation = ec2.run_instances(
+            ImageId=_IMAGE_ID,
+            MinCount=1,
+            MaxCount=1,
+            InstanceType=env.instance_type,  # type: ignore[arg-type]  # any string, as in fleet.toml
+            TagSpecifications=[
+                {
+                    "ResourceType": "instance",
+                    "Tags": [{"Key": "Name", "Value": env.instance_name or env.name}],
+                }
+            ],
+        )
+        instance_id = reservation["Instances"][0]["InstanceId"]
+
+    eip: str | None = None
+    allocation_id: str | None = None
+    if env.eip != "absent":
+        eip, allocation_id = _allocate_eip(ec2, env.eip_tag)
+        if env.eip == "associated" and instance_id is not None:
+            ec2.associate_address(AllocationId=allocation_id, InstanceId=instance_id)
+
+    return CreatedEnv(
+        name=env.name,
+        eip_tag=env.eip_tag,
+        eip=eip,
+        allocation_id=allocation_id,
+        instance_id=instance_id,
+        instance_type=env.instance_type if instance_id else None,
+        state="running" if instance_id else None,
+    )
+
+
+def _allocate_eip(ec2: EC2Client, tag: str) -> tuple[str, str]:
+    # Tagged at allocation, as the fleet's setup-cloud.sh does (FLEET_FACTS §2).
+    address = ec2.allocate_address(
+        Domain="vpc",
+        TagSpecifications=[
+            {"ResourceType": "elastic-ip", "Tags": [{"Key": "Name", "Value": tag}]},
+        ],
+    )
+    return address["PublicIp"], address["AllocationId"]
+
+
+def _replace_state(env: CreatedEnv, state: str) -> CreatedEnv:
+    return CreatedEnv(
+        name=env.name,
+        eip_tag=env.eip_tag,
+        eip=env.eip,
+        allocation_id=env.allocation_id,
+        instance_id=env.instance_id,
+        instance_type=env.instance_type,
+        state=state,
+    )
+
+
+def _create_zone(route53: Route53Client, zone: str) -> str:
+    hosted = route53.create_hosted_zone(Name=zone, CallerReference=f"fleetboard-demo-{zone}")
+    return hosted["HostedZone"]["Id"].rsplit("/", 1)[-1]
+
+
+def _a_records(envs: Sequence[EnvSpec], created: Mapping[str, CreatedEnv]) -> dict[str, str]:
+    records: dict[str, str] = {}
+    for env in envs:
+        for host in env.hosts:
+            target = created[env.records_to.get(host, env.name)]
+            if target.eip is not None:  # no EIP, no record: the host simply does not resolve
+                records[host] = target.eip
+    return records
+
+
+def _write_records(route53: Route53Client, zone_id: str, records: dict[str, str], ttl: int) -> None:
+    changes: list[ChangeTypeDef] = [
+        {
+            "Action": "UPSERT",
+            "ResourceRecordSet": {
+                "Name": host,
+                "Type": "A",
+                "TTL": ttl,
+                "ResourceRecords": [{"Value": ip}],
+            },
+        }
+        for host, ip in records.items()
+    ]
+    for start in range(0, len(changes), _CHANGES_PER_BATCH):
+        route53.change_resource_record_sets(
+            HostedZoneId=zone_id,
+            ChangeBatch={"Changes": changes[start : start + _CHANGES_PER_BATCH]},
+        )

@@ -1,0 +1,126 @@
+"""`fleetboard demo`: start the simulated fleet, collect it, write the board, serve it.
+
+Everything listens on 127.0.0.1 and nothing leaves the machine: AWS is a moto server, the
+hosts are real HTTPS servers with a throwaway CA, DNS is the simulated Route 53 zone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from fleetboard.config import LoadedConfig, load
+from fleetboard.demo import scenario
+from fleetboard.demo.aws_world import (
+    DEMO_CREDENTIALS,
+    World,
+    build_world,
+    reset_moto,
+    start_moto_server,
+)
+from fleetboard.demo.dns import ZoneResolver
+from fleetboard.demo.hosts import HostServer
+from fleetboard.sources import utc_now
+
+
+@dataclass(frozen=True, slots=True)
+class DemoFleet:
+    """A running simulated fleet and the config that describes it."""
+
+    config_path: Path
+    loaded: LoadedConfig
+    world: World
+    hosts: HostServer
+
+    def context_overrides(self) -> dict[str, object]:
+        """What a pass needs besides the config: the demo's DNS and dummy AWS keys."""
+        from fleetboard.sources.aws import make_aws_client_factory
+
+        return {
+            "resolver": ZoneResolver({k: [v] for k, v in self.world.a_records.items()}),
+            "aws_client": make_aws_client_factory(
+                self.loaded.inventory.aws, credentials=DEMO_CREDENTIALS
+            ),
+        }
+
+
+@contextlib.contextmanager
+def demo_fleet(workdir: Path) -> Iterator[DemoFleet]:
+    """Start moto and the HTTPS hosts, write fleet.toml and the CA into workdir; stop on exit."""
+    endpoint, stop_moto = start_moto_server()
+    try:
+        # moto keeps its state per process, not per server: start from an empty account even
+        # if this process ran a moto server before (the test suite does).
+        reset_moto(endpoint)
+        world = build_world(scenario.world_spec(), endpoint, credentials=DEMO_CREDENTIALS)
+        with HostServer(scenario.sim_hosts(utc_now())) as hosts:
+            ca = hosts.write_ca(workdir / "demo-ca.pem")
+            config_path = workdir / "fleet.toml"
+            config_path.write_text(scenario.fleet_toml(world, hosts.address, ca.name))
+            yield DemoFleet(config_path, load(config_path), world, hosts)
+    finally:
+        stop_moto()
+
+
+def run_demo(*, out: Path, once: bool, port: int, every_s: int) -> int:
+    from fleetboard.cli import EXIT_OK, _pass_and_report
+
+    out.mkdir(parents=True, exist_ok=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="fleetboard-demo-") as tmp,
+        demo_fleet(Path(tmp)) as fleet,
+    ):
+        print(f"demo fleet up: AWS at {fleet.world.endpoint_url}, hosts at {fleet.hosts.address}")
+        print(f"demo config: {fleet.config_path} (validated like any fleet.toml)")
+        code = _pass_and_report(fleet.loaded, out, context_overrides=fleet.context_overrides())
+        if once or code != EXIT_OK:
+            print(f"board written to {out.resolve()}/index.html")
+            return code
+        return _serve(fleet, out, port, every_s)
+
+
+def _serve(fleet: DemoFleet, out: Path, port: int, every_s: int) -> int:
+    from fleetboard import collect
+    from fleetboard.publish import LocalPublisher
+
+    handler = functools.partial(_QuietHandler, directory=str(out))
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError:  # the port is taken: any free one will do for a demo
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    threading.Thread(target=server.serve_forever, name="board-http", daemon=True).start()
+    print(f"\nboard: {url}   (collected again every {every_s} s; Ctrl-C to stop)", flush=True)
+    stop = threading.Event()
+    try:
+        while not stop.wait(every_s):
+            ctx = collect.laptop_context(fleet.loaded, **fleet.context_overrides())
+            result = collect.run_pass(fleet.loaded, ctx, LocalPublisher(out))
+            status = result.board.summary.status.value
+            print(
+                f"collected: fleet {status}, {result.board.collector.duration_s:.2f} s", flush=True
+            )
+    except KeyboardInterrupt:
+        print("\nstopping the demo fleet", file=sys.stderr)
+    finally:
+        server.shutdown()
+        server.server_close()
+    return 0
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the board folder; no request log on the terminal, no caching of the board."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()

@@ -1,0 +1,265 @@
+"""The demo fleet: prod and three test slots shaped like the real one, showing every status.
+
+One description drives both simulated parts (the moto world and the HTTPS hosts) and the
+fleet.toml the demo collects with, so the three can never disagree. Bodies are quoted from
+FLEET_FACTS §4; what goes wrong, and where, is listed in `DEMO_STORY` for the README.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from fleetboard.demo.aws_world import EnvSpec, World, WorldSpec
+from fleetboard.demo.hosts import CertKind, Reply, SimHost, json_reply, text_reply
+from fleetboard.inventory import Address, service_host
+
+ZONE = "litentry.org"
+ACCOUNT = "429071895007"
+SERVICES = ("signer", "mcp")
+WORKERS = ("audit", "email", "cred", "memory", "config", "classify", "channel", "weixin")
+OPTIONAL = ("mcp", "weixin")
+BUCKET_OF = {"cred": "vault", "memory": "memory", "config": "config", "channel": "channel"}
+
+#: What the demo shows, in the words an operator would use. The README quotes it.
+DEMO_STORY = (
+    "prod: every service green",
+    "test (slot 1): broker /readyz degraded (test slots run unsponsored), so amber; its "
+    "optional weixin-test host has no A record (grey, not red); its env file's EIP is stale",
+    "test-2: audit-test-2 answers 502 (red); email-test-2's certificate expires in 5 days; "
+    "cred-test-2's A record points at prod's EIP; the broker's issuer names slot 1; "
+    "memory-test-2 reports slot 1's bucket",
+    "test-3: instance stopped by the idle stop (grey, not probed)",
+    "an EIP tagged agentkeys-broker-eip-test-4 that fleet.toml does not declare",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoEnv:
+    name: str
+    broker_host: str
+    suffix: str
+    stopped: bool = False
+    #: label ("broker", "audit", ...) -> path -> reply, replacing the healthy answer
+    faults: Mapping[str, Mapping[str, Reply]] = field(default_factory=dict)
+    expiring: tuple[str, ...] = ()  # services whose certificate is 5 days from expiry
+    unresolved: tuple[str, ...] = ()  # services with no A record and no address override
+    records_to: Mapping[str, str] = field(default_factory=dict)  # service -> other env's EIP
+    hostnames: Mapping[str, str] = field(default_factory=dict)  # known naming exceptions
+    eip_in_file: str | None = None  # a stale EIP= in the env file
+
+    def hostname(self, service: str) -> str:
+        if service == "broker":
+            return self.broker_host
+        return self.hostnames.get(service) or service_host(service, self.suffix, ZONE)
+
+
+def readyz(status: str, degraded: list[dict[str, str]] | None = None) -> Reply:
+    checks = [{"name": "tier1/db", "status": "ok", "docs": "docs/ops/broker.md#db"}]
+    checks += degraded or []
+    code = 503 if status == "unready" else 200
+    body = {
+        "status": status,
+        "degraded": status == "degraded",
+        "checks": checks,
+        "ready": ["tier1/db", "tier2/ses"],
+    }
+    return json_reply(body, code)
+
+
+DEMO_ENVS = (
+    DemoEnv("prod", "broker.litentry.org", ""),
+    DemoEnv(
+        "test",
+        "test-broker.litentry.org",
+        "-test",
+        faults={
+            "broker": {
+                "/readyz": readyz(
+                    "degraded",
+                    [
+                        {
+                            "name": "tier2/paymaster",
+                            "status": "degraded",
+                            "reason": "PAYMASTER_ADDRESS_HEIMA is empty: unsponsored",
+                        }
+                    ],
+                )
+            }
+        },
+        unresolved=("weixin",),
+        hostnames={"mcp": "test-mcp.litentry.org"},  # slot 1's grandfathered prefix style
+        eip_in_file="3.214.219.209",
+    ),
+    DemoEnv(
+        "test-2",
+        "broker-test-2.litentry.org",
+        "-test-2",
+        faults={
+            "audit": {"/healthz": text_reply("<html><center>502 Bad Gateway</center></html>", 502)},
+            "broker": {
+                "/.well-known/openid-configuration": json_reply(
+                    {
+                        "issuer": "https://test-broker.litentry.org",
+                        "jwks_uri": "https://test-broker.litentry.org/.well-known/jwks.json",
+                    }
+                )
+            },
+            "memory": {
+                "/healthz": json_reply(
+                    {
+                        "ok": True,
+                        "memory_bucket": f"agentkeys-memory-test-{ACCOUNT}",
+                        "chain_profile": "heima",
+                        "version": "0.1.0",
+                    }
+                )
+            },
+        },
+        expiring=("email",),
+        records_to={"cred": "prod"},
+    ),
+    DemoEnv("test-3", "broker-test-3.litentry.org", "-test-3", stopped=True),
+)
+
+UNDECLARED_TAGS = ("agentkeys-broker-eip-test-4",)
+
+
+def eip_tag(env: DemoEnv) -> str:
+    return f"agentkeys-broker-eip{env.suffix}"
+
+
+def _healthy(env: DemoEnv, service: str) -> dict[str, Reply]:
+    if service == "broker":
+        issuer = f"https://{env.broker_host}"
+        return {
+            "/healthz": text_reply("ok"),
+            "/readyz": readyz("ready"),
+            "/.well-known/openid-configuration": json_reply(
+                {"issuer": issuer, "jwks_uri": f"{issuer}/.well-known/jwks.json"}
+            ),
+        }
+    if service in BUCKET_OF:
+        kind = BUCKET_OF[service]
+        body: dict[str, object] = {
+            "ok": True,
+            f"{kind}_bucket": f"agentkeys-{kind}{env.suffix}-{ACCOUNT}",
+            "chain_profile": "heima",
+            "version": "0.1.0",
+        }
+        if service == "channel":
+            body["max_poll_seconds"] = 25
+        return {"/healthz": json_reply(body)}
+    if service == "classify":
+        return {
+            "/healthz": json_reply(
+                {"ok": True, "catalog_version": 7, "chain_profile": "heima", "version": "0.1.0"}
+            )
+        }
+    if service == "weixin":
+        return {
+            "/healthz": json_reply(
+                {
+                    "ok": True,
+                    "transport": "ilink",
+                    "bound_contacts": 3,
+                    "outbound_enabled": True,
+                    "version": "0.1.0",
+                }
+            )
+        }
+    if service == "mcp":
+        return {"/healthz": json_reply({"ok": True, "name": "agentkeys-mcp-server"})}
+    return {"/healthz": text_reply("ok")}
+
+
+def services_of(env: DemoEnv) -> tuple[str, ...]:
+    return ("broker", *SERVICES, *WORKERS)
+
+
+def sim_hosts(now: datetime, envs: tuple[DemoEnv, ...] = DEMO_ENVS) -> list[SimHost]:
+    """Every host the demo serves over HTTPS (a stopped slot serves nothing)."""
+    hosts = []
+    for env in envs:
+        if env.stopped:
+            continue
+        for service in services_of(env):
+            if service in env.unresolved:
+                continue
+            routes = {**_healthy(env, service), **env.faults.get(service, {})}
+            not_after = now + timedelta(days=5, hours=6) if service in env.expiring else None
+            hosts.append(SimHost(env.hostname(service), routes, CertKind.VALID, not_after))
+    return hosts
+
+
+def world_spec(envs: tuple[DemoEnv, ...] = DEMO_ENVS) -> WorldSpec:
+    """The AWS side: instances, tagged EIPs, and an A record for every resolvable host."""
+    specs = []
+    for env in envs:
+        names = tuple(env.hostname(s) for s in services_of(env) if s not in env.unresolved)
+        records_to = {env.hostname(s): other for s, other in env.records_to.items()}
+        specs.append(
+            EnvSpec(
+                env.name,
+                eip_tag(env),
+                hosts=names,
+                stopped=env.stopped,
+                instance_name=f"agentkeys-broker{env.suffix}",
+                records_to=records_to,
+            )
+        )
+    return WorldSpec(environments=tuple(specs), zone=ZONE, extra_eip_tags=UNDECLARED_TAGS)
+
+
+def fleet_toml(
+    world: World, address: Address, ca_file: str, envs: tuple[DemoEnv, ...] = DEMO_ENVS
+) -> str:
+    """The fleet.toml the demo collects with: a real config, as an operator would write it."""
+    q = '"{}"'.format
+    lines = [
+        "# fleet.toml written by `fleetboard demo` for its simulated fleet.",
+        "# AWS is a moto server and every host a real HTTPS server on 127.0.0.1.",
+        "",
+        "[fleet]",
+        'name = "agentkeys (demo)"',
+        f"zone = {q(world.zone)}",
+        f"zone_id = {q(world.zone_id)}",
+        f"region = {q(world.region)}",
+        'eip_tag_pattern = "agentkeys-broker-eip*"',
+        f"services = [{', '.join(map(q, SERVICES))}]",
+        f"workers = [{', '.join(map(q, WORKERS))}]",
+        f"optional = [{', '.join(map(q, OPTIONAL))}]",
+        "period_s = 60",
+        "",
+        "[aws]",
+        f"endpoint_url = {q(world.endpoint_url)}",
+        "",
+        "[probe]",
+        f"ca_bundle = {q(ca_file)}  # the demo's own CA; production trusts the system CAs",
+        "connect_timeout_s = 2",
+        "read_timeout_s = 3",
+        "pass_deadline_s = 20",
+    ]
+    for env in envs:
+        created = world.environments[env.name]
+        lines += ["", f"[environments.{env.name}]", f"broker_host = {q(env.broker_host)}"]
+        if created.instance_id:
+            lines.append(f"instance_id = {q(created.instance_id)}")
+        eip = env.eip_in_file or created.eip
+        if eip:
+            note = "  # stale: the env file was not updated" if env.eip_in_file else ""
+            lines.append(f"eip = {q(eip)}{note}")
+        for service, hostname in env.hostnames.items():
+            lines.append(f"hosts.{service}.hostname = {q(hostname)}")
+        if not env.stopped:
+            lines.append(
+                "# Every host answers on one loopback port, like nginx vhosts behind an EIP:"
+            )
+            lines.append("# the probe connects there and still sends the real name (SNI, Host).")
+            for service in services_of(env):
+                if service in env.unresolved:
+                    lines.append(f"# {env.hostname(service)}: no override and no A record.")
+                    continue
+                lines.append(f"hosts.{service}.address = {q(str(address))}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,147 @@
+"""What the fleet is meant to be: environments, their hosts, and how to probe them.
+
+config.py builds an Inventory from fleet.toml; every source reads one. Host names follow the
+fleet's suffix rule (FLEET_FACTS §2) unless a host override names them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from fleetboard.model import EnvKind
+
+#: Paths probed on every host, and the broker's extra ones.
+HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
+ISSUER_PATH = "/.well-known/openid-configuration"
+BROKER_PATHS = (HEALTH_PATH, READY_PATH, ISSUER_PATH)
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where to connect instead of resolving the host name (curl's --connect-to).
+
+    The real host name is still used for SNI, the Host header and the certificate check.
+    """
+
+    host: str  # an IP address or a name to resolve in its place
+    port: int = 443
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """One public host name of an environment and what to ask it."""
+
+    role: str  # "broker", "signer", "worker", "service"
+    label: str  # check name: "broker", "signer", "worker:audit", "mcp"
+    hostname: str
+    paths: tuple[str, ...] = (HEALTH_PATH,)
+    address: Address | None = None
+    optional: bool = False
+    skip: bool = False  # declared but deliberately not probed
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    name: str
+    kind: EnvKind
+    slot: int | None
+    suffix: str  # "", "-test", "-test-2", "-base": the fleet's naming suffix
+    broker_host: str
+    eip_tag: str
+    expected_issuer: str
+    hosts: tuple[Host, ...]
+    instance_id: str | None = None
+    eip: str | None = None  # as declared (env file), compared with the EIP found by tag
+    retired: bool = False
+
+    @property
+    def broker(self) -> Host:
+        return self.hosts[0]
+
+
+@dataclass(frozen=True, slots=True)
+class AwsSettings:
+    region: str
+    zone: str
+    zone_id: str
+    eip_tag_pattern: str
+    endpoint_url: str | None = None
+    connect_timeout_s: float = 3.0
+    read_timeout_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeSettings:
+    connect_timeout_s: float = 3.0
+    read_timeout_s: float = 4.0
+    retry_delay_s: float = 0.15
+    concurrency: int = 200
+    body_cap_bytes: int = 65536
+    pass_deadline_s: float = 40.0
+    ca_bundle: Path | None = None  # extra CAs to trust (the demo's); system CAs otherwise
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    tls_amber_days: int = 20
+    tls_red_days: int = 7
+    slow_ms: float = 2000.0  # a green answer slower than this is amber
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    source: str  # the config file it came from, for messages
+    fleet: str
+    aws: AwsSettings
+    probe: ProbeSettings
+    thresholds: Thresholds
+    environments: tuple[Environment, ...]
+    bucket_pattern: str
+
+    def environment(self, name: str) -> Environment:
+        for env in self.environments:
+            if env.name == name:
+                return env
+        raise KeyError(name)
+
+    def hosts(self) -> list[tuple[Environment, Host]]:
+        """Every probed host of every environment not retired, in inventory order."""
+        return [(env, h) for env in self.environments if not env.retired for h in env.hosts]
+
+
+# --------------------------------------------------------------------------- naming rules
+
+_BROKER_LABEL = re.compile(r"^(?:(?P<pre>[a-z0-9-]+)-broker|broker(?P<post>-[a-z0-9-]+)?)$")
+
+
+def suffix_from_broker(broker_host: str) -> str | None:
+    """The fleet's host suffix from the broker's first DNS label, or None if it has no rule.
+
+    >>> [suffix_from_broker(h) for h in ("broker.x.org", "test-broker.x.org",
+    ...                                   "broker-test-2.x.org", "broker-base.x.org")]
+    ['', '-test', '-test-2', '-base']
+    """
+    first = broker_host.split(".", 1)[0].lower()
+    m = _BROKER_LABEL.match(first)
+    if m is None:
+        return None
+    if m.group("pre"):
+        return "-" + m.group("pre")
+    return m.group("post") or ""
+
+
+def service_host(service: str, suffix: str, zone: str) -> str:
+    """`https://{worker}{suffix}.{zone}`, byte-identical with the fleet's worker-url.sh."""
+    return f"{service}{suffix}.{zone}"
+
+
+def eip_tag_for(base: str, suffix: str) -> str:
+    """EIP Name tag of an environment: `agentkeys-broker-eip` + `-test-2`."""
+    return f"{base}{suffix}"

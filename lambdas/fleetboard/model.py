@@ -1,0 +1,252 @@
+"""What a result is: the statuses, the facts sources observe, and the board a pass produces.
+
+Everything here is a frozen dataclass or a string enum, so a pass is plain data from the
+sources' observations to the snapshot JSON. No I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """Health of one check or a rollup. Unknown is never shown as green."""
+
+    GREEN = "green"
+    AMBER = "amber"
+    RED = "red"
+    UNKNOWN = "unknown"
+
+
+#: Rollup order: the first of these present wins (DESIGN §5).
+SEVERITY: tuple[Status, ...] = (Status.RED, Status.AMBER, Status.UNKNOWN, Status.GREEN)
+
+
+class Lifecycle(StrEnum):
+    """Whether an environment is meant to be up, separate from whether it is healthy."""
+
+    RUNNING = "running"
+    STOPPED = "stopped"  # parked (idle stop): grey, never red
+    MISSING = "missing"  # declared, but no EIP or instance found
+    RETIRED = "retired"  # declared retired in fleet.toml: not probed
+    UNKNOWN = "unknown"  # the aws source could not tell
+
+
+class Reason(StrEnum):
+    """Why a probe failed, by layer: the first word of every failed check's reason."""
+
+    DNS = "dns"
+    CONNECT = "connect"
+    TIMEOUT = "timeout"
+    TLS = "tls"
+    HTTP = "http"  # rendered as "http 502"
+    BODY = "body"
+    DEADLINE = "deadline"  # the pass ran out of time before this probe
+    SOURCE = "source"  # the source that would observe it failed
+    INTERNAL = "internal"  # a bug in the collector, caught around the source
+
+
+class EnvKind(StrEnum):
+    PROD = "prod"
+    BASE = "base"
+    TEST_SLOT = "test-slot"
+    OTHER = "other"
+
+
+# --------------------------------------------------------------------------- observations
+# Raw facts, as sources see them. Rules turn these into checks.
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFailure:
+    """A source that could not observe anything; its part of the board becomes unknown."""
+
+    source: str
+    reason: str  # one line a person can act on; never a secret
+
+
+@dataclass(frozen=True, slots=True)
+class CertFacts:
+    """The leaf certificate a host presented, and whether it verified."""
+
+    host: str
+    not_after: datetime | None
+    issuer: str  # organisation or common name of the issuer, e.g. "Let's Encrypt"
+    subject: str
+    verified: bool
+    error: str | None = None  # e.g. "certificate has expired", "hostname mismatch"
+    observed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeError:
+    """A probe that got no HTTP answer: the layer it failed at and the detail."""
+
+    reason: Reason  # DNS, CONNECT, TIMEOUT, TLS, DEADLINE
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class HttpExchange:
+    """One GET against one host and path, after at most one retry."""
+
+    host: str
+    path: str
+    observed_at: datetime
+    attempts: int
+    status_code: int | None = None  # None when error is set
+    body: str = ""  # decoded, capped at the configured body cap
+    body_truncated: bool = False
+    latency_ms: float | None = None
+    error: ProbeError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HttpFacts:
+    """Everything the http source saw in one pass, keyed by (host, path)."""
+
+    exchanges: dict[tuple[str, str], HttpExchange]
+    certs: dict[str, CertFacts]  # handshakes the probes made, for the tls source to reuse
+    skipped: dict[str, str] = field(default_factory=dict)  # host -> why it was not probed
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFacts:
+    certs: dict[str, CertFacts | ProbeError]  # host -> certificate, or why none was seen
+    reused: int = 0  # handshakes taken from the http probes rather than made again
+
+
+@dataclass(frozen=True, slots=True)
+class AddressFacts:
+    """One Elastic IP found by its Name tag."""
+
+    public_ip: str
+    tag: str
+    allocation_id: str | None
+    instance_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceFacts:
+    instance_id: str
+    state: str  # EC2 state name: pending, running, stopping, stopped, ...
+    instance_type: str
+    launched_at: datetime | None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AwsFacts:
+    addresses: tuple[AddressFacts, ...]
+    instances: dict[str, InstanceFacts]
+    a_records: dict[str, tuple[str, ...]]  # lower-case host name, no trailing dot -> IPs
+    requests: int  # AWS API requests this pass made, pagination pages included
+
+
+# --------------------------------------------------------------------------- the board
+# What a pass publishes. snapshot.py turns these into JSON; the schema file is the contract.
+
+
+@dataclass(frozen=True, slots=True)
+class CertSummary:
+    not_after: datetime | None
+    days_left: int | None
+    issuer: str
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One observed fact with a verdict, e.g. the audit worker's /healthz."""
+
+    id: str  # stable: "<kind>:<host><path>", e.g. "http:audit-test-2.litentry.org/healthz"
+    name: str  # short label for people: "broker", "worker:audit", "readyz", "tls:audit"
+    kind: str  # "http", "tls", "machine", "drift"
+    status: Status
+    reason: str  # "" when green; else starts with a Reason value: "http 502", "timeout"
+    summary: str  # one line: "HTTP 502 in 41 ms", "certificate expires in 5 days"
+    source: str  # the source that observed it: "aws", "http", "tls", "rules"
+    observed_at: datetime | None
+    host: str | None = None
+    latency_ms: float | None = None
+    optional: bool = False  # an optional endpoint never makes its environment worse
+    cert: CertSummary | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    kind: str  # "worker_a_record", "eip_tag", "issuer", "bucket", "undeclared_slot", ...
+    status: Status
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Machine:
+    instance_id: str | None
+    state: str | None
+    instance_type: str | None
+    launched_at: datetime | None
+    eip: str | None
+    eip_tag: str
+    eip_declared: str | None  # EIP= in the env file / fleet.toml, for the drift check
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    status: Status
+    env: str  # "fleet" for issues that belong to no single environment
+    check: str
+    text: str  # "<env> <check> <status>: <detail>"
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentView:
+    name: str
+    kind: EnvKind
+    slot: int | None
+    lifecycle: Lifecycle
+    status: Status
+    broker_host: str
+    machine: Machine
+    checks: tuple[Check, ...]
+    drift: tuple[Drift, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    status: Status
+    message: str
+    suggested_next_action: str
+    issues: tuple[Issue, ...]
+    counts: dict[str, int]  # environments by status, plus "stopped"/"retired"/"missing"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRun:
+    ok: bool
+    duration_s: float
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorInfo:
+    version: str
+    duration_s: float
+    sources: dict[str, SourceRun]
+    aws_requests: int = 0
+    probes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    """Everything one pass decided: the contents of a snapshot."""
+
+    generated_at: datetime
+    fleet: str
+    zone: str
+    region: str
+    summary: Summary
+    environments: tuple[EnvironmentView, ...]
+    fleet_drift: tuple[Drift, ...]  # drift that belongs to no declared environment
+    collector: CollectorInfo

@@ -1,0 +1,287 @@
+"""Snapshot document -> the status page, through the jinja2 templates in site/.
+
+The page is only a view of a validated snapshot dict (DESIGN §6, §7): the templates read
+its keys directly under `StrictUndefined`, so a schema change that the page does not follow
+fails the render instead of publishing a blank. The helpers here are small pure functions
+the templates use as filters.
+
+    from fleetboard import render
+    html = render.render_page(doc, period_s=60)
+    files = {"index.html": html.encode(), **render.static_assets()}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup, escape
+
+JsonDoc = Mapping[str, Any]
+
+#: Files published beside index.html; the page links them by relative URL.
+STATIC_FILES = ("board.css", "board.js")
+
+#: Lifecycles shown as a grey pill instead of the environment's (meaningless) health.
+PARKED = frozenset({"stopped", "retired", "missing"})
+
+#: Every word a status pill can carry, worst first: the order of tallies and lists.
+WORDS = ("red", "amber", "unknown", "optional", "stopped", "retired", "missing", "green")
+_RANK = {word: i for i, word in enumerate(WORDS)}
+
+
+def site_dir() -> Path:
+    """The `site/` folder: inside the package in a wheel or Lambda bundle, else the repo's."""
+    packaged = Path(__file__).parent / "site"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).parents[2] / "site"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def env_word(env: JsonDoc) -> str:
+    """The pill of an environment: its lifecycle when parked, else its health."""
+    lifecycle: str = env["lifecycle"]
+    return lifecycle if lifecycle in PARKED else str(env["status"])
+
+
+def check_word(check: JsonDoc, env: JsonDoc) -> str:
+    """The pill of a check: grey for a parked environment or an optional endpoint."""
+    if env["lifecycle"] in PARKED:
+        return str(env["lifecycle"])
+    status: str = check["status"]
+    if check["optional"] and status != "green":
+        return "optional"
+    return status
+
+
+def rank(word: str) -> int:
+    """Sort key of a pill word: red first, green last."""
+    return _RANK.get(word, len(WORDS))
+
+
+def tally(env: JsonDoc) -> list[tuple[str, int]]:
+    """(word, count) of the environment's checks, worst first, zero counts left out."""
+    counts: dict[str, int] = {}
+    for check in env["checks"]:
+        word = check_word(check, env)
+        counts[word] = counts.get(word, 0) + 1
+    return sorted(counts.items(), key=lambda item: rank(item[0]))
+
+
+def attention(env: JsonDoc) -> list[JsonDoc]:
+    """The checks of a running environment that are not green, worst first, optional last."""
+    if env["lifecycle"] in PARKED:
+        return []
+    found = [c for c in env["checks"] if c["status"] != "green"]
+    return sorted(found, key=lambda c: rank(check_word(c, env)))
+
+
+def soonest_cert(env: JsonDoc) -> JsonDoc | None:
+    """The check whose certificate expires first (None when no certificate was seen)."""
+    best: JsonDoc | None = None
+    for check in env["checks"]:
+        cert = check["cert"]
+        if cert is None or cert["days_left"] is None:
+            continue
+        if best is None or cert["days_left"] < best["cert"]["days_left"]:
+            best = check
+    return best
+
+
+def utc(iso: str | None, seconds: bool = False) -> str:
+    """`2026-11-23T08:00:03Z` -> `2026-11-23 08:00 UTC` (with `:03` when seconds)."""
+    if not iso:
+        return "never"
+    return f"{iso[:10]} {iso[11:19] if seconds else iso[11:16]} UTC"
+
+
+def seen(source: str, iso: str | None) -> str:
+    """The title of an observed value: its source and observation time."""
+    return f"source {source} · observed {utc(iso, seconds=True)}"
+
+
+def ms(latency: float | None) -> str:
+    """Latency for people: `41 ms`, `1.2 s`, or a dash when there was no answer."""
+    if latency is None:
+        return "—"
+    if latency >= 1000:
+        return f"{latency / 1000:.1f} s"
+    return f"{latency:.0f} ms"
+
+
+def seconds(duration: float) -> str:
+    return f"{duration:.2f} s" if duration < 10 else f"{duration:.0f} s"
+
+
+def code_spans(text: str) -> Markup:
+    """Escape `text` and show its `backtick` spans as <code>, as a command to copy."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: leave the text as it is
+        return escape(text)
+    out = [escape(p) if i % 2 == 0 else Markup("<code>%s</code>") % p for i, p in enumerate(parts)]
+    return Markup("").join(out)
+
+
+def by_rank(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """The non-zero entries of a {word: count} map, worst word first."""
+    return sorted(((w, n) for w, n in counts.items() if n), key=lambda item: rank(item[0]))
+
+
+#: A table longer than this folds its green (and parked) rows into one line per environment,
+#: so a 100-environment fleet stays a readable page of bounded size; latest.json keeps all.
+FOLD_ABOVE = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of a detail table: a check in full, or several quiet checks folded."""
+
+    env: JsonDoc
+    word: str
+    check: JsonDoc | None = None
+    folded: tuple[JsonDoc, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    rows: list[Row]
+    total: int  # checks the table covers, folded ones included
+    folded: bool
+
+
+def _table(pairs: list[tuple[JsonDoc, JsonDoc]], *, worst_first: bool) -> Table:
+    rows = [Row(env, check_word(c, env), c) for env, c in pairs]
+    if len(rows) <= FOLD_ABOVE:
+        return Table(rows, len(rows), folded=False)
+    listed = [r for r in rows if r.word != "green" and r.word not in PARKED]
+    if worst_first:
+        listed.sort(key=lambda r: rank(r.word))
+    quiet: dict[str, list[Row]] = {}
+    for r in rows:
+        if r.word == "green" or r.word in PARKED:
+            quiet.setdefault(r.env["name"], []).append(r)
+    folds = [
+        Row(group[0].env, group[0].word, None, tuple(r.check for r in group if r.check))
+        for group in quiet.values()
+    ]
+    return Table(listed + folds, len(rows), folded=True)
+
+
+def services(envs: Sequence[JsonDoc]) -> Table:
+    """Every http check in the snapshot's order; past FOLD_ABOVE rows, the ones that need a
+    look (worst first), then one folded line per environment."""
+    pairs = [(env, c) for env in envs for c in env["checks"] if c["kind"] == "http"]
+    return _table(pairs, worst_first=True)
+
+
+def certificates(envs: Sequence[JsonDoc]) -> Table:
+    """Every certificate seen, one per host, soonest expiry first (folded past FOLD_ABOVE)."""
+    by_host: dict[tuple[str, str], tuple[JsonDoc, JsonDoc]] = {}
+    for env in envs:
+        for check in env["checks"]:
+            if check["cert"] is None:
+                continue
+            key = (env["name"], check["host"] or check["id"])
+            if key not in by_host or check["kind"] == "tls":  # prefer the tls source's view
+                by_host[key] = (env, check)
+    return _table(sorted(by_host.values(), key=lambda pair: _days(pair[1])), worst_first=False)
+
+
+def _days(check: JsonDoc) -> int:
+    left: int | None = check["cert"]["days_left"] if check["cert"] else None
+    return -(10**9) if left is None else left  # unknown expiry first: it needs a look
+
+
+def span(values: Iterable[float | int | None]) -> tuple[float, float] | None:
+    """(lowest, highest) of the values that are known, or None."""
+    known = [v for v in values if v is not None]
+    return (min(known), max(known)) if known else None
+
+
+def latency_span(checks: Iterable[JsonDoc]) -> str:
+    found = span(c["latency_ms"] for c in checks)
+    if found is None:
+        return ""
+    low, high = found
+    return ms(low) if low == high else f"{low:.0f}\N{EN DASH}{ms(high)}"
+
+
+def days_span(checks: Iterable[JsonDoc]) -> str:
+    found = span(c["cert"]["days_left"] for c in checks if c["cert"])
+    if found is None:
+        return "expiry unknown"
+    low, high = found
+    return f"{low:.0f} days left" if low == high else f"{low:.0f}\N{EN DASH}{high:.0f} days left"
+
+
+def kind_label(env: JsonDoc) -> str:
+    """`prod`, `base`, `test slot 2`, `other`."""
+    if env["kind"] == "test-slot":
+        return "test slot" if env["slot"] is None else f"test slot {env['slot']}"
+    return str(env["kind"])
+
+
+FILTERS: dict[str, Any] = {
+    "env_word": env_word,
+    "check_word": check_word,
+    "tally": tally,
+    "by_rank": by_rank,
+    "attention": attention,
+    "soonest_cert": soonest_cert,
+    "utc": utc,
+    "ms": ms,
+    "seconds": seconds,
+    "code_spans": code_spans,
+    "kind_label": kind_label,
+    "latency_span": latency_span,
+    "days_span": days_span,
+}
+GLOBALS: dict[str, Any] = {
+    "seen": seen,
+    "services": services,
+    "certificates": certificates,
+    "PARKED": PARKED,
+}
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+@cache
+def jinja_env() -> jinja2.Environment:
+    """The one jinja2 environment of the process: autoescaped, strict, whitespace-trimmed."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(site_dir() / "templates"),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html", "j2"), default_for_string=True, default=True
+        ),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters.update(FILTERS)
+    env.globals.update(GLOBALS)
+    return env
+
+
+def render_page(doc: JsonDoc, *, period_s: int = 60) -> str:
+    """The page for a validated snapshot `doc`; `period_s` is the collector's schedule.
+
+    Raises jinja2.UndefinedError when `doc` lacks a key the page reads.
+    """
+    template = jinja_env().get_template("index.html.j2")
+    return template.render(doc=doc, period_s=int(period_s))
+
+
+def static_assets() -> dict[str, bytes]:
+    """File name -> bytes of the stylesheet and script to publish beside index.html."""
+    static = site_dir() / "static"
+    return {name: (static / name).read_bytes() for name in STATIC_FILES}

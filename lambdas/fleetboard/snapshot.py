@@ -1,0 +1,172 @@
+"""Board -> snapshot JSON, and the check of every snapshot against the schema in the repo.
+
+The JSON is the contract other tools read (DESIGN §6); the page is only a view of it, so
+render.py takes the validated document, not the dataclasses.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from fleetboard.model import (
+    Board,
+    CertSummary,
+    Check,
+    Drift,
+    EnvironmentView,
+    Issue,
+    Machine,
+)
+
+SCHEMA_VERSION = 1
+
+JsonDoc = dict[str, Any]
+
+
+class SnapshotInvalid(ValueError):
+    """A snapshot that does not match the schema: a collector bug, never published."""
+
+
+def iso(value: datetime | None) -> str | None:
+    """UTC, seconds precision, `Z` suffix: the one time format of the snapshot."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def to_document(board: Board) -> JsonDoc:
+    """The snapshot as plain JSON-able data, in the schema's shape."""
+    c = board.collector
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": iso(board.generated_at),
+        "fleet": {"name": board.fleet, "zone": board.zone, "region": board.region},
+        "collector": {
+            "version": c.version,
+            "duration_s": round(c.duration_s, 3),
+            "aws_requests": c.aws_requests,
+            "probes": c.probes,
+            "sources": {
+                name: {"ok": run.ok, "duration_s": round(run.duration_s, 3), "error": run.error}
+                for name, run in c.sources.items()
+            },
+        },
+        "summary": {
+            "status": str(board.summary.status),
+            "message": board.summary.message,
+            "suggested_next_action": board.summary.suggested_next_action,
+            "issues": [_issue(i) for i in board.summary.issues],
+            "counts": dict(board.summary.counts),
+        },
+        "environments": [_environment(e) for e in board.environments],
+        "drift": [_drift(d) for d in board.fleet_drift],
+    }
+
+
+def _issue(issue: Issue) -> JsonDoc:
+    return {"status": str(issue.status), "env": issue.env, "check": issue.check, "text": issue.text}
+
+
+def _drift(drift: Drift) -> JsonDoc:
+    return {"kind": drift.kind, "status": str(drift.status), "text": drift.text}
+
+
+def _cert(cert: CertSummary | None) -> JsonDoc | None:
+    if cert is None:
+        return None
+    return {"not_after": iso(cert.not_after), "days_left": cert.days_left, "issuer": cert.issuer}
+
+
+def _check(check: Check) -> JsonDoc:
+    return {
+        "id": check.id,
+        "name": check.name,
+        "kind": check.kind,
+        "status": str(check.status),
+        "reason": check.reason,
+        "summary": check.summary,
+        "source": check.source,
+        "observed_at": iso(check.observed_at),
+        "host": check.host,
+        "latency_ms": None if check.latency_ms is None else round(check.latency_ms, 1),
+        "optional": check.optional,
+        "cert": _cert(check.cert),
+    }
+
+
+def _machine(m: Machine) -> JsonDoc:
+    return {
+        "instance_id": m.instance_id,
+        "state": m.state,
+        "type": m.instance_type,
+        "launched_at": iso(m.launched_at),
+        "eip": m.eip,
+        "eip_tag": m.eip_tag,
+        "eip_declared": m.eip_declared,
+    }
+
+
+def _environment(env: EnvironmentView) -> JsonDoc:
+    return {
+        "name": env.name,
+        "kind": str(env.kind),
+        "slot": env.slot,
+        "lifecycle": str(env.lifecycle),
+        "status": str(env.status),
+        "broker_host": env.broker_host,
+        "machine": _machine(env.machine),
+        "checks": [_check(c) for c in env.checks],
+        "drift": [_drift(d) for d in env.drift],
+    }
+
+
+@cache
+def schema() -> JsonDoc:
+    text = resources.files("fleetboard").joinpath("schema/snapshot.schema.json").read_text()
+    doc: JsonDoc = json.loads(text)
+    return doc
+
+
+@cache
+def _fast_check() -> Any:
+    """The schema compiled to Python once per process: a 100-environment snapshot checks in
+    tens of milliseconds, where a generic validator takes most of a second."""
+    import fastjsonschema
+
+    return fastjsonschema.compile(schema())
+
+
+def problems(doc: JsonDoc) -> list[str]:
+    """Every way `doc` breaks the schema, as `path: message` lines (empty when valid)."""
+    import fastjsonschema
+
+    try:
+        _fast_check()(doc)
+    except fastjsonschema.JsonSchemaValueException:
+        pass
+    else:
+        return []
+    # Slow path, only for a broken snapshot: list every problem, not just the first.
+    from jsonschema import Draft7Validator
+
+    errors = sorted(
+        Draft7Validator(schema()).iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))
+    )
+    return [f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors]
+
+
+def validate(doc: JsonDoc) -> None:
+    """Raise SnapshotInvalid listing every problem; return quietly when the doc is valid."""
+    found = problems(doc)
+    if found:
+        shown = "; ".join(found[:5]) + (f"; and {len(found) - 5} more" if len(found) > 5 else "")
+        raise SnapshotInvalid(f"snapshot does not match snapshot.schema.json: {shown}")
+
+
+def dumps(doc: JsonDoc) -> bytes:
+    """Compact, stable JSON (keys in schema order) with a trailing newline."""
+    return (json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n").encode()

@@ -1,0 +1,66 @@
+"""The small interface every data source implements, and the one list of sources.
+
+A source gathers raw facts for the whole inventory in one go (one AWS call per kind, one
+bounded pool of probes) and returns them as plain data, or a SourceFailure with a reason.
+It never raises into the pass: collect.py catches anything that escapes and shows the
+source's part of the board as unknown with "internal error".
+
+Adding a source: write `sources/<kind>.py` with a class that has `name`, `needs` and
+`collect`, add it to `SOURCES` below, and its facts to `Observations` in rules.py.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Protocol
+
+from fleetboard.inventory import Inventory
+
+#: Resolves a host name to IP addresses, raising socket.gaierror when it cannot.
+#: The system resolver in production; the demo answers from its simulated Route 53 zone.
+Resolver = Callable[[str, int], list[str]]
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class PassContext:
+    """What a source may use besides the inventory: the clock, the network, the deadline.
+
+    Passed in, so tests and the demo can give loopback clients and a fixed time.
+    """
+
+    deadline: float  # time.monotonic() value by which every source must have returned
+    now: Callable[[], datetime] = utc_now
+    resolver: Resolver = system_resolver
+    #: Builds boto3 clients: (service name) -> client. Set by collect.py from the config.
+    aws_client: Callable[[str], Any] | None = None
+    #: Facts of the sources this one `needs`, by source name, once they have finished.
+    results: Mapping[str, object] = field(default_factory=dict)
+    sleep: Callable[[float], None] = time.sleep
+
+    def remaining_s(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+
+class Source(Protocol):
+    """One kind of observation: AWS, HTTP probes, TLS certificates, GitHub, chain."""
+
+    name: ClassVar[str]
+    #: Sources whose facts this one reads from ctx.results (e.g. tls reuses http handshakes).
+    needs: ClassVar[tuple[str, ...]]
+
+    def collect(self, inventory: Inventory, ctx: PassContext) -> object:
+        """Return this source's facts, or a model.SourceFailure. Must honour ctx.deadline."""
+        ...

@@ -1,0 +1,553 @@
+"""The aws source: Elastic IPs by Name tag, the instances behind them, the zone's A records.
+
+A pass makes the same few requests whatever the fleet size (DESIGN §9): one
+`ec2:DescribeAddresses`, one `ec2:DescribeInstances` (plus pages) and the pages of one
+`route53:ListResourceRecordSets`. Failures come back as a `SourceFailure` whose reason
+names the call and AWS's error code, never as an exception.
+
+    clients = make_aws_client_factory(inventory.aws)  # once, at module scope
+    ctx = PassContext(deadline=time.monotonic() + 20, aws_client=clients)
+    facts = AwsSource().collect(inventory, ctx)  # AwsFacts | SourceFailure
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast, overload
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
+from botocore.loaders import Loader, create_loader
+
+from fleetboard.inventory import AwsSettings, Inventory
+from fleetboard.model import AddressFacts, AwsFacts, InstanceFacts, SourceFailure
+from fleetboard.sources import PassContext
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import AddressTypeDef, InstanceTypeDef
+    from mypy_boto3_route53 import Route53Client
+    from mypy_boto3_route53.type_defs import PaginatorConfigTypeDef
+
+logger = logging.getLogger(__name__)
+
+#: The calls this source makes, as IAM spells them (messages and the role's policy use these).
+DESCRIBE_ADDRESSES = "ec2:DescribeAddresses"
+DESCRIBE_INSTANCES = "ec2:DescribeInstances"
+LIST_RECORD_SETS = "route53:ListResourceRecordSets"
+
+#: Attempts per request, first one included. Small on purpose: a pass runs every minute, so a
+#: request that fails three times is better reported now than retried into the deadline.
+MAX_ATTEMPTS = 3
+
+#: EC2 caps the values one filter may carry; 200 is the commonly cited figure (the API
+#: reference gives none), so more instance ids than that go in a second DescribeInstances.
+#: Only a fleet of 200+ hosts pays for it, far beyond today's handful.
+_FILTER_VALUES_LIMIT = 200
+
+#: Standard-mode backoff before retry i (1-based) is at most min(1 s * 2**(i-1), 20 s) for
+#: throttling errors (far less for others). The deadline gate assumes the worst.
+_THROTTLING_BASE_S = 1.0
+_MAX_BACKOFF_S = 20.0
+
+_MAX_REASON_CHARS = 400
+
+
+# --------------------------------------------------------------------------- credentials
+
+
+@dataclass(frozen=True, slots=True)
+class StaticCredentials:
+    """Explicit AWS keys (the demo's dummy ones); `repr` and `str` never show the secret parts."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+
+    def __str__(self) -> str:
+        return f"StaticCredentials(access_key_id={self.access_key_id[:4]}…)"
+
+
+# --------------------------------------------------------------------------- request accounting
+# Every HTTP attempt (first tries, retries, pagination pages) passes botocore's `before-send`
+# event, so a handler there counts what a pass really sent. The per-pass count and deadline
+# live in a context variable: the factory's clients are shared by every pass (module scope on
+# Lambda), while a pass runs in one thread, and botocore emits its events in the caller's thread.
+
+
+@dataclass(slots=True)
+class _PassScope:
+    deadline: float  # time.monotonic() value
+    requests: int = 0
+    attempts: int = 0  # attempts made by the latest request, for failure messages
+    retry_withheld: bool = False  # a retry was skipped because it could not finish in time
+
+
+_SCOPE: ContextVar[_PassScope | None] = ContextVar("fleetboard_aws_pass", default=None)
+
+
+class _DeadlineReached(Exception):
+    """Raised from `before-send` so botocore does not start a request past the pass deadline."""
+
+
+@contextmanager
+def _pass_scope(deadline: float) -> Iterator[_PassScope]:
+    scope = _PassScope(deadline=deadline)
+    token = _SCOPE.set(scope)
+    try:
+        yield scope
+    finally:
+        _SCOPE.reset(token)
+
+
+def _before_send(**_: Any) -> None:
+    scope = _SCOPE.get()
+    if scope is None:  # a call outside any pass (the demo seeding moto): no deadline, no count
+        return
+    if time.monotonic() >= scope.deadline:
+        raise _DeadlineReached
+    scope.requests += 1
+
+
+def _retry_gate(attempt_budget_s: float, max_attempts: int) -> Callable[..., bool | None]:
+    """A `needs-retry` handler that vetoes a retry which could not finish before the deadline.
+
+    Registered ahead of botocore's own retry handler; botocore takes the first answer that is
+    not None, and False means "do not retry".
+    """
+
+    def gate(
+        attempts: int,
+        response: tuple[Any, dict[str, Any]] | None = None,
+        caught_exception: BaseException | None = None,
+        **_: Any,
+    ) -> bool | None:
+        scope = _SCOPE.get()
+        if scope is None:
+            return None
+        if isinstance(caught_exception, _DeadlineReached):
+            return False  # nothing was sent, and nothing more will be
+        scope.attempts = attempts
+        failed = caught_exception is not None or (response is not None and "Error" in response[1])
+        if not failed or attempts >= max_attempts:  # botocore would not retry anyway
+            return None
+        worst_backoff_s = min(_THROTTLING_BASE_S * 2 ** (attempts - 1), _MAX_BACKOFF_S)
+        if time.monotonic() + worst_backoff_s + attempt_budget_s > scope.deadline:
+            scope.retry_withheld = True
+            return False
+        return None
+
+    return gate
+
+
+def instrument_client(client: BaseClient) -> None:
+    """Hook the per-pass request counter and deadline gate into a client (idempotent)."""
+    meta = client.meta
+    service_id = meta.service_model.service_id.hyphenize()
+    # botocore-stubs do not declare Config's option attributes; botocore sets them all.
+    config: Any = meta.config
+    attempt_budget_s = float(config.connect_timeout or 60) + float(config.read_timeout or 60)
+    max_attempts = int((config.retries or {}).get("total_max_attempts", MAX_ATTEMPTS))
+    meta.events.register_first(
+        f"before-send.{service_id}", _before_send, unique_id="fleetboard-aws-pass-count"
+    )
+    # botocore-stubs types handlers as returning None; needs-retry handlers return a delay/False.
+    gate = cast("Callable[..., None]", _retry_gate(attempt_budget_s, max_attempts))
+    meta.events.register_first(
+        f"needs-retry.{service_id}", gate, unique_id="fleetboard-aws-retry-gate"
+    )
+
+
+# --------------------------------------------------------------------------- client factory
+
+
+class AwsClientFactory:
+    """boto3 clients for one AwsSettings: one Session, one cached client per service.
+
+    Callable as `factory("ec2")`, which is what `PassContext.aws_client` expects. `requests`
+    counts every HTTP attempt its clients made since it was built, passes or not.
+    """
+
+    def __init__(
+        self,
+        settings: AwsSettings,
+        *,
+        credentials: StaticCredentials | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.settings = settings
+        # Parsing the EC2 service model costs ~0.3 s a session; every factory in the process
+        # (a bench run, a test suite) shares one read-only loader and parses it once.
+        core = botocore.session.get_session()
+        core.register_component("data_loader", _shared_loader())
+        # No explicit keys: boto3's default chain (env, profile, SSO, the Lambda role).
+        self._session = boto3.Session(
+            botocore_session=core,
+            region_name=settings.region,
+            aws_access_key_id=credentials.access_key_id if credentials else None,
+            aws_secret_access_key=credentials.secret_access_key if credentials else None,
+            aws_session_token=credentials.session_token if credentials else None,
+        )
+        # boto3 appends its own data path to the loader on every Session: keep one copy.
+        paths = _shared_loader().search_paths
+        paths[:] = list(dict.fromkeys(paths))
+        self._config = Config(
+            region_name=settings.region,
+            # botocore's 60 s defaults would eat a pass's whole deadline on one black hole.
+            connect_timeout=settings.connect_timeout_s,
+            read_timeout=settings.read_timeout_s,
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
+            user_agent_extra="fleetboard",
+        )
+        self._clients: dict[str, BaseClient] = {}
+        # boto3 Sessions are not thread-safe; clients are, once built.
+        self._lock = threading.Lock()
+        self._requests = 0
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent by this factory's clients so far, retries and pages included."""
+        with self._lock:
+            return self._requests
+
+    def _count(self, **_: Any) -> None:
+        with self._lock:
+            self._requests += 1
+
+    def close(self) -> None:
+        """Close the clients' connection pools (tests and the demo; Lambda keeps them open)."""
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    @overload
+    def __call__(self, service: Literal["ec2"]) -> EC2Client: ...
+    @overload
+    def __call__(self, service: Literal["route53"]) -> Route53Client: ...
+    @overload
+    def __call__(self, service: str) -> BaseClient: ...
+
+    def __call__(self, service: str) -> Any:
+        with self._lock:
+            client = self._clients.get(service)
+            if client is None:
+                client = self._session.client(
+                    service,  # type: ignore[call-overload]  # any service name, not a Literal
+                    endpoint_url=self.settings.endpoint_url,
+                    config=self._config,
+                )
+                instrument_client(client)
+                service_id = client.meta.service_model.service_id.hyphenize()
+                client.meta.events.register(
+                    f"before-send.{service_id}",
+                    self._count,
+                    unique_id=f"fleetboard-aws-total-{id(self)}",
+                )
+                self._clients[service] = client
+            return client
+
+
+@functools.cache
+def _shared_loader() -> Loader:
+    return create_loader()
+
+
+def make_aws_client_factory(
+    settings: AwsSettings, *, credentials: StaticCredentials | None = None
+) -> AwsClientFactory:
+    """Clients for `settings` (region, endpoint, timeouts), with the default credential chain
+    unless `credentials` are given.
+
+        clients = make_aws_client_factory(inventory.aws)
+        clients("ec2").describe_addresses(...)
+        clients.requests  # 1
+    """
+    return AwsClientFactory(settings, credentials=credentials)
+
+
+@functools.lru_cache(maxsize=4)
+def _default_factory(settings: AwsSettings) -> AwsClientFactory:
+    # Only when a caller gave no ctx.aws_client: still one factory per settings, not per pass.
+    return make_aws_client_factory(settings)
+
+
+# --------------------------------------------------------------------------- the source
+
+
+class AwsSource:
+    """EIPs by Name tag, their instances and the zone's A records, in a constant number of calls."""
+
+    name: ClassVar[str] = "aws"
+    needs: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *, record_page_size: int | None = None) -> None:
+        # None: Route 53's own page size (300, its maximum). Tests pass a small one.
+        self._record_page_size = record_page_size
+
+    def collect(self, inventory: Inventory, ctx: PassContext) -> AwsFacts | SourceFailure:
+        """Return this pass's AwsFacts, or a SourceFailure naming the call that failed.
+
+        Honours ctx.deadline: no request starts after it, and no retry starts that could not
+        finish before it. A request already in flight can overrun it by at most one connect
+        plus read timeout (settings.connect_timeout_s + read_timeout_s).
+        """
+        clients: Callable[[str], Any] = ctx.aws_client or _default_factory(inventory.aws)
+        with _pass_scope(ctx.deadline) as scope:
+            call = DESCRIBE_ADDRESSES
+            try:
+                ec2: EC2Client = clients("ec2")
+                instrument_client(ec2)
+                addresses = _describe_addresses(ec2, inventory.aws.eip_tag_pattern)
+
+                call = DESCRIBE_INSTANCES
+                wanted = {a.instance_id for a in addresses if a.instance_id}
+                wanted |= {e.instance_id for e in inventory.environments if e.instance_id}
+                instances = _describe_instances(ec2, sorted(wanted))
+
+                call = LIST_RECORD_SETS
+                route53: Route53Client = clients("route53")
+                instrument_client(route53)
+                a_records = _list_a_records(route53, inventory.aws.zone_id, self._record_page_size)
+            except (ClientError, BotoCoreError, _DeadlineReached) as exc:
+                return SourceFailure(source=self.name, reason=_reason(call, exc, scope, inventory))
+            except Exception as exc:  # a bug here, not an AWS answer: say so, keep the pass going
+                logger.exception("aws source failed inside %s", call)
+                return SourceFailure(
+                    source=self.name,
+                    reason=f"internal error during {call} ({type(exc).__name__}); see the logs",
+                )
+            return AwsFacts(
+                addresses=addresses,
+                instances=instances,
+                a_records=a_records,
+                requests=scope.requests,
+            )
+
+
+# --------------------------------------------------------------------------- the calls
+
+
+def _describe_addresses(ec2: EC2Client, pattern: str) -> tuple[AddressFacts, ...]:
+    # One call: DescribeAddresses has no paginator and returns every match. The tag filter does
+    # the discovery; the exact tag value is kept so rules never take a first match (#201).
+    response = ec2.describe_addresses(Filters=[{"Name": "tag:Name", "Values": [pattern]}])
+    found = [fact for a in response.get("Addresses", []) if (fact := _address(a)) is not None]
+    return tuple(sorted(found, key=lambda a: (a.tag, a.public_ip)))
+
+
+def _address(address: AddressTypeDef) -> AddressFacts | None:
+    tag = _tag(address.get("Tags", []), "Name")
+    public_ip = address.get("PublicIp")
+    if tag is None or not public_ip:
+        return None
+    return AddressFacts(
+        public_ip=public_ip,
+        tag=tag,
+        allocation_id=address.get("AllocationId") or None,
+        # An unassociated EIP may carry "" rather than no key at all (moto does).
+        instance_id=address.get("InstanceId") or None,
+    )
+
+
+def _describe_instances(ec2: EC2Client, instance_ids: list[str]) -> dict[str, InstanceFacts]:
+    # An `instance-id` filter, not InstanceIds=: with InstanceIds one id that no longer exists
+    # (a retired slot still in fleet.toml) fails the whole call with InvalidInstanceID.NotFound;
+    # a filter just leaves it out.
+    instances: dict[str, InstanceFacts] = {}
+    paginator = ec2.get_paginator("describe_instances")
+    for chunk in _chunks(instance_ids, _FILTER_VALUES_LIMIT):
+        pages = paginator.paginate(Filters=[{"Name": "instance-id", "Values": chunk}])
+        for page in pages:
+            for reservation in page.get("Reservations", []):
+                for instance in reservation.get("Instances", []):
+                    fact = _instance(instance)
+                    if fact is not None:
+                        instances[fact.instance_id] = fact
+    return instances
+
+
+def _instance(instance: InstanceTypeDef) -> InstanceFacts | None:
+    instance_id = instance.get("InstanceId")
+    if not instance_id:
+        return None
+    launched = instance.get("LaunchTime")
+    return InstanceFacts(
+        instance_id=instance_id,
+        state=instance.get("State", {}).get("Name", "unknown"),
+        instance_type=instance.get("InstanceType", "unknown"),
+        # botocore parses times into the local zone; the model keeps UTC.
+        launched_at=launched.astimezone(UTC) if launched is not None else None,
+        name=_tag(instance.get("Tags", []), "Name"),
+    )
+
+
+def _list_a_records(
+    route53: Route53Client, zone_id: str, page_size: int | None
+) -> dict[str, tuple[str, ...]]:
+    records: dict[str, list[str]] = {}
+    paginator = route53.get_paginator("list_resource_record_sets")
+    config: PaginatorConfigTypeDef = {"PageSize": page_size} if page_size else {}
+    for page in paginator.paginate(HostedZoneId=zone_id, PaginationConfig=config):
+        for record_set in page.get("ResourceRecordSets", []):
+            # A records only: the rules compare hosts with EIPs. Alias A records carry a target
+            # name, not addresses, and are left out; so are SOA/NS (moto garbles its SOA).
+            if record_set.get("Type") != "A":
+                continue
+            values = [r["Value"] for r in record_set.get("ResourceRecords", []) if "Value" in r]
+            if not values:
+                continue
+            # Weighted or latency sets repeat a name: merge their addresses.
+            ips = records.setdefault(normalise_record_name(record_set["Name"]), [])
+            ips.extend(v for v in values if v not in ips)
+    return {name: tuple(ips) for name, ips in records.items()}
+
+
+_OCTAL_ESCAPE = re.compile(r"\\(\d{3})")
+
+
+def normalise_record_name(name: str) -> str:
+    """Route 53's record name as the inventory writes host names.
+
+    >>> normalise_record_name("Broker-Test-2.Litentry.org.")
+    'broker-test-2.litentry.org'
+    >>> normalise_record_name("\\\\052.litentry.org.")  # Route 53 escapes '*' as \\052
+    '*.litentry.org'
+    """
+    name = _OCTAL_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), name)
+    return name.rstrip(".").lower()
+
+
+def _tag(tags: Iterable[Any], key: str) -> str | None:
+    for tag in tags:
+        if tag.get("Key") == key:
+            value = tag.get("Value")
+            return str(value) if value is not None else None
+    return None
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --------------------------------------------------------------------------- failure reasons
+
+_DENIED = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"}
+)
+_BAD_CREDENTIALS = frozenset(
+    {
+        "AuthFailure",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "IncompleteSignature",
+        "InvalidAccessKeyId",
+        "InvalidClientTokenId",
+        "MissingAuthenticationToken",
+        "RequestExpired",
+        "SignatureDoesNotMatch",
+        "UnrecognizedClientException",
+    }
+)
+_THROTTLED = frozenset(
+    {
+        "PriorRequestNotComplete",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+    }
+)
+
+_ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{12,}\b")
+_URL_USERINFO = re.compile(r"//[^/@\s]+@")
+_ENCODED_AUTH_MESSAGE = re.compile(r"(Encoded authorization failure message:)\s*\S+")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _reason(call: str, exc: BaseException, scope: _PassScope, inventory: Inventory) -> str:
+    """One line naming the call, what went wrong (AWS's code) and, where known, the fix."""
+    attempts = _attempts(scope.attempts)
+    if isinstance(exc, _DeadlineReached):
+        text = f"{call} not sent: the pass deadline had passed ({scope.requests} requests made)"
+    elif isinstance(exc, ClientError):
+        text = _client_error_reason(call, exc, inventory)
+    elif isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
+        text = f"{call} timed out {attempts} ({type(exc).__name__}): {exc}"
+    elif isinstance(exc, EndpointConnectionError):
+        text = f"{call} could not connect {attempts} (EndpointConnectionError): {exc}"
+    elif isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        text = (
+            f"{call} not sent: no usable AWS credentials ({type(exc).__name__}); set a profile, "
+            "role or AWS_* environment variables for the collector"
+        )
+    else:
+        text = f"{call} failed ({type(exc).__name__}): {exc}"
+    if scope.retry_withheld:
+        text += "; not retried: the pass deadline was too close"
+    return _one_line(text)
+
+
+def _client_error_reason(call: str, exc: ClientError, inventory: Inventory) -> str:
+    error = exc.response.get("Error", {})
+    meta = exc.response.get("ResponseMetadata", {})
+    status = meta.get("HTTPStatusCode")
+    # moto (and some proxies) answer 403 with an empty body: keep the status as the code.
+    code = error.get("Code") or (f"HTTP {status}" if status else "no error code")
+    message = error.get("Message") or "no message in the response"
+    attempts = _attempts(int(meta.get("RetryAttempts", 0)) + 1)
+    if code in _DENIED or (not error.get("Code") and status == 403):
+        return f"{call} denied ({code}): {message} — allow {call} for the collector's role"
+    if code in _BAD_CREDENTIALS:
+        return (
+            f"{call} rejected the credentials ({code}): {message} — check the profile, "
+            "role or AWS_* environment the collector runs with"
+        )
+    if code in _THROTTLED:
+        return f"{call} throttled {attempts} ({code}): {message}"
+    if code == "NoSuchHostedZone":
+        return (
+            f"{call} failed ({code}): {message} — check aws.zone_id "
+            f"({inventory.aws.zone_id!r}) in {inventory.source}"
+        )
+    return f"{call} failed {attempts} ({code}): {message}"
+
+
+def _attempts(n: int) -> str:
+    return "after 1 attempt" if n <= 1 else f"after {n} attempts"
+
+
+def _one_line(text: str) -> str:
+    # AWS messages are not secrets, but keep what could be close to one out anyway: access key
+    # ids, user:password in an endpoint URL, and IAM's long encoded authorization blobs.
+    text = _ACCESS_KEY_ID.sub("<access key id>", text)
+    text = _URL_USERINFO.sub("//", text)
+    text = _ENCODED_AUTH_MESSAGE.sub(r"\1 (omitted)", text)
+    text = _WHITESPACE.sub(" ", text).strip()
+    if len(text) > _MAX_REASON_CHARS:
+        text = text[: _MAX_REASON_CHARS - 1] + "…"
+    return text

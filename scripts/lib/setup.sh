@@ -1,0 +1,59 @@
+# Shared set-up for scripts/*.sh: a Python venv with the project installed, and the heavy
+# test tools (Chromium) installed once. Sourced, not run.
+#
+# Downloads are cached under $FLEETBOARD_CACHE (default ~/.cache/fleetboard) and reused when
+# present, so a second run on the same machine installs nothing.
+
+FLEETBOARD_CACHE="${FLEETBOARD_CACHE:-$HOME/.cache/fleetboard}"
+export UV_CACHE_DIR="${UV_CACHE_DIR:-$FLEETBOARD_CACHE/uv}"
+export PIP_CACHE_DIR="${PIP_CACHE_DIR:-$FLEETBOARD_CACHE/pip}"
+mkdir -p "$FLEETBOARD_CACHE"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+pick_python() {
+  # Python 3.12 is what Lambda runs; 3.11 works too. Take the newest one here.
+  local c
+  for c in python3.13 python3.12 python3.11 python3; do
+    if command -v "$c" >/dev/null 2>&1 &&
+       "$c" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then
+      echo "$c"; return 0
+    fi
+  done
+  echo "fleetboard needs Python 3.11 or newer (python3.12 preferred); none found" >&2
+  return 1
+}
+
+# ensure_venv EXTRA: .venv with the project installed editable with [EXTRA]; skipped when
+# pyproject.toml has not changed since the last install.
+ensure_venv() {
+  local extra="$1" py stamp want
+  want="$extra:$(sha256sum pyproject.toml | cut -c1-16)"
+  stamp=.venv/.fleetboard-installed
+  if [ -x .venv/bin/python ] && [ -f "$stamp" ] && grep -qx "$want" "$stamp" 2>/dev/null; then
+    return 0
+  fi
+  py=$(pick_python)
+  if [ ! -x .venv/bin/python ]; then
+    say "creating .venv with $($py --version)"
+    "$py" -m venv .venv
+  fi
+  if ! .venv/bin/python -m uv --version >/dev/null 2>&1; then
+    say "installing uv (fast installs)"
+    .venv/bin/python -m pip install -q --disable-pip-version-check uv
+  fi
+  say "installing fleetboard[$extra] into .venv"
+  .venv/bin/python -m uv pip install -q --python .venv/bin/python -e ".[$extra]"
+  echo "$want" > "$stamp"
+}
+
+# ensure_chromium: Debian's Chromium for the browser tests (never a test tool's own download).
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1; then return 0; fi
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  say "installing Debian's chromium (browser tests)"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -q --no-install-recommends chromium >/dev/null ||
+    { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q --no-install-recommends chromium >/dev/null; }
+}

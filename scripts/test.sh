@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs what the tests need (Python packages,
+# Debian's Chromium), then lint, types, and every test. CI runs exactly this (.ci/run).
+# Arguments go to pytest (e.g. -k rules).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/setup.sh
+ensure_venv dev
+ensure_chromium
+say "ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+say "mypy --strict"
+.venv/bin/mypy
+say "pytest"
+.venv/bin/pytest "$@"

@@ -1,0 +1,175 @@
+"""Real parts for the page tests: rendered boards served on 127.0.0.1, and Debian's Chromium.
+
+Boards are written once per session into folders of one temp dir, each a published board
+(index.html, latest.json, board.css, board.js), and served by a ThreadingHTTPServer that
+sends the page's Content-Security-Policy. Chromium is driven by Playwright with
+`executable_path` (never `playwright install`); without it the tests skip, except in CI.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, Playwright, sync_playwright
+from tests.boards import NOW, demo_board, document
+
+from fleetboard import render, snapshot
+from fleetboard.model import Board
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
+PERIOD_S = 60
+#: The CloudFront policy plus `img-src data:`, which the `data:,` icon link needs.
+CSP = "default-src 'self'; img-src 'self' data:"
+
+
+def publish(folder: Path, board: Board, *, latest: Board | None = None) -> None:
+    """Write a board the way the collector publishes it; `latest` overrides latest.json."""
+    folder.mkdir(parents=True)
+    doc = document(board)
+    (folder / "index.html").write_text(render.render_page(doc, period_s=PERIOD_S))
+    (folder / "latest.json").write_bytes(snapshot.dumps(document(latest or board)))
+    for name, body in render.static_assets().items():
+        (folder / name).write_bytes(body)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folders of published boards: demo, hostile, old, newer (latest.json ahead), nolatest."""
+    root = tmp_path_factory.mktemp("site")
+    publish(root / "demo", demo_board())
+    publish(root / "hostile", demo_board(hostile=True))
+    publish(root / "old", demo_board(NOW - timedelta(seconds=10 * PERIOD_S)))
+    publish(root / "newer", demo_board(), latest=demo_board(NOW + timedelta(seconds=PERIOD_S)))
+    publish(root / "nolatest", demo_board())
+    (root / "nolatest" / "latest.json").unlink()
+    return root
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    def end_headers(self) -> None:
+        self.send_header("Content-Security-Policy", CSP)
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def base_url(site: Path) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=site))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+# Module scope: Playwright's sync API keeps an event loop running in this thread while it
+# is open, which must not outlive the browser tests.
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing: apt-get install -y chromium"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    home = tmp_path_factory.mktemp("chromium-home")
+    env: dict[str, str | float | bool] = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "XDG_DATA_HOME": str(home / "data"),
+    }
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS, env=env
+    )
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@dataclass
+class Opened:
+    """A page plus everything it said and asked for."""
+
+    page: Page
+    console: list[ConsoleMessage] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def console_errors(self) -> list[str]:
+        return [m.text for m in self.console if m.type == "error"]
+
+    def assert_quiet(self) -> None:
+        """No console error, no page error, no dialog, nothing fetched beyond 127.0.0.1."""
+        assert self.console_errors() == []
+        assert self.errors == []
+        assert self.dialogs == []
+        outside = [u for u in self.requests if not u.startswith("http://127.0.0.1:")]
+        assert outside == []
+
+
+OpenPage = Callable[..., Opened]
+
+
+@pytest.fixture
+def open_page(browser: Browser, base_url: str) -> Iterator[OpenPage]:
+    """open_page("demo", viewport=..., timezone_id=..., clock=datetime, goto=True)."""
+    contexts: list[Any] = []
+
+    def _open(folder: str, *, clock: Any = None, goto: bool = True, **context: Any) -> Opened:
+        context.setdefault("viewport", {"width": 1366, "height": 900})
+        context.setdefault("timezone_id", "UTC")
+        ctx = browser.new_context(**context)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        opened = Opened(page)
+        page.on("console", lambda m: opened.console.append(m))
+        page.on("pageerror", lambda e: opened.errors.append(str(e)))
+        page.on("request", lambda r: opened.requests.append(r.url))
+
+        def on_dialog(dialog: Dialog) -> None:
+            opened.dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+        if clock is not None:
+            page.clock.set_fixed_time(clock)
+        if goto:
+            page.goto(f"{base_url}/{folder}/index.html")
+        return opened
+
+    yield _open
+    for ctx in contexts:
+        ctx.close()

@@ -1,0 +1,194 @@
+"""The page in a real browser: what an operator sees, with and without JavaScript, on a
+laptop and a phone, and what the small script does with time."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from tests.boards import NOW, XSS, demo_board, document
+
+from .conftest import PERIOD_S, OpenPage
+
+pytestmark = pytest.mark.browser
+
+FRESH = NOW + timedelta(seconds=42)
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 900}
+
+
+@pytest.fixture(scope="module")
+def demo_doc() -> dict[str, Any]:
+    return document(demo_board())
+
+
+def test_summary_shows_fleet_status_and_every_red_issue(
+    open_page: OpenPage, demo_doc: dict[str, Any]
+) -> None:
+    opened = open_page("demo", clock=FRESH)
+    summary = opened.page.locator("section.summary")
+    expect(summary.locator(".pill.big")).to_have_text(re.compile("^red$", re.I))
+    text = summary.inner_text()
+    assert demo_doc["summary"]["message"] in text
+    red = [i["text"] for i in demo_doc["summary"]["issues"] if i["status"] == "red"]
+    assert red
+    for issue in red:
+        assert issue in text
+    expect(opened.page.locator("#stale")).to_be_hidden()
+    opened.assert_quiet()
+
+
+def test_page_only_talks_to_its_own_origin(open_page: OpenPage, base_url: str) -> None:
+    opened = open_page("demo", clock=FRESH)
+    opened.page.wait_for_load_state("networkidle")
+    assert sorted(u.removeprefix(base_url) for u in opened.requests) == [
+        "/demo/board.css",
+        "/demo/board.js",
+        "/demo/index.html",
+    ]
+    opened.assert_quiet()
+
+
+def test_script_text_shows_literally_and_opens_no_dialog(open_page: OpenPage) -> None:
+    opened = open_page("hostile", clock=FRESH)
+    page = opened.page
+    page.wait_for_load_state("networkidle")
+    assert XSS in page.locator("section.summary").inner_text()
+    assert XSS in page.locator("#env-test-2").inner_text()
+    assert XSS in page.locator("table.services").inner_text()
+    assert page.locator("script").count() == 1
+    assert opened.dialogs == []
+    opened.assert_quiet()
+
+
+def test_times_show_the_viewer_clock_and_keep_utc_in_the_title(open_page: OpenPage) -> None:
+    opened = open_page("demo", clock=FRESH, timezone_id="Asia/Tokyo")
+    generated = opened.page.locator("header.top time")
+    expect(generated).to_have_text(re.compile(r"^2026-11-23 17:00 (GMT\+9|JST)$"))
+    expect(generated).to_have_attribute("datetime", "2026-11-23T08:00:03Z")
+    expect(generated).to_have_attribute("title", re.compile(r"^2026-11-23 08:00:03 UTC"))
+    # every time element was rewritten: none still says UTC
+    texts = opened.page.locator("time").all_inner_texts()
+    assert texts
+    assert not [t for t in texts if t.endswith("UTC")]
+    opened.assert_quiet()
+
+
+def test_age_clock_counts_from_generated_at(open_page: OpenPage) -> None:
+    opened = open_page("demo", clock=FRESH)
+    expect(opened.page.locator("#age")).to_have_text("· 42 s ago")
+    opened.assert_quiet()
+
+
+@pytest.mark.parametrize(
+    ("age_s", "level"),
+    [(5, None), (3 * PERIOD_S, "amber"), (10 * PERIOD_S, "red")],
+    ids=["fresh", "3-periods-amber", "10-periods-red"],
+)
+def test_stale_banner_follows_the_age_of_the_board(
+    open_page: OpenPage, age_s: int, level: str | None
+) -> None:
+    opened = open_page("demo", clock=NOW + timedelta(seconds=age_s))
+    banner = opened.page.locator("#stale")
+    if level is None:
+        expect(banner).to_be_hidden()
+    else:
+        expect(banner).to_be_visible()
+        expect(banner).to_have_class(f"banner {level}")
+        expect(banner).to_contain_text(re.compile("board is stale", re.I))
+    opened.assert_quiet()
+
+
+def test_board_generated_ten_periods_ago_is_red_stale(open_page: OpenPage) -> None:
+    opened = open_page("old", clock=NOW)
+    banner = opened.page.locator("#stale")
+    expect(banner).to_be_visible()
+    expect(banner).to_have_class("banner red")
+    expect(banner).to_contain_text("10 min ago")
+    opened.assert_quiet()
+
+
+def test_newer_latest_json_reloads_the_page(open_page: OpenPage, base_url: str) -> None:
+    opened = open_page("newer", goto=False)
+    page = opened.page
+    page.clock.install(time=FRESH)
+    page.goto(f"{base_url}/newer/index.html")
+    with page.expect_event("load"):
+        page.clock.run_for(61_000)
+    assert opened.requests.count(f"{base_url}/newer/index.html") == 2
+    assert f"{base_url}/newer/latest.json" in opened.requests
+    opened.assert_quiet()
+
+
+def test_missing_latest_json_degrades_quietly(open_page: OpenPage, base_url: str) -> None:
+    opened = open_page("nolatest", goto=False)
+    page = opened.page
+    page.clock.install(time=FRESH)
+    page.goto(f"{base_url}/nolatest/index.html")
+    with page.expect_response(f"{base_url}/nolatest/latest.json") as response:
+        page.clock.run_for(61_000)
+    assert response.value.status == 404
+    page.wait_for_timeout(200)
+    assert opened.errors == []
+    assert opened.requests.count(f"{base_url}/nolatest/index.html") == 1  # no reload
+    # the browser itself reports the 404; the script adds nothing
+    assert [e for e in opened.console_errors() if "404" not in e] == []
+
+
+def test_phone_viewport_has_no_sideways_scroll(open_page: OpenPage) -> None:
+    opened = open_page("demo", clock=FRESH, viewport=PHONE, device_scale_factor=2, is_mobile=True)
+    page = opened.page
+    scroll_width, inner_width = page.evaluate(
+        "[document.scrollingElement.scrollWidth, window.innerWidth]"
+    )
+    assert scroll_width <= inner_width
+    # the cards stack in one column
+    lefts = page.locator("article.card").evaluate_all(
+        "cards => cards.map(c => Math.round(c.getBoundingClientRect().left))"
+    )
+    assert len(set(lefts)) == 1
+    # wide tables scroll inside their own box
+    box = page.locator("section.detail .scroll").first
+    assert box.evaluate("el => el.scrollWidth > el.clientWidth")
+    opened.assert_quiet()
+
+
+def test_without_javascript_the_issues_and_cards_are_all_there(
+    open_page: OpenPage, demo_doc: dict[str, Any]
+) -> None:
+    opened = open_page("demo", java_script_enabled=False)
+    page = opened.page
+    issues = page.locator("ol.issues li")
+    expect(issues).to_have_count(len(demo_doc["summary"]["issues"]))
+    for i, issue in enumerate(demo_doc["summary"]["issues"]):
+        expect(issues.nth(i)).to_contain_text(issue["text"])
+    cards = page.locator("article.card")
+    expect(cards).to_have_count(len(demo_doc["environments"]))
+    for env in demo_doc["environments"]:
+        expect(page.locator(f"#env-{env['name']} h3")).to_have_text(env["name"])
+    expect(page.locator("#env-test-3 .pill")).to_have_text("stopped")
+    expect(page.locator("header.top time")).to_have_text("2026-11-23 08:00 UTC")
+    expect(page.locator("#stale")).to_be_hidden()
+    opened.assert_quiet()
+
+
+@pytest.mark.parametrize(
+    ("name", "viewport", "scheme"),
+    [("desktop", DESKTOP, "light"), ("phone", PHONE, "light")],
+    ids=["desktop", "phone"],
+)
+def test_screenshot(open_page: OpenPage, name: str, viewport: dict[str, int], scheme: str) -> None:
+    opened = open_page(
+        "demo",
+        clock=FRESH,
+        viewport=viewport,
+        color_scheme=scheme,
+        timezone_id="Europe/Berlin",
+        device_scale_factor=1 if name == "desktop" else 2,
+    )
+    opened.page.wait_for_load_state("networkidle")
+    opened.page.screenshot(path=f"/tmp/fleetboard-page-{name}.png", full_page=True)
+    opened.assert_quiet()

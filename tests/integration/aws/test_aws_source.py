@@ -1,0 +1,705 @@
+"""The aws source against a moto server on loopback: facts, request counts, failures, deadline."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
+from typing import Any, Protocol
+
+import boto3
+import botocore.retries.standard
+import pytest
+
+from fleetboard import rules
+from fleetboard.demo.aws_world import (
+    DEMO_CREDENTIALS,
+    EnvSpec,
+    World,
+    WorldSpec,
+    build_world,
+    set_moto_auth,
+)
+from fleetboard.inventory import (
+    BROKER_PATHS,
+    AwsSettings,
+    Environment,
+    Host,
+    Inventory,
+    ProbeSettings,
+    Thresholds,
+    eip_tag_for,
+    service_host,
+)
+from fleetboard.model import AwsFacts, EnvKind, Lifecycle, SourceFailure
+from fleetboard.sources import PassContext
+from fleetboard.sources.aws import (
+    AwsClientFactory,
+    AwsSource,
+    StaticCredentials,
+    make_aws_client_factory,
+)
+
+ZONE = "litentry.org"
+TAG_BASE = "agentkeys-broker-eip"
+PATTERN = "agentkeys-broker-eip*"
+WORKERS = ("audit", "email", "cred", "memory", "config", "classify", "channel", "weixin")
+
+
+class CountingProxy(Protocol):
+    """The `proxy` fixture (conftest.py): counts and names the requests that reach moto."""
+
+    url: str
+    calls: list[str]
+
+    def fail_next(self, status: int, code: str, message: str) -> None: ...
+    def fail_always(self, status: int, code: str, message: str) -> None: ...
+
+
+# --------------------------------------------------------------------------- fleet helpers
+
+
+def suffix_of(name: str) -> str:
+    return "" if name == "prod" else f"-{name}"
+
+
+def broker_host(suffix: str) -> str:
+    # Slot 1 keeps the grandfathered prefix style (FLEET_FACTS §1).
+    return f"test-broker.{ZONE}" if suffix == "-test" else f"broker{suffix}.{ZONE}"
+
+
+def hostnames(name: str) -> tuple[str, ...]:
+    suffix = suffix_of(name)
+    others = ("signer", *WORKERS)
+    return (broker_host(suffix), *(service_host(s, suffix, ZONE) for s in others))
+
+
+def env_names(count: int) -> list[str]:
+    """prod, test, test-2, test-3, ...: `count` of them."""
+    return ["prod", "test", *(f"test-{n}" for n in range(2, count))][:count]
+
+
+def spec(name: str, **kwargs: object) -> EnvSpec:
+    return EnvSpec(name, eip_tag_for(TAG_BASE, suffix_of(name)), hosts=hostnames(name), **kwargs)  # type: ignore[arg-type]
+
+
+def environment(name: str, *, instance_id: str | None = None) -> Environment:
+    suffix = suffix_of(name)
+    broker = broker_host(suffix)
+    hosts = (
+        Host("broker", "broker", broker, BROKER_PATHS),
+        *(
+            Host("worker", f"worker:{h.split('-')[0].split('.')[0]}", h)
+            for h in hostnames(name)[1:]
+        ),
+    )
+    slot = None
+    if name.startswith("test"):
+        slot = int(name.split("-")[1]) if "-" in name else 1
+    return Environment(
+        name=name,
+        kind=EnvKind.PROD if name == "prod" else EnvKind.TEST_SLOT,
+        slot=slot,
+        suffix=suffix,
+        broker_host=broker,
+        eip_tag=eip_tag_for(TAG_BASE, suffix),
+        expected_issuer=f"https://{broker}",
+        hosts=hosts,
+        instance_id=instance_id,
+    )
+
+
+def inventory(
+    endpoint: str,
+    zone_id: str,
+    envs: Sequence[Environment],
+    *,
+    connect_timeout_s: float = 2.0,
+    read_timeout_s: float = 5.0,
+) -> Inventory:
+    return Inventory(
+        source="fleet.toml",
+        fleet="agentkeys",
+        aws=AwsSettings(
+            region="us-east-1",
+            zone=ZONE,
+            zone_id=zone_id,
+            eip_tag_pattern=PATTERN,
+            endpoint_url=endpoint,
+            connect_timeout_s=connect_timeout_s,
+            read_timeout_s=read_timeout_s,
+        ),
+        probe=ProbeSettings(),
+        thresholds=Thresholds(),
+        environments=tuple(envs),
+        bucket_pattern="agentkeys-{bucket}{suffix}-429071895007",
+    )
+
+
+def declared(world: World, *names: str) -> list[Environment]:
+    return [environment(n) for n in names or tuple(world.environments)]
+
+
+@pytest.fixture
+def factories() -> Iterator[Callable[..., AwsClientFactory]]:
+    """Builds client factories for an inventory and closes them after the test."""
+    made: list[AwsClientFactory] = []
+
+    def make(inv: Inventory, credentials: StaticCredentials = DEMO_CREDENTIALS) -> AwsClientFactory:
+        factory = make_aws_client_factory(inv.aws, credentials=credentials)
+        made.append(factory)
+        return factory
+
+    yield make
+    for factory in made:
+        factory.close()
+
+
+def collect(
+    inv: Inventory,
+    factory: AwsClientFactory,
+    *,
+    deadline_s: float = 30.0,
+    record_page_size: int | None = None,
+) -> AwsFacts | SourceFailure:
+    ctx = PassContext(deadline=time.monotonic() + deadline_s, aws_client=factory)
+    return AwsSource(record_page_size=record_page_size).collect(inv, ctx)
+
+
+def facts_of(result: AwsFacts | SourceFailure) -> AwsFacts:
+    assert isinstance(result, AwsFacts), result
+    return result
+
+
+def failure_of(result: AwsFacts | SourceFailure) -> SourceFailure:
+    assert isinstance(result, SourceFailure), result
+    assert result.source == "aws"
+    assert "\n" not in result.reason
+    return result
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def test_tagged_eips_and_their_instances_are_found_with_type_state_and_launch_time(
+    moto_url: str, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world = build_world(
+        WorldSpec(
+            environments=(
+                spec("prod"),
+                spec("test", instance_type="t3.small", instance_name="agentkeys-broker-test"),
+                spec("test-2"),
+            )
+        ),
+        moto_url,
+    )
+    inv = inventory(moto_url, world.zone_id, declared(world))
+
+    facts = facts_of(collect(inv, factories(inv)))
+
+    assert [(a.tag, a.public_ip, a.instance_id) for a in facts.addresses] == sorted(
+        (e.eip_tag, e.eip, e.instance_id) for e in world.environments.values()
+    )
+    assert all(a.allocation_id and a.allocation_id.startswith("eipalloc-") for a in facts.addresses)
+    test = world.environments["test"]
+    assert test.instance_id is not None
+    instance = facts.instances[test.instance_id]
+    assert (instance.state, instance.instance_type, instance.name) == (
+        "running",
+        "t3.small",
+        "agentkeys-broker-test",
+    )
+    assert instance.launched_at is not None
+    assert instance.launched_at.utcoffset() == timedelta(0)
+    assert (
+        facts.instances[world.environments["prod"].instance_id or ""].instance_type == "t3.medium"
+    )
+    for env in inv.environments:
+        assert rules.env_lifecycle(env, facts) is Lifecycle.RUNNING
+        assert facts.a_records[env.broker_host] == (world.environments[env.name].eip,)
+
+
+def test_stopped_instance_is_reported_stopped_and_its_lifecycle_is_stopped(
+    moto_url: str, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world = build_world(
+        WorldSpec(environments=(spec("prod"), spec("test-3", stopped=True))), moto_url
+    )
+    inv = inventory(moto_url, world.zone_id, declared(world))
+
+    facts = facts_of(collect(inv, factories(inv)))
+
+    stopped = world.environments["test-3"]
+    assert facts.instances[stopped.instance_id or ""].state == "stopped"
+    # A stopped instance keeps its EIP: the slot is parked, not gone.
+    assert rules.find_address(inv.environment("test-3"), facts) is not None
+    assert rules.env_lifecycle(inv.environment("test-3"), facts) is Lifecycle.STOPPED
+    assert rules.env_lifecycle(inv.environment("prod"), facts) is Lifecycle.RUNNING
+
+
+def test_eip_tagged_test_2_is_never_taken_for_test(
+    moto_url: str, factories: Callable[..., AwsClientFactory]
+) -> None:
+    # #201: first-match on a wildcard once sent slot 1's worker records to slot 2's broker.
+    # Slot 2's EIP is allocated first so a first match on "agentkeys-broker-eip-test*" finds it.
+    world = build_world(
+        WorldSpec(environments=(spec("test-2"), spec("test", eip="absent"))), moto_url
+    )
+    inv = inventory(moto_url, world.zone_id, declared(world))
+
+    facts = facts_of(collect(inv, factories(inv)))
+
+    assert [a.tag for a in facts.addresses] == ["agentkeys-broker-eip-test-2"]
+    slot_1, slot_2 = inv.environment("test"), inv.environment("test-2")
+    assert rules.find_address(slot_1, facts) is None
+    assert rules.env_lifecycle(slot_1, facts) is Lifecycle.MISSING
+    found = rules.find_address(slot_2, facts)
+    assert found is not None and found.public_ip == world.environments["test-2"].eip
+
+
+def test_both_slot_eips_each_go_to_their_own_slot(
+    moto_url: str, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world = build_world(WorldSpec(environments=(spec("test-2"), spec("test"))), moto_url)
+    inv = inventory(moto_url, world.zone_id, declared(world))
+
+    facts = facts_of(collect(inv, factories(inv)))
+
+    for name in ("test", "test-2"):
+        found = rules.find_address(inv.environment(name), facts)
+        assert found is not None
+        assert (found.public_ip, found.instance_id) == (
+            world.environments[name].eip,
+            world.environments[name].instance_id,
+        )
+
+
+def test_undeclared_tagged_eip_appears_and_other_tags_do_not(
+    moto_url: str, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world = build_world(
+        WorldSpec(
+            environments=(spec("prod"),),
+            extra_eip_tags=("agentkeys-broker-eip-test-7", "some-other-service-eip"),
+        ),
+        moto_url,
+    )
+    inv = inventory(moto_url, world.zone_id, declared(world, "prod"))
+
+    facts = facts_of(collect(inv, factories(inv)))
+
+    by_tag = {a.tag: a for a in facts.addresses}
+    assert set(by_tag) == {"agentkeys-broker-eip", "agentkeys-broker-eip-test-7"}
+    undeclared = by_tag["agentkeys-broker-eip-test-7"]
+    assert undeclared.public_ip == world.extra_eips["agentkeys-broker-eip-test-7"]
+    assert undeclared.instance_id is None  # moto says "" for an unassociated EIP
+
+
+def test_declared_environment_without_an_eip_is_missing(
+    moto_url: str, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world = build_world(
+        WorldSpec(environments=(spec("prod"), spec("test-4", eip="absent", instance=False))),
+        moto_url,
+    )
+    inv = inventory(moto_url, world.zone_id, declared(world))
+
+    facts = facts_of(collect(inv, factories(inv)))
+
+    assert rules.env_lifecycle(inv.environment("test-4"), facts) is Lifecycle.MISSING
+    assert rules.env_lifecycle(inv.environment("prod"), facts) is Lifecycle.RUNNING
+
+
+def test_unassociated_eip_leaves_the_environment_missing(
+    moto_url: str, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world = build_world(WorldSpec(environments=(spec("test-5", eip="unassociated"),)), moto_url)
+    inv = inventory(moto_url, world.zone_id, declared(world))
+
+    facts = facts_of(collect(inv, factories(inv)))
+
+    (address,) = facts.addresses
+    assert (address.tag, address.instance_id) == ("agentkeys-broker-eip-test-5", None)
+    assert rules.env_lifecycle(inv.environment("test-5"), facts) is Lifecycle.MISSING
+
+
+def test_declared_instance_that_no_longer_exists_does_not_fail_the_call(
+    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world = build_world(
+        WorldSpec(environments=(spec("prod"), spec("test", eip="absent"))), moto_url
+    )
+    slot_1 = world.environments["test"].instance_id
+    envs = [
+        environment("prod"),
+        environment("test", instance_id=slot_1),  # found by its declared id, no EIP needed
+        environment("test-2", instance_id="i-0a5c74cdbb3e5be84"),  # retired long ago
+    ]
+    inv = inventory(proxy.url, world.zone_id, envs)
+
+    facts = facts_of(collect(inv, factories(inv)))
+
+    assert "i-0a5c74cdbb3e5be84" not in facts.instances
+    assert slot_1 in facts.instances
+    assert proxy.calls.count("ec2:DescribeInstances") == 1
+    assert rules.env_lifecycle(inv.environment("test"), facts) is Lifecycle.RUNNING
+    assert rules.env_lifecycle(inv.environment("test-2"), facts) is Lifecycle.MISSING
+
+
+def test_more_than_200_instance_ids_are_chunked_by_the_filter_limit(
+    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
+    ghosts = [environment(f"test-{n}", instance_id=f"i-{n:017x}") for n in range(2, 203)]
+    inv = inventory(proxy.url, world.zone_id, [environment("prod"), *ghosts])
+
+    facts = facts_of(collect(inv, factories(inv)))
+
+    assert proxy.calls.count("ec2:DescribeInstances") == 2  # 202 ids: 200 + 2
+    assert list(facts.instances) == [world.environments["prod"].instance_id]
+
+
+def test_describe_instances_is_skipped_when_there_are_no_ids(
+    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world = build_world(
+        WorldSpec(environments=(spec("prod", eip="absent", instance=False),)), moto_url
+    )
+    inv = inventory(proxy.url, world.zone_id, declared(world))
+
+    facts = facts_of(collect(inv, factories(inv)))
+
+    assert proxy.calls == ["ec2:DescribeAddresses", "route53:ListResourceRecordSets"]
+    assert facts.instances == {}
+    assert facts.requests == 2
+
+
+def test_a_records_are_collected_across_pages_with_names_normalised(
+    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world = build_world(WorldSpec(environments=(spec("prod"), spec("test"))), moto_url)
+    route53 = boto3.client(
+        "route53",
+        region_name="us-east-1",
+        endpoint_url=moto_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    extra = [
+        ("Broker-Base.litentry.org.", "A", ["10.0.0.1", "10.0.0.2"]),  # case, dot, two values
+        ("docs.litentry.org", "CNAME", ["litentry.github.io"]),
+        ("litentry.org", "TXT", ['"v=spf1 -all"']),
+        ("v6.litentry.org", "AAAA", ["2001:db8::1"]),
+    ]
+    changes: list[Any] = [
+        {
+            "Action": "CREATE",
+            "ResourceRecordSet": {
+                "Name": name,
+                "Type": kind,
+                "TTL": 300,
+                "ResourceRecords": [{"Value": v} for v in values],
+            },
+        }
+        for name, kind, values in extra
+    ]
+    route53.change_resource_record_sets(
+        HostedZoneId=world.zone_id, ChangeBatch={"Changes": changes}
+    )
+    route53.close()
+    inv = inventory(proxy.url, world.zone_id, declared(world))
+
+    # 20 A + 1 extra A + CNAME, TXT, AAAA, NS, SOA = 26 record sets; 7 a page = 4 pages.
+    facts = facts_of(collect(inv, factories(inv), record_page_size=7))
+
+    assert proxy.calls.count("route53:ListResourceRecordSets") == 4
+    assert facts.a_records == {
+        **{host: (ip,) for host, ip in world.a_records.items()},
+        "broker-base.litentry.org": ("10.0.0.1", "10.0.0.2"),
+    }
+
+
+# --------------------------------------------------------------------------- request counts
+
+
+@pytest.mark.parametrize(
+    ("environments", "record_pages"),
+    [(3, 1), (60, 3)],  # 10 hosts an environment; Route 53 pages hold 300 record sets
+    ids=["3-envs", "60-envs"],
+)
+def test_requests_per_pass_do_not_grow_with_the_fleet(
+    moto_url: str,
+    proxy: CountingProxy,
+    factories: Callable[..., AwsClientFactory],
+    environments: int,
+    record_pages: int,
+) -> None:
+    names = env_names(environments)
+    world = build_world(WorldSpec(environments=tuple(spec(n) for n in names)), moto_url)
+    inv = inventory(proxy.url, world.zone_id, declared(world))
+    factory = factories(inv)
+
+    facts = facts_of(collect(inv, factory))
+
+    assert len(facts.addresses) == len(facts.instances) == environments
+    assert len(facts.a_records) == 10 * environments
+    expected = [
+        "ec2:DescribeAddresses",
+        "ec2:DescribeInstances",
+        *["route53:ListResourceRecordSets"] * record_pages,
+    ]
+    assert proxy.calls == expected  # what reached the wire
+    assert facts.requests == len(expected)  # what the pass reports
+    assert factory.requests == len(expected)  # the factory's running total
+
+
+def test_a_retried_request_is_counted_once_per_attempt(
+    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
+    inv = inventory(proxy.url, world.zone_id, declared(world))
+    proxy.fail_next(503, "Unavailable", "The server is overloaded.")
+
+    facts = facts_of(collect(inv, factories(inv)))
+
+    assert proxy.calls[:2] == ["ec2:DescribeAddresses", "ec2:DescribeAddresses"]
+    assert facts.requests == len(proxy.calls) == 4
+
+
+def test_counts_of_two_passes_are_kept_apart(
+    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
+    inv = inventory(proxy.url, world.zone_id, declared(world))
+    factory = factories(inv)
+
+    first, second = facts_of(collect(inv, factory)), facts_of(collect(inv, factory))
+
+    assert first.requests == second.requests == 3
+    assert factory.requests == len(proxy.calls) == 6
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def test_endpoint_down_is_a_failure_naming_the_call(
+    factories: Callable[..., AwsClientFactory],
+) -> None:
+    with socket.socket() as closed:  # bound, never listening: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        inv = inventory(f"http://127.0.0.1:{port}", "Z09723983CFJOHAE3VC65", [environment("prod")])
+        factory = factories(inv)
+
+        failure = failure_of(collect(inv, factory))
+
+    assert failure.reason.startswith("ec2:DescribeAddresses could not connect after 3 attempts")
+    assert "EndpointConnectionError" in failure.reason
+    assert f"127.0.0.1:{port}" in failure.reason
+    assert factory.requests == 3
+
+
+def test_unknown_zone_is_a_failure_naming_the_zone_and_where_to_fix_it(
+    moto_url: str, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
+    inv = inventory(moto_url, "Z0000000NOSUCHZONE", declared(world))
+
+    failure = failure_of(collect(inv, factories(inv)))
+
+    assert failure.reason.startswith("route53:ListResourceRecordSets failed (NoSuchHostedZone)")
+    assert "Z0000000NOSUCHZONE" in failure.reason
+    assert "aws.zone_id" in failure.reason and "fleet.toml" in failure.reason
+
+
+def test_throttling_that_outlasts_the_retries_is_a_failure(
+    moto_url: str,
+    proxy: CountingProxy,
+    factories: Callable[..., AwsClientFactory],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Throttling backs off 1 s, then 2 s; the test wants the retries, not the waiting.
+    monkeypatch.setattr(
+        botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0
+    )
+    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
+    inv = inventory(proxy.url, world.zone_id, declared(world))
+    proxy.fail_always(503, "RequestLimitExceeded", "Request limit exceeded.")
+
+    failure = failure_of(collect(inv, factories(inv)))
+
+    assert failure.reason == (
+        "ec2:DescribeAddresses throttled after 3 attempts (RequestLimitExceeded): "
+        "Request limit exceeded."
+    )
+    assert proxy.calls == ["ec2:DescribeAddresses"] * 3
+
+
+@pytest.fixture
+def iam_user(moto_url: str) -> Callable[[list[str]], StaticCredentials]:
+    """Creates an IAM user allowed exactly `actions`, and returns its access key."""
+    iam = boto3.client(
+        "iam",
+        region_name="us-east-1",
+        endpoint_url=moto_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+    def make(actions: list[str]) -> StaticCredentials:
+        iam.create_user(UserName="fleetboard-collector")
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
+        }
+        iam.put_user_policy(
+            UserName="fleetboard-collector", PolicyName="read", PolicyDocument=json.dumps(policy)
+        )
+        key = iam.create_access_key(UserName="fleetboard-collector")["AccessKey"]
+        return StaticCredentials(key["AccessKeyId"], key["SecretAccessKey"])
+
+    return make
+
+
+@pytest.fixture
+def enforce_iam(moto_url: str) -> Iterator[Callable[[], None]]:
+    """Call it to switch moto's IAM checks on; they are switched off after the test."""
+    try:
+        yield lambda: set_moto_auth(moto_url, enforced=True)
+    finally:
+        set_moto_auth(moto_url, enforced=False)
+
+
+def test_unknown_credentials_are_rejected_and_never_echoed(
+    moto_url: str,
+    factories: Callable[..., AwsClientFactory],
+    enforce_iam: Callable[[], None],
+) -> None:
+    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
+    inv = inventory(moto_url, world.zone_id, declared(world))
+    stranger = StaticCredentials("AKIAFLEETBOARDTEST01", "s3cr3t-never-in-a-reason")
+    enforce_iam()
+
+    failure = failure_of(collect(inv, factories(inv, stranger)))
+
+    assert failure.reason.startswith(
+        "ec2:DescribeAddresses rejected the credentials (AuthFailure): "
+        "AWS was not able to validate the provided access credentials"
+    )
+    assert "s3cr3t" not in failure.reason and "AKIAFLEETBOARDTEST01" not in failure.reason
+    assert "s3cr3t" not in repr(stranger) and "s3cr3t" not in str(stranger)
+
+
+def test_a_denied_call_is_named_with_aws_error_code(
+    moto_url: str,
+    factories: Callable[..., AwsClientFactory],
+    iam_user: Callable[[list[str]], StaticCredentials],
+    enforce_iam: Callable[[], None],
+) -> None:
+    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
+    inv = inventory(moto_url, world.zone_id, declared(world))
+    collector = iam_user(["ec2:DescribeAddresses"])  # forgot DescribeInstances
+    enforce_iam()
+
+    failure = failure_of(collect(inv, factories(inv, collector)))
+
+    assert failure.reason.startswith("ec2:DescribeInstances denied (AccessDenied): ")
+    assert "not authorized to perform: ec2:DescribeInstances" in failure.reason
+    assert failure.reason.endswith("allow ec2:DescribeInstances for the collector's role")
+    assert collector.secret_access_key not in failure.reason
+
+
+def test_a_denied_route53_call_without_an_error_body_is_still_named(
+    moto_url: str,
+    factories: Callable[..., AwsClientFactory],
+    iam_user: Callable[[list[str]], StaticCredentials],
+    enforce_iam: Callable[[], None],
+) -> None:
+    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
+    inv = inventory(moto_url, world.zone_id, declared(world))
+    collector = iam_user(["ec2:DescribeAddresses", "ec2:DescribeInstances"])
+    enforce_iam()
+
+    failure = failure_of(collect(inv, factories(inv, collector)))
+
+    # moto answers Route 53 denials with an empty 403; the status stands in for the code.
+    assert failure.reason.startswith("route53:ListResourceRecordSets denied (HTTP 403)")
+
+
+# --------------------------------------------------------------------------- the deadline
+
+
+@pytest.fixture
+def black_hole() -> Iterator[str]:
+    """An endpoint that accepts connections (the kernel's backlog does) and never answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_a_black_holed_endpoint_fails_with_a_timeout_inside_the_deadline(
+    black_hole: str, factories: Callable[..., AwsClientFactory]
+) -> None:
+    inv = inventory(
+        black_hole,
+        "Z09723983CFJOHAE3VC65",
+        [environment("prod")],
+        connect_timeout_s=0.2,
+        read_timeout_s=0.3,
+    )
+    factory = factories(inv)
+
+    # One attempt (0.3 s) fits in 1 s; a retry (backoff up to 1 s, then 0.5 s more) does not.
+    failure = failure_of(collect(inv, factory, deadline_s=1.0))
+
+    assert failure.reason.startswith(
+        "ec2:DescribeAddresses timed out after 1 attempt (ReadTimeoutError)"
+    )
+    assert failure.reason.endswith("not retried: the pass deadline was too close")
+    assert factory.requests == 1
+
+
+def test_nothing_is_sent_once_the_deadline_has_passed(
+    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+) -> None:
+    inv = inventory(proxy.url, "Z09723983CFJOHAE3VC65", [environment("prod")])
+
+    failure = failure_of(collect(inv, factories(inv), deadline_s=-1.0))
+
+    assert (
+        failure.reason
+        == "ec2:DescribeAddresses not sent: the pass deadline had passed (0 requests made)"
+    )
+    assert proxy.calls == []
+
+
+# --------------------------------------------------------------------------- client factory
+
+
+def test_client_factory_builds_one_bounded_client_per_service() -> None:
+    settings = AwsSettings(
+        region="us-east-1",
+        zone=ZONE,
+        zone_id="Z09723983CFJOHAE3VC65",
+        eip_tag_pattern=PATTERN,
+        endpoint_url="http://127.0.0.1:9",
+        connect_timeout_s=1.5,
+        read_timeout_s=2.5,
+    )
+    factory = make_aws_client_factory(settings, credentials=DEMO_CREDENTIALS)
+    try:
+        ec2 = factory("ec2")
+        assert factory("ec2") is ec2
+        assert factory("route53").meta.service_model.service_name == "route53"
+        config = ec2.meta.config
+        assert (config.connect_timeout, config.read_timeout) == (1.5, 2.5)  # type: ignore[attr-defined]
+        assert config.retries == {"mode": "standard", "total_max_attempts": 3}  # type: ignore[attr-defined]
+        assert ec2.meta.region_name == "us-east-1"
+        assert ec2.meta.endpoint_url == "http://127.0.0.1:9"
+        assert factory.requests == 0
+    finally:
+        factory.close()

@@ -1,0 +1,112 @@
+"""The simulated AWS world: what build_world creates, and the moto server's start and stop."""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+
+from fleetboard.demo.aws_world import (
+    DEMO_CREDENTIALS,
+    EnvSpec,
+    WorldSpec,
+    build_world,
+    start_moto_server,
+)
+
+
+def test_moto_server_listens_on_loopback_only_and_stops_cleanly() -> None:
+    url, stop = start_moto_server()
+    parts = urlsplit(url)
+    assert parts.hostname == "127.0.0.1"
+    assert parts.port is not None
+    with socket.create_connection(("127.0.0.1", parts.port), timeout=2):
+        pass
+
+    stop()
+
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", parts.port), timeout=2).close()
+
+
+def test_world_holds_instances_tagged_eips_records_and_drift(moto_url: str) -> None:
+    spec = WorldSpec(
+        environments=(
+            EnvSpec("prod", "agentkeys-broker-eip", hosts=("broker.litentry.org",)),
+            EnvSpec(
+                "test-2",
+                "agentkeys-broker-eip-test-2",
+                hosts=("broker-test-2.litentry.org", "audit-test-2.litentry.org"),
+                instance_type="t3.small",
+                stopped=True,
+                # The #201 drift: a worker record left pointing at prod's broker.
+                records_to={"audit-test-2.litentry.org": "prod"},
+            ),
+            EnvSpec("test-3", "agentkeys-broker-eip-test-3", eip="unassociated"),
+            EnvSpec(
+                "test-4",
+                "agentkeys-broker-eip-test-4",
+                hosts=("broker-test-4.litentry.org",),
+                eip="absent",
+            ),
+        ),
+        extra_eip_tags=("agentkeys-broker-eip-test-9",),
+    )
+
+    world = build_world(spec, moto_url)
+
+    prod, slot_2, slot_3, slot_4 = (
+        world.environments[n] for n in ("prod", "test-2", "test-3", "test-4")
+    )
+    assert world.a_records == {
+        "broker.litentry.org": prod.eip,
+        "broker-test-2.litentry.org": slot_2.eip,
+        "audit-test-2.litentry.org": prod.eip,
+    }  # test-4 has no EIP, so its broker has no record
+    assert (slot_2.state, slot_2.instance_type) == ("stopped", "t3.small")
+    assert slot_3.eip is not None and slot_3.instance_id is not None  # both, not joined
+    assert slot_4.eip is None and slot_4.instance_id is not None
+
+    ec2 = boto3.client(
+        "ec2",
+        region_name=world.region,
+        endpoint_url=moto_url,
+        aws_access_key_id=DEMO_CREDENTIALS.access_key_id,
+        aws_secret_access_key=DEMO_CREDENTIALS.secret_access_key,
+    )
+    addresses = {
+        tag["Value"]: address
+        for address in ec2.describe_addresses()["Addresses"]
+        for tag in address.get("Tags", [])
+        if tag["Key"] == "Name"
+    }
+    assert set(addresses) == {
+        "agentkeys-broker-eip",
+        "agentkeys-broker-eip-test-2",
+        "agentkeys-broker-eip-test-3",
+        "agentkeys-broker-eip-test-9",
+    }
+    assert addresses["agentkeys-broker-eip-test-2"].get("InstanceId") == slot_2.instance_id
+    assert not addresses["agentkeys-broker-eip-test-3"].get("InstanceId")
+    assert (
+        addresses["agentkeys-broker-eip-test-9"]["PublicIp"]
+        == world.extra_eips["agentkeys-broker-eip-test-9"]
+    )
+    reservations = ec2.describe_instances(InstanceIds=[slot_2.instance_id or ""])["Reservations"]
+    (instance,) = reservations[0]["Instances"]
+    assert instance["State"]["Name"] == "stopped"
+    assert {"Key": "Name", "Value": "test-2"} in instance.get("Tags", [])
+    ec2.close()
+
+    route53 = boto3.client(
+        "route53",
+        region_name=world.region,
+        endpoint_url=moto_url,
+        aws_access_key_id=DEMO_CREDENTIALS.access_key_id,
+        aws_secret_access_key=DEMO_CREDENTIALS.secret_access_key,
+    )
+    zone = route53.get_hosted_zone(Id=world.zone_id)["HostedZone"]
+    assert zone["Name"] == "litentry.org."
+    route53.close()

@@ -1,0 +1,198 @@
+"""Real parts for the probe tests: the simulated HTTPS hosts, a black hole, a refused port.
+
+One HostServer serves every host name of these tests on 127.0.0.1; the `fleet` fixture builds
+inventories straight from the inventory dataclasses and runs the real sources against it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from fleetboard.demo.dns import ZoneResolver
+from fleetboard.demo.hosts import (
+    BlackHole,
+    CertKind,
+    HostServer,
+    Reply,
+    SimHost,
+    json_reply,
+    text_reply,
+)
+from fleetboard.inventory import (
+    BROKER_PATHS,
+    Address,
+    AwsSettings,
+    Environment,
+    Host,
+    Inventory,
+    ProbeSettings,
+    Thresholds,
+)
+from fleetboard.model import EnvKind, HttpFacts, TlsFacts
+from fleetboard.sources import PassContext
+from fleetboard.sources.http import HttpSource
+from fleetboard.sources.tls import TlsSource
+
+ZONE = "fleet.test"
+FIVE_MB = 5 * 1024 * 1024
+#: A whole-second expiry date, so the certificate can carry it exactly.
+EXPIRY = (datetime.now(UTC) + timedelta(days=45)).replace(microsecond=0)
+
+
+def name(label: str) -> str:
+    return f"{label}.{ZONE}"
+
+
+SIM_HOSTS = (
+    SimHost(
+        name("broker"),
+        {
+            "/healthz": text_reply("ok"),
+            "/readyz": json_reply({"status": "ready", "degraded": False, "checks": []}),
+            "/.well-known/openid-configuration": json_reply(
+                {"issuer": f"https://{name('broker')}"}
+            ),
+        },
+    ),
+    SimHost(name("audit"), {"/healthz": text_reply("ok")}),
+    SimHost(name("cred"), {"/healthz": json_reply({"ok": True, "memory_bucket": "mem-test"})}),
+    SimHost(name("sick"), {"/healthz": json_reply({"ok": False, "reason": "db down"})}),
+    SimHost(name("gateway"), {"/healthz": text_reply("bad gateway", 502)}),
+    SimHost(name("expiring"), {"/healthz": text_reply("ok")}, not_after=EXPIRY),
+    SimHost(name("expired"), {"/healthz": text_reply("ok")}, CertKind.EXPIRED),
+    SimHost(name("stranger"), {"/healthz": text_reply("ok")}, CertKind.WRONG_CA),
+    SimHost(name("mismatch"), {"/healthz": text_reply("ok")}, CertKind.HOSTNAME_MISMATCH),
+    SimHost(
+        name("huge"),
+        {
+            "/chunked": Reply(generated_bytes=FIVE_MB, chunked=True),
+            "/length": Reply(generated_bytes=FIVE_MB),
+        },
+    ),
+    SimHost(name("closing"), {p: text_reply("ok", close=True) for p in ("/healthz", "/readyz")}),
+)
+
+
+@pytest.fixture(scope="session")
+def hosts() -> Iterator[HostServer]:
+    with HostServer(SIM_HOSTS) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def ca_bundle(hosts: HostServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return hosts.write_ca(tmp_path_factory.mktemp("tls") / "demo-ca.pem")
+
+
+@pytest.fixture(scope="session")
+def black_hole() -> Iterator[BlackHole]:
+    with BlackHole() as hole:
+        yield hole
+
+
+@dataclass
+class Fleet:
+    """Builds an inventory of the given hosts and runs the real sources over it."""
+
+    address: Address
+    ca_bundle: Path
+    server: HostServer
+    expiry: datetime = EXPIRY  # the not_after of name("expiring")'s certificate
+    #: The simulated Route 53 zone: "lb" stands in for a load balancer name.
+    zone: Mapping[str, list[str]] = field(default_factory=lambda: {name("lb"): ["127.0.0.1"]})
+
+    def host(
+        self,
+        label: str,
+        paths: Sequence[str] = ("/healthz",),
+        *,
+        address: Address | str | None = "server",
+        optional: bool = False,
+        skip: bool = False,
+    ) -> Host:
+        """A host reached at `address`: the simulated server unless told otherwise; None
+        resolves its name through the zone."""
+        return Host(
+            role="worker",
+            label=f"worker:{label}",
+            hostname=name(label),
+            paths=tuple(paths),
+            address=self.address if address == "server" else address,  # type: ignore[arg-type]
+            optional=optional,
+            skip=skip,
+        )
+
+    def broker(self) -> Host:
+        return Host("broker", "broker", name("broker"), BROKER_PATHS, self.address)
+
+    def settings(self, **changes: object) -> ProbeSettings:
+        defaults: dict[str, object] = {
+            "connect_timeout_s": 5.0,
+            "read_timeout_s": 5.0,
+            "retry_delay_s": 0.01,
+            "ca_bundle": self.ca_bundle,
+        }
+        return ProbeSettings(**{**defaults, **changes})  # type: ignore[arg-type]
+
+    def inventory(
+        self, *envs: tuple[str, Sequence[Host]], settings: ProbeSettings | None = None
+    ) -> Inventory:
+        environments = tuple(
+            Environment(
+                name=env_name,
+                kind=EnvKind.TEST_SLOT,
+                slot=index,
+                suffix=f"-{env_name}",
+                broker_host=name("broker"),
+                eip_tag=f"agentkeys-broker-eip-{env_name}",
+                expected_issuer=f"https://{name('broker')}",
+                hosts=tuple(env_hosts),
+            )
+            for index, (env_name, env_hosts) in enumerate(envs, start=1)
+        )
+        return Inventory(
+            source="probes-test.toml",
+            fleet="probes-test",
+            aws=AwsSettings("us-east-1", ZONE, "Z0TEST", "agentkeys-broker-eip*"),
+            probe=settings or self.settings(),
+            thresholds=Thresholds(),
+            environments=environments,
+            bucket_pattern="agentkeys-{kind}{suffix}",
+        )
+
+    def context(
+        self, *, deadline_s: float = 30.0, results: Mapping[str, object] | None = None
+    ) -> PassContext:
+        return PassContext(
+            deadline=time.monotonic() + deadline_s,
+            resolver=ZoneResolver(self.zone),
+            results=dict(results or {}),
+        )
+
+    def http(
+        self,
+        *hosts: Host,
+        settings: ProbeSettings | None = None,
+        deadline_s: float = 30.0,
+        aws: object = None,
+    ) -> HttpFacts:
+        """Run the http source over one environment ("test-1") holding `hosts`."""
+        inventory = self.inventory(("test-1", hosts), settings=settings)
+        results = {} if aws is None else {"aws": aws}
+        return HttpSource().collect(inventory, self.context(deadline_s=deadline_s, results=results))
+
+    def tls(self, *hosts: Host, http: HttpFacts | None = None) -> TlsFacts:
+        inventory = self.inventory(("test-1", hosts))
+        results = {} if http is None else {"http": http}
+        return TlsSource().collect(inventory, self.context(results=results))
+
+
+@pytest.fixture
+def fleet(hosts: HostServer, ca_bundle: Path) -> Fleet:
+    return Fleet(hosts.address, ca_bundle, hosts)

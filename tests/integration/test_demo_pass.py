@@ -1,0 +1,239 @@
+"""The whole demo pass against its real parts: moto server, HTTPS hosts, the simulated zone."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fleetboard import collect, render, snapshot
+from fleetboard.collect import PassResult
+from fleetboard.demo.run import DemoFleet, demo_fleet
+from fleetboard.model import Lifecycle, Status
+from fleetboard.publish import INDEX, LATEST, LocalPublisher
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoFleet]:
+    with demo_fleet(tmp_path_factory.mktemp("demo")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def first_pass(
+    fleet: DemoFleet, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[PassResult, Path]:
+    out = tmp_path_factory.mktemp("board")
+    ctx = collect.laptop_context(fleet.loaded, **fleet.context_overrides())
+    return collect.run_pass(fleet.loaded, ctx, LocalPublisher(out)), out
+
+
+def env(result: PassResult, name: str) -> dict:
+    return next(e for e in result.document["environments"] if e["name"] == name)
+
+
+def test_the_pass_writes_history_then_latest_then_the_page(
+    first_pass: tuple[PassResult, Path],
+) -> None:
+    result, out = first_pass
+    assert result.error is None
+    assert result.published[0].startswith("history/")
+    assert result.published[1] == LATEST
+    assert result.published[-1] == INDEX
+    assert (out / result.published[0]).read_bytes() == (out / LATEST).read_bytes()
+    assert {"board.css", "board.js"} <= {p.name for p in out.iterdir()}
+
+
+def test_the_published_snapshot_is_valid_against_the_schema(
+    first_pass: tuple[PassResult, Path],
+) -> None:
+    _, out = first_pass
+    doc = json.loads((out / LATEST).read_text())
+    assert snapshot.problems(doc) == []
+    assert doc["schema_version"] == 1
+
+
+def test_every_status_of_the_demo_story_is_on_the_board(
+    first_pass: tuple[PassResult, Path],
+) -> None:
+    result, _ = first_pass
+    assert result.document["summary"]["status"] == "red"
+    assert env(result, "prod")["status"] == "green"
+    assert env(result, "test")["status"] == "amber"
+    assert env(result, "test-2")["status"] == "red"
+    stopped = env(result, "test-3")
+    assert (stopped["lifecycle"], stopped["status"]) == ("stopped", "unknown")
+    checks = {c["name"]: c for c in env(result, "test")["checks"]}
+    assert checks["broker:readyz"]["status"] == "amber"
+    weixin = checks["worker:weixin"]
+    assert (weixin["status"], weixin["optional"], weixin["reason"][:13]) == (
+        "unknown",
+        True,
+        "optional: dns",
+    )
+    t2 = {c["name"]: c for c in env(result, "test-2")["checks"]}
+    assert (t2["worker:audit"]["status"], t2["worker:audit"]["reason"]) == ("red", "http 502")
+    assert t2["tls:email"]["status"] == "red"
+    assert t2["tls:email"]["cert"]["days_left"] == 5
+
+
+def test_every_drift_of_the_demo_story_is_an_issue(first_pass: tuple[PassResult, Path]) -> None:
+    result, _ = first_pass
+    kinds = {(i["env"], i["check"]) for i in result.document["summary"]["issues"]}
+    assert {
+        ("test-2", "drift:worker_a_record"),
+        ("test-2", "drift:issuer"),
+        ("test-2", "drift:bucket"),
+        ("test", "drift:eip_tag"),
+        ("fleet", "drift:undeclared_slot"),
+    } <= kinds
+    statuses = [i["status"] for i in result.document["summary"]["issues"]]
+    assert statuses[0] == "red" and "green" not in statuses
+
+
+def test_a_real_pass_costs_three_aws_requests(first_pass: tuple[PassResult, Path]) -> None:
+    result, _ = first_pass
+    collector = result.document["collector"]
+    assert collector["aws_requests"] == 3
+    assert all(run["ok"] for run in collector["sources"].values())
+    http_checks = [
+        c for e in result.document["environments"] for c in e["checks"] if c["kind"] == "http"
+    ]
+    assert collector["probes"] == len(http_checks)  # one probe per check, the NXDOMAIN one too
+
+
+def test_a_snapshot_that_fails_the_schema_is_not_published(
+    fleet: DemoFleet, first_pass: tuple[PassResult, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, out = first_pass
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    real = snapshot.to_document
+
+    def broken(board: object) -> dict:
+        doc = real(board)  # type: ignore[arg-type]
+        doc["summary"]["status"] = "purple"
+        return doc
+
+    monkeypatch.setattr(snapshot, "to_document", broken)
+    ctx = collect.laptop_context(fleet.loaded, **fleet.context_overrides())
+    result = collect.run_pass(fleet.loaded, ctx, LocalPublisher(out))
+    assert result.published == []
+    assert result.error is not None and "summary.status" in result.error
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_page_that_fails_to_render_is_not_published(
+    fleet: DemoFleet, first_pass: tuple[PassResult, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, out = first_pass
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def broken(doc: dict, *, period_s: int = 60) -> str:
+        raise KeyError("environments")
+
+    monkeypatch.setattr(render, "render_page", broken)
+    ctx = collect.laptop_context(fleet.loaded, **fleet.context_overrides())
+    result = collect.run_pass(fleet.loaded, ctx, LocalPublisher(out))
+    assert result.published == [] and "KeyError" in (result.error or "")
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_stopped_slot_is_not_probed(first_pass: tuple[PassResult, Path], fleet: DemoFleet) -> None:
+    result, _ = first_pass
+    stats = fleet.hosts.stats()
+    assert not any("test-3" in name for name in stats.connections)
+    assert result.board.environments[3].lifecycle is Lifecycle.STOPPED
+    assert result.board.environments[3].status is Status.UNKNOWN
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fleetboard", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_demo_once_writes_the_board_and_exits_zero(tmp_path: Path) -> None:
+    done = run_cli("demo", "--once", "--out", str(tmp_path / "board"))
+    assert done.returncode == 0, done.stderr
+    assert "fleet red:" in done.stdout
+    assert "test-2 worker:audit red" in done.stdout
+    assert (tmp_path / "board" / "index.html").is_file()
+    doc = json.loads((tmp_path / "board" / "latest.json").read_text())
+    assert snapshot.problems(doc) == []
+
+
+def test_validate_says_ok_or_lists_problems_with_exit_two(fleet: DemoFleet, tmp_path: Path) -> None:
+    ok = run_cli("validate", "--config", str(fleet.config_path))
+    assert ok.returncode == 0 and ": ok: 4 environments" in ok.stdout
+    bad = tmp_path / "fleet.toml"
+    bad.write_text(fleet.config_path.read_text().replace("zone_id", "zone_idd"))
+    done = run_cli("validate", "--config", str(bad))
+    assert done.returncode == 2
+    assert f"{bad}: fleet.zone_idd: unknown key; did you mean 'zone_id'?" in done.stderr
+
+
+def test_collect_uses_the_config_endpoint_and_can_fail_on_red(
+    fleet: DemoFleet, tmp_path: Path
+) -> None:
+    # The one host of the demo without an address override would be looked up in real DNS
+    # by `collect` (it uses the system resolver); skip it to keep the test on loopback.
+    config = tmp_path / "fleet.toml"
+    text = fleet.config_path.read_text().replace(
+        "# weixin-test.litentry.org: no override and no A record.", "hosts.weixin.skip = true"
+    )
+    config.write_text(text)
+    (tmp_path / "demo-ca.pem").write_bytes(fleet.hosts.ca_pem)
+    creds = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }
+    done = run_cli("collect", "--config", str(config), "--out", str(tmp_path / "b"), env=creds)
+    assert done.returncode == 0, done.stderr
+    assert "3 AWS requests" in done.stdout
+    red = run_cli(
+        "collect", "--config", str(config), "--out", str(tmp_path / "b"), "--fail-on-red", env=creds
+    )
+    assert red.returncode == 1
+
+
+def test_collect_endpoint_url_flag_overrides_the_config(fleet: DemoFleet, tmp_path: Path) -> None:
+    config = tmp_path / "fleet.toml"
+    config.write_text(fleet.config_path.read_text())
+    (tmp_path / "demo-ca.pem").write_bytes(fleet.hosts.ca_pem)
+    creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    from fleetboard.demo.hosts import refused_port
+
+    dead = f"http://127.0.0.1:{refused_port()}"
+    text = config.read_text().replace(
+        "# weixin-test.litentry.org: no override and no A record.", "hosts.weixin.skip = true"
+    )
+    config.write_text(text)
+    done = run_cli(
+        "collect",
+        "--config",
+        str(config),
+        "--out",
+        str(tmp_path / "b"),
+        "--endpoint-url",
+        dead,
+        env=creds,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "failed sources: aws" in done.stdout
+    doc = json.loads((tmp_path / "b" / "latest.json").read_text())
+    assert doc["summary"]["status"] != "green"
+    assert any(i["check"] == "source:aws" for i in doc["summary"]["issues"])
