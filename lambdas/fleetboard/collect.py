@@ -60,7 +60,7 @@ def run_sources(
     inventory = loaded.inventory
     names = [s.name for s in sources]
     for i, source in enumerate(sources):
-        for need in source.needs:
+        for need in (*source.needs, *source.wants):
             if need not in names[:i]:
                 raise ValueError(f"source {source.name!r} needs {need!r}, which must come first")
     results: dict[str, object] = {}
@@ -74,7 +74,11 @@ def run_sources(
                 with contextlib.suppress(TimeoutError):
                     futures[need].result(timeout=wait)
         # Each source sees the facts of the sources it needs, and only those.
-        own_ctx = replace(ctx, results={n: results[n] for n in source.needs if n in results})
+        own_ctx = replace(
+            ctx,
+            results={n: results[n] for n in source.needs if n in results},
+            pending={n: futures[n] for n in source.wants},
+        )
         started = time.monotonic()
         try:
             outcome = source.collect(inventory, own_ctx)

@@ -118,6 +118,48 @@ def start_moto_server() -> tuple[str, Callable[[], None]]:
     return f"http://{host}:{port}", stop
 
 
+def start_moto_process() -> tuple[str, Callable[[], None]]:
+    """Start moto as a child process on 127.0.0.1; return its URL and a stop function.
+
+    For the benchmark: an in-process moto server shares the interpreter lock with the
+    probes it is measured against, which real AWS never does.
+    """
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def stop() -> None:
+        child.terminate()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # poll until it answers: a start-up, not a test wait
+        if child.poll() is not None:
+            raise RuntimeError(f"moto server exited with code {child.returncode}")
+        try:
+            _moto_api(url, "/moto-api/reset", b"")
+            return url, stop
+        except OSError:
+            time.sleep(0.05)
+    stop()
+    raise RuntimeError("moto server did not start within 60 s")
+
+
 def reset_moto(endpoint_url: str) -> None:
     """Forget every resource the moto server holds (its `POST /moto-api/reset`)."""
     _moto_api(endpoint_url, "/moto-api/reset", b"")

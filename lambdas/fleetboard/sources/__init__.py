@@ -5,8 +5,9 @@ bounded pool of probes) and returns them as plain data, or a SourceFailure with 
 It never raises into the pass: collect.py catches anything that escapes and shows the
 source's part of the board as unknown with "internal error".
 
-Adding a source: write `sources/<kind>.py` with a class that has `name`, `needs` and
-`collect`, add it to `SOURCES` below, and its facts to `Observations` in rules.py.
+Adding a source: write `sources/<kind>.py` with a class that has `name`, `needs`, `wants`
+and `collect`, add it to `collect.default_sources()`, and its facts to `Observations` in
+rules.py.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
@@ -48,6 +50,8 @@ class PassContext:
     aws_client: Callable[[str], Any] | None = None
     #: Facts of the sources this one `needs`, by source name, once they have finished.
     results: Mapping[str, object] = field(default_factory=dict)
+    #: Facts of the sources this one `wants`, as futures: used if they come in time.
+    pending: Mapping[str, Future[object]] = field(default_factory=dict)
     sleep: Callable[[float], None] = time.sleep
 
     def remaining_s(self) -> float:
@@ -58,8 +62,12 @@ class Source(Protocol):
     """One kind of observation: AWS, HTTP probes, TLS certificates, GitHub, chain."""
 
     name: ClassVar[str]
-    #: Sources whose facts this one reads from ctx.results (e.g. tls reuses http handshakes).
+    #: Sources whose facts this one reads from ctx.results (e.g. tls reuses http handshakes):
+    #: it starts when they have finished.
     needs: ClassVar[tuple[str, ...]]
+    #: Sources whose facts help but must not delay it (http skips stopped slots once aws
+    #: says which): it starts at once and finds them in ctx.pending.
+    wants: ClassVar[tuple[str, ...]]
 
     def collect(self, inventory: Inventory, ctx: PassContext) -> object:
         """Return this source's facts, or a model.SourceFailure. Must honour ctx.deadline."""

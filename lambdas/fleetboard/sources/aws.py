@@ -300,6 +300,7 @@ class AwsSource:
 
     name: ClassVar[str] = "aws"
     needs: ClassVar[tuple[str, ...]] = ()
+    wants: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, record_page_size: int | None = None) -> None:
         # None: Route 53's own page size (300, its maximum). Tests pass a small one.

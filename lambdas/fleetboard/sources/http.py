@@ -6,6 +6,9 @@ environments AWS says are stopped are not probed, and say why in `HttpFacts.skip
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import replace
 from typing import ClassVar
 
@@ -13,7 +16,7 @@ from fleetboard.inventory import Host, Inventory
 from fleetboard.model import AwsFacts, HttpFacts, Lifecycle
 from fleetboard.rules import env_lifecycle
 from fleetboard.sources import PassContext
-from fleetboard.sources.net import HostProbe, probe_hosts, run_sync
+from fleetboard.sources.net import HostProbe, Prober, run_sync
 
 
 def probe_targets(inventory: Inventory, aws: object) -> tuple[list[Host], dict[str, str]]:
@@ -53,16 +56,59 @@ class HttpSource:
     """
 
     name: ClassVar[str] = "http"
-    needs: ClassVar[tuple[str, ...]] = ("aws",)
+    needs: ClassVar[tuple[str, ...]] = ()
+    # Probing starts at once; when AWS answers, a stopped slot's probes still waiting are
+    # dropped (its EIP leads nowhere, so they would only wait out their timeouts).
+    wants: ClassVar[tuple[str, ...]] = ("aws",)
 
     def __init__(self, *, concurrency: int | None = None) -> None:
         self.concurrency = concurrency
 
     def collect(self, inventory: Inventory, ctx: PassContext) -> HttpFacts:
-        hosts, skipped = probe_targets(inventory, ctx.results.get("aws"))
+        aws = ctx.pending.get("aws")
+        known = aws.result() if aws is not None and aws.done() else None
+        hosts, skipped = probe_targets(inventory, known)
+        later = aws if known is None else None
         # Sources run on worker threads with no event loop of their own: start one per pass.
-        probes = run_sync(probe_hosts(hosts, inventory.probe, ctx, concurrency=self.concurrency))
-        return facts_from(probes, skipped)
+        probes, dropped = run_sync(self._probe(hosts, inventory, ctx, later))
+        return facts_from(probes, {**skipped, **dropped})
+
+    async def _probe(
+        self, hosts: list[Host], inventory: Inventory, ctx: PassContext, aws: Future[object] | None
+    ) -> tuple[list[HostProbe], dict[str, str]]:
+        dropped: dict[str, str] = {}
+        async with Prober(inventory.probe, ctx, concurrency=self.concurrency) as prober:
+            tasks = {h.hostname: asyncio.ensure_future(prober.probe(h)) for h in hosts}
+            watch = asyncio.ensure_future(_drop_stopped(aws, inventory, tasks, dropped))
+            outcomes = await asyncio.gather(*tasks.values(), return_exceptions=True)
+            watch.cancel()
+        probes = []
+        for outcome in outcomes:
+            if isinstance(outcome, HostProbe):
+                probes.append(outcome)
+            elif not isinstance(outcome, asyncio.CancelledError):
+                raise outcome  # a bug in the prober: collect.py reports it as internal
+        return probes, dropped
+
+
+async def _drop_stopped(
+    aws: Future[object] | None,
+    inventory: Inventory,
+    tasks: Mapping[str, asyncio.Future[HostProbe]],
+    dropped: dict[str, str],
+) -> None:
+    """When the aws facts arrive, cancel the probes of stopped environments not yet done."""
+    if aws is None:
+        return
+    try:
+        facts = await asyncio.wrap_future(aws)
+    except Exception:  # the aws source's own failure is reported by the pass
+        return
+    for hostname, why in probe_targets(inventory, facts)[1].items():
+        task = tasks.get(hostname)
+        if task is not None and not task.done():
+            task.cancel()
+            dropped[hostname] = why
 
 
 def probe_sequentially(inventory: Inventory, ctx: PassContext) -> HttpFacts:

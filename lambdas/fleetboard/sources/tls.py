@@ -31,6 +31,7 @@ def _unreached(http: HttpFacts, hostname: str) -> ProbeError | None:
 class TlsSource:
     name: ClassVar[str] = "tls"
     needs: ClassVar[tuple[str, ...]] = ("http",)
+    wants: ClassVar[tuple[str, ...]] = ()
 
     def collect(self, inventory: Inventory, ctx: PassContext) -> TlsFacts:
         hosts, _ = probe_targets(inventory, ctx.results.get("aws"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -167,12 +168,17 @@ class Fleet:
         )
 
     def context(
-        self, *, deadline_s: float = 30.0, results: Mapping[str, object] | None = None
+        self,
+        *,
+        deadline_s: float = 30.0,
+        results: Mapping[str, object] | None = None,
+        pending: Mapping[str, Future[object]] | None = None,
     ) -> PassContext:
         return PassContext(
             deadline=time.monotonic() + deadline_s,
             resolver=ZoneResolver(self.zone),
             results=dict(results or {}),
+            pending=dict(pending or {}),
         )
 
     def http(
@@ -184,8 +190,11 @@ class Fleet:
     ) -> HttpFacts:
         """Run the http source over one environment ("test-1") holding `hosts`."""
         inventory = self.inventory(("test-1", hosts), settings=settings)
-        results = {} if aws is None else {"aws": aws}
-        return HttpSource().collect(inventory, self.context(deadline_s=deadline_s, results=results))
+        pending: dict[str, Future[object]] = {}
+        if aws is not None:  # the aws source already finished, as it usually has
+            pending["aws"] = Future()
+            pending["aws"].set_result(aws)
+        return HttpSource().collect(inventory, self.context(deadline_s=deadline_s, pending=pending))
 
     def tls(self, *hosts: Host, http: HttpFacts | None = None) -> TlsFacts:
         inventory = self.inventory(("test-1", hosts))

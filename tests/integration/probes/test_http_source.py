@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import Future
+from dataclasses import replace
 
 import pytest
 
@@ -15,7 +18,7 @@ from fleetboard.model import (
     Reason,
     SourceFailure,
 )
-from fleetboard.sources.http import probe_sequentially
+from fleetboard.sources.http import HttpSource, probe_sequentially
 from fleetboard.sources.net import USER_AGENT, request_bytes
 
 
@@ -278,3 +281,30 @@ def test_the_sequential_baseline_sees_what_the_concurrent_pass_sees(fleet) -> No
     assert {k: v.status_code for k, v in one_by_one.exchanges.items()} == {
         k: v.status_code for k, v in concurrent.exchanges.items()
     }
+
+
+# --------------------------------------------------------------------------- not waiting for AWS
+
+
+def test_probes_do_not_wait_for_aws_to_answer(fleet) -> None:
+    inventory = fleet.inventory(("test-1", [fleet.host("audit")]))
+    never = Future[object]()  # AWS has not answered, and will not during this pass
+    facts = HttpSource().collect(inventory, fleet.context(pending={"aws": never}))
+    assert facts.exchanges[("audit.fleet.test", "/healthz")].status_code == 200
+
+
+def test_a_stopped_slot_still_being_probed_is_dropped_when_aws_answers(
+    fleet, black_hole: BlackHole
+) -> None:
+    # The stopped slot's EIP black-holes: without the drop, this probe would wait out its
+    # 30 s timeout and come back as a timeout.
+    hole = fleet.host("audit", address=black_hole.address)
+    inventory = fleet.inventory(("test-1", [hole]))
+    inventory = replace(
+        inventory, probe=fleet.settings(connect_timeout_s=30.0, read_timeout_s=30.0)
+    )
+    aws = Future[object]()
+    threading.Timer(0.1, aws.set_result, [aws_with("stopped")]).start()
+    facts = HttpSource().collect(inventory, fleet.context(deadline_s=60, pending={"aws": aws}))
+    assert facts.exchanges == {}
+    assert facts.skipped == {"audit.fleet.test": "environment test-1 is stopped"}
