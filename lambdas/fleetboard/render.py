@@ -21,6 +21,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
+from fleetboard import text
+
 JsonDoc = Mapping[str, Any]
 
 #: Files published beside index.html; the page links them by relative URL.
@@ -107,13 +109,7 @@ def seen(source: str, iso: str | None) -> str:
     return f"source {source} · observed {utc(iso, seconds=True)}"
 
 
-def ms(latency: float | None) -> str:
-    """Latency for people: `41 ms`, `1.2 s`, or a dash when there was no answer."""
-    if latency is None:
-        return "—"
-    if latency >= 1000:
-        return f"{latency / 1000:.1f} s"
-    return f"{latency:.0f} ms"
+ms = text.latency
 
 
 def seconds(duration: float) -> str:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from fleetboard import text
 from fleetboard.inventory import HEALTH_PATH, ISSUER_PATH, READY_PATH, Environment, Host, Inventory
 from fleetboard.model import (
     SEVERITY,
@@ -103,11 +104,7 @@ Verdict = tuple[Status, str, str]
 
 
 def _ms(latency_ms: float | None) -> str:
-    if latency_ms is None:
-        return ""
-    if latency_ms >= 1000:
-        return f" in {latency_ms / 1000:.1f} s"
-    return f" in {latency_ms:.0f} ms"
+    return "" if latency_ms is None else f" in {text.latency(latency_ms)}"
 
 
 def classify_probe_error(error: ProbeError) -> Verdict:
@@ -459,14 +456,12 @@ def _duration(seconds: float) -> str:
 # --------------------------------------------------------------------------- drift
 
 
-def _eip_owner(ip: str, aws: AwsFacts, inventory: Inventory) -> str | None:
-    """Which declared environment an IP is the EIP of, for drift sentences."""
-    tags = {a.public_ip: a.tag for a in aws.addresses}
-    tag = tags.get(ip)
-    for env in inventory.environments:
-        if env.eip_tag == tag:
-            return env.name
-    return None
+def _env_where(
+    inventory: Inventory, key: Callable[[Environment], object], value: object
+) -> str | None:
+    """The first declared environment whose `key` is `value`: for drift sentences that
+    say whose EIP, issuer or bucket a stack is using."""
+    return next((env.name for env in inventory.environments if key(env) == value), None)
 
 
 def aws_drift(env: Environment, aws: AwsFacts, inventory: Inventory) -> list[Drift]:
@@ -505,7 +500,8 @@ def aws_drift(env: Environment, aws: AwsFacts, inventory: Inventory) -> list[Dri
         ips = aws.a_records.get(host.hostname.lower())
         if not ips or set(ips) == set(broker_ips):
             continue
-        owner = _eip_owner(ips[0], aws, inventory)
+        tag = next((a.tag for a in aws.addresses if a.public_ip == ips[0]), None)
+        owner = _env_where(inventory, lambda e: e.eip_tag, tag)
         whose = f" ({owner}'s EIP)" if owner and owner != env.name else ""
         found.append(
             Drift(
@@ -518,26 +514,12 @@ def aws_drift(env: Environment, aws: AwsFacts, inventory: Inventory) -> list[Dri
     return found
 
 
-def _env_by_issuer(issuer: str, inventory: Inventory) -> str | None:
-    for env in inventory.environments:
-        if env.expected_issuer.rstrip("/") == issuer.rstrip("/"):
-            return env.name
-    return None
-
-
-def _env_by_suffix(suffix: str, inventory: Inventory) -> str | None:
-    for env in inventory.environments:
-        if env.suffix == suffix:
-            return env.name
-    return None
-
-
 def http_drift(env: Environment, http: HttpFacts, inventory: Inventory) -> list[Drift]:
     """Deployed issuer vs the slot's, and bucket names in worker bodies vs the slot."""
     found: list[Drift] = []
     issuer = deployed_issuer(http.exchanges.get((env.broker_host, ISSUER_PATH)))
     if issuer is not None and issuer.rstrip("/") != env.expected_issuer.rstrip("/"):
-        other = _env_by_issuer(issuer, inventory)
+        other = _env_where(inventory, lambda e: e.expected_issuer.rstrip("/"), issuer.rstrip("/"))
         names = f" (the issuer of {other})" if other else ""
         found.append(
             Drift(
@@ -559,7 +541,7 @@ def http_drift(env: Environment, http: HttpFacts, inventory: Inventory) -> list[
                 continue
             suffix = m.group("suffix") or ""
             if suffix != env.suffix:
-                other = _env_by_suffix(suffix, inventory)
+                other = _env_where(inventory, lambda e: e.suffix, suffix)
                 names = f" ({other}'s)" if other else ""
                 found.append(
                     Drift(

@@ -234,7 +234,34 @@ class _QuietEofRace(logging.Filter):
 _EOF_RACE_FILTER = _QuietEofRace()
 
 
-class HostServer:
+class _Served:
+    """What both ways of running the hosts share: `with` support and the CA to trust."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def ca_pem(self) -> bytes:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def write_ca(self, path: Path) -> Path:
+        """Write the CA certificate where a probe can trust it (ProbeSettings.ca_bundle)."""
+        path.write_bytes(self.ca_pem)
+        return path
+
+
+class HostServer(_Served):
     """Many HTTPS host names on one listener, served from a background thread.
 
     >>> with HostServer([SimHost("audit.example.org", {"/healthz": text_reply("ok")})]) as s:
@@ -282,24 +309,12 @@ class HostServer:
             self._certs.cleanup()
             self._certs = None
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
     @property
     def ca_pem(self) -> bytes:
         """The demo CA certificate, PEM: what a probe must trust (ProbeSettings.ca_bundle)."""
         if self._certs is None:
             raise RuntimeError("start() the server first")
         return self._certs.ca_pem
-
-    def write_ca(self, path: Path) -> Path:
-        path.write_bytes(self.ca_pem)
-        return path
 
     @property
     def address(self) -> Address:
@@ -381,6 +396,10 @@ class HostServer:
                 pass
         except (OSError, EOFError, asyncio.LimitOverrunError, TimeoutError):
             pass  # the client hung up, failed verification, or went idle: all normal here
+        except asyncio.CancelledError:
+            # The server is stopping. Ending quietly here keeps asyncio's stream callback
+            # from logging the cancellation as an error (it does on Python 3.11).
+            pass
         finally:
             self._count_open(-1)
             self._handlers.discard(task)
@@ -429,7 +448,7 @@ def _serve_in_child(hosts: tuple[SimHost, ...], pipe: Connection) -> None:
         server.stop()
 
 
-class HostServerProcess:
+class HostServerProcess(_Served):
     """The same server in a child process (spawn), so its CPU is not the prober's GIL."""
 
     def __init__(self, hosts: Sequence[SimHost]) -> None:
@@ -473,21 +492,9 @@ class HostServerProcess:
             self._process.close()
             self._process = None
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
     @property
     def ca_pem(self) -> bytes:
         return self._ca_pem
-
-    def write_ca(self, path: Path) -> Path:
-        path.write_bytes(self._ca_pem)
-        return path
 
     @property
     def address(self) -> Address:
