@@ -114,7 +114,13 @@ def _pass_and_report(
     from fleetboard.publish import LocalPublisher
 
     ctx = collect.laptop_context(loaded, **(context_overrides or {}))
-    result = collect.run_pass(loaded, ctx, LocalPublisher(out))
+    try:
+        result = collect.run_pass(loaded, ctx, LocalPublisher(out))
+    except OSError as exc:
+        print(
+            f"fleetboard: cannot write the board into {out}: {exc.strerror or exc}", file=sys.stderr
+        )
+        return EXIT_NOT_PUBLISHED
     print(report(result))
     if result.error:
         print(f"fleetboard: {result.error}", file=sys.stderr)

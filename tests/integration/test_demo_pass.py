@@ -280,3 +280,19 @@ def test_demo_serves_the_board_on_loopback_and_stops_on_ctrl_c(tmp_path: Path) -
         finally:
             if child.poll() is None:
                 child.kill()
+
+
+def test_collect_into_a_folder_it_cannot_write_says_so(fleet: DemoFleet, tmp_path: Path) -> None:
+    config = tmp_path / "fleet.toml"
+    text = fleet.config_path.read_text().replace(
+        "# weixin-test.litentry.org: no override and no A record.", "hosts.weixin.skip = true"
+    )
+    config.write_text(text)
+    (tmp_path / "demo-ca.pem").write_bytes(fleet.hosts.ca_pem)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the board folder should be")
+    creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    done = run_cli("collect", "--config", str(config), "--out", str(blocker), env=creds)
+    assert done.returncode == 3
+    assert done.stderr.startswith(f"fleetboard: cannot write the board into {blocker}:")
+    assert "Traceback" not in done.stderr
