@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib/setup.sh
 ensure_venv dev
 ensure_chromium
+ensure_node_tools
 say "ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -84,6 +84,7 @@ def _config(
         'region = "us-east-1"',
         "services = []",
         f"workers = [{', '.join(json.dumps(s) for s in services)}]",
+        "period_s = 120",  # room for a 60 s pass deadline: a big fleet on a small machine
         "[aws]",
         f'endpoint_url = "{endpoint}"',
         "[probe]",

@@ -51,9 +51,23 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class DeploySettings:
+    """[deploy]: how `cdk deploy` builds the scheduled board. Not read by a pass."""
+
+    alarm_email: str | None = None
+    memory_mb: int = 512
+    log_retention_days: int = 30
+    history_days: int = 30  # history/ objects expire after this many days
+    domain_name: str | None = None
+    certificate_arn: str | None = None  # ACM, us-east-1; with domain_name
+    tracing: bool = False  # X-Ray: off, so the collector's role writes nothing but its logs
+
+
+@dataclass(frozen=True, slots=True)
 class LoadedConfig:
     inventory: Inventory
     period_s: int  # the schedule period the page uses to call a board stale
+    deploy: DeploySettings = DeploySettings()
 
 
 def load(path: str | Path) -> LoadedConfig:
@@ -86,7 +100,11 @@ def loads(text: str, *, source: str = "fleet.toml", base_dir: Path | None = None
     if problems:
         raise ConfigError(problems)
     period = int(raw["fleet"].get("period_s", DEFAULT_PERIOD_S))
-    return LoadedConfig(inventory=inventory, period_s=period)
+    return LoadedConfig(inventory=inventory, period_s=period, deploy=_deploy(raw.get("deploy", {})))
+
+
+def _deploy(raw: dict[str, Any]) -> DeploySettings:
+    return DeploySettings(**raw)  # the schema has checked every key and type
 
 
 # --------------------------------------------------------------------------- TOML syntax
@@ -277,6 +295,7 @@ class _Builder:
             self._environment(name, spec, fleet, pattern)
             for name, spec in self.raw["environments"].items()
         )
+        self.check_deploy(int(fleet.get("period_s", DEFAULT_PERIOD_S)), probe)
         self._check_unique(envs)
         return Inventory(
             source=source,
@@ -304,6 +323,24 @@ class _Builder:
             pass_deadline_s=float(raw.get("pass_deadline_s", defaults.pass_deadline_s)),
             ca_bundle=ca_bundle,
         )
+
+    def check_deploy(self, period_s: int, probe: ProbeSettings) -> None:
+        deploy = self.raw.get("deploy", {})
+        if ("domain_name" in deploy) != ("certificate_arn" in deploy):
+            have, want = (
+                ("domain_name", "certificate_arn")
+                if "domain_name" in deploy
+                else ("certificate_arn", "domain_name")
+            )
+            self.problem(
+                f"deploy.{want}", f"missing: deploy.{have} is set, and one needs the other"
+            )
+        if probe.pass_deadline_s > period_s - 10:
+            self.problem(
+                "probe.pass_deadline_s",
+                f"{probe.pass_deadline_s:g} leaves less than 10 s of the {period_s} s schedule "
+                "period; a pass must end before the next one starts",
+            )
 
     def _thresholds(self, raw: Mapping[str, Any]) -> Thresholds:
         defaults = Thresholds()

@@ -1,4 +1,4 @@
-"""Where a finished board goes: one Publisher interface, a local folder now, S3 later.
+"""Where a finished board goes: one Publisher interface, a local folder or the S3 bucket.
 
 Write order is the contract (DESIGN §6): the immutable history object first, then
 latest.json, then the page's assets, then index.html last, so a reader never finds a page
@@ -12,15 +12,20 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, ClassVar, Protocol
 
 LATEST = "latest.json"
 INDEX = "index.html"
+HISTORY_PREFIX = "history/"
+#: Every key a pass may write besides history/: the collector's role may write these and
+#: nothing else (infra/collector.py grants exactly them).
+ASSETS = ("board.css", "board.js", "not-found.html")
+PUBLISHED_KEYS = (LATEST, INDEX, *ASSETS)
 
 
 def history_key(generated_at: datetime) -> str:
     """`history/YYYY/MM/DD/HHMMSSZ.json`: sortable, one object per pass, never rewritten."""
-    return generated_at.astimezone(UTC).strftime("history/%Y/%m/%d/%H%M%SZ.json")
+    return HISTORY_PREFIX + generated_at.astimezone(UTC).strftime("%Y/%m/%d/%H%M%SZ.json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +86,73 @@ class LocalPublisher:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+# --------------------------------------------------------------------------- S3
+
+#: What browsers and CloudFront may keep: history never changes; the board changes every
+#: pass, so a few seconds at most; the page's assets change only with a deploy.
+CACHE_HISTORY = "public, max-age=31536000, immutable"
+CACHE_BOARD = "public, max-age=10, must-revalidate"
+CACHE_ASSET = "public, max-age=300"
+
+_TYPES = {
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+}
+
+
+def content_type(key: str) -> str:
+    return next((t for ext, t in _TYPES.items() if key.endswith(ext)), "application/octet-stream")
+
+
+class S3Publisher:
+    """Publishes into the board bucket: what the scheduled Lambda uses.
+
+    Assets are written once per process (a Lambda container lives for many passes), so a
+    warm pass costs three PUTs: history, latest.json, index.html.
+    """
+
+    #: Asset name -> bytes this process already wrote, shared by every publisher in it.
+    _written_assets: ClassVar[dict[tuple[str, str], bytes]] = {}
+
+    def __init__(self, bucket: str, client: Any) -> None:
+        self.bucket = bucket
+        self.client = client
+
+    def publish(self, release: Release) -> list[str]:
+        written = [release.history_key, LATEST]
+        self._put(release.history_key, release.snapshot, CACHE_HISTORY)
+        self._put(LATEST, release.snapshot, CACHE_BOARD)
+        for name, data in sorted(release.assets.items()):
+            if self._written_assets.get((self.bucket, name)) != data:
+                self._put(name, data, CACHE_ASSET)
+                self._written_assets[(self.bucket, name)] = data
+                written.append(name)
+        self._put(INDEX, release.page, CACHE_BOARD)
+        written.append(INDEX)
+        return written
+
+    def read(self, key: str) -> bytes | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            # Without s3:ListBucket (the role has none), S3 answers a missing key with 403.
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "AccessDenied", "404"):
+                return None
+            raise
+        body: bytes = response["Body"].read()
+        return body
+
+    def _put(self, key: str, data: bytes, cache_control: str) -> None:
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=data,
+            ContentType=content_type(key),
+            CacheControl=cache_control,
+        )

@@ -22,11 +22,13 @@ import jinja2
 from markupsafe import Markup, escape
 
 from fleetboard import text
+from fleetboard.publish import ASSETS
 
 JsonDoc = Mapping[str, Any]
 
-#: Files published beside index.html; the page links them by relative URL.
-STATIC_FILES = ("board.css", "board.js")
+#: Files published beside index.html: the page links the first two by relative URL, and
+#: CloudFront answers a missing key with the third.
+STATIC_FILES = ASSETS
 
 #: Lifecycles shown as a grey pill instead of the environment's (meaningless) health.
 PARKED = frozenset({"stopped", "retired", "missing"})
@@ -278,6 +280,6 @@ def render_page(doc: JsonDoc, *, period_s: int = 60) -> str:
 
 
 def static_assets() -> dict[str, bytes]:
-    """File name -> bytes of the stylesheet and script to publish beside index.html."""
+    """File name -> bytes of the stylesheet, the script and the not-found page."""
     static = site_dir() / "static"
     return {name: (static / name).read_bytes() for name in STATIC_FILES}

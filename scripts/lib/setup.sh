@@ -7,6 +7,13 @@
 FLEETBOARD_CACHE="${FLEETBOARD_CACHE:-$HOME/.cache/fleetboard}"
 export UV_CACHE_DIR="${UV_CACHE_DIR:-$FLEETBOARD_CACHE/uv}"
 export PIP_CACHE_DIR="${PIP_CACHE_DIR:-$FLEETBOARD_CACHE/pip}"
+export npm_config_cache="${npm_config_cache:-$FLEETBOARD_CACHE/npm}"
+# jsii unpacks aws-cdk-lib (~200 MB) on first use: keep it between runs.
+export JSII_RUNTIME_PACKAGE_CACHE_ROOT="${JSII_RUNTIME_PACKAGE_CACHE_ROOT:-$FLEETBOARD_CACHE/jsii}"
+# Node 20 works; jsii's end-of-life banner is noise in every synth.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+# The CDK CLI stays offline and quiet: no version check, no telemetry, no notices.
+export CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true
 mkdir -p "$FLEETBOARD_CACHE"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -56,4 +63,14 @@ ensure_chromium() {
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get install -y -q --no-install-recommends chromium >/dev/null ||
     { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q --no-install-recommends chromium >/dev/null; }
+}
+
+# ensure_node_tools: the pinned Node tools of package.json (the CDK CLI), from the lockfile.
+ensure_node_tools() {
+  if [ -x node_modules/.bin/cdk ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
+    return 0
+  fi
+  command -v npm >/dev/null 2>&1 || { echo "fleetboard needs Node.js and npm (for the CDK CLI)" >&2; return 1; }
+  say "installing the pinned CDK CLI (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
 }

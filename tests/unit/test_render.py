@@ -264,7 +264,7 @@ def test_no_link_leaves_the_page_origin(hostile_html: str) -> None:
 
 def test_static_assets_are_the_css_and_script_the_page_links() -> None:
     assets = render.static_assets()
-    assert set(assets) == {"board.css", "board.js"}
+    assert set(assets) == {"board.css", "board.js", "not-found.html"}
     for name, body in assets.items():
         text = body.decode()
         assert text.strip(), name

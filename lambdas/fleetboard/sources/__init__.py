@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
 
 from fleetboard.inventory import Inventory
+from fleetboard.secrets import Secret
 
 #: Resolves a host name to IP addresses, raising socket.gaierror when it cannot.
 #: The system resolver in production; the demo answers from its simulated Route 53 zone.
@@ -52,6 +53,8 @@ class PassContext:
     results: Mapping[str, object] = field(default_factory=dict)
     #: Facts of the sources this one `wants`, as futures: used if they come in time.
     pending: Mapping[str, Future[object]] = field(default_factory=dict)
+    #: Filled-in secrets by name ("github_token", "rpc_url"); absent means not configured.
+    secrets: Mapping[str, Secret] = field(default_factory=dict)
     sleep: Callable[[float], None] = time.sleep
 
     def remaining_s(self) -> float:

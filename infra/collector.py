@@ -1,0 +1,509 @@
+"""The collector stack: the scheduled Lambda, its read-only role, its secrets and alarms.
+
+Each construct below is one unit (secrets, function, schedule, alarms); CollectorStack only
+composes them and adds the outputs an operator needs (DESIGN §8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as targets
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct, IConstruct
+
+from fleetboard.config import ConfigError, DeploySettings, LoadedConfig
+from fleetboard.handler import NAMESPACE, SECRET_ENV, SERVICE
+from fleetboard.publish import HISTORY_PREFIX, LATEST, PUBLISHED_KEYS
+from fleetboard.sources.aws import DESCRIBE_ADDRESSES, DESCRIBE_INSTANCES, LIST_RECORD_SETS
+from infra.bundling import ARCHITECTURE, RUNTIME, collector_code
+
+HANDLER = "fleetboard.handler.handler"
+#: The metric handler.py emits after every pass: 1 when the board was published, else 0.
+PUBLISHED_METRIC = "PassPublished"
+#: "No successful pass for this many periods" raises the staleness alarm.
+STALE_PERIODS = 3
+#: Lambda's hard cap on a function's timeout.
+MAX_TIMEOUT_S = 900
+#: Kept between the Lambda timeout and the next tick, and between the pass deadline and
+#: the timeout (the handler judges, renders and publishes after the deadline).
+TIMEOUT_MARGIN_S = 5
+#: The shortest age Lambda and Scheduler accept: a pass that could not start within a
+#: minute is dropped, since the next tick brings a fresher one.
+MAX_EVENT_AGE = cdk.Duration.seconds(60)
+#: Secrets Manager names, as the README's put-secret-value commands spell them.
+SECRET_NAMES = {"github_token": "fleetboard/github-token", "rpc_url": "fleetboard/rpc-url"}
+#: X-Ray's write actions, granted by Lambda's active tracing and only with it.
+XRAY_WRITES = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+
+#: deploy.log_retention_days (the schema allows exactly these) -> CDK's enum.
+RETENTION = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+
+def acknowledge(construct: Construct, finding: str, reason: str) -> None:
+    """Acknowledge one cdk-nag AwsSolutions finding on the construct it concerns."""
+    cdk.Validations.of(construct).acknowledge(
+        cdk.Acknowledgment(id=f"AwsSolutions::AwsSolutions-{finding}", reason=reason)
+    )
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def timeout_s(loaded: LoadedConfig) -> int:
+    """The Lambda timeout: a few seconds short of the period, so passes never overlap."""
+    return min(loaded.period_s - TIMEOUT_MARGIN_S, MAX_TIMEOUT_S)
+
+
+def schedule_problems(loaded: LoadedConfig, source: str = "fleet.toml") -> list[str]:
+    """What fleet.toml asks of the schedule that AWS cannot do; empty when all is well."""
+    period = loaded.period_s
+    deadline = loaded.inventory.probe.pass_deadline_s
+    problems = []
+    if period % 60:
+        problems.append(
+            f"{source}: fleet.period_s: {period} is not a whole number of minutes; "
+            f"EventBridge Scheduler rates are whole minutes (try {max(60, period // 60 * 60)})"
+        )
+    if period * STALE_PERIODS > 86400:
+        problems.append(
+            f"{source}: fleet.period_s: {period} is too long for the staleness alarm: "
+            f"{STALE_PERIODS} periods must fit in CloudWatch's one-day window (at most "
+            f"{86400 // STALE_PERIODS})"
+        )
+    if deadline > timeout_s(loaded) - TIMEOUT_MARGIN_S:
+        problems.append(
+            f"{source}: probe.pass_deadline_s: {deadline:g} leaves less than "
+            f"{TIMEOUT_MARGIN_S} s of the Lambda's {timeout_s(loaded)} s timeout to publish "
+            f"in (Lambda allows at most {MAX_TIMEOUT_S} s)"
+        )
+    return problems
+
+
+# --------------------------------------------------------------------------- constructs
+
+
+class CollectorSecrets(Construct):
+    """The GitHub token and the RPC URL, created empty: no value in the template or code.
+
+    The operator fills each once (README):
+        aws secretsmanager put-secret-value --secret-id <output ARN> --secret-string '...'
+    Until then GetSecretValue fails and the source that needs it shows "not configured".
+    """
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        self.github_token = self._secret(
+            "GithubToken", "github_token", "GitHub API token", issuer="GitHub"
+        )
+        self.rpc_url = self._secret(
+            "RpcUrl", "rpc_url", "chain JSON-RPC URL with its API key", issuer="the RPC provider"
+        )
+
+    @property
+    def by_name(self) -> Mapping[str, secretsmanager.Secret]:
+        """Secret name in a pass (handler.SECRET_ENV's keys) -> the secret."""
+        return {"github_token": self.github_token, "rpc_url": self.rpc_url}
+
+    def _secret(self, id: str, name: str, what: str, *, issuer: str) -> secretsmanager.Secret:
+        secret = secretsmanager.Secret(
+            self,
+            id,
+            secret_name=SECRET_NAMES[name],
+            description=f"fleetboard collector: the {what}; filled by hand, read-only here",
+            # RETAIN: the value is typed in by a person and CDK cannot recreate it, so a
+            # `cdk destroy` or a replacement must not take it along (an orphan costs
+            # $0.40 a month; a redeploy after destroy needs it deleted or imported first).
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        # The L2 always asks CloudFormation to generate a random value; without it the
+        # secret is created empty (no AWSCURRENT version), so a placeholder can never be
+        # mistaken for a token.
+        cfn = secret.node.default_child
+        assert isinstance(cfn, secretsmanager.CfnSecret)
+        cfn.add_property_deletion_override("GenerateSecretString")
+        acknowledge(
+            secret,
+            "SMG4",
+            f"No rotation: the {what} is issued and revoked by a person at {issuer}, outside "
+            "AWS; there is no API a rotation Lambda could call to mint a new one.",
+        )
+        return secret
+
+
+class CollectorFunction(Construct):
+    """The collector Lambda with its own log group and a role that can only read the fleet
+    and write the board's own keys (DESIGN §8). A pass never overlaps the next.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        loaded: LoadedConfig,
+        config_path: Path,
+        bucket: s3.IBucket,
+        secrets: CollectorSecrets,
+    ) -> None:
+        super().__init__(scope, id)
+        deploy = loaded.deploy
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=RETENTION[deploy.log_retention_days],
+            removal_policy=cdk.RemovalPolicy.DESTROY,  # logs follow the function they log
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="fleetboard collector: reads the fleet, writes only the board's keys",
+            inline_policies={
+                "collector": iam.PolicyDocument(
+                    statements=collector_statements(
+                        zone_id=loaded.inventory.aws.zone_id,
+                        bucket=bucket,
+                        secrets=list(secrets.by_name.values()),
+                        log_group=self.log_group,
+                    )
+                )
+            },
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="fleetboard collector: one pass of the status board",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=HANDLER,
+            code=collector_code(config_path),
+            memory_size=deploy.memory_mb,
+            timeout=cdk.Duration.seconds(timeout_s(loaded)),
+            # One pass at a time: a tick that finds the last pass still running is
+            # throttled; Lambda retries it for at most MAX_EVENT_AGE, then drops it.
+            reserved_concurrent_executions=1,
+            retry_attempts=0,  # a failed pass is retried by the next tick, with fresh data
+            max_event_age=MAX_EVENT_AGE,
+            role=self.role,
+            log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE if deploy.tracing else lambda_.Tracing.DISABLED,
+            environment={
+                "FLEETBOARD_BUCKET": bucket.bucket_name,
+                "FLEETBOARD_CONFIG": "fleet.toml",  # the bundle's copy of config_path
+                "POWERTOOLS_SERVICE_NAME": SERVICE,
+                "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                **{SECRET_ENV[name]: s.secret_arn for name, s in secrets.by_name.items()},
+            },
+        )
+        self._acknowledge(bucket, deploy)
+
+    def _acknowledge(self, bucket: s3.IBucket, deploy: DeploySettings) -> None:
+        acknowledge(
+            self.function,
+            "L1",
+            f"Runtime pinned to {RUNTIME.name}: the bundle's native wheels and precompiled "
+            ".pyc are built for exactly this interpreter (infra/bundling.py); move both "
+            "together.",
+        )
+        role = self.role
+        acknowledge(
+            role,
+            "IAM5[Resource::*]",
+            "ec2:DescribeAddresses and ec2:DescribeInstances support no resource-level "
+            "scoping; IAM accepts only * for them."
+            + (
+                " X-Ray's PutTraceSegments/PutTelemetryRecords likewise take only *, and are "
+                "granted only because deploy.tracing is on."
+                if deploy.tracing
+                else ""
+            ),
+        )
+        acknowledge(
+            role,
+            f"IAM5[Resource::{_nag_name(role, bucket.bucket_arn, owner=bucket)}/{HISTORY_PREFIX}*]",
+            "history/ holds one immutable object per pass under a date path "
+            "(history/YYYY/MM/DD/HHMMSSZ.json); the keys are not known in advance, and "
+            "PutObject is the only action on them.",
+        )
+
+
+def collector_statements(
+    *,
+    zone_id: str,
+    bucket: s3.IBucket,
+    secrets: list[secretsmanager.Secret],
+    log_group: logs.ILogGroup,
+) -> list[iam.PolicyStatement]:
+    """Everything the collector may do: read the fleet, write the board, write its logs."""
+    zone = cdk.Arn.format(
+        cdk.ArnComponents(
+            service="route53",
+            resource="hostedzone",
+            resource_name=zone_id,
+            region="",
+            account="",
+            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+        ),
+        cdk.Stack.of(log_group),
+    )
+    board_keys = [*PUBLISHED_KEYS, f"{HISTORY_PREFIX}*"]
+    return [
+        iam.PolicyStatement(
+            sid="DescribeFleet",  # EC2 Describe* cannot be scoped to resources: * only
+            actions=[DESCRIBE_ADDRESSES, DESCRIBE_INSTANCES],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(sid="ReadZone", actions=[LIST_RECORD_SETS], resources=[zone]),
+        iam.PolicyStatement(
+            sid="ReadSecrets",
+            actions=["secretsmanager:GetSecretValue"],
+            resources=[s.secret_arn for s in secrets],
+        ),
+        iam.PolicyStatement(
+            sid="PublishBoard",
+            actions=["s3:PutObject"],
+            resources=[bucket.arn_for_objects(key) for key in board_keys],
+        ),
+        iam.PolicyStatement(
+            sid="ReadPreviousBoard",
+            actions=["s3:GetObject"],
+            resources=[bucket.arn_for_objects(LATEST)],
+        ),
+        iam.PolicyStatement(
+            sid="WriteOwnLogs",
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+            # The group's Arn attribute ends in ":*", its streams: Lambda names them at run
+            # time. It is a GetAtt in the template, so cdk-nag has no wildcard to report.
+            resources=[log_group.log_group_arn],
+        ),
+    ]
+
+
+def _nag_name(scope: IConstruct, arn: str, *, owner: IConstruct | None = None) -> str:
+    """How cdk-nag spells an ARN token in a finding id: `<LogicalId.Arn>`, or the export's
+    name when `owner` (the construct the ARN belongs to) lives in another stack.
+    """
+    here = cdk.Stack.of(scope)
+    home = cdk.Stack.of(owner) if owner is not None else here
+    if home is not here:
+        # The same export CDK makes for the cross-stack reference (it is idempotent), asked
+        # for now because the automatic one is only named at synth, after we acknowledge.
+        arn = home.export_value(arn)
+    resolved = here.resolve(arn)
+    match resolved:
+        case {"Fn::GetAtt": [logical_id, attribute]}:
+            return f"<{logical_id}.{attribute}>"
+        case {"Ref": logical_id}:
+            return f"<{logical_id}>"
+        case {"Fn::ImportValue": str(name)}:
+            return name  # another stack's export, e.g. the site stack's bucket ARN
+    raise TypeError(f"cannot name {resolved!r} the way cdk-nag does")
+
+
+class CollectorSchedule(Construct):
+    """EventBridge Scheduler invoking the collector every period: no retries, short event
+    age, so a late tick is dropped rather than stacked behind the next (DESIGN §8).
+    """
+
+    def __init__(
+        self, scope: Construct, id: str, *, function: lambda_.IFunction, period_s: int
+    ) -> None:
+        super().__init__(scope, id)
+        stack = cdk.Stack.of(self)
+        # Our own role rather than the stack-wide one LambdaInvoke would make, so its one
+        # finding is acknowledged here; same trust as CDK's: this account's default group.
+        self.role = iam.Role(
+            self,
+            "InvokeRole",
+            description="fleetboard schedule: invokes the collector, nothing else",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={
+                    "StringEquals": {
+                        "aws:SourceAccount": stack.account,
+                        "aws:SourceArn": stack.format_arn(
+                            service="scheduler",
+                            resource="schedule-group",
+                            resource_name="default",
+                        ),
+                    }
+                },
+            ),
+        )
+        self.schedule = scheduler.Schedule(
+            self,
+            "Schedule",
+            description="fleetboard: one collector pass per period",
+            schedule=scheduler.ScheduleExpression.rate(cdk.Duration.seconds(period_s)),
+            target=targets.LambdaInvoke(
+                function, retry_attempts=0, max_event_age=MAX_EVENT_AGE, role=self.role
+            ),
+        )
+        acknowledge(
+            self.role,
+            f"IAM5[Resource::{_nag_name(self, function.function_arn)}:*]",
+            "lambda:InvokeFunction on the collector only; the :* (its versions and "
+            "aliases) is how CDK's grantInvoke writes it, and the schedule targets $LATEST.",
+        )
+
+
+class CollectorAlarms(Construct):
+    """Two alarms: the collector fails, or no board was published for STALE_PERIODS
+    periods (missing data counts: a collector that stopped running is the worst case).
+    Both notify an e-mail topic when deploy.alarm_email is set.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        function: lambda_.IFunction,
+        period_s: int,
+        alarm_email: str | None,
+    ) -> None:
+        super().__init__(scope, id)
+        period = cdk.Duration.seconds(period_s)
+        self.errors = cloudwatch.Alarm(
+            self,
+            "Errors",
+            alarm_description="fleetboard collector failed (error, timeout or crash)",
+            metric=function.metric_errors(period=period, statistic="Sum"),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            # No invocation is no error; the staleness alarm covers a collector not running.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.stale = cloudwatch.Alarm(
+            self,
+            "Stale",
+            alarm_description=(
+                f"fleetboard published no board for {STALE_PERIODS} schedule periods: "
+                "the page is going stale"
+            ),
+            metric=cloudwatch.Metric(
+                namespace=NAMESPACE,
+                metric_name=PUBLISHED_METRIC,
+                dimensions_map={"service": SERVICE},  # Powertools' default dimension
+                statistic="Sum",
+                period=period,
+            ),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluation_periods=STALE_PERIODS,
+            datapoints_to_alarm=STALE_PERIODS,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+        )
+        self.topic: sns.Topic | None = None
+        if alarm_email:
+            self.topic = sns.Topic(
+                self, "Topic", display_name="fleetboard alarms", enforce_ssl=True
+            )
+            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+            action = cw_actions.SnsAction(self.topic)
+            for alarm in (self.errors, self.stale):
+                alarm.add_alarm_action(action)
+                alarm.add_ok_action(action)
+            # Unencrypted on purpose (AwsSolutions 3 has no SSE rule; SNS3, TLS-only
+            # publishing, is met by enforce_ssl): the messages are alarm names and states,
+            # and CloudWatch can only publish to an encrypted topic through a customer
+            # managed key, $1 a month, half the board's budget.
+
+
+class CollectorStack(cdk.Stack):
+    """The scheduled collector, composed; outputs what an operator types next.
+
+    collector = CollectorStack(app, "fleetboard-collector", loaded=loaded,
+                               config_path=path, bucket=site.bucket, env=env)
+    collector.function, collector.role, collector.log_group, collector.schedule,
+    collector.secrets (.github_token, .rpc_url), collector.alarms (.errors, .stale),
+    collector.alarm_topic (None without deploy.alarm_email)
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        loaded: LoadedConfig,
+        config_path: Path,
+        bucket: s3.IBucket,
+        **kwargs: Any,
+    ) -> None:
+        problems = schedule_problems(loaded, str(config_path))
+        if problems:
+            raise ConfigError(problems)
+        super().__init__(scope, id, **kwargs)
+        self.secrets = CollectorSecrets(self, "Secrets")
+        collector = CollectorFunction(
+            self,
+            "Collector",
+            loaded=loaded,
+            config_path=config_path,
+            bucket=bucket,
+            secrets=self.secrets,
+        )
+        self.function = collector.function
+        self.role = collector.role
+        self.log_group = collector.log_group
+        self.schedule = CollectorSchedule(
+            self, "Schedule", function=self.function, period_s=loaded.period_s
+        ).schedule
+        self.alarms = CollectorAlarms(
+            self,
+            "Alarms",
+            function=self.function,
+            period_s=loaded.period_s,
+            alarm_email=loaded.deploy.alarm_email,
+        )
+        self.alarm_topic = self.alarms.topic
+
+        cdk.CfnOutput(self, "FunctionName", value=self.function.function_name)
+        for name, secret in self.secrets.by_name.items():
+            cdk.CfnOutput(
+                self,
+                f"Secret{secret.node.id}Arn",
+                value=secret.secret_arn,
+                description=(
+                    f"Fill once: aws secretsmanager put-secret-value --secret-id <this ARN> "
+                    f"--secret-string '<{name}>'"
+                ),
+            )

@@ -1,0 +1,365 @@
+"""The site stack: the private bucket the collector publishes into, and the CloudFront
+distribution that serves it (DESIGN §8), plus the managed policy other tools read it by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from fleetboard.config import DeploySettings
+from fleetboard.publish import HISTORY_PREFIX, LATEST
+
+#: What the page loads, and nothing more (site/templates/index.html.j2, site/static/):
+#: board.css, board.js, `fetch("latest.json")` and the `data:,` favicon. No inline script
+#: or style anywhere (DESIGN §7), so no 'unsafe-inline' and no hashes.
+CSP: Mapping[str, tuple[str, ...]] = {
+    "default-src": ("'self'",),
+    "img-src": ("'self'", "data:"),
+    "script-src": ("'self'",),
+    "style-src": ("'self'",),
+    "connect-src": ("'self'",),
+    "base-uri": ("'none'",),
+    "form-action": ("'none'",),
+    "frame-ancestors": ("'none'",),
+    "object-src": ("'none'",),
+}
+CSP_HEADER = "; ".join(f"{name} {' '.join(sources)}" for name, sources in CSP.items())
+
+#: Versioning is there to undo a bad publish or a stray delete, found within days; history/
+#: is the archive. At a one-minute schedule latest.json and index.html leave ~2,900 old
+#: versions a day, so keeping them longer only costs.
+NONCURRENT_DAYS = 3
+#: A missing page or a first latest.json after deploy shows up within seconds.
+ERROR_CACHING = cdk.Duration.seconds(10)
+#: DESIGN §8: latest.json is never cached beyond seconds, whatever its Cache-Control says.
+LATEST_MAX_TTL = cdk.Duration.seconds(10)
+NOT_FOUND_PAGE = "/not-found.html"
+
+
+def _ack(construct: Construct, rule: str, reason: str) -> None:
+    """Acknowledge one cdk-nag AwsSolutions finding on the resource it concerns."""
+    cdk.Validations.of(construct).acknowledge(
+        cdk.Acknowledgment(id=f"AwsSolutions::AwsSolutions-{rule}", reason=reason)
+    )
+
+
+class LogsBucket(Construct):
+    """Where S3 server access logs and CloudFront standard logs land, kept for a while."""
+
+    def __init__(self, scope: Construct, id: str, *, retention_days: int) -> None:
+        super().__init__(scope, id)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            # CloudFront standard logs are written through an ACL grant to its log delivery
+            # account, so ACLs stay enabled here, and only here; S3 server access logs come
+            # through the bucket policy (@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy).
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            encryption=s3.BucketEncryption.S3_MANAGED,  # CloudFront cannot write SSE-KMS
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-logs",
+                    expiration=cdk.Duration.days(retention_days),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                ),
+            ],
+            # Access logs are the record of who read the board; they outlive the stack and
+            # the lifecycle rule still empties the bucket after it is gone.
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        # No access log of its own: logging this bucket into itself would loop, and a third
+        # bucket only moves the question. cdk-nag's S1 already accepts a bucket that is
+        # another bucket's log target, so there is no finding to acknowledge.
+
+
+class BoardBucket(Construct):
+    """The private bucket the collector publishes the board into (DESIGN §6 layout)."""
+
+    def __init__(self, scope: Construct, id: str, *, logs: s3.IBucket, history_days: int) -> None:
+        super().__init__(scope, id)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-history",
+                    prefix=HISTORY_PREFIX,
+                    expiration=cdk.Duration.days(history_days),
+                ),
+                s3.LifecycleRule(
+                    id="expire-old-versions",
+                    noncurrent_version_expiration=cdk.Duration.days(NONCURRENT_DAYS),
+                    # An expired history object leaves a delete marker once its last
+                    # version is gone; clear those too.
+                    expired_object_delete_marker=True,
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                ),
+            ],
+            server_access_logs_bucket=logs,
+            server_access_logs_prefix="s3/board/",
+            # history/ is the only record of past passes; a stack update that replaces the
+            # bucket, or a `cdk destroy`, must not take it along.
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+
+
+class BoardDistribution(Construct):
+    """CloudFront in front of the bucket: OAC, HTTPS, security headers, caching by the
+    objects' own Cache-Control, and every behaviour built by one helper so each carries the
+    same headers and edge functions.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        bucket: s3.IBucket,
+        logs: s3.IBucket,
+        domain_name: str | None,
+        certificate_arn: str | None,
+        edge_lambdas: Sequence[cloudfront.EdgeLambda],
+    ) -> None:
+        super().__init__(scope, id)
+        self._origin = origins.S3BucketOrigin.with_origin_access_control(bucket)
+        # The auth seam (DESIGN §8): a viewer-request Lambda@Edge on every behaviour. Any
+        # behaviour added later goes through behaviour(), so it cannot be left open.
+        self._edge_lambdas = list(edge_lambdas)
+        self.headers = cloudfront.ResponseHeadersPolicy(
+            self,
+            "SecurityHeaders",
+            comment="fleetboard: strict CSP, HSTS, no sniffing, no framing, no referrer",
+            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                    content_security_policy=CSP_HEADER, override=True
+                ),
+                # Two years, as the HSTS preload list asks; not preloaded, because preload
+                # is a promise about the whole parent domain, which this stack does not own.
+                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                    access_control_max_age=cdk.Duration.days(730),
+                    include_subdomains=True,
+                    override=True,
+                ),
+                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+                frame_options=cloudfront.ResponseHeadersFrameOptions(
+                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
+                ),
+                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                    referrer_policy=cloudfront.HeadersReferrerPolicy.NO_REFERRER, override=True
+                ),
+            ),
+        )
+        # Min TTL 0 lets each object's Cache-Control rule (short for the page and
+        # latest.json, immutable for history/, DESIGN §6); the default only applies to an
+        # object published without one. The key is the path alone: the board has no
+        # variants, and a query string must not be a way past the cache to the bucket. The
+        # edge function reads its cookies before the cache lookup, so they stay out too.
+        self.objects_cache = self._cache_policy(
+            "ObjectsCache",
+            comment="fleetboard: each object's Cache-Control rules",
+            default_ttl=cdk.Duration.seconds(10),
+            max_ttl=cdk.Duration.days(365),
+        )
+        self.latest_cache = self._cache_policy(
+            "LatestCache",
+            comment="fleetboard: latest.json is never older than seconds",
+            default_ttl=LATEST_MAX_TTL,
+            max_ttl=LATEST_MAX_TTL,
+        )
+
+        certificate = None
+        if domain_name and certificate_arn:
+            certificate = acm.Certificate.from_certificate_arn(self, "Certificate", certificate_arn)
+        self.distribution = cloudfront.Distribution(
+            self,
+            "Distribution",
+            comment="fleetboard status board",
+            default_behavior=self.behaviour(self.objects_cache),
+            additional_behaviors={LATEST: self.behaviour(self.latest_cache)},
+            default_root_object="index.html",
+            domain_names=[domain_name] if certificate and domain_name else None,
+            certificate=certificate,
+            # Only with a certificate of our own: the default one's policy is fixed (CFR4).
+            minimum_protocol_version=(
+                cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 if certificate else None
+            ),
+            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            price_class=cloudfront.PriceClass.PRICE_CLASS_100,
+            error_responses=[
+                # Under OAC the bucket policy grants s3:GetObject but not s3:ListBucket, so
+                # S3 answers a missing key with 403; the viewer should see a 404 page.
+                cloudfront.ErrorResponse(
+                    http_status=403,
+                    response_http_status=404,
+                    response_page_path=NOT_FOUND_PAGE,
+                    ttl=ERROR_CACHING,
+                ),
+            ],
+            enable_logging=True,
+            log_bucket=logs,
+            log_file_prefix="cloudfront/",
+        )
+        address = domain_name if certificate else self.distribution.distribution_domain_name
+        self.url = f"https://{address}"
+        self._acknowledge(custom_certificate=certificate is not None)
+
+    def behaviour(self, cache_policy: cloudfront.ICachePolicy) -> cloudfront.BehaviorOptions:
+        """Every behaviour of the distribution: same origin, HTTPS, headers, edge functions."""
+        return cloudfront.BehaviorOptions(
+            origin=self._origin,
+            # A person typing the address gets a 301 with no content rather than an error;
+            # HSTS then keeps the browser on HTTPS. Tools read the bucket by IAM, not here.
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+            cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+            compress=True,
+            cache_policy=cache_policy,
+            response_headers_policy=self.headers,
+            edge_lambdas=self._edge_lambdas or None,
+        )
+
+    def _cache_policy(
+        self, id: str, *, comment: str, default_ttl: cdk.Duration, max_ttl: cdk.Duration
+    ) -> cloudfront.CachePolicy:
+        return cloudfront.CachePolicy(
+            self,
+            id,
+            comment=comment,
+            min_ttl=cdk.Duration.seconds(0),
+            default_ttl=default_ttl,
+            max_ttl=max_ttl,
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.none(),
+            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+            header_behavior=cloudfront.CacheHeaderBehavior.none(),
+            enable_accept_encoding_gzip=True,
+            enable_accept_encoding_brotli=True,
+        )
+
+    def _acknowledge(self, *, custom_certificate: bool) -> None:
+        _ack(
+            self.distribution,
+            "CFR1",
+            "No geo restriction: the fleet's operators travel, and the viewer-request auth "
+            "function (DESIGN §8) gates every request whatever its country.",
+        )
+        _ack(
+            self.distribution,
+            "CFR2",
+            "No WAF: a read-only static board with no forms, no query strings in the cache "
+            "key and auth at the edge; a web ACL would cost more than the whole board.",
+        )
+        if not custom_certificate:
+            _ack(
+                self.distribution,
+                "CFR4",
+                "No custom domain configured: the default *.cloudfront.net certificate "
+                "cannot be pinned to TLS 1.2. Setting deploy.domain_name and "
+                "certificate_arn (README recommends it) applies TLSv1.2_2021.",
+            )
+
+
+class ReaderPolicy(Construct):
+    """A managed policy for other tools: read latest.json and history/ straight from S3."""
+
+    def __init__(self, scope: Construct, id: str, *, bucket: s3.IBucket) -> None:
+        super().__init__(scope, id)
+        history = bucket.arn_for_objects(f"{HISTORY_PREFIX}*")
+        self.policy = iam.ManagedPolicy(
+            self,
+            "Policy",
+            description="Read the fleetboard snapshot: latest.json and history/ only.",
+            statements=[
+                iam.PolicyStatement(
+                    sid="ReadSnapshots",
+                    actions=["s3:GetObject"],
+                    resources=[bucket.arn_for_objects(LATEST), history],
+                )
+            ],
+        )
+        _ack(
+            self.policy,
+            f"IAM5[Resource::<{_logical_ref(bucket)}>/{HISTORY_PREFIX}*]",
+            "history/* is the read-only archive of snapshots, one object per pass under a "
+            "date path; naming each one is impossible, and GetObject is the only action.",
+        )
+
+
+def _logical_ref(bucket: s3.IBucket) -> str:
+    """`LogicalId.Arn`: how a cdk-nag finding ID names this bucket's ARN, inside `<...>`."""
+    child = bucket.node.default_child
+    if not isinstance(child, cdk.CfnElement):
+        raise TypeError(f"{bucket.node.path} is not a bucket this stack defines")
+    return f"{cdk.Stack.of(bucket).get_logical_id(child)}.Arn"
+
+
+class SiteStack(cdk.Stack):
+    """Bucket, logs, distribution and reader policy, with the outputs an operator needs.
+
+    `edge_lambdas` is the auth seam (DESIGN §8): the viewer-request function of a later issue
+    goes here and lands on every cache behaviour.
+
+    Example::
+
+        site = SiteStack(app, "fleetboard-site", deploy=loaded.deploy, env=env)
+        site.bucket  # what the collector writes into
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        deploy: DeploySettings,
+        edge_lambdas: Sequence[cloudfront.EdgeLambda] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        # config.py already refuses one without the other; this guards a direct caller.
+        if bool(deploy.domain_name) != bool(deploy.certificate_arn):
+            raise ValueError(
+                "deploy.domain_name and deploy.certificate_arn go together: "
+                "set both for a custom domain, or neither for the *.cloudfront.net address"
+            )
+        # Access logs share the collector's log retention: one knob for how long logs live.
+        logs = LogsBucket(self, "Logs", retention_days=deploy.log_retention_days).bucket
+        self.logs_bucket = logs
+        self.bucket = BoardBucket(self, "Board", logs=logs, history_days=deploy.history_days).bucket
+        site = BoardDistribution(
+            self,
+            "Site",
+            bucket=self.bucket,
+            logs=logs,
+            domain_name=deploy.domain_name,
+            certificate_arn=deploy.certificate_arn,
+            edge_lambdas=edge_lambdas,
+        )
+        self.distribution = site.distribution
+        self.reader_policy = ReaderPolicy(self, "Reader", bucket=self.bucket).policy
+
+        cdk.CfnOutput(self, "Url", value=site.url, description="The board")
+        cdk.CfnOutput(self, "BucketName", value=self.bucket.bucket_name, description="Board bucket")
+        cdk.CfnOutput(
+            self,
+            "ReaderPolicyArn",
+            value=self.reader_policy.managed_policy_arn,
+            description="Attach to a role to read latest.json and history/ from S3",
+            export_name=f"{self.stack_name}-reader-policy-arn",
+        )

@@ -1,0 +1,151 @@
+"""The Lambda entry: one pass per scheduled invocation, published to the board bucket.
+
+Thin by design: the config and the clients are built once per container, the pass itself
+is collect.run_pass, the same code a laptop runs. Logs are JSON with the request id as the
+correlation id; metrics go out as EMF (no PutMetricData call, so no write permission).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from fleetboard import collect
+from fleetboard.collect import PassResult
+from fleetboard.config import LoadedConfig, load
+from fleetboard.publish import Publisher, S3Publisher
+from fleetboard.secrets import Secret, read_secret
+from fleetboard.sources import PassContext, Resolver, system_resolver
+
+#: The metrics' namespace and service dimension: the alarms in infra/collector.py read them.
+NAMESPACE = "Fleetboard"
+SERVICE = "fleetboard"
+
+# The environment (POWERTOOLS_*) may override both; these defaults keep a laptop run and
+# the tests emitting exactly what the deployed function does.
+_service = os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE)
+_namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE)
+logger = Logger(service=_service)
+metrics = Metrics(service=_service, namespace=_namespace)
+
+#: Seconds kept back from the Lambda timeout for judging, rendering and publishing.
+PUBLISH_RESERVE_S = 5.0
+#: Environment status as a number, so one alarm or graph can say "went red".
+STATUS_LEVEL = {"green": 0, "unknown": 1, "amber": 2, "red": 3}
+#: Secret name in a pass -> the environment variable holding its Secrets Manager id.
+SECRET_ENV = {
+    "github_token": "FLEETBOARD_SECRET_GITHUB_TOKEN",
+    "rpc_url": "FLEETBOARD_SECRET_RPC_URL",
+}
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What a container builds once and every pass reuses."""
+
+    loaded: LoadedConfig
+    publisher: Publisher
+    aws_client: Any  # sources.aws.AwsClientFactory
+    secret_ids: dict[str, str] = field(default_factory=dict)
+    secrets_client: Any = None  # None: Powertools' own client
+    resolver: Resolver = system_resolver
+
+
+@cache
+def runtime() -> Runtime:
+    """Config from the bundle, clients at container scope (DESIGN §8)."""
+    import boto3
+    from botocore.config import Config
+
+    from fleetboard.sources.aws import make_aws_client_factory
+
+    loaded = load(os.environ.get("FLEETBOARD_CONFIG", "fleet.toml"))
+    s3 = boto3.client(
+        "s3",
+        config=Config(
+            retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10
+        ),
+    )
+    return Runtime(
+        loaded=loaded,
+        publisher=S3Publisher(os.environ["FLEETBOARD_BUCKET"], s3),
+        aws_client=make_aws_client_factory(loaded.inventory.aws),
+        secret_ids={k: os.environ[v] for k, v in SECRET_ENV.items() if os.environ.get(v)},
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return run(runtime(), context)
+
+
+def run(rt: Runtime, context: Any) -> dict[str, Any]:
+    """One pass within the invocation's remaining time; returns what it published."""
+    logger.set_correlation_id(context.aws_request_id)
+    remaining_s = context.get_remaining_time_in_millis() / 1000 - PUBLISH_RESERVE_S
+    budget_s = max(1.0, min(rt.loaded.inventory.probe.pass_deadline_s, remaining_s))
+    ctx = PassContext(
+        deadline=time.monotonic() + budget_s,
+        aws_client=rt.aws_client,
+        resolver=rt.resolver,
+        secrets=_secrets(rt),
+    )
+    result = collect.run_pass(rt.loaded, ctx, rt.publisher)
+    _record(result)
+    summary = result.board.summary
+    outcome = {
+        "status": summary.status.value,
+        "published": result.published,
+        "error": result.error,
+        "duration_s": round(result.board.collector.duration_s, 3),
+        "issues": len(summary.issues),
+    }
+    logger.info("pass done", extra=outcome)
+    return outcome
+
+
+def _secrets(rt: Runtime) -> dict[str, Secret]:
+    """The secrets that are filled in; one that cannot be read is logged, never fatal."""
+    found: dict[str, Secret] = {}
+    for name, secret_id in rt.secret_ids.items():
+        try:
+            value = read_secret(secret_id, client=rt.secrets_client)
+        except Exception as exc:  # its source will show "not configured" with the reason
+            logger.warning(
+                "secret not readable", extra={"secret": name, "error": type(exc).__name__}
+            )
+            continue
+        if value is not None:
+            found[name] = value
+    return found
+
+
+def _record(result: PassResult) -> None:
+    """EMF metrics of one pass: what the alarms and graphs read."""
+    board = result.board
+    metrics.add_metric("PassDuration", MetricUnit.Seconds, board.collector.duration_s)
+    # The "no successful pass for 3 periods" alarm reads this; missing data is breaching.
+    metrics.add_metric("PassPublished", MetricUnit.Count, 1 if result.published else 0)
+    for source, run_ in board.collector.sources.items():
+        if not run_.ok:
+            with _one("SourceFailures", MetricUnit.Count, 1) as metric:
+                metric.add_dimension("Source", source)
+    for env in board.environments:
+        if env.lifecycle.value in ("stopped", "retired"):
+            continue  # parked: its status says nothing about health
+        with _one("EnvironmentStatus", MetricUnit.NoUnit, STATUS_LEVEL[env.status.value]) as m:
+            m.add_dimension("Environment", env.name)
+
+
+def _one(name: str, unit: MetricUnit, value: float) -> Any:
+    """A metric with a dimension of its own, in the same namespace and service as the rest."""
+    return single_metric(
+        name, unit, value, namespace=_namespace, default_dimensions={"service": _service}
+    )

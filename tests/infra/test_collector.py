@@ -1,0 +1,625 @@
+"""The collector stack's promises, one per test: a read-only role, passes that never
+overlap, alarms that catch a silent collector, secrets with no value in the template.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "fleet.example.toml"
+CDK_CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
+#: Everything [deploy] can switch on, so the optional parts (topic, X-Ray) are built too.
+FULL_DEPLOY = """
+[deploy]
+alarm_email = "ops@example.org"
+tracing = true
+memory_mb = 1024
+log_retention_days = 14
+"""
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@dataclass
+class Built:
+    app: Any
+    stacks: Any  # infra.app.Stacks
+    template: dict[str, Any]
+    config: Path
+
+
+def build_app(config: Path, *, outdir: Path | None = None, nag: bool = False) -> Built:
+    """The real app as app.py builds it, with cdk.json's feature flags, bundling skipped."""
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from fleetboard.config import load
+    from infra.app import build
+
+    context = {**CDK_CONTEXT, "aws:cdk:bundling-stacks": []}
+    app = cdk.App(context=context, outdir=str(outdir) if outdir else None)
+    stacks = build(app, load(config), config)
+    if nag:
+        import cdk_nag
+
+        cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
+        return Built(app, stacks, {}, config)
+    template = Template.from_stack(stacks.collector).to_json()
+    return Built(app, stacks, template, config)
+
+
+@pytest.fixture(scope="session")
+def full_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("full") / "fleet.toml"
+    path.write_text(EXAMPLE.read_text() + FULL_DEPLOY)
+    return path
+
+
+@pytest.fixture(scope="session")
+def full(full_config: Path) -> Built:
+    """alarm_email, tracing, memory and retention all set; cdk.json's flags (minimized IAM)."""
+    return build_app(full_config)
+
+
+@pytest.fixture(scope="session")
+def default(stacks: Any, collector_template: Any) -> Built:
+    """conftest's app: fleet.example.toml with no [deploy] section."""
+    return Built(None, stacks, collector_template.to_json(), EXAMPLE)
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def one(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    found = list(resources(template, kind).values())
+    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+    props: dict[str, Any] = found[0].get("Properties", {})
+    return props
+
+
+def function(template: dict[str, Any]) -> dict[str, Any]:
+    return one(template, "AWS::Lambda::Function")
+
+
+def logical_id(built: Built, construct: Any) -> str:
+    stack = built.stacks.collector
+    return str(stack.get_logical_id(construct.node.default_child))
+
+
+def alarm(built: Built, name: str) -> dict[str, Any]:
+    """The properties of the `errors` or `stale` alarm."""
+    construct = getattr(built.stacks.collector.alarms, name)
+    props: dict[str, Any] = built.template["Resources"][logical_id(built, construct)]["Properties"]
+    return props
+
+
+# --------------------------------------------------------------------------- function
+
+
+def test_the_function_runs_the_handler_on_python_3_12_x86_64(default: Built) -> None:
+    props = function(default.template)
+    assert (props["Runtime"], props["Handler"], props["Architectures"]) == (
+        "python3.12",
+        "fleetboard.handler.handler",
+        ["x86_64"],
+    )
+
+
+def test_memory_comes_from_deploy_memory_mb(default: Built, full: Built) -> None:
+    assert function(default.template)["MemorySize"] == 512  # DeploySettings' default
+    assert function(full.template)["MemorySize"] == 1024
+
+
+def test_the_timeout_ends_a_pass_before_the_next_tick_and_after_its_deadline(
+    default: Built,
+) -> None:
+    from fleetboard.config import load
+
+    loaded = load(EXAMPLE)
+    timeout = function(default.template)["Timeout"]
+    assert loaded.inventory.probe.pass_deadline_s < timeout < loaded.period_s
+
+
+def test_reserved_concurrency_is_one_so_passes_never_overlap(default: Built) -> None:
+    assert function(default.template)["ReservedConcurrentExecutions"] == 1
+
+
+def test_a_failed_pass_is_never_retried_and_a_late_event_expires_within_a_minute(
+    default: Built,
+) -> None:
+    config = one(default.template, "AWS::Lambda::EventInvokeConfig")
+    assert config["FunctionName"] == {"Ref": logical_id(default, default.stacks.collector.function)}
+    assert config["MaximumRetryAttempts"] == 0
+    assert config["MaximumEventAgeInSeconds"] <= 60
+
+
+def test_the_function_is_told_its_bucket_config_and_secret_arns(default: Built) -> None:
+    env = function(default.template)["Environment"]["Variables"]
+    secrets = default.stacks.collector.secrets
+    assert env["FLEETBOARD_CONFIG"] == "fleet.toml"
+    assert env["FLEETBOARD_BUCKET"]["Fn::ImportValue"].startswith("fleetboard-site:")
+    assert env["FLEETBOARD_SECRET_GITHUB_TOKEN"] == {
+        "Ref": logical_id(default, secrets.github_token)
+    }
+    assert env["FLEETBOARD_SECRET_RPC_URL"] == {"Ref": logical_id(default, secrets.rpc_url)}
+    assert (env["POWERTOOLS_SERVICE_NAME"], env["POWERTOOLS_METRICS_NAMESPACE"]) == (
+        "fleetboard",
+        "Fleetboard",
+    )
+    assert env["POWERTOOLS_LOG_LEVEL"] == "INFO"
+
+
+def test_tracing_is_off_unless_deploy_tracing_is_set(default: Built, full: Built) -> None:
+    assert "TracingConfig" not in function(default.template)
+    assert function(full.template)["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_logs_go_to_its_own_group_kept_for_log_retention_days(default: Built, full: Built) -> None:
+    for built, days in ((default, 30), (full, 14)):
+        group = logical_id(built, built.stacks.collector.log_group)
+        assert function(built.template)["LoggingConfig"]["LogGroup"] == {"Ref": group}
+        assert built.template["Resources"][group]["Properties"]["RetentionInDays"] == days
+
+
+# --------------------------------------------------------------------------- schedule
+
+
+def test_the_schedule_fires_once_a_period_without_retries(default: Built) -> None:
+    schedule = one(default.template, "AWS::Scheduler::Schedule")
+    fn = logical_id(default, default.stacks.collector.function)
+    assert schedule["ScheduleExpression"] == "rate(1 minute)"  # period_s = 60
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert schedule["Target"]["Arn"] == {"Fn::GetAtt": [fn, "Arn"]}
+    assert schedule["Target"]["RetryPolicy"] == {
+        "MaximumRetryAttempts": 0,
+        "MaximumEventAgeInSeconds": 60,
+    }
+
+
+@pytest.mark.parametrize(
+    ("fleet", "probe", "message"),
+    [
+        (
+            "period_s = 90",
+            "",
+            "fleet.toml: fleet.period_s: 90 is not a whole number of minutes; EventBridge "
+            "Scheduler rates are whole minutes (try 60)",
+        ),
+        (
+            "period_s = 36000",
+            "",
+            "fleet.toml: fleet.period_s: 36000 is too long for the staleness alarm: 3 periods "
+            "must fit in CloudWatch's one-day window (at most 28800)",
+        ),
+        (
+            "period_s = 3600",
+            "pass_deadline_s = 897",
+            "fleet.toml: probe.pass_deadline_s: 897 leaves less than 5 s of the Lambda's 900 s "
+            "timeout to publish in (Lambda allows at most 900 s)",
+        ),
+    ],
+    ids=["not-whole-minutes", "alarm-window-over-a-day", "deadline-past-lambda-limit"],
+)
+def test_a_schedule_aws_cannot_run_stops_synth_with_a_message(
+    fleet: str, probe: str, message: str
+) -> None:
+    import aws_cdk as cdk
+    from aws_cdk import aws_s3 as s3
+
+    from fleetboard.config import ConfigError, loads
+    from infra.collector import CollectorStack
+
+    text = EXAMPLE.read_text()
+    text = re.sub(r"^period_s = \d+.*$", fleet, text, flags=re.MULTILINE)
+    if probe:
+        text = re.sub(r"^pass_deadline_s = \d+.*$", probe, text, flags=re.MULTILINE)
+    loaded = loads(text)
+    app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+    bucket = s3.Bucket(cdk.Stack(app, "site"), "Bucket")
+    with pytest.raises(ConfigError) as caught:
+        CollectorStack(app, "c", loaded=loaded, config_path=Path("fleet.toml"), bucket=bucket)
+    assert caught.value.problems == [message]
+
+
+# --------------------------------------------------------------------------- alarms
+
+
+def test_one_failed_pass_raises_the_errors_alarm(default: Built) -> None:
+    props = alarm(default, "errors")
+    assert (props["MetricName"], props["Namespace"], props["Statistic"]) == (
+        "Errors",
+        "AWS/Lambda",
+        "Sum",
+    )
+    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert (props["Threshold"], props["EvaluationPeriods"], props["Period"]) == (1, 1, 60)
+
+
+def test_three_periods_without_a_published_board_raise_the_stale_alarm(default: Built) -> None:
+    props = alarm(default, "stale")
+    assert (props["Namespace"], props["MetricName"], props["Statistic"]) == (
+        "Fleetboard",
+        "PassPublished",
+        "Sum",
+    )
+    assert props["Dimensions"] == [{"Name": "service", "Value": "fleetboard"}]
+    assert props["ComparisonOperator"] == "LessThanThreshold"
+    assert (props["Threshold"], props["Period"]) == (1, 60)
+    assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (3, 3)
+
+
+def test_a_collector_that_stopped_running_counts_as_stale(default: Built) -> None:
+    assert alarm(default, "stale")["TreatMissingData"] == "breaching"
+
+
+def test_without_alarm_email_there_is_no_topic_and_no_alarm_action(default: Built) -> None:
+    assert default.stacks.collector.alarm_topic is None
+    assert resources(default.template, "AWS::SNS::Topic") == {}
+    for name in ("errors", "stale"):
+        assert "AlarmActions" not in alarm(default, name)
+
+
+def test_with_alarm_email_both_alarms_mail_it_through_a_tls_only_topic(full: Built) -> None:
+    topic = logical_id(full, full.stacks.collector.alarm_topic)
+    subscription = one(full.template, "AWS::SNS::Subscription")
+    assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "ops@example.org")
+    assert subscription["TopicArn"] == {"Ref": topic}
+    for name in ("errors", "stale"):
+        assert alarm(full, name)["AlarmActions"] == [{"Ref": topic}]
+    [deny] = one(full.template, "AWS::SNS::TopicPolicy")["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def test_both_secrets_exist_with_no_value_in_the_template(default: Built) -> None:
+    secrets = resources(default.template, "AWS::SecretsManager::Secret")
+    names = sorted(s["Properties"]["Name"] for s in secrets.values())
+    assert names == ["fleetboard/github-token", "fleetboard/rpc-url"]
+    for secret in secrets.values():
+        assert not {"SecretString", "GenerateSecretString"} & set(secret["Properties"])
+    assert "SecretString" not in json.dumps(default.template)
+
+
+def test_the_secrets_outlive_the_stack(default: Built) -> None:
+    for secret in resources(default.template, "AWS::SecretsManager::Secret").values():
+        assert (secret["DeletionPolicy"], secret["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
+def test_outputs_name_the_function_and_both_secret_arns(default: Built) -> None:
+    outputs = default.template["Outputs"]
+    stack = default.stacks.collector
+    assert outputs["FunctionName"]["Value"] == {"Ref": logical_id(default, stack.function)}
+    assert {outputs[k]["Value"]["Ref"] for k in ("SecretGithubTokenArn", "SecretRpcUrlArn")} == {
+        logical_id(default, stack.secrets.github_token),
+        logical_id(default, stack.secrets.rpc_url),
+    }
+
+
+# --------------------------------------------------------------------------- IAM walker
+
+
+def render(value: Any) -> str:
+    """A policy resource as one string: intrinsics become `${...}`, joins are joined."""
+    match value:
+        case str():
+            return value
+        case {"Ref": str(name)}:
+            return f"${{{name}}}"
+        case {"Fn::GetAtt": [str(name), str(attribute)]}:
+            return f"${{{name}.{attribute}}}"
+        case {"Fn::ImportValue": name}:
+            return f"${{Import:{render(name)}}}"
+        case {"Fn::Join": [str(separator), list(parts)]}:
+            return separator.join(render(p) for p in parts)
+    raise AssertionError(f"the walker does not know this intrinsic: {value!r}")
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """The only writes the collector role may hold, as `render` spells their resources."""
+
+    bucket_arn: str
+    log_group_arn: str
+    tracing: bool
+
+
+#: A read, by IAM's naming: Describe*, List*, Get*. A wildcard only after the whole verb.
+READ = re.compile(r"^[a-z0-9-]+:(Describe|List|Get)[A-Za-z0-9]*\*?$")
+
+
+def permitted(action: str, resource: str, allowed: Allowed) -> bool:
+    from fleetboard.publish import HISTORY_PREFIX, PUBLISHED_KEYS
+    from infra.collector import XRAY_WRITES
+
+    board = {f"{allowed.bucket_arn}/{key}" for key in (*PUBLISHED_KEYS, f"{HISTORY_PREFIX}*")}
+    return bool(
+        READ.match(action)
+        or (action in ("logs:CreateLogStream", "logs:PutLogEvents")
+            and resource == allowed.log_group_arn)
+        or (action == "s3:PutObject" and resource in board)
+        or (allowed.tracing and action in XRAY_WRITES and resource == "*")
+    )  # fmt: skip
+
+
+def attached_policies(
+    template: dict[str, Any], role_id: str
+) -> Iterator[tuple[str, dict[str, Any] | None]]:
+    """(where, document) for every policy on the role; None for one we cannot read."""
+    role = template["Resources"][role_id]["Properties"]
+    for policy in role.get("Policies", []):
+        yield f"{role_id} inline {policy['PolicyName']}", policy["PolicyDocument"]
+    for arn in role.get("ManagedPolicyArns", []):
+        yield f"{role_id} managed policy {render(arn)}", None
+    for name, resource in template["Resources"].items():
+        kind, props = resource["Type"], resource.get("Properties", {})
+        if kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and {
+            "Ref": role_id
+        } in props.get("Roles", []):
+            yield name, props["PolicyDocument"]
+
+
+def violations(template: dict[str, Any], role_id: str, allowed: Allowed) -> list[str]:
+    """Every grant on the role that is not a read, its own log stream or a board key."""
+    found = []
+    for where, document in attached_policies(template, role_id):
+        if document is None:
+            found.append(f"{where}: its statements are not in the template to check")
+            continue
+        for statement in as_list(document["Statement"]):
+            if statement["Effect"] != "Allow":
+                continue
+            if "NotAction" in statement or "NotResource" in statement:
+                found.append(f"{where}: an Allow with NotAction/NotResource grants everything else")
+                continue
+            for action in as_list(statement["Action"]):
+                for resource in map(render, as_list(statement["Resource"])):
+                    if not permitted(action, resource, allowed):
+                        found.append(f"{where}: {action} on {resource}")
+    return found
+
+
+def allowed_for(built: Built) -> Allowed:
+    collector = built.stacks.collector
+    site = built.stacks.site
+    # The import the collector's template uses for the site bucket's ARN (export_value
+    # returns the very export CDK made for the reference).
+    bucket_arn = collector.resolve(site.export_value(site.bucket.bucket_arn))
+    return Allowed(
+        bucket_arn=render(bucket_arn),
+        log_group_arn=render(collector.resolve(collector.log_group.log_group_arn)),
+        tracing=bool(function(built.template).get("TracingConfig")),
+    )
+
+
+Mutation = Callable[[dict[str, Any], str, Allowed], Allowed]
+
+
+def _add(statement: dict[str, Any]) -> Mutation:
+    """Append a statement to the role's inline policy (BUCKET: the board bucket's ARN)."""
+
+    def mutate(template: dict[str, Any], role_id: str, allowed: Allowed) -> Allowed:
+        policy = template["Resources"][role_id]["Properties"]["Policies"][0]
+        text = json.dumps(statement).replace("BUCKET", allowed.bucket_arn)
+        policy["PolicyDocument"]["Statement"].append(json.loads(text))
+        return allowed
+
+    return mutate
+
+
+def _attach(kind: str, document: dict[str, Any]) -> Mutation:
+    """Attach a separate policy resource to the role."""
+
+    def mutate(template: dict[str, Any], role_id: str, allowed: Allowed) -> Allowed:
+        template["Resources"]["Extra"] = {
+            "Type": kind,
+            "Properties": {"PolicyDocument": document, "Roles": [{"Ref": role_id}]},
+        }
+        return allowed
+
+    return mutate
+
+
+def _managed(template: dict[str, Any], role_id: str, allowed: Allowed) -> Allowed:
+    role = template["Resources"][role_id]["Properties"]
+    role["ManagedPolicyArns"] = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+    return allowed
+
+
+def _no_tracing(template: dict[str, Any], role_id: str, allowed: Allowed) -> Allowed:
+    return replace(allowed, tracing=False)  # the X-Ray grant stays, the setting goes
+
+
+def _allow(action: str, resource: str) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": action, "Resource": resource}
+
+
+#: Deliberately bad policies: each must be caught, with this text in the violation.
+BAD: dict[str, tuple[Mutation, str]] = {
+    "delete-a-board-key": (
+        _add(_allow("s3:DeleteObject", "BUCKET/latest.json")),
+        "s3:DeleteObject",
+    ),
+    "put-anywhere-in-the-bucket": (_add(_allow("s3:PutObject", "BUCKET/*")), "s3:PutObject on"),
+    "put-into-another-bucket": (
+        _add(_allow("s3:PutObject", "arn:aws:s3:::other/latest.json")),
+        "arn:aws:s3:::other",
+    ),
+    "ec2-wildcard": (_add(_allow("ec2:*", "*")), "ec2:*"),
+    "wildcard-disguised-as-a-read": (_add(_allow("s3:*Object", "*")), "s3:*Object"),
+    "logs-of-another-group": (
+        _add(_allow("logs:PutLogEvents", "arn:aws:logs:us-east-1:1:log-group:other:*")),
+        "log-group:other",
+    ),
+    "not-action": (_add({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}), "NotAction"),
+    "separate-policy-passes-a-role": (
+        _attach("AWS::IAM::Policy", {"Statement": [_allow("iam:PassRole", "*")]}),
+        "Extra: iam:PassRole",
+    ),
+    "customer-managed-policy-sends": (
+        _attach("AWS::IAM::ManagedPolicy", {"Statement": [_allow("sqs:SendMessage", "*")]}),
+        "Extra: sqs:SendMessage",
+    ),
+    "aws-managed-policy": (_managed, "managed policy arn:aws:iam::aws:policy/ReadOnlyAccess"),
+    "xray-without-tracing": (_no_tracing, "xray:Put"),
+}
+
+
+#: (config, bad policy or None): each config as synthesized, then with each bad policy
+#: (the default config has no X-Ray grant to take the setting away from).
+WALKS = [
+    (config, bad)
+    for config in ("default", "full")
+    for bad in (None, *BAD)
+    if (config, bad) != ("default", "xray-without-tracing")
+]
+
+
+@pytest.mark.parametrize(
+    ("config", "bad"), WALKS, ids=[f"{c}-{b or 'as-synthesized'}" for c, b in WALKS]
+)
+def test_every_grant_of_the_collector_role_is_a_read_its_own_logs_or_a_board_key(
+    request: pytest.FixtureRequest, config: str, bad: str | None
+) -> None:
+    built: Built = request.getfixturevalue(config)
+    template = copy.deepcopy(built.template)
+    role_id = logical_id(built, built.stacks.collector.role)
+    allowed = allowed_for(built)
+    if bad is None:
+        assert violations(template, role_id, allowed) == []
+        return
+    mutate, expected = BAD[bad]
+    allowed = mutate(template, role_id, allowed)
+    found = violations(template, role_id, allowed)
+    assert any(expected in line for line in found), found
+
+
+def grants(built: Built) -> list[tuple[str, str]]:
+    """(action, resource) of every Allow on the collector role, rendered."""
+    template = built.template
+    role_id = logical_id(built, built.stacks.collector.role)
+    return [
+        (action, resource)
+        for _, document in attached_policies(template, role_id)
+        for statement in as_list(document["Statement"] if document else [])
+        for action in as_list(statement.get("Action", []))
+        for resource in map(render, as_list(statement.get("Resource", [])))
+    ]
+
+
+@pytest.mark.parametrize("config", ["default", "full"])
+def test_only_ec2_describes_and_xray_writes_use_a_wildcard_resource(
+    request: pytest.FixtureRequest, config: str
+) -> None:
+    built: Built = request.getfixturevalue(config)
+    wildcard = {action for action, resource in grants(built) if resource == "*"}
+    expected = {"ec2:DescribeAddresses", "ec2:DescribeInstances"}
+    if config == "full":
+        expected |= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    assert wildcard == expected
+
+
+def test_route53_is_read_only_in_the_fleet_zone(default: Built) -> None:
+    route53 = {(a, r) for a, r in grants(default) if a.startswith("route53:")}
+    assert route53 == {
+        ("route53:ListResourceRecordSets", "arn:aws:route53:::hostedzone/Z09723983CFJOHAE3VC65")
+    }
+
+
+def test_secrets_are_read_from_the_two_collector_secrets_only(default: Built) -> None:
+    secrets = default.stacks.collector.secrets
+    expected = {
+        f"${{{logical_id(default, secrets.github_token)}}}",
+        f"${{{logical_id(default, secrets.rpc_url)}}}",
+    }
+    reads = {(a, r) for a, r in grants(default) if a.startswith("secretsmanager:")}
+    assert reads == {("secretsmanager:GetSecretValue", r) for r in expected}
+
+
+def test_latest_json_is_the_only_object_the_collector_reads(default: Built) -> None:
+    bucket = allowed_for(default).bucket_arn
+    reads = {(a, r) for a, r in grants(default) if a.startswith("s3:") and a != "s3:PutObject"}
+    assert reads == {("s3:GetObject", f"{bucket}/latest.json")}
+
+
+def test_only_lambda_can_assume_the_collector_role(default: Built) -> None:
+    role_id = logical_id(default, default.stacks.collector.role)
+    trust = default.template["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]
+    [statement] = trust["Statement"]
+    assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+
+
+# --------------------------------------------------------------------------- cdk-nag
+
+
+@dataclass
+class NagRun:
+    report: dict[str, Any]  # validation-report.json, as `cdk synth` writes it
+    acknowledged: set[str]  # every acknowledgment made in the collector stack
+
+
+@pytest.fixture(scope="session", params=["default", "full"])
+def nag(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> NagRun:
+    """cdk-nag's AwsSolutions checks over the whole app, default and full [deploy]."""
+    import aws_cdk as cdk
+
+    config = EXAMPLE if request.param == "default" else request.getfixturevalue("full_config")
+    outdir = tmp_path_factory.mktemp(f"nag-{request.param}")
+    built = build_app(config, outdir=outdir, nag=True)
+    try:
+        built.app.synth()
+    except Exception as exc:  # the site stack's findings are not this file's to judge
+        if "Validation failed" not in str(exc):
+            raise
+    key = cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+    acknowledged = {
+        rule
+        for construct in built.stacks.collector.node.find_all()
+        for entry in construct.node.metadata
+        if entry.type == key
+        for rule in entry.data
+    }
+    return NagRun(json.loads((outdir / "validation-report.json").read_text()), acknowledged)
+
+
+def _in_collector(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in entries
+        if any(
+            c["constructPath"].startswith("fleetboard-collector/") for c in e["violatingConstructs"]
+        )
+    ]
+
+
+def test_cdk_nag_finds_nothing_unacknowledged_in_the_collector_stack(nag: NagRun) -> None:
+    [plugin] = nag.report["pluginReports"]
+    found = [
+        (v["ruleName"], c["constructPath"])
+        for v in _in_collector(plugin["violations"])
+        for c in v["violatingConstructs"]
+    ]
+    assert found == []
+
+
+def test_every_collector_acknowledgment_still_matches_a_finding(nag: NagRun) -> None:
+    [plugin] = nag.report["pluginReports"]
+    used = {e["acknowledgedId"] for e in _in_collector(plugin["suppressedViolations"])}
+    assert nag.acknowledged == used  # an acknowledgment with no finding is a stale excuse

@@ -1,0 +1,284 @@
+"""The Lambda's pass against real parts: moto server S3 and Secrets Manager, the demo hosts."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from fleetboard import handler, render
+from fleetboard.demo.aws_world import DEMO_CREDENTIALS
+from fleetboard.demo.dns import ZoneResolver
+from fleetboard.demo.run import DemoFleet, demo_fleet
+from fleetboard.publish import (
+    CACHE_ASSET,
+    CACHE_BOARD,
+    CACHE_HISTORY,
+    INDEX,
+    LATEST,
+    S3Publisher,
+)
+from fleetboard.sources.aws import make_aws_client_factory
+
+BUCKET = "fleetboard-board-test"
+TOKEN = "ghp_n0tAr3alT0kenButSecretAllTheSame42"
+
+
+@dataclass
+class FakeLambdaContext:
+    """The attributes Powertools and the handler read from a Lambda context."""
+
+    aws_request_id: str = "req-0001"
+    function_name: str = "fleetboard-collector"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = (
+        "arn:aws:lambda:us-east-1:123456789012:function:fleetboard-collector"
+    )
+    remaining_ms: int = 55_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+class Recording:
+    """The real moto S3 client, with the keys it was asked to write, in order."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.puts: list[str] = []
+
+    def put_object(self, **kwargs: Any) -> Any:
+        self.puts.append(kwargs["Key"])
+        return self._client.put_object(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def client(service: str, endpoint: str) -> Any:
+    return boto3.client(
+        service,
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id=DEMO_CREDENTIALS.access_key_id,
+        aws_secret_access_key=DEMO_CREDENTIALS.secret_access_key,
+    )
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoFleet]:
+    with demo_fleet(tmp_path_factory.mktemp("demo")) as running:
+        yield running
+
+
+@pytest.fixture
+def s3(fleet: DemoFleet) -> Recording:
+    raw = client("s3", fleet.world.endpoint_url)
+    raw.create_bucket(Bucket=f"{BUCKET}-{id(raw)}")
+    S3Publisher._written_assets.clear()  # a new container for every test
+    return Recording(raw)
+
+
+@pytest.fixture
+def secrets(fleet: DemoFleet) -> dict[str, str]:
+    sm = client("secretsmanager", fleet.world.endpoint_url)
+    token = sm.create_secret(Name=f"fleetboard/github-token-{id(sm)}", SecretString=TOKEN)
+    rpc = sm.create_secret(Name=f"fleetboard/rpc-url-{id(sm)}", SecretString="REPLACE_ME")
+    return {"github_token": token["ARN"], "rpc_url": rpc["ARN"]}
+
+
+def runtime(
+    fleet: DemoFleet, s3: Recording, secret_ids: dict[str, str] | None = None
+) -> handler.Runtime:
+    bucket = s3.list_buckets()["Buckets"][-1]["Name"]
+    return handler.Runtime(
+        loaded=fleet.loaded,
+        publisher=S3Publisher(bucket, s3),
+        aws_client=make_aws_client_factory(
+            fleet.loaded.inventory.aws, credentials=DEMO_CREDENTIALS
+        ),
+        secret_ids=secret_ids or {},
+        secrets_client=client("secretsmanager", fleet.world.endpoint_url),
+        resolver=ZoneResolver({k: [v] for k, v in fleet.world.a_records.items()}),
+    )
+
+
+def invoke(
+    rt: handler.Runtime, monkeypatch: pytest.MonkeyPatch, request_id: str = "req-0001"
+) -> dict[str, Any]:
+    monkeypatch.setattr(handler, "runtime", lambda: rt)
+    return handler.handler(
+        {"source": "aws.scheduler"}, FakeLambdaContext(aws_request_id=request_id)
+    )
+
+
+def emitted(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def test_a_pass_publishes_history_latest_assets_then_the_page(
+    fleet: DemoFleet, s3: Recording, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outcome = invoke(runtime(fleet, s3), monkeypatch)
+    assert outcome["status"] == "red" and outcome["error"] is None
+    assert s3.puts[0].startswith("history/")
+    assert s3.puts[1] == LATEST
+    assert s3.puts[-1] == INDEX
+    assert set(s3.puts[2:-1]) == {"board.css", "board.js", "not-found.html"}
+
+
+def test_every_object_says_its_type_and_how_long_it_may_be_cached(
+    fleet: DemoFleet, s3: Recording, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt = runtime(fleet, s3)
+    invoke(rt, monkeypatch)
+    bucket = rt.publisher.bucket  # type: ignore[attr-defined]
+    expected = {
+        s3.puts[0]: ("application/json", CACHE_HISTORY),
+        LATEST: ("application/json", CACHE_BOARD),
+        INDEX: ("text/html; charset=utf-8", CACHE_BOARD),
+        "board.css": ("text/css; charset=utf-8", CACHE_ASSET),
+        "board.js": ("text/javascript; charset=utf-8", CACHE_ASSET),
+    }
+    for key, (ctype, cache) in expected.items():
+        head = s3.head_object(Bucket=bucket, Key=key)
+        assert (head["ContentType"], head["CacheControl"]) == (ctype, cache), key
+
+
+def test_a_warm_pass_writes_three_objects(
+    fleet: DemoFleet, s3: Recording, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt = runtime(fleet, s3)
+    invoke(rt, monkeypatch)
+    s3.puts.clear()
+    invoke(rt, monkeypatch, "req-0002")
+    assert len(s3.puts) == 3 and s3.puts[1:] == [LATEST, INDEX]
+
+
+def test_a_broken_pass_leaves_the_last_good_board_in_the_bucket(
+    fleet: DemoFleet, s3: Recording, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt = runtime(fleet, s3)
+    invoke(rt, monkeypatch)
+    bucket = rt.publisher.bucket  # type: ignore[attr-defined]
+    before = s3.get_object(Bucket=bucket, Key=LATEST)["Body"].read()
+
+    def broken(doc: dict, *, period_s: int = 60) -> str:
+        raise ValueError("template broke")
+
+    monkeypatch.setattr(render, "render_page", broken)
+    s3.puts.clear()
+    outcome = invoke(rt, monkeypatch, "req-0003")
+    assert outcome["published"] == [] and "template broke" in outcome["error"]
+    assert s3.puts == []
+    assert s3.get_object(Bucket=bucket, Key=LATEST)["Body"].read() == before
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    """What the handler's Powertools logger writes (it holds the stdout of its import)."""
+    stream = io.StringIO()
+    registered = handler.logger.registered_handler
+    old = registered.setStream(stream)  # type: ignore[attr-defined]
+    yield stream
+    registered.setStream(old)  # type: ignore[attr-defined]
+
+
+def test_logs_are_json_with_the_request_as_correlation_id(
+    fleet: DemoFleet, s3: Recording, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO
+) -> None:
+    invoke(runtime(fleet, s3), monkeypatch, "req-corr-42")
+    lines = emitted(log_stream.getvalue())
+    done = [line for line in lines if line.get("message") == "pass done"]
+    assert len(done) == 1
+    assert done[0]["correlation_id"] == "req-corr-42"
+    assert done[0]["status"] == "red"
+
+
+def test_metrics_go_out_as_emf_for_the_alarms(
+    fleet: DemoFleet,
+    s3: Recording,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    invoke(runtime(fleet, s3), monkeypatch)
+    docs = [d for d in emitted(capfd.readouterr().out) if "_aws" in d]
+    pass_doc = next(d for d in docs if "PassPublished" in d)
+    assert pass_doc["PassPublished"] == [1.0]
+    assert pass_doc["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Fleetboard"
+    assert pass_doc["service"] == "fleetboard"
+    levels = {d["Environment"]: d["EnvironmentStatus"] for d in docs if "EnvironmentStatus" in d}
+    assert levels == {"prod": [0.0], "test": [2.0], "test-2": [3.0]}  # test-3 is parked: no metric
+
+
+def test_secrets_are_read_once_per_five_minutes_and_a_placeholder_is_not_configured(
+    fleet: DemoFleet, s3: Recording, secrets: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt = runtime(fleet, s3, secrets)
+    calls: list[str] = []
+    rt.secrets_client.meta.events.register(
+        "before-send.secrets-manager.GetSecretValue", lambda **kw: calls.append("get")
+    )
+    first = handler._secrets(rt)
+    second = handler._secrets(rt)
+    assert set(first) == {"github_token"}  # the RPC URL still holds its placeholder
+    assert first["github_token"].reveal() == TOKEN
+    assert first == second
+    assert len(calls) == 2  # one per secret, then served from the 300 s cache
+
+
+def test_the_token_never_reaches_a_log_a_metric_or_an_object(
+    fleet: DemoFleet,
+    s3: Recording,
+    secrets: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    log_stream: io.StringIO,
+) -> None:
+    rt = runtime(fleet, s3, secrets)
+    invoke(rt, monkeypatch)
+    out = capfd.readouterr()
+    assert TOKEN not in out.out and TOKEN not in out.err and TOKEN not in log_stream.getvalue()
+    bucket = rt.publisher.bucket  # type: ignore[attr-defined]
+    for key in s3.puts:
+        assert TOKEN.encode() not in s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert TOKEN not in repr(handler._secrets(rt))
+
+
+def test_the_pass_deadline_follows_the_invocations_remaining_time(
+    fleet: DemoFleet, s3: Recording, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[float] = []
+    real = handler.collect.run_pass
+
+    def spy(loaded: Any, ctx: Any, publisher: Any, **kw: Any) -> Any:
+        seen.append(ctx.remaining_s())
+        return real(loaded, ctx, publisher, **kw)
+
+    monkeypatch.setattr(handler.collect, "run_pass", spy)
+    rt = runtime(fleet, s3)
+    monkeypatch.setattr(handler, "runtime", lambda: rt)
+    handler.handler({}, FakeLambdaContext(remaining_ms=12_000))
+    # 12 s left, 5 s kept back for judging and publishing: at most 7 s for the sources.
+    assert 0 < seen[0] <= 7.0
+
+
+def test_a_secret_created_empty_is_not_configured_and_not_asked_again_each_pass(
+    fleet: DemoFleet,
+) -> None:
+    from fleetboard.secrets import read_secret
+
+    sm = client("secretsmanager", fleet.world.endpoint_url)
+    arn = sm.create_secret(Name=f"fleetboard/empty-{id(sm)}")["ARN"]  # as CDK creates it
+    calls: list[str] = []
+    sm.meta.events.register(
+        "before-send.secrets-manager.GetSecretValue", lambda **kw: calls.append("get")
+    )
+    assert read_secret(arn, client=sm) is None
+    assert read_secret(arn, client=sm) is None
+    assert len(calls) == 1
