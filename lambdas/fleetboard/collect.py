@@ -170,6 +170,8 @@ def run_pass(
     sources: Sequence[Source] | None = None,
 ) -> PassResult:
     """One whole pass. Never raises for a broken snapshot: it reports and keeps the old one."""
+    if ctx.state is None:  # sources keep their state beside the board they publish
+        ctx = replace(ctx, state=publisher)
     board = build_board(loaded, ctx, sources=sources)
     try:
         release, doc = release_of(board, loaded.period_s)

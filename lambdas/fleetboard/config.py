@@ -25,6 +25,7 @@ from fleetboard.inventory import (
     Address,
     AwsSettings,
     Environment,
+    GithubSettings,
     Host,
     Inventory,
     ProbeSettings,
@@ -101,6 +102,11 @@ def loads(text: str, *, source: str = "fleet.toml", base_dir: Path | None = None
         raise ConfigError(problems)
     period = int(raw["fleet"].get("period_s", DEFAULT_PERIOD_S))
     return LoadedConfig(inventory=inventory, period_s=period, deploy=_deploy(raw.get("deploy", {})))
+
+
+def _github(raw: dict[str, Any]) -> GithubSettings:
+    # The schema has checked every key and type.
+    return GithubSettings(**{**raw, "workflows": tuple(raw["workflows"])})
 
 
 def _deploy(raw: dict[str, Any]) -> DeploySettings:
@@ -297,7 +303,9 @@ class _Builder:
         )
         self.check_deploy(int(fleet.get("period_s", DEFAULT_PERIOD_S)), probe)
         self._check_unique(envs)
+        github = self.raw.get("github")
         return Inventory(
+            github=_github(github) if github is not None else None,
             source=source,
             fleet=fleet.get("name", fleet["zone"]),
             aws=aws,

@@ -96,6 +96,22 @@ class Thresholds:
 
 
 @dataclass(frozen=True, slots=True)
+class GithubSettings:
+    """[github]: where CI runs and how to read it. The token is a secret: on a laptop it
+    comes from the `token_env` variable, on Lambda from Secrets Manager."""
+
+    repo: str  # "owner/name"
+    workflows: tuple[str, ...]  # workflow file names; a renamed file is one more entry
+    api_url: str = "https://api.github.com"
+    token_env: str = "GITHUB_TOKEN"  # noqa: S105 - the variable's name, not a token
+    main_branch: str = "main"
+    rate_floor: int = 100  # below this many requests left, skip what is not essential
+    queue_limit: int = 1  # more runs than this waiting for one slot is an issue
+    slot_count: int | None = None  # AGENTKEYS_TEST_SLOT_COUNT; default: declared test slots
+    timeout_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
 class Inventory:
     source: str  # the config file it came from, for messages
     fleet: str
@@ -104,6 +120,13 @@ class Inventory:
     thresholds: Thresholds
     environments: tuple[Environment, ...]
     bucket_pattern: str
+    github: GithubSettings | None = None  # no [github]: the CI part says "not configured"
+
+    def test_slots(self) -> int:
+        """How many test slots CI spreads over: [github] slot_count, or the declared ones."""
+        if self.github is not None and self.github.slot_count is not None:
+            return self.github.slot_count
+        return sum(1 for e in self.environments if e.slot is not None and not e.retired)
 
     def environment(self, name: str) -> Environment:
         for env in self.environments:

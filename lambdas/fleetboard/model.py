@@ -138,11 +138,76 @@ class InstanceFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class DeployFacts:
+    """The last CI deploy to one instance, from the SSM command comment
+    `gh-ci deploy <run id> ref=<ref>` (FLEET_FACTS §6): a read-only deploy trail."""
+
+    instance_id: str
+    run_id: int | None
+    ref: str  # a branch name, or a sha when the deploy named one
+    requested_at: datetime
+    status: str  # SSM command status: Success, Failed, InProgress, ...
+    comment: str
+
+
+@dataclass(frozen=True, slots=True)
 class AwsFacts:
     addresses: tuple[AddressFacts, ...]
     instances: dict[str, InstanceFacts]
     a_records: dict[str, tuple[str, ...]]  # lower-case host name, no trailing dot -> IPs
     requests: int  # AWS API requests this pass made, pagination pages included
+    #: instance id -> its newest `gh-ci deploy` command; None when the trail was not read
+    #: (the SSM call failed: its reason is in deploy_error).
+    deploys: dict[str, DeployFacts] | None = None
+    deploy_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CiJob:
+    """One job of a workflow run, with the names of its steps (the marker step's name
+    `test-fleet slot N` says which slot the run holds)."""
+
+    id: int
+    name: str
+    status: str  # queued, in_progress, completed, waiting, pending
+    started_at: datetime | None
+    steps: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CiRun:
+    """A workflow run in flight (queued, in progress, waiting, pending)."""
+
+    id: int
+    number: int
+    url: str  # html_url: the run's page
+    workflow: str  # the workflow file's path, e.g. ".github/workflows/harness-ci.yml"
+    status: str
+    event: str  # pull_request, push, workflow_dispatch
+    branch: str | None
+    head_sha: str
+    title: str  # display_title: the PR title for pull_request runs
+    actor: str | None
+    pr: int | None
+    created_at: datetime | None
+    started_at: datetime | None
+    #: None when the jobs were not read (rate floor, or an error: see GithubFacts.notes).
+    jobs: tuple[CiJob, ...] | None = None
+    #: Messages of the `slot-claim` job's check-run annotations, when they were read.
+    annotations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GithubFacts:
+    runs: tuple[CiRun, ...]  # in flight, oldest first
+    main_sha: str | None
+    main_committed_at: datetime | None
+    rate_remaining: int | None
+    rate_limit: int | None
+    rate_reset: datetime | None
+    requests: int  # HTTP requests this pass made
+    not_modified: int  # of which answered 304 from the kept ETags (free of rate limit)
+    notes: tuple[str, ...] = ()  # what was skipped or could not be read, as sentences
 
 
 # --------------------------------------------------------------------------- the board

@@ -17,6 +17,8 @@ from typing import Any, ClassVar, Protocol
 LATEST = "latest.json"
 INDEX = "index.html"
 HISTORY_PREFIX = "history/"
+#: Small objects a source keeps between passes (the GitHub source's ETags): `state/<name>`.
+STATE_PREFIX = "state/"
 #: Every key a pass may write besides history/: the collector's role may write these and
 #: nothing else (infra/collector.py grants exactly them).
 ASSETS = ("board.css", "board.js", "not-found.html")
@@ -38,7 +40,15 @@ class Release:
     assets: dict[str, bytes]  # board.css, board.js: published beside index.html
 
 
-class Publisher(Protocol):
+class StateStore(Protocol):
+    """Where sources keep a little state between passes, beside the board."""
+
+    def load_state(self, name: str) -> bytes | None: ...
+
+    def save_state(self, name: str, data: bytes) -> None: ...
+
+
+class Publisher(StateStore, Protocol):
     def publish(self, release: Release) -> list[str]:
         """Write the release in order; return the keys written."""
         ...
@@ -46,6 +56,12 @@ class Publisher(Protocol):
     def read(self, key: str) -> bytes | None:
         """A previously published object (e.g. latest.json), or None if there is none."""
         ...
+
+
+def state_key(name: str) -> str:
+    if not name.replace("-", "").isalnum():
+        raise ValueError(f"state names take letters, digits and '-': {name!r}")
+    return f"{STATE_PREFIX}{name}.json"
 
 
 class LocalPublisher:
@@ -71,6 +87,12 @@ class LocalPublisher:
             return (self.root / key).read_bytes()
         except FileNotFoundError:
             return None
+
+    def load_state(self, name: str) -> bytes | None:
+        return self.read(state_key(name))
+
+    def save_state(self, name: str, data: bytes) -> None:
+        self._write(state_key(name), data)
 
     def _write(self, key: str, data: bytes) -> None:
         target = self.root / key
@@ -147,6 +169,12 @@ class S3Publisher:
             raise
         body: bytes = response["Body"].read()
         return body
+
+    def load_state(self, name: str) -> bytes | None:
+        return self.read(state_key(name))
+
+    def save_state(self, name: str, data: bytes) -> None:
+        self._put(state_key(name), data, "no-store")
 
     def _put(self, key: str, data: bytes, cache_control: str) -> None:
         self.client.put_object(

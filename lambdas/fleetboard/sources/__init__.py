@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
 
 from fleetboard.inventory import Inventory
+from fleetboard.publish import StateStore
 from fleetboard.secrets import Secret
 
 #: Resolves a host name to IP addresses, raising socket.gaierror when it cannot.
@@ -55,6 +56,8 @@ class PassContext:
     pending: Mapping[str, Future[object]] = field(default_factory=dict)
     #: Filled-in secrets by name ("github_token", "rpc_url"); absent means not configured.
     secrets: Mapping[str, Secret] = field(default_factory=dict)
+    #: Where a source keeps state between passes (the publisher's store); None: nowhere.
+    state: StateStore | None = None
     sleep: Callable[[float], None] = time.sleep
 
     def remaining_s(self) -> float:

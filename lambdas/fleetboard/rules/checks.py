@@ -1,0 +1,205 @@
+"""One environment's checks: its machine, every probed path, every certificate."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fleetboard.inventory import HEALTH_PATH, ISSUER_PATH, READY_PATH, Environment, Host
+from fleetboard.model import (
+    AwsFacts,
+    CertFacts,
+    CertSummary,
+    Check,
+    HttpFacts,
+    Lifecycle,
+    Machine,
+    SourceFailure,
+    Status,
+    TlsFacts,
+)
+from fleetboard.rules.lifecycle import find_address, find_instance
+from fleetboard.rules.verdicts import (
+    classify_cert,
+    classify_health,
+    classify_issuer,
+    classify_readyz,
+    days_left,
+    optional_verdict,
+)
+
+
+def _path_name(host: Host, path: str) -> str:
+    if path == HEALTH_PATH:
+        return host.label
+    return f"{host.label}:{'readyz' if path == READY_PATH else 'issuer'}"
+
+
+_CLASSIFIERS = {
+    HEALTH_PATH: classify_health,
+    READY_PATH: classify_readyz,
+    ISSUER_PATH: classify_issuer,
+}
+
+
+def http_checks(
+    env: Environment, http: HttpFacts | SourceFailure | None, slow_ms: float
+) -> list[Check]:
+    checks = []
+    for host in env.hosts:
+        if host.skip:
+            continue
+        for path in host.paths:
+            check_id = f"http:{host.hostname}{path}"
+            name = _path_name(host, path)
+            if not isinstance(http, HttpFacts):
+                why = http.reason if isinstance(http, SourceFailure) else "not collected"
+                checks.append(_unknown(check_id, name, "http", host, f"source: http failed: {why}"))
+                continue
+            exchange = http.exchanges.get((host.hostname, path))
+            if exchange is None:
+                why = http.skipped.get(host.hostname, "not probed this pass")
+                checks.append(_unknown(check_id, name, "http", host, f"internal: {why}"))
+                continue
+            verdict = _CLASSIFIERS.get(path, classify_health)(exchange, slow_ms)
+            if host.optional:
+                verdict = optional_verdict(verdict)
+            status, reason, summary = verdict
+            checks.append(
+                Check(
+                    id=check_id,
+                    name=name,
+                    kind="http",
+                    status=status,
+                    reason=reason,
+                    summary=summary,
+                    source="http",
+                    observed_at=exchange.observed_at,
+                    host=host.hostname,
+                    latency_ms=exchange.latency_ms,
+                    optional=host.optional,
+                )
+            )
+    return checks
+
+
+def tls_checks(
+    env: Environment, tls: TlsFacts | SourceFailure | None, now: datetime, amber: int, red: int
+) -> list[Check]:
+    checks = []
+    for host in env.hosts:
+        if host.skip:
+            continue
+        check_id = f"tls:{host.hostname}"
+        name = f"tls:{host.label.removeprefix('worker:')}"
+        if not isinstance(tls, TlsFacts):
+            why = tls.reason if isinstance(tls, SourceFailure) else "not collected"
+            checks.append(_unknown(check_id, name, "tls", host, f"source: tls failed: {why}"))
+            continue
+        seen = tls.certs.get(host.hostname)
+        if isinstance(seen, CertFacts):
+            verdict = classify_cert(seen, now, amber, red)
+            if host.optional:
+                verdict = optional_verdict(verdict)
+            left = days_left(seen.not_after, now) if seen.not_after else None
+            cert = CertSummary(not_after=seen.not_after, days_left=left, issuer=seen.issuer)
+            checks.append(
+                Check(
+                    id=check_id,
+                    name=name,
+                    kind="tls",
+                    status=verdict[0],
+                    reason=verdict[1],
+                    summary=verdict[2],
+                    source="tls",
+                    observed_at=seen.observed_at,
+                    host=host.hostname,
+                    optional=host.optional,
+                    cert=cert,
+                )
+            )
+        else:
+            # No certificate seen: the http check already carries the failure in red, so
+            # this one only says the certificate could not be observed.
+            detail = f"{seen.reason.value}: {seen.detail}" if seen else "internal: not checked"
+            checks.append(_unknown(check_id, name, "tls", host, detail))
+    return checks
+
+
+def _unknown(check_id: str, name: str, kind: str, host: Host, reason: str) -> Check:
+    summary = reason.split(": ", 1)[-1]
+    return Check(
+        id=check_id,
+        name=name,
+        kind=kind,
+        status=Status.UNKNOWN,
+        reason=reason,
+        summary=f"not observed: {summary}",
+        source=kind,
+        observed_at=None,
+        host=host.hostname,
+        optional=host.optional,
+    )
+
+
+def machine_view(env: Environment, aws: AwsFacts | SourceFailure | None) -> Machine:
+    facts = aws if isinstance(aws, AwsFacts) else None
+    address = find_address(env, facts) if facts else None
+    instance = find_instance(env, facts) if facts else None
+    return Machine(
+        instance_id=instance.instance_id
+        if instance
+        else (address.instance_id if address else None),
+        state=instance.state if instance else None,
+        instance_type=instance.instance_type if instance else None,
+        launched_at=instance.launched_at if instance else None,
+        eip=address.public_ip if address else None,
+        eip_tag=env.eip_tag,
+        eip_declared=env.eip,
+    )
+
+
+def machine_check(
+    env: Environment, lifecycle: Lifecycle, machine: Machine, aws: object, now: datetime
+) -> Check:
+    observed = now if isinstance(aws, AwsFacts) else None
+
+    def verdict(status: Status, reason: str, summary: str, seen: datetime | None) -> Check:
+        return Check(
+            id=f"machine:{env.name}",
+            name="machine",
+            kind="machine",
+            status=status,
+            reason=reason,
+            summary=summary,
+            source="aws",
+            observed_at=seen,
+        )
+
+    if lifecycle is Lifecycle.UNKNOWN:
+        why = aws.reason if isinstance(aws, SourceFailure) else "not collected"
+        return verdict(Status.UNKNOWN, f"source: aws failed: {why}", "machine not observed", None)
+    if lifecycle is Lifecycle.RETIRED:
+        return verdict(
+            Status.UNKNOWN, "skipped: retired", "retired in fleet.toml; not probed", None
+        )
+    if lifecycle is Lifecycle.MISSING:
+        summary = f"no instance behind an EIP tagged {env.eip_tag}"
+        return verdict(Status.UNKNOWN, "state: no instance", summary, observed)
+    uptime = ""
+    if machine.launched_at is not None:
+        up = (now - machine.launched_at).total_seconds()
+        uptime = f", up {_duration(up)}" if up >= 0 else ""
+    what = f"{machine.instance_id} {machine.state}, {machine.instance_type}{uptime}"
+    if lifecycle is Lifecycle.STOPPED:
+        return verdict(Status.UNKNOWN, "stopped: probes skipped", what, observed)
+    if machine.state != "running":  # pending, rebooting: up soon, worth a look if it stays
+        return verdict(Status.AMBER, f"state: {machine.state}", what, observed)
+    return verdict(Status.GREEN, "", what, observed)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.0f} d"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 60:.0f} min"
