@@ -26,8 +26,13 @@ from constructs import Construct, IConstruct
 
 from fleetboard.config import ConfigError, DeploySettings, LoadedConfig
 from fleetboard.handler import NAMESPACE, SECRET_ENV, SERVICE
-from fleetboard.publish import HISTORY_PREFIX, LATEST, PUBLISHED_KEYS
-from fleetboard.sources.aws import DESCRIBE_ADDRESSES, DESCRIBE_INSTANCES, LIST_RECORD_SETS
+from fleetboard.publish import HISTORY_PREFIX, LATEST, PUBLISHED_KEYS, STATE_PREFIX
+from fleetboard.sources.aws import (
+    DESCRIBE_ADDRESSES,
+    DESCRIBE_INSTANCES,
+    LIST_COMMANDS,
+    LIST_RECORD_SETS,
+)
 from infra.bundling import ARCHITECTURE, RUNTIME, collector_code
 
 HANDLER = "fleetboard.handler.handler"
@@ -193,7 +198,10 @@ class CollectorFunction(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="fleetboard collector: reads the fleet, writes only the board's keys",
+            description=(
+                "fleetboard collector: reads the fleet, writes only the board's keys and its "
+                "sources' state"
+            ),
             inline_policies={
                 "collector": iam.PolicyDocument(
                     statements=collector_statements(
@@ -246,7 +254,8 @@ class CollectorFunction(Construct):
         acknowledge(
             role,
             "IAM5[Resource::*]",
-            "ec2:DescribeAddresses and ec2:DescribeInstances support no resource-level "
+            "ec2:DescribeAddresses, ec2:DescribeInstances and ssm:ListCommands (the deploy "
+            "trail: the comments of past Run Commands, read only) support no resource-level "
             "scoping; IAM accepts only * for them."
             + (
                 " X-Ray's PutTraceSegments/PutTelemetryRecords likewise take only *, and are "
@@ -262,6 +271,13 @@ class CollectorFunction(Construct):
             "(history/YYYY/MM/DD/HHMMSSZ.json); the keys are not known in advance, and "
             "PutObject is the only action on them.",
         )
+        acknowledge(
+            role,
+            f"IAM5[Resource::{_nag_name(role, bucket.bucket_arn, owner=bucket)}/{STATE_PREFIX}*]",
+            "state/ holds one small object per source that keeps state between passes "
+            "(state/<source>.json, e.g. the GitHub source's ETags; publish.state_key); the "
+            "sources name them, and GetObject and PutObject are the only actions on them.",
+        )
 
 
 def collector_statements(
@@ -271,7 +287,8 @@ def collector_statements(
     secrets: list[secretsmanager.Secret],
     log_group: logs.ILogGroup,
 ) -> list[iam.PolicyStatement]:
-    """Everything the collector may do: read the fleet, write the board, write its logs."""
+    """Everything the collector may do: read the fleet, write the board, keep its sources'
+    state, write its logs."""
     zone = cdk.Arn.format(
         cdk.ArnComponents(
             service="route53",
@@ -292,6 +309,11 @@ def collector_statements(
         ),
         iam.PolicyStatement(sid="ReadZone", actions=[LIST_RECORD_SETS], resources=[zone]),
         iam.PolicyStatement(
+            sid="ReadDeployTrail",  # ListCommands cannot be scoped to resources: * only
+            actions=[LIST_COMMANDS],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
             sid="ReadSecrets",
             actions=["secretsmanager:GetSecretValue"],
             resources=[s.secret_arn for s in secrets],
@@ -305,6 +327,11 @@ def collector_statements(
             sid="ReadPreviousBoard",
             actions=["s3:GetObject"],
             resources=[bucket.arn_for_objects(LATEST)],
+        ),
+        iam.PolicyStatement(
+            sid="KeepSourceState",  # publish.StateStore: state/<source>.json, read then written
+            actions=["s3:GetObject", "s3:PutObject"],
+            resources=[bucket.arn_for_objects(f"{STATE_PREFIX}*")],
         ),
         iam.PolicyStatement(
             sid="WriteOwnLogs",

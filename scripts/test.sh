@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 ensure_venv dev
 ensure_chromium
 ensure_node_tools
+ensure_octokit_openapi
 say "ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

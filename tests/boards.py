@@ -12,20 +12,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from fleetboard import snapshot
 from fleetboard.model import (
     Board,
     CertSummary,
     Check,
+    CiSummary,
     CollectorInfo,
+    DeployView,
     Drift,
     EnvironmentView,
     EnvKind,
     Issue,
     Lifecycle,
     Machine,
+    RunView,
+    SlotCi,
     SourceRun,
     Status,
     Summary,
@@ -252,7 +256,49 @@ def _issues(envs: list[EnvironmentView], fleet_drift: tuple[Drift, ...]) -> tupl
     for d in fleet_drift:
         text = f"fleet drift:{d.kind} {d.status}: {d.text}"
         found.append(Issue(status=d.status, env="fleet", check=f"drift:{d.kind}", text=text))
-    return tuple(sorted(found, key=lambda i: SEVERITY[i.status]))
+    found.extend(_ci_issues(envs))
+    return tuple(sorted(found, key=_severity))
+
+
+def _ci_issues(envs: list[EnvironmentView]) -> list[Issue]:
+    """CI and deploy issues as rules/ci.py words them: two confirmed holders on one slot
+    (red), a holder on a red slot (amber), a deploy behind main (amber)."""
+    found: list[Issue] = []
+
+    def issue(status: Status, env: str, check: str, detail: str) -> None:
+        found.append(Issue(status, env, check, f"{env} {check} {status.value}: {detail}"))
+
+    def label(run: RunView) -> str:
+        return f"run #{run.number}" + (f" (PR #{run.pr})" if run.pr else "")
+
+    for env in envs:
+        if env.ci is not None:
+            confirmed = [r for r in env.ci.holders if r.mapped_by != "computed"]
+            if len(confirmed) > 1:
+                who = " and ".join(label(r) for r in confirmed)
+                issue(
+                    Status.RED,
+                    env.name,
+                    "ci",
+                    f"{who} both hold slot {env.slot}: they share one deployer's nonce and one "
+                    "stack",
+                )
+            holder = env.ci.holder
+            if holder is not None and env.status == Status.RED:
+                issue(
+                    Status.AMBER,
+                    env.name,
+                    "ci",
+                    f"{label(holder)} runs on a red slot: its failures may be the slot's, "
+                    "not the change's",
+                )
+        if env.deploy is not None and env.deploy.stale:
+            issue(Status.AMBER, env.name, "deploy", f"stale binary: {env.deploy.text}")
+    return found
+
+
+def _severity(issue: Issue) -> int:
+    return SEVERITY[issue.status]
 
 
 def _summary(envs: list[EnvironmentView], issues: tuple[Issue, ...], next_action: str) -> Summary:
@@ -277,20 +323,19 @@ def _summary(envs: list[EnvironmentView], issues: tuple[Issue, ...], next_action
     )
 
 
-def _collector(n_envs: int, probes: int) -> CollectorInfo:
+GITHUB_ERROR = "timeout: api.github.com did not answer in 3 s"
+
+
+def _collector(n_envs: int, probes: int, github: SourceRun | None) -> CollectorInfo:
+    sources = {
+        "aws": SourceRun(ok=True, duration_s=0.318),
+        "http": SourceRun(ok=True, duration_s=1.204),
+        "tls": SourceRun(ok=True, duration_s=0.012),
+    }
+    if github is not None:  # no [github] in fleet.toml: the source does not run
+        sources["github"] = github
     return CollectorInfo(
-        version="0.1.0",
-        duration_s=1.412,
-        aws_requests=4,
-        probes=probes,
-        sources={
-            "aws": SourceRun(ok=True, duration_s=0.318),
-            "http": SourceRun(ok=True, duration_s=1.204),
-            "tls": SourceRun(ok=True, duration_s=0.012),
-            "github": SourceRun(
-                ok=False, duration_s=3.0, error="timeout: api.github.com did not answer in 3 s"
-            ),
-        },
+        version="0.1.0", duration_s=1.412, aws_requests=4, probes=probes, sources=sources
     )
 
 
@@ -300,10 +345,17 @@ def _board(
     next_action: str,
     at: datetime,
     issues: tuple[Issue, ...] | None = None,
+    ci: CiSummary | None = None,
 ) -> Board:
     if issues is None:
         issues = _issues(envs, fleet_drift)
     probes = sum(1 for e in envs for c in e.checks if c.kind == "http")
+    if ci is None:
+        github = None
+    elif ci.status == Status.UNKNOWN:
+        github = SourceRun(ok=False, duration_s=3.0, error=ci.error)
+    else:
+        github = SourceRun(ok=True, duration_s=0.236)
     return Board(
         generated_at=at,
         fleet="agentkeys",
@@ -312,8 +364,156 @@ def _board(
         summary=_summary(envs, issues, next_action),
         environments=tuple(envs),
         fleet_drift=fleet_drift,
-        collector=_collector(len(envs), probes),
+        collector=_collector(len(envs), probes, github),
+        ci=ci,
     )
+
+
+# --------------------------------------------------------------------------- CI and deploys
+# GitHub Actions as FLEET_FACTS §6 describes it: one workflow, slot-bound jobs in one
+# concurrency group per slot, a marker step or the slot-claim annotation naming the slot.
+
+REPO = "litentry/agentKeys"
+MAIN_SHA = "5e1f0c2a9b7d4e6f8a0b1c2d3e4f5a6b7c8d9e0f"
+#: DeployView texts as rules/ci.py words them.
+CURRENT = "current: deployed main after its last commit"
+BEHIND = f"behind main: main has a newer commit ({MAIN_SHA[:7]}) than this deploy"
+MAIN_UNKNOWN = "unknown: main's last commit time is not known (GitHub not read)"
+NO_DEPLOY = DeployView(None, None, None, None, None, "no CI deploy on record")
+WORKFLOW = ".github/workflows/harness-ci.yml"
+JOB_RUST = "cargo fmt + clippy + test"
+JOB_DEPLOY = "deploy broker to test EC2 (path-conditional)"
+JOB_E2E = "harness/v2-stage*-demo.sh on Heima mainnet (test deployer)"
+
+#: Which variant of the demo's CI part to build (see `demo_board`).
+CiKind = Literal["demo", "two-holders", "computed", "none", "unknown"]
+
+
+def run_url(run_id: int) -> str:
+    return f"https://github.com/{REPO}/actions/runs/{run_id}"
+
+
+def slot_group(slot: int) -> str:
+    return "heima-test-deployer-nonce" if slot == 1 else f"heima-test-slot-{slot}"
+
+
+def run_view(
+    run_id: int,
+    number: int,
+    *,
+    title: str,
+    created_at: datetime,
+    status: str = "in_progress",
+    event: str = "pull_request",
+    pr: int | None = None,
+    branch: str | None = None,
+    actor: str | None = "mira-k",
+    started_at: datetime | None = None,
+    job: str | None = None,
+    slot: int | None = None,
+    mapped_by: str | None = None,
+    url: str | None = None,
+) -> RunView:
+    return RunView(
+        run_id=run_id,
+        number=number,
+        url=run_url(run_id) if url is None else url,
+        workflow=WORKFLOW,
+        status=status,
+        event=event,
+        pr=pr,
+        title=title,
+        branch=branch,
+        actor=actor,
+        created_at=created_at,
+        started_at=started_at,
+        job=job,
+        slot=slot,
+        mapped_by=mapped_by,
+        group=slot_group(slot) if slot is not None and mapped_by != "computed" else None,
+    )
+
+
+def ci_summary(
+    runs: list[RunView],
+    *,
+    rate_remaining: int = 4771,
+    requests: int = 6,
+    not_modified: int = 4,
+    notes: tuple[str, ...] = (),
+    main_sha: str | None = MAIN_SHA,
+    floor: int = 100,
+) -> CiSummary:
+    """The CI line as rules/ci.py words it: amber below the rate floor or with notes."""
+    in_progress = sum(1 for r in runs if r.status == "in_progress")
+    queued = len(runs) - in_progress
+    text = (
+        f"{in_progress} run{'s' * (in_progress != 1)} in progress, {queued} queued; "
+        f"GitHub API budget {rate_remaining:,} of 5,000 left; "
+        f"{requests} requests this pass, {not_modified} answered 304"
+    )
+    return CiSummary(
+        configured=True,
+        status=Status.AMBER if rate_remaining < floor or notes else Status.GREEN,
+        text=text,
+        in_progress=in_progress,
+        queued=queued,
+        rate_remaining=rate_remaining,
+        rate_limit=5000,
+        requests=requests,
+        not_modified=not_modified,
+        notes=notes,
+        error=None,
+        runs=tuple(runs),
+        main_sha=main_sha,
+    )
+
+
+def ci_unknown(error: str = GITHUB_ERROR) -> CiSummary:
+    """GitHub could not be read this pass."""
+    return CiSummary(
+        configured=True,
+        status=Status.UNKNOWN,
+        text=f"CI unknown: {error}",
+        in_progress=0,
+        queued=0,
+        rate_remaining=None,
+        rate_limit=None,
+        requests=0,
+        not_modified=0,
+        notes=(),
+        error=error,
+        runs=(),
+        main_sha=None,
+    )
+
+
+def with_slot_ci(envs: list[EnvironmentView], runs: list[RunView]) -> list[EnvironmentView]:
+    """Every test slot with the runs that hold it (in progress) and wait for it."""
+    out = []
+    for env in envs:
+        if env.kind != EnvKind.TEST_SLOT:
+            out.append(env)
+            continue
+        mine = [r for r in runs if r.slot is not None and r.slot == env.slot]
+        holders = tuple(r for r in mine if r.status == "in_progress")
+        queued = tuple(r for r in mine if r.status != "in_progress")
+        out.append(replace(env, ci=SlotCi(holders=holders, queued=queued)))
+    return out
+
+
+def deploy_view(
+    ref: str,
+    at: datetime,
+    run_id: int,
+    *,
+    stale: bool | None = None,
+    text: str | None = None,
+    status: str = "Success",
+) -> DeployView:
+    if text is None:
+        text = f"unknown: deployed branch {ref}, not comparable with main"
+    return DeployView(at=at, run_id=run_id, ref=ref, status=status, stale=stale, text=text)
 
 
 # --------------------------------------------------------------------------- boards
@@ -325,12 +525,136 @@ DEMO_NEXT_ACTION = (
 )
 
 
-def demo_board(at: datetime = NOW, *, hostile: bool = False) -> Board:
+def _demo_runs(at: datetime, kind: CiKind, hostile: bool) -> list[RunView]:
+    """Slot 1 held by run #1287 (its marker step read), #1289 queued behind it (its
+    slot-claim annotation read), and a push to main still in its first job (no slot yet)."""
+    computed = kind == "computed"  # below the rate floor: no jobs read, slots guessed
+    holder = run_view(
+        19433108775,
+        1287,
+        pr=411,
+        title=f"broker: {XSS}" if hostile else "broker: rotate the OIDC signing key on deploy",
+        branch="feat/x",
+        actor="mira-k",
+        created_at=at - timedelta(minutes=16, seconds=1),
+        started_at=at - timedelta(minutes=15, seconds=10),
+        job=None if computed else JOB_E2E,
+        slot=1,  # PR 411 % 3 + 1 = 1: the guess agrees with the marker here
+        mapped_by="computed" if computed else "marker",
+    )
+    queued = run_view(
+        19433502114,
+        1289,
+        status="queued",
+        pr=415,
+        title="workers: retry audit uploads on 503",
+        branch="fix/audit-retry",
+        actor="dlee",
+        created_at=at - timedelta(minutes=3, seconds=23),
+        slot=2 if computed else 1,  # PR 415 % 3 + 1 = 2: the guess is wrong
+        mapped_by="computed" if computed else "annotation",
+        url="javascript:alert(1)" if hostile else None,
+    )
+    push = run_view(
+        19433561870,
+        1290,
+        event="push",
+        title="Merge pull request #409 from litentry/docs/fleet-facts",
+        branch="main",
+        actor="wli",
+        created_at=at - timedelta(minutes=1, seconds=51),
+        started_at=at - timedelta(minutes=1, seconds=48),
+        job=None if computed else JOB_RUST,
+    )
+    runs = [holder, queued, push]
+    if kind == "two-holders":  # a dispatch with slot_override=1 while #1287 holds slot 1
+        second = run_view(
+            19433391006,
+            1288,
+            event="workflow_dispatch",
+            title="harness CI (no LLM)",
+            branch="feat/y-nonce",
+            actor="dlee",
+            created_at=at - timedelta(minutes=8, seconds=23),
+            started_at=at - timedelta(minutes=8, seconds=16),
+            job=JOB_DEPLOY,
+            slot=1,
+            mapped_by="marker",
+        )
+        runs.insert(1, second)
+    return runs
+
+
+def _demo_deploys(at: datetime, kind: CiKind, hostile: bool) -> dict[str, DeployView]:
+    """prod on main (current), test on the holder's branch, test-2 on an old main (behind),
+    test-3 on a branch, base with no CI deploy on record."""
+    main_known = kind not in ("none", "unknown")
+    return {
+        "prod": deploy_view(
+            "main",
+            at - timedelta(days=2, hours=5, minutes=12),
+            19398812440,
+            stale=False if main_known else None,
+            text=CURRENT if main_known else MAIN_UNKNOWN,
+        ),
+        "base": NO_DEPLOY,
+        "test": deploy_view("feat/x", at - timedelta(minutes=10, seconds=32), 19433108775),
+        "test-2": deploy_view(
+            "main",
+            at - timedelta(days=3, hours=2),
+            19371230917,
+            stale=True if main_known else None,
+            text=BEHIND if main_known else MAIN_UNKNOWN,
+        ),
+        "test-3": deploy_view(
+            "feat/wallet-export",
+            at - timedelta(days=9, hours=19),
+            19290017723,
+            text=f"unknown: deployed branch {XSS}" if hostile else None,
+        ),
+    }
+
+
+def _demo_ci(
+    envs: list[EnvironmentView], at: datetime, kind: CiKind, hostile: bool
+) -> tuple[list[EnvironmentView], CiSummary | None]:
+    deploys = _demo_deploys(at, kind, hostile)
+    envs = [replace(e, deploy=deploys.get(e.name)) for e in envs]
+    if kind == "none":
+        return envs, None
+    if kind == "unknown":  # rules/ci.py still gives each slot its (empty) SlotCi
+        return with_slot_ci(envs, []), ci_unknown()
+    runs = _demo_runs(at, kind, hostile)
+    notes: tuple[str, ...] = ()
+    if kind == "computed":
+        notes = (
+            "jobs of 3 runs not read: 87 requests left, below the rate floor of 100; "
+            "their slots are computed from the PR number (a guess)",
+        )
+    if hostile:
+        notes = (*notes, f"annotation not read: {XSS}")
+    ci = (
+        ci_summary(runs, rate_remaining=87, requests=3, not_modified=2, notes=notes)
+        if kind == "computed"
+        else ci_summary(runs, notes=notes)
+    )
+    return with_slot_ci(envs, runs), ci
+
+
+def demo_board(at: datetime = NOW, *, hostile: bool = False, ci: CiKind = "demo") -> Board:
     """The demo fleet: prod green, base green, test amber (degraded readyz, a cert 5 days
     from expiry, optional mcp NXDOMAIN), test-2 red (audit worker 502, A-record drift),
     test-3 stopped, and a fleet-level undeclared slot.
 
-    With `hostile=True`, an issue text, a check summary and a host name carry XSS.
+    CI (`ci="demo"`): slot 1 held by run #1287 (mapped by its marker step) with #1289
+    queued behind it, test-2 and test-3 free, a push to main not on a slot yet. Deploys:
+    prod on main (current), test on feat/x (stale unknown), test-2 on an old main
+    (stale: an amber issue), test-3 on a branch, base with no CI deploy on record. Variants: "two-holders" (#1288 holds slot 1
+    too), "computed" (below the rate floor: slots guessed from PR numbers), "none"
+    (no [github]: `ci` is None) and "unknown" (GitHub did not answer).
+
+    With `hostile=True`, an issue text, a check summary, a host name, a run title, a CI
+    note and a deploy text carry XSS, and a run's URL is `javascript:`.
     """
     prod = env_view(
         "prod",
@@ -463,27 +787,120 @@ def demo_board(at: datetime = NOW, *, hostile: bool = False) -> Board:
             text="EIP tagged agentkeys-broker-eip-test-4 (98.84.12.201) is not in fleet.toml",
         ),
     )
-    envs = [prod, base, test1, test2, test3]
-    issues = None
+    envs, ci_part = _demo_ci([prod, base, test1, test2, test3], at, ci, hostile)
     if hostile:
         hostile_host = f"{XSS}.{ZONE}"
-        t2_checks_h = list(test2.checks)
+        t2_checks_h = list(envs[3].checks)
         _replace_check(
             t2_checks_h,
             f"http:{audit_host}/healthz",
             summary=f"HTTP 502 body: {XSS}",
             host=hostile_host,
         )
-        envs[3] = replace(test2, checks=tuple(t2_checks_h))
+        envs[3] = replace(envs[3], checks=tuple(t2_checks_h))
+    issues = None
+    if hostile:
         issues = tuple(
             replace(i, text=f"{i.text} {XSS}") if i.status == Status.RED else i
             for i in _issues(envs, fleet_drift)
         )
-    return _board(envs, fleet_drift, DEMO_NEXT_ACTION, at, issues)
+    return _board(envs, fleet_drift, DEMO_NEXT_ACTION, at, issues, ci_part)
+
+
+#: (PR title, branch) of the big board's runs.
+PULLS = (
+    ("broker: rotate the OIDC signing key on deploy", "feat/oidc-rotate"),
+    ("workers: retry audit uploads on 503", "fix/audit-retry"),
+    ("signer: cache the JWKS for 5 minutes", "feat/jwks-cache"),
+    ("harness: stage 4 checks the memory worker", "test/stage-4-memory"),
+    ("config: read the slot count from the repo variable", "chore/slot-count"),
+    ("channel: weixin webhook signature v2", "feat/weixin-sig-v2"),
+    ("classify: raise the model timeout to 20 s", "fix/classify-timeout"),
+    ("email: a DKIM selector per slot", "feat/dkim-per-slot"),
+)
+ACTORS = ("mira-k", "dlee", "wli", "s-okafor", "jpark")
+
+
+def _big_ci(envs: list[EnvironmentView], at: datetime) -> tuple[list[EnvironmentView], CiSummary]:
+    """A busy CI day: every 4th running slot held (a few of them by a computed guess), every
+    12th with a run queued behind, one push to main before its slot; a deploy on every
+    environment (main on prod and on the slots that drifted behind it, else a branch)."""
+    runs: list[RunView] = []
+    deploys: dict[str, DeployView] = {}
+    for i, env in enumerate(envs):
+        title, branch = PULLS[i % len(PULLS)]
+        pr = 300 + i
+        if i == 0 or i % 10 == 0:
+            behind = i != 0
+            deploys[env.name] = deploy_view(
+                "main",
+                at - timedelta(days=1 + i % 5, minutes=i),
+                19_000_000_000 + i,
+                stale=behind,
+                text=BEHIND if behind else CURRENT,
+            )
+            continue
+        deployed = (at - timedelta(hours=1 + i % 48, minutes=i), 19_100_000_000 + i)
+        if i % 4 == 1 and env.lifecycle == Lifecycle.RUNNING:
+            computed = i % 20 == 9
+            started = at - timedelta(minutes=5 + i % 25)
+            if not computed:  # its deploy job has run: the slot runs its branch
+                deployed = (started + timedelta(minutes=3), 19_433_000_000 + 1000 * i)
+            runs.append(
+                run_view(
+                    19_433_000_000 + 1000 * i,
+                    1000 + 2 * i,
+                    pr=pr,
+                    title=title,
+                    branch=branch,
+                    actor=ACTORS[i % len(ACTORS)],
+                    created_at=started - timedelta(seconds=40),
+                    started_at=started,
+                    job=None if computed else JOB_E2E,
+                    slot=env.slot,
+                    mapped_by="computed" if computed else "marker",
+                )
+            )
+            if i % 12 == 1:
+                next_title, next_branch = PULLS[(i + 3) % len(PULLS)]
+                runs.append(
+                    run_view(
+                        19_433_000_000 + 1000 * i + 1,
+                        1000 + 2 * i + 1,
+                        status="queued",
+                        pr=pr + 200,
+                        title=next_title,
+                        branch=next_branch,
+                        actor=ACTORS[(i + 2) % len(ACTORS)],
+                        created_at=at - timedelta(minutes=i % 4 + 1),
+                        slot=env.slot,
+                        mapped_by="annotation",
+                    )
+                )
+        deploys[env.name] = deploy_view(branch, *deployed)
+    runs.append(
+        run_view(
+            19_434_000_000,
+            1999,
+            event="push",
+            title="Merge pull request #409 from litentry/docs/fleet-facts",
+            branch="main",
+            actor="wli",
+            created_at=at - timedelta(minutes=2),
+            started_at=at - timedelta(minutes=1, seconds=50),
+            job=JOB_RUST,
+        )
+    )
+    envs = [replace(e, deploy=deploys.get(e.name)) for e in envs]
+    requests = 3 + len(runs)
+    return with_slot_ci(envs, runs), ci_summary(
+        runs, requests=requests, not_modified=requests - 4, rate_remaining=3904
+    )
 
 
 def big_board(n_envs: int, at: datetime = NOW) -> Board:
-    """prod plus `n_envs - 1` test slots of ~30 checks each; some amber, red or stopped."""
+    """prod plus `n_envs - 1` test slots of ~30 checks each; some amber, red or stopped;
+    CI on every 4th slot and a deploy on every environment (see `_big_ci`)."""
     envs: list[EnvironmentView] = []
     for i in range(n_envs):
         slot = i if i else None
@@ -534,4 +951,5 @@ def big_board(n_envs: int, at: datetime = NOW) -> Board:
                 at=at,
             )
         )
-    return _board(envs, (), "Check the red slots first: their workers answer 502.", at)
+    envs, ci = _big_ci(envs, at)
+    return _board(envs, (), "Check the red slots first: their workers answer 502.", at, ci=ci)

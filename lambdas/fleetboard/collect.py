@@ -18,10 +18,12 @@ from typing import Any
 
 from fleetboard import __version__, rules, snapshot
 from fleetboard.config import LoadedConfig
+from fleetboard.inventory import Inventory
 from fleetboard.model import (
     AwsFacts,
     Board,
     CollectorInfo,
+    GithubFacts,
     HttpFacts,
     SourceFailure,
     SourceRun,
@@ -36,13 +38,18 @@ log = logging.getLogger("fleetboard")
 DEADLINE_GRACE_S = 2.0
 
 
-def default_sources() -> tuple[Source, ...]:
-    """The one list of sources. Imported here so a pass pays only for what it runs."""
+def default_sources(inventory: Inventory) -> tuple[Source, ...]:
+    """The one list of sources, for what the inventory configures. Imported here so a pass
+    pays only for what it runs."""
     from fleetboard.sources.aws import AwsSource
+    from fleetboard.sources.github import GithubSource
     from fleetboard.sources.http import HttpSource
     from fleetboard.sources.tls import TlsSource
 
-    return (AwsSource(), HttpSource(), TlsSource())
+    sources: list[Source] = [AwsSource(), HttpSource(), TlsSource()]
+    if inventory.github is not None:  # not configured: no CI part, and no issue about it
+        sources.append(GithubSource())
+    return tuple(sources)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,12 +119,13 @@ def observations(results: dict[str, object]) -> rules.Observations:
         value = results.get(name)
         return value if isinstance(value, kind | SourceFailure) else None
 
-    known = {"aws", "http", "tls"}
+    known = {"aws", "http", "tls", "github"}
     others = tuple(v for k, v in results.items() if k not in known and isinstance(v, SourceFailure))
     return rules.Observations(
         aws=pick("aws", AwsFacts),
         http=pick("http", HttpFacts),
         tls=pick("tls", TlsFacts),
+        github=pick("github", GithubFacts),
         failures=others,
     )
 
@@ -131,7 +139,8 @@ def build_board(
 ) -> Board:
     """Collect and judge, without publishing: the pure part of a pass after the I/O."""
     started = time.monotonic()
-    results, runs = run_sources(sources if sources is not None else default_sources(), loaded, ctx)
+    chosen = sources if sources is not None else default_sources(loaded.inventory)
+    results, runs = run_sources(chosen, loaded, ctx)
     obs = observations(results)
     aws = obs.aws if isinstance(obs.aws, AwsFacts) else None
     http = obs.http if isinstance(obs.http, HttpFacts) else None

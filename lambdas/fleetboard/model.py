@@ -266,6 +266,71 @@ class Issue:
 
 
 @dataclass(frozen=True, slots=True)
+class RunView:
+    """A run in flight as the board shows it, with the slot it holds or waits for."""
+
+    run_id: int
+    number: int
+    url: str
+    workflow: str
+    status: str
+    event: str
+    pr: int | None
+    title: str
+    branch: str | None
+    actor: str | None
+    created_at: datetime | None
+    started_at: datetime | None
+    job: str | None  # the job running now
+    slot: int | None
+    mapped_by: str | None  # "marker", "annotation" or "computed" (a guess: PR number % N + 1)
+    group: str | None  # the concurrency group the slot-claim annotation names
+
+
+@dataclass(frozen=True, slots=True)
+class SlotCi:
+    """CI on one test slot: who holds it, and who waits."""
+
+    holders: tuple[RunView, ...]  # runs in progress on it; more than one is an issue
+    queued: tuple[RunView, ...]
+
+    @property
+    def holder(self) -> RunView | None:
+        return self.holders[0] if self.holders else None
+
+
+@dataclass(frozen=True, slots=True)
+class DeployView:
+    """The last CI deploy to an environment, and whether it is behind the main branch."""
+
+    at: datetime | None
+    run_id: int | None
+    ref: str | None
+    status: str | None
+    stale: bool | None  # None: cannot tell, and `text` says why
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CiSummary:
+    """The fleet's CI line: runs in flight, the API budget, what could not be read."""
+
+    configured: bool
+    status: Status  # unknown when GitHub could not be read
+    text: str
+    in_progress: int
+    queued: int
+    rate_remaining: int | None
+    rate_limit: int | None
+    requests: int
+    not_modified: int
+    notes: tuple[str, ...]
+    error: str | None
+    runs: tuple[RunView, ...]
+    main_sha: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class EnvironmentView:
     name: str
     kind: EnvKind
@@ -276,6 +341,8 @@ class EnvironmentView:
     machine: Machine
     checks: tuple[Check, ...]
     drift: tuple[Drift, ...]
+    ci: SlotCi | None = None  # test slots only
+    deploy: DeployView | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,3 +382,4 @@ class Board:
     environments: tuple[EnvironmentView, ...]
     fleet_drift: tuple[Drift, ...]  # drift that belongs to no declared environment
     collector: CollectorInfo
+    ci: CiSummary | None = None

@@ -12,11 +12,13 @@ the templates use as filters.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import jinja2
 from markupsafe import Markup, escape
@@ -25,6 +27,8 @@ from fleetboard import text
 from fleetboard.publish import ASSETS
 
 JsonDoc = Mapping[str, Any]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: Files published beside index.html: the page links the first two by relative URL, and
 #: CloudFront answers a missing key with the third.
@@ -132,19 +136,22 @@ def by_rank(counts: Mapping[str, int]) -> list[tuple[str, int]]:
     return sorted(((w, n) for w, n in counts.items() if n), key=lambda item: rank(item[0]))
 
 
-#: A table longer than this folds its green (and parked) rows into one line per environment,
-#: so a 100-environment fleet stays a readable page of bounded size; latest.json keeps all.
+#: A table longer than this folds its green (and parked) rows into one line per status word
+#: (all green, stopped, ...) naming the environments, so a 100-environment fleet stays a
+#: readable page of bounded size; latest.json keeps all.
 FOLD_ABOVE = 300
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One line of a detail table: a check in full, or several quiet checks folded."""
+    """One line of a detail table: a check in full, or the quiet checks of several
+    environments folded (`envs` names them, in the snapshot's order)."""
 
     env: JsonDoc
     word: str
     check: JsonDoc | None = None
     folded: tuple[JsonDoc, ...] = ()
+    envs: tuple[JsonDoc, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +161,9 @@ class Table:
     folded: bool
 
 
-def _table(pairs: list[tuple[JsonDoc, JsonDoc]], *, worst_first: bool) -> Table:
+def _table(
+    pairs: list[tuple[JsonDoc, JsonDoc]], envs: Sequence[JsonDoc], *, worst_first: bool
+) -> Table:
     rows = [Row(env, check_word(c, env), c) for env, c in pairs]
     if len(rows) <= FOLD_ABOVE:
         return Table(rows, len(rows), folded=False)
@@ -164,19 +173,22 @@ def _table(pairs: list[tuple[JsonDoc, JsonDoc]], *, worst_first: bool) -> Table:
     quiet: dict[str, list[Row]] = {}
     for r in rows:
         if r.word == "green" or r.word in PARKED:
-            quiet.setdefault(r.env["name"], []).append(r)
-    folds = [
-        Row(group[0].env, group[0].word, None, tuple(r.check for r in group if r.check))
-        for group in quiet.values()
-    ]
+            quiet.setdefault(r.word, []).append(r)
+    folds = []
+    for word in sorted(quiet, key=rank):
+        group = quiet[word]
+        names = {r.env["name"] for r in group}
+        checks = tuple(r.check for r in group if r.check)
+        named = tuple(e for e in envs if e["name"] in names)  # in the snapshot's order
+        folds.append(Row(group[0].env, word, None, checks, named))
     return Table(listed + folds, len(rows), folded=True)
 
 
 def services(envs: Sequence[JsonDoc]) -> Table:
     """Every http check in the snapshot's order; past FOLD_ABOVE rows, the ones that need a
-    look (worst first), then one folded line per environment."""
+    look (worst first), then one folded line per quiet word (green, stopped, ...)."""
     pairs = [(env, c) for env in envs for c in env["checks"] if c["kind"] == "http"]
-    return _table(pairs, worst_first=True)
+    return _table(pairs, envs, worst_first=True)
 
 
 def certificates(envs: Sequence[JsonDoc]) -> Table:
@@ -189,7 +201,8 @@ def certificates(envs: Sequence[JsonDoc]) -> Table:
             key = (env["name"], check["host"] or check["id"])
             if key not in by_host or check["kind"] == "tls":  # prefer the tls source's view
                 by_host[key] = (env, check)
-    return _table(sorted(by_host.values(), key=lambda pair: _days(pair[1])), worst_first=False)
+    by_expiry = sorted(by_host.values(), key=lambda pair: _days(pair[1]))
+    return _table(by_expiry, envs, worst_first=False)
 
 
 def _days(check: JsonDoc) -> int:
@@ -226,6 +239,103 @@ def kind_label(env: JsonDoc) -> str:
     return str(env["kind"])
 
 
+# --------------------------------------------------------------------------- CI and deploys
+
+#: The one kind of external URL the page carries: a GitHub Actions run page, as a plain link
+#: the operator clicks (never a resource the page loads).
+RUN_URL = re.compile(r"https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/actions/runs/(\d+)")
+
+#: How a run was tied to its slot (FLEET_FACTS §6), for the label's title.
+MAPPED_BY = {
+    "marker": "slot read from the run's marker step (test-fleet slot N)",
+    "annotation": "slot read from the run's slot-claim annotation",
+    "computed": "slot computed as PR number % slot count + 1, a guess: its jobs were not read",
+}
+
+
+def run_url(run: JsonDoc) -> str | None:
+    """The run's GitHub page when its URL is exactly one (and of this run), else None: the
+    page shows the run number as plain text rather than link anything else."""
+    url: str = run["url"]
+    found = RUN_URL.fullmatch(url)
+    return url if found and int(found.group(1)) == run["run_id"] else None
+
+
+def mapping(run: JsonDoc) -> str:
+    """Why the board puts a run on its slot."""
+    by: str | None = run["mapped_by"]
+    return MAPPED_BY.get(by or "", "not tied to a slot yet")
+
+
+def workflow_name(path: str) -> str:
+    """`.github/workflows/harness-ci.yml` -> `harness-ci.yml`."""
+    return path.rsplit("/", 1)[-1]
+
+
+def run_state(status: str) -> str:
+    """GitHub's `in_progress` -> `in progress`."""
+    return status.replace("_", " ")
+
+
+def thousands(n: int) -> str:
+    """4771 -> `4,771`."""
+    return f"{int(n):,}"
+
+
+def deploy_badge(deploy: JsonDoc) -> str:
+    """`stale` (behind main), `unknown` (cannot tell, the text says why) or `` (current, or
+    nothing to compare: "no CI deploy on record")."""
+    if deploy["stale"]:
+        return "stale"
+    if deploy["stale"] is None and (deploy["ref"] is not None or deploy["text"].startswith(UNK)):
+        return "unknown"
+    return ""
+
+
+def deploy_reason(deploy: JsonDoc) -> str:
+    """The deploy's text beside its badge, without the leading `unknown: ` the badge says."""
+    text: str = deploy["text"]
+    return text.removeprefix(UNK) if deploy_badge(deploy) == "unknown" else text
+
+
+UNK = "unknown: "
+
+
+def ci_state(ci: JsonDoc | None) -> str:
+    """The fleet's CI part: `off` (no [github]), `unknown` (not read this pass) or `ok`."""
+    if ci is None or not ci["configured"]:
+        return "off"
+    return "unknown" if ci["status"] == "unknown" else "ok"
+
+
+def slot_state(env: JsonDoc, ci: JsonDoc | None) -> str:
+    """What a card says about CI: `` (nothing: not a test slot, or CI off), `unknown`,
+    `free`, `held`, or `clash` (more than one run holds the slot)."""
+    state = ci_state(ci)
+    if env["kind"] != "test-slot" or state == "off":
+        return ""
+    slot: JsonDoc | None = env["ci"]
+    if state == "unknown" or slot is None:
+        return "unknown"
+    holders = len(slot["holders"])
+    return "free" if holders == 0 else "held" if holders == 1 else "clash"
+
+
+def runs_by_id(ci: JsonDoc | None) -> dict[int, JsonDoc]:
+    """The runs in flight by id, so a deploy by one of them names it by number, linked."""
+    return {r["run_id"]: r for r in ci["runs"]} if ci else {}
+
+
+def clashing(envs: Sequence[JsonDoc]) -> dict[int, int]:
+    """Run id -> how many runs hold its slot, for the runs that hold one with another run."""
+    return {
+        r["run_id"]: len(env["ci"]["holders"])
+        for env in envs
+        if env["ci"] and len(env["ci"]["holders"]) > 1
+        for r in env["ci"]["holders"]
+    }
+
+
 FILTERS: dict[str, Any] = {
     "env_word": env_word,
     "check_word": check_word,
@@ -240,11 +350,22 @@ FILTERS: dict[str, Any] = {
     "kind_label": kind_label,
     "latency_span": latency_span,
     "days_span": days_span,
+    "run_url": run_url,
+    "mapping": mapping,
+    "workflow_name": workflow_name,
+    "run_state": run_state,
+    "deploy_reason": deploy_reason,
+    "deploy_badge": deploy_badge,
+    "thousands": thousands,
 }
 GLOBALS: dict[str, Any] = {
     "seen": seen,
     "services": services,
     "certificates": certificates,
+    "ci_state": ci_state,
+    "slot_state": slot_state,
+    "clashing": clashing,
+    "runs_by_id": runs_by_id,
     "PARKED": PARKED,
 }
 
@@ -265,9 +386,23 @@ def jinja_env() -> jinja2.Environment:
         lstrip_blocks=True,
         auto_reload=False,
     )
-    env.filters.update(FILTERS)
-    env.globals.update(GLOBALS)
+    env.filters.update({name: _strict(f) for name, f in FILTERS.items()})
+    env.globals.update({name: _strict(g) if callable(g) else g for name, g in GLOBALS.items()})
     return env
+
+
+def _strict(helper: Callable[P, R]) -> Callable[P, R]:
+    """`helper` with a key the snapshot lacks reported as the templates report it (an
+    UndefinedError), so a schema change fails the render the same way wherever it is read."""
+
+    @functools.wraps(helper)
+    def strict(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return helper(*args, **kwargs)
+        except KeyError as missing:
+            raise jinja2.UndefinedError(f"the snapshot has no {missing}") from missing
+
+    return strict
 
 
 def render_page(doc: JsonDoc, *, period_s: int = 60) -> str:

@@ -16,10 +16,14 @@ from fleetboard.model import (
     Board,
     CertSummary,
     Check,
+    CiSummary,
+    DeployView,
     Drift,
     EnvironmentView,
     Issue,
     Machine,
+    RunView,
+    SlotCi,
 )
 
 SCHEMA_VERSION = 1
@@ -64,6 +68,71 @@ def to_document(board: Board) -> JsonDoc:
         },
         "environments": [_environment(e) for e in board.environments],
         "drift": [_drift(d) for d in board.fleet_drift],
+        "ci": _ci(board.ci),
+    }
+
+
+def _run(run: RunView) -> JsonDoc:
+    return {
+        "run_id": run.run_id,
+        "number": run.number,
+        "url": run.url,
+        "workflow": run.workflow,
+        "status": run.status,
+        "event": run.event,
+        "pr": run.pr,
+        "title": run.title,
+        "branch": run.branch,
+        "actor": run.actor,
+        "created_at": iso(run.created_at),
+        "started_at": iso(run.started_at),
+        "job": run.job,
+        "slot": run.slot,
+        "mapped_by": run.mapped_by,
+        "group": run.group,
+    }
+
+
+def _slot_ci(ci: SlotCi | None) -> JsonDoc | None:
+    if ci is None:
+        return None
+    return {
+        "holder": _run(ci.holder) if ci.holder else None,
+        "holders": [_run(r) for r in ci.holders],
+        "queued": [_run(r) for r in ci.queued],
+    }
+
+
+def _deploy(deploy: DeployView | None) -> JsonDoc | None:
+    if deploy is None:
+        return None
+    return {
+        "at": iso(deploy.at),
+        "run_id": deploy.run_id,
+        "ref": deploy.ref,
+        "status": deploy.status,
+        "stale": deploy.stale,
+        "text": deploy.text,
+    }
+
+
+def _ci(ci: CiSummary | None) -> JsonDoc | None:
+    if ci is None:
+        return None
+    return {
+        "configured": ci.configured,
+        "status": str(ci.status),
+        "text": ci.text,
+        "in_progress": ci.in_progress,
+        "queued": ci.queued,
+        "rate_remaining": ci.rate_remaining,
+        "rate_limit": ci.rate_limit,
+        "requests": ci.requests,
+        "not_modified": ci.not_modified,
+        "notes": list(ci.notes),
+        "error": ci.error,
+        "runs": [_run(r) for r in ci.runs],
+        "main_sha": ci.main_sha,
     }
 
 
@@ -121,6 +190,8 @@ def _environment(env: EnvironmentView) -> JsonDoc:
         "machine": _machine(env.machine),
         "checks": [_check(c) for c in env.checks],
         "drift": [_drift(d) for d in env.drift],
+        "ci": _slot_ci(env.ci),
+        "deploy": _deploy(env.deploy),
     }
 
 

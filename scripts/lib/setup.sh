@@ -74,3 +74,23 @@ ensure_node_tools() {
   say "installing the pinned CDK CLI (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
 }
+
+# ensure_octokit_openapi: GitHub's published OpenAPI description (npm @octokit/openapi), which
+# the github tests hold the fake GitHub's answers to. The package unpacks to ~385 MB; only its
+# api.github.com.json (13 MB) is kept, in $FLEETBOARD_CACHE/octokit-openapi/<version>/.
+# tests/integration/github/helpers.py pins the same version.
+OCTOKIT_OPENAPI_VERSION="23.0.2"
+ensure_octokit_openapi() {
+  local dir="$FLEETBOARD_CACHE/octokit-openapi/$OCTOKIT_OPENAPI_VERSION" tmp
+  if [ -s "$dir/api.github.com.json" ]; then return 0; fi
+  command -v npm >/dev/null 2>&1 || { echo "fleetboard needs Node.js and npm (for GitHub's OpenAPI description)" >&2; return 1; }
+  say "fetching GitHub's OpenAPI description (@octokit/openapi $OCTOKIT_OPENAPI_VERSION)"
+  tmp=$(mktemp -d "$FLEETBOARD_CACHE/octokit-openapi.XXXXXX")
+  if ! npm install --prefix "$tmp" --no-save --no-package-lock --ignore-scripts --no-audit --no-fund \
+       --loglevel=error "@octokit/openapi@$OCTOKIT_OPENAPI_VERSION" >/dev/null; then
+    rm -rf "$tmp"; return 1
+  fi
+  mkdir -p "$dir"
+  mv "$tmp/node_modules/@octokit/openapi/generated/api.github.com.json" "$dir/api.github.com.json"
+  rm -rf "$tmp"
+}

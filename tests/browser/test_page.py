@@ -9,13 +9,15 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from tests.boards import NOW, XSS, demo_board, document
+from tests.boards import NOW, REPO, XSS, demo_board, document
 
 from .conftest import PERIOD_S, OpenPage
 
 pytestmark = pytest.mark.browser
 
 FRESH = NOW + timedelta(seconds=42)
+HOLDER_URL = f"https://github.com/{REPO}/actions/runs/19433108775"
+RUN_URL = r"https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/actions/runs/\d+"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 
@@ -49,6 +51,49 @@ def test_page_only_talks_to_its_own_origin(open_page: OpenPage, base_url: str) -
         "/demo/board.js",
         "/demo/index.html",
     ]
+    # ... although it links to GitHub run pages, which are for the operator to click
+    assert opened.page.locator('a[href^="https://github.com/"]').count() >= 3
+    opened.assert_quiet()
+
+
+def test_summary_shows_the_ci_line(open_page: OpenPage) -> None:
+    opened = open_page("demo", clock=FRESH)
+    line = opened.page.locator("section.summary .ci-line")
+    expect(line).to_be_visible()
+    expect(line).to_have_text(
+        "CI 2 in progress · 1 queued · GitHub API 4,771 of 5,000 left · 6 requests, 4 answered 304"
+    )
+    expect(line).to_have_attribute("title", "source github · observed 2026-11-23 08:00:03 UTC")
+    opened.assert_quiet()
+
+
+def test_slot_1_card_links_its_holder_run_and_the_link_fetches_nothing(
+    open_page: OpenPage, base_url: str
+) -> None:
+    opened = open_page("demo", clock=FRESH)
+    page = opened.page
+    anywhere: list[str] = []  # every request of the context, a new tab's included
+    page.context.on("request", lambda r: anywhere.append(r.url))
+    ci = page.locator("#env-test dl.ci")
+    expect(ci).to_contain_text("held by run #1287 · PR #411 broker: rotate the OIDC signing key")
+    link = ci.get_by_role("link", name="run #1287", exact=True)
+    expect(link).to_have_attribute("href", HOLDER_URL)
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    assert link.evaluate("a => a.tagName === 'A' && a.href") == HOLDER_URL
+    # every external URL on the page is such a link
+    external = page.locator('[href^="http"], [href^="//"], [src^="http"], [src^="//"]')
+    hrefs = external.evaluate_all("els => els.map(e => [e.tagName, e.getAttribute('href'), e.rel])")
+    assert hrefs and all(
+        tag == "A" and re.fullmatch(RUN_URL, href) and rel == "noopener noreferrer"
+        for tag, href, rel in hrefs
+    ), hrefs
+    # pointing at and tabbing to the links makes no request (no prefetch, no preconnect)
+    for i in range(external.count()):
+        external.nth(i).hover()
+        external.nth(i).focus()
+    page.wait_for_timeout(300)
+    page.wait_for_load_state("networkidle")
+    assert [u for u in anywhere if not u.startswith(f"{base_url}/")] == []
     opened.assert_quiet()
 
 
@@ -59,6 +104,9 @@ def test_script_text_shows_literally_and_opens_no_dialog(open_page: OpenPage) ->
     assert XSS in page.locator("section.summary").inner_text()
     assert XSS in page.locator("#env-test-2").inner_text()
     assert XSS in page.locator("table.services").inner_text()
+    assert f"broker: {XSS}" in page.locator("#env-test dl.ci").inner_text()
+    assert f"broker: {XSS}" in page.locator("table.runs").inner_text()
+    assert page.locator('[href^="javascript:"]').count() == 0
     assert page.locator("script").count() == 1
     assert opened.dialogs == []
     opened.assert_quiet()
@@ -177,8 +225,8 @@ def test_without_javascript_the_issues_and_cards_are_all_there(
 
 @pytest.mark.parametrize(
     ("name", "viewport", "scheme"),
-    [("desktop", DESKTOP, "light"), ("phone", PHONE, "light")],
-    ids=["desktop", "phone"],
+    [("desktop", DESKTOP, "light"), ("phone", PHONE, "light"), ("desktop-dark", DESKTOP, "dark")],
+    ids=["desktop", "phone", "desktop-dark"],
 )
 def test_screenshot(open_page: OpenPage, name: str, viewport: dict[str, int], scheme: str) -> None:
     opened = open_page(
@@ -187,7 +235,7 @@ def test_screenshot(open_page: OpenPage, name: str, viewport: dict[str, int], sc
         viewport=viewport,
         color_scheme=scheme,
         timezone_id="Europe/Berlin",
-        device_scale_factor=1 if name == "desktop" else 2,
+        device_scale_factor=2 if name == "phone" else 1,
     )
     opened.page.wait_for_load_state("networkidle")
     opened.page.screenshot(path=f"/tmp/fleetboard-page-{name}.png", full_page=True)

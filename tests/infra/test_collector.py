@@ -1,5 +1,6 @@
-"""The collector stack's promises, one per test: a read-only role, passes that never
-overlap, alarms that catch a silent collector, secrets with no value in the template.
+"""The collector stack's promises, one per test: a read-only role (bar the board's keys and
+its sources' state/), passes that never overlap, alarms that catch a silent collector,
+secrets with no value in the template.
 """
 
 from __future__ import annotations
@@ -334,7 +335,8 @@ def as_list(value: Any) -> list[Any]:
 
 @dataclass(frozen=True)
 class Allowed:
-    """The only writes the collector role may hold, as `render` spells their resources."""
+    """The only writes the collector role may hold, as `render` spells their resources:
+    the board's keys, history/*, the sources' state/* and its own log group."""
 
     bucket_arn: str
     log_group_arn: str
@@ -346,10 +348,12 @@ READ = re.compile(r"^[a-z0-9-]+:(Describe|List|Get)[A-Za-z0-9]*\*?$")
 
 
 def permitted(action: str, resource: str, allowed: Allowed) -> bool:
-    from fleetboard.publish import HISTORY_PREFIX, PUBLISHED_KEYS
+    from fleetboard.publish import HISTORY_PREFIX, PUBLISHED_KEYS, STATE_PREFIX
     from infra.collector import XRAY_WRITES
 
-    board = {f"{allowed.bucket_arn}/{key}" for key in (*PUBLISHED_KEYS, f"{HISTORY_PREFIX}*")}
+    # Whole resources, never prefixes: "state/../x" or "state*" is not "state/*".
+    keys = (*PUBLISHED_KEYS, f"{HISTORY_PREFIX}*", f"{STATE_PREFIX}*")
+    board = {f"{allowed.bucket_arn}/{key}" for key in keys}
     return bool(
         READ.match(action)
         or (action in ("logs:CreateLogStream", "logs:PutLogEvents")
@@ -458,6 +462,22 @@ BAD: dict[str, tuple[Mutation, str]] = {
         "s3:DeleteObject",
     ),
     "put-anywhere-in-the-bucket": (_add(_allow("s3:PutObject", "BUCKET/*")), "s3:PutObject on"),
+    # IAM's * spans "/": "state*" also covers state.html, statements/... beside the prefix.
+    "put-beside-state-without-the-slash": (
+        _add(_allow("s3:PutObject", "BUCKET/state*")),
+        "/state*",
+    ),
+    # A ".." segment some HTTP stacks fold away: not a state/ key, whatever S3 makes of it.
+    "put-through-state-dot-dot": (
+        _add(_allow("s3:PutObject", "BUCKET/state/../*")),
+        "/state/../*",
+    ),
+    "delete-state": (_add(_allow("s3:DeleteObject", "BUCKET/state/*")), "s3:DeleteObject"),
+    "put-state-of-another-bucket": (
+        _add(_allow("s3:PutObject", "arn:aws:s3:::other/state/*")),
+        "arn:aws:s3:::other/state/*",
+    ),
+    "ssm-send-command": (_add(_allow("ssm:SendCommand", "*")), "ssm:SendCommand on *"),
     "put-into-another-bucket": (
         _add(_allow("s3:PutObject", "arn:aws:s3:::other/latest.json")),
         "arn:aws:s3:::other",
@@ -525,12 +545,12 @@ def grants(built: Built) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("config", ["default", "full"])
-def test_only_ec2_describes_and_xray_writes_use_a_wildcard_resource(
+def test_only_ec2_describes_ssm_list_commands_and_xray_writes_use_a_wildcard_resource(
     request: pytest.FixtureRequest, config: str
 ) -> None:
     built: Built = request.getfixturevalue(config)
     wildcard = {action for action, resource in grants(built) if resource == "*"}
-    expected = {"ec2:DescribeAddresses", "ec2:DescribeInstances"}
+    expected = {"ec2:DescribeAddresses", "ec2:DescribeInstances", "ssm:ListCommands"}
     if config == "full":
         expected |= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
     assert wildcard == expected
@@ -553,10 +573,26 @@ def test_secrets_are_read_from_the_two_collector_secrets_only(default: Built) ->
     assert reads == {("secretsmanager:GetSecretValue", r) for r in expected}
 
 
-def test_latest_json_is_the_only_object_the_collector_reads(default: Built) -> None:
+def test_ssm_is_read_for_the_deploy_trail_only(default: Built) -> None:
+    # ListCommands shows past commands' comments; SendCommand would run code on the fleet.
+    ssm = {(a, r) for a, r in grants(default) if a.startswith("ssm:")}
+    assert ssm == {("ssm:ListCommands", "*")}
+
+
+def test_latest_json_and_state_are_the_only_objects_the_collector_reads(default: Built) -> None:
     bucket = allowed_for(default).bucket_arn
     reads = {(a, r) for a, r in grants(default) if a.startswith("s3:") and a != "s3:PutObject"}
-    assert reads == {("s3:GetObject", f"{bucket}/latest.json")}
+    assert reads == {
+        ("s3:GetObject", f"{bucket}/latest.json"),
+        ("s3:GetObject", f"{bucket}/state/*"),
+    }
+
+
+def test_the_collector_writes_the_board_history_and_state_only(default: Built) -> None:
+    bucket = allowed_for(default).bucket_arn
+    writes = {r for a, r in grants(default) if a == "s3:PutObject"}
+    keys = ("latest.json", "index.html", "board.css", "board.js", "not-found.html")
+    assert writes == {f"{bucket}/{key}" for key in (*keys, "history/*", "state/*")}
 
 
 def test_only_lambda_can_assume_the_collector_role(default: Built) -> None:

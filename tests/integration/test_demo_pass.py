@@ -96,10 +96,10 @@ def test_every_drift_of_the_demo_story_is_an_issue(first_pass: tuple[PassResult,
     assert statuses[0] == "red" and "green" not in statuses
 
 
-def test_a_real_pass_costs_three_aws_requests(first_pass: tuple[PassResult, Path]) -> None:
+def test_a_real_pass_costs_four_aws_requests(first_pass: tuple[PassResult, Path]) -> None:
     result, _ = first_pass
     collector = result.document["collector"]
-    assert collector["aws_requests"] == 3
+    assert collector["aws_requests"] == 4  # addresses, instances, records, deploy trail
     assert all(run["ok"] for run in collector["sources"].values())
     http_checks = [
         c for e in result.document["environments"] for c in e["checks"] if c["kind"] == "http"
@@ -206,7 +206,7 @@ def test_collect_uses_the_config_endpoint_and_can_fail_on_red(
     }
     done = run_cli("collect", "--config", str(config), "--out", str(tmp_path / "b"), env=creds)
     assert done.returncode == 0, done.stderr
-    assert "3 AWS requests" in done.stdout
+    assert "4 AWS requests" in done.stdout
     red = run_cli(
         "collect", "--config", str(config), "--out", str(tmp_path / "b"), "--fail-on-red", env=creds
     )
@@ -296,3 +296,48 @@ def test_collect_into_a_folder_it_cannot_write_says_so(fleet: DemoFleet, tmp_pat
     assert done.returncode == 3
     assert done.stderr.startswith(f"fleetboard: cannot write the board into {blocker}:")
     assert "Traceback" not in done.stderr
+
+
+def test_the_demo_shows_a_held_slot_a_queued_run_and_a_free_slot(
+    first_pass: tuple[PassResult, Path],
+) -> None:
+    result, _ = first_pass
+
+    def ci(name: str) -> dict:
+        return env(result, name)["ci"]
+
+    assert (ci("test")["holder"]["pr"], ci("test")["holder"]["mapped_by"]) == (362, "marker")
+    assert ci("test-2")["holder"]["pr"] == 391
+    assert [(r["pr"], r["mapped_by"]) for r in ci("test-2")["queued"]] == [(395, "annotation")]
+    assert ci("test-3")["holder"] is None  # free (and stopped), a queued run waiting for it
+    assert [(r["pr"], r["mapped_by"]) for r in ci("test-3")["queued"]] == [(398, "computed")]
+    line = result.document["ci"]
+    assert (line["status"], line["in_progress"], line["queued"]) == ("green", 3, 1)
+    assert env(result, "prod")["ci"] is None  # prod holds no CI slot
+
+
+def test_the_deploy_trail_says_current_stale_or_cannot_tell(
+    first_pass: tuple[PassResult, Path],
+) -> None:
+    result, _ = first_pass
+    stale = {e["name"]: e["deploy"]["stale"] for e in result.document["environments"]}
+    assert stale == {"prod": False, "test": None, "test-2": True, "test-3": None}
+    assert env(result, "test")["deploy"]["text"] == (
+        "unknown: deployed branch fix/oidc-issuer, not comparable with main"
+    )
+    assert any(
+        i["check"] == "deploy" and i["env"] == "test-2"
+        for i in result.document["summary"]["issues"]
+    )
+
+
+def test_github_etags_are_kept_beside_the_board_and_answered_304_next_pass(
+    fleet: DemoFleet, first_pass: tuple[PassResult, Path]
+) -> None:
+    _, out = first_pass
+    assert (out / "state" / "github.json").is_file()
+    ctx = collect.laptop_context(fleet.loaded, **fleet.context_overrides())
+    again = collect.run_pass(fleet.loaded, ctx, LocalPublisher(out))
+    line = again.document["ci"]
+    assert line["not_modified"] == line["requests"] > 0  # nothing changed: every answer a 304
+    assert "demo-token" not in (out / "state" / "github.json").read_text()

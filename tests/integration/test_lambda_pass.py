@@ -46,14 +46,19 @@ class FakeLambdaContext:
 
 
 class Recording:
-    """The real moto S3 client, with the keys it was asked to write, in order."""
+    """The real moto S3 client, with the keys it was asked to write, in order.
+
+    `puts` are the board's objects; `state_puts` what sources kept between passes.
+    """
 
     def __init__(self, client: Any) -> None:
         self._client = client
         self.puts: list[str] = []
+        self.state_puts: list[str] = []
 
     def put_object(self, **kwargs: Any) -> Any:
-        self.puts.append(kwargs["Key"])
+        key = kwargs["Key"]
+        (self.state_puts if key.startswith("state/") else self.puts).append(key)
         return self._client.put_object(**kwargs)
 
     def __getattr__(self, name: str) -> Any:

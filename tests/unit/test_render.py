@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 import pytest
 from markupsafe import escape
-from tests.boards import NOW, XSS, big_board, demo_board, document
+from tests.boards import NOW, REPO, XSS, big_board, ci_summary, demo_board, document, with_slot_ci
 
 from fleetboard import render
 from fleetboard.model import Status
@@ -72,6 +72,11 @@ def hostile_html() -> str:
     return render.render_page(document(demo_board(hostile=True)))
 
 
+@pytest.fixture(scope="module")
+def ci_unknown_html() -> str:
+    return render.render_page(document(demo_board(ci="unknown")))
+
+
 # --------------------------------------------------------------------------- what shows first
 
 
@@ -101,7 +106,7 @@ def test_summary_carries_status_word_message_and_next_action(
 def test_issues_keep_the_snapshot_order_red_first(demo_html: str) -> None:
     summary = section(demo_html, "summary")
     words = re.findall(r'<li title="[^"]*"><span class="pill (\w+)">', summary)
-    assert words == ["red", "amber", "amber", "amber", "amber"]
+    assert words == ["red", "amber", "amber", "amber", "amber", "amber"]
 
 
 def test_page_has_one_card_per_environment_in_order(
@@ -181,12 +186,180 @@ def test_drift_table_has_environment_and_fleet_rows(demo_html: str) -> None:
     assert "<td>fleet<td>undeclared_slot<td>" in table
 
 
-def test_footer_names_each_source_and_its_error(demo_html: str) -> None:
+def test_footer_names_each_source_and_its_error(demo_html: str, ci_unknown_html: str) -> None:
     footer = demo_html[demo_html.index('<footer class="foot"') :]
     for name in ("aws", "http", "tls", "github"):
         assert f"<strong>{name}</strong>" in footer
-    assert "timeout: api.github.com did not answer in 3 s" in footer
     assert "fleetboard 0.1.0" in footer
+    failed = ci_unknown_html[ci_unknown_html.index('<footer class="foot"') :]
+    assert '<strong>github</strong> <span class="pill red">error</span>' in failed
+    assert "timeout: api.github.com did not answer in 3 s" in failed
+
+
+# --------------------------------------------------------------------------- CI and deploys
+
+HOLDER_URL = f"https://github.com/{REPO}/actions/runs/19433108775"
+
+
+def text_of(html: str) -> str:
+    """What a reader sees of some HTML: its text, cells and lines apart, whitespace collapsed."""
+    spaced = re.sub(r"<(?=(td|th|dt|dd|li|br|tr|p)\b)", " <", html)
+    return " ".join("".join(parse(spaced).text).split())
+
+
+def ci_table(html: str) -> str:
+    return section(html, 'detail" aria-labelledby="ci-h')
+
+
+def test_slot_1_card_names_its_holder_run_and_pr_with_a_link(demo_html: str) -> None:
+    slot1 = card(demo_html, "test")
+    seen = text_of(slot1)
+    assert "CI held by run #1287 · PR #411 broker: rotate the OIDC signing key on deploy" in seen
+    assert "feat/x · mira-k · started 2026-11-23 07:44 UTC · job harness/v2-stage*-demo.sh" in seen
+    assert f'<a href="{HOLDER_URL}" rel="noopener noreferrer">run #1287</a>' in slot1
+    assert "1 waiting: run #1289 PR #415 (annotation)" in seen
+    assert "(computed)" not in seen  # mapped by its marker step: no qualifier
+    # the holder's title carries its source and the pass time
+    assert re.search(r'<dt>CI<dd title="source github · observed 2026-11-23 08:00:03 UTC">', slot1)
+
+
+def test_free_slots_say_free_and_other_environments_say_nothing_about_ci(demo_html: str) -> None:
+    assert "CI free" in text_of(card(demo_html, "test-2"))
+    assert "CI free" in text_of(card(demo_html, "test-3"))
+    for env in ("prod", "base"):
+        assert "<dt>CI" not in card(demo_html, env)
+
+
+def test_a_computed_mapping_is_labelled_computed_in_the_card_and_the_queue() -> None:
+    html = render.render_page(document(demo_board(ci="computed")))
+    slot1 = card(html, "test")
+    assert "held by run #1287 (computed) · PR #411" in text_of(slot1)
+    assert re.search(r'<span class="guess" title="source github · [^"]*a guess', slot1)
+    assert "1 waiting: run #1289 PR #415 (computed)" in text_of(card(html, "test-2"))
+    rows = text_of(ci_table(html))
+    assert "#1287 harness-ci.yml in progress 1 (computed) #411" in rows
+    assert "#1289 harness-ci.yml queued 2 (computed) #415" in rows
+    # and the summary says why
+    summary = text_of(section(html, "summary"))
+    assert "CI amber 2 in progress · 1 queued · GitHub API 87 of 5,000 left · 3 requests" in summary
+    assert "below the rate floor of 100; their slots are computed from the PR number" in summary
+
+
+def test_two_holders_on_one_slot_are_both_shown_as_a_problem() -> None:
+    html = render.render_page(document(demo_board(ci="two-holders")))
+    slot1 = card(html, "test")
+    assert '<span class="badge clash">2 holders</span> <strong>should be one</strong>' in slot1
+    seen = text_of(slot1)
+    assert "run #1287 · PR #411" in seen
+    assert "run #1288 · harness CI (no LLM) feat/y-nonce · dlee" in seen
+    rows = re.findall(r'<tr class="red" title="source github[^"]*">(.*?)</tr>', html)
+    assert [text_of(row)[:44] for row in rows] == [
+        "#1287 harness-ci.yml in progress 1 2 holders",
+        "#1288 harness-ci.yml in progress 1 2 holders",
+    ]
+    summary = text_of(section(html, "summary"))
+    assert "3 in progress · 1 queued" in summary
+    assert "test ci red: run #1287 (PR #411) and run #1288 both hold slot 1" in summary
+
+
+def test_summary_has_the_ci_line(demo_html: str) -> None:
+    line = re.search(
+        r'<p class="ci-line" title="source github · observed [^"]+">(.*?)</p>', demo_html
+    )
+    assert line
+    assert text_of(line.group(1)) == (
+        "CI 2 in progress · 1 queued · GitHub API 4,771 of 5,000 left · 6 requests, 4 answered 304"
+    )
+    assert demo_html.index('class="ci-line"') < demo_html.index('<section class="environments"')
+
+
+def test_ci_not_configured_says_so_once_in_the_summary_and_the_queue() -> None:
+    html = render.render_page(document(demo_board(ci="none")))
+    assert "CI not configured" in text_of(section(html, "summary"))
+    assert "CI not configured" in text_of(ci_table(html))
+    assert "<dt>CI" not in html  # no card guesses
+    # the deploy trail comes from AWS and stays
+    assert "deployed feat/x by run 19433108775" in text_of(card(html, "test"))
+
+
+def test_ci_unknown_shows_the_error_and_no_slot_is_called_free(ci_unknown_html: str) -> None:
+    summary = text_of(section(ci_unknown_html, "summary"))
+    assert "CI unknown: timeout: api.github.com did not answer in 3 s" in summary
+    assert "CI unknown: timeout" in text_of(ci_table(ci_unknown_html))
+    for env in ("test", "test-2", "test-3"):
+        seen = text_of(card(ci_unknown_html, env))
+        assert "CI unknown not read this pass" in seen
+        assert "free" not in seen
+
+
+def test_no_runs_in_flight_is_an_empty_state_not_an_empty_table() -> None:
+    board = demo_board()
+    envs = with_slot_ci(list(board.environments), [])
+    html = render.render_page(document(replace(board, environments=tuple(envs), ci=ci_summary([]))))
+    table = ci_table(html)
+    assert "No runs in flight." in table
+    assert "<table" not in table
+    assert "CI 0 in progress · 0 queued" in text_of(section(html, "summary"))
+
+
+def test_deploy_trail_on_every_card_that_has_one(demo_html: str) -> None:
+    assert "deployed main by run 19398812440 at 2026-11-21 02:48 UTC — current: deployed main" in (
+        text_of(card(demo_html, "prod"))
+    )
+    # nothing to compare, nothing to badge
+    assert '<dt>deployed<dd><span class="why">no CI deploy on record</span>' in card(
+        demo_html, "base"
+    )
+    # a deploy by a run in flight names it by number (its CI line links it)
+    slot1 = card(demo_html, "test")
+    assert "deployed feat/x by run #1287 at 2026-11-23 07:49 UTC unknown" in text_of(slot1)
+    assert (
+        '<span class="badge grey" title="unknown: deployed branch feat/x, not comparable with '
+        'main">unknown</span> <span class="why">— deployed branch feat/x, not comparable with '
+        "main</span>"
+    ) in slot1
+
+
+def test_stale_badge_only_when_the_deploy_is_stale(
+    demo_doc: dict[str, Any], demo_html: str
+) -> None:
+    for env in demo_doc["environments"]:
+        html = card(demo_html, env["name"])
+        stale = env["deploy"] is not None and env["deploy"]["stale"] is True
+        assert ('<span class="badge stale">stale</span>' in html) is stale, env["name"]
+        if env["deploy"] is not None and env["deploy"]["stale"] is False:
+            assert "badge" not in html  # nothing alarming
+    assert "stale — behind main: main has a newer commit (5e1f0c2) than this deploy" in text_of(
+        card(demo_html, "test-2")
+    )
+
+
+def test_ci_queue_lists_every_run_in_flight(demo_doc: dict[str, Any], demo_html: str) -> None:
+    table = ci_table(demo_html)
+    rows = re.findall(r"<tr title=\"source github[^\"]*\">(.*?)</tr>", table, re.S)
+    assert len(rows) == len(demo_doc["ci"]["runs"]) == 3
+    assert text_of(rows[0]) == (
+        "#1287 harness-ci.yml in progress 1 #411 broker: rotate the OIDC signing key on deploy "
+        "feat/x mira-k 2026-11-23 07:44 UTC harness/v2-stage*-demo.sh on Heima mainnet "
+        "(test deployer)"
+    )
+    assert text_of(rows[1]) == (
+        "#1289 harness-ci.yml queued 1 (annotation) #415 workers: retry audit uploads on 503 "
+        "fix/audit-retry dlee queued 2026-11-23 07:56 UTC"
+    )
+    assert text_of(rows[2]).startswith("#1290 harness-ci.yml in progress — Merge pull request")
+    # placed with the other tables: after certificates, before drift
+    order = [demo_html.index(f'aria-labelledby="{h}"') for h in ("certs-h", "ci-h", "drift-h")]
+    assert order == sorted(order)
+
+
+def test_script_in_a_run_title_note_and_deploy_text_is_escaped(hostile_html: str) -> None:
+    escaped = str(escape(XSS))
+    assert f"broker: {escaped}" in card(hostile_html, "test")
+    assert f"<td>broker: {escaped}<td>" in ci_table(hostile_html)
+    assert f"<li>annotation not read: {escaped}</li>" in section(hostile_html, "summary")
+    assert f"deployed branch {escaped}" in card(hostile_html, "test-3")
+    assert XSS not in hostile_html
 
 
 def test_times_are_utc_time_elements_with_source_in_title(demo_html: str) -> None:
@@ -247,19 +420,64 @@ def test_no_inline_style_or_event_handler(hostile_html: str) -> None:
         assert not [a for a in attrs if a.startswith("on")], (tag, attrs)
 
 
-def test_no_link_leaves_the_page_origin(hostile_html: str) -> None:
+#: Attributes that make a browser fetch or navigate to a URL.
+URL_ATTRIBUTES = (
+    "src",
+    "href",
+    "srcset",
+    "action",
+    "formaction",
+    "poster",
+    "data",
+    "background",
+    "manifest",
+    "xlink:href",
+)
+#: The only external URL the page may carry: a plain link to a GitHub Actions run page.
+GITHUB_RUN = re.compile(r"https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/actions/runs/\d+")
+
+
+@pytest.mark.parametrize("variant", ["demo", "hostile"])
+def test_nothing_leaves_the_page_origin_but_links_to_github_runs(
+    variant: str, demo_html: str, hostile_html: str
+) -> None:
+    html = demo_html if variant == "demo" else hostile_html
     scheme = re.compile(r"^\s*([a-z][a-z0-9+.-]*:|//)", re.I)
-    for tag, attrs in parse(hostile_html).tags:
-        for name in ("src", "href", "action", "srcset", "poster", "data"):
+    runs = []
+    for tag, attrs in parse(html).tags:
+        assert "ping" not in attrs, tag  # a click on a link must not report anywhere either
+        for name in URL_ATTRIBUTES:
             value = attrs.get(name)
             if value is None:
                 continue
             if tag == "link" and attrs.get("rel") == "icon":
                 assert value == "data:,"  # stops the favicon request
                 continue
+            if tag == "a" and name == "href" and GITHUB_RUN.fullmatch(value):
+                # a link the operator clicks, not a resource; it takes no referrer or opener
+                assert attrs.get("rel") == "noopener noreferrer", attrs
+                runs.append(value)
+                continue
             assert not scheme.match(value), f"<{tag} {name}={value!r}>"
-    links = {attrs.get("href") for tag, attrs in parse(hostile_html).tags if tag == "link"}
+    assert f"https://github.com/{REPO}/actions/runs/19433108775" in runs
+    links = {attrs.get("href") for tag, attrs in parse(html).tags if tag == "link"}
     assert links == {"data:,", "board.css"}
+
+
+def test_a_run_url_that_is_not_a_github_run_page_is_not_linked(hostile_html: str) -> None:
+    assert "javascript:" not in hostile_html
+    assert '<span class="nolink">run #1289</span>' in card(hostile_html, "test")
+    for url, linked in [
+        (f"https://github.com/{REPO}/actions/runs/19433108775", True),
+        (f"https://github.com/{REPO}/actions/runs/1", False),  # another run's page
+        (f"http://github.com/{REPO}/actions/runs/19433108775", False),
+        (f"https://github.com.evil.example/{REPO}/actions/runs/19433108775", False),
+        (f"https://github.com/{REPO}/actions/runs/19433108775/../../../../x", False),
+        (f"https://github.com/{REPO}/actions/runs/19433108775#x", False),
+        ("//github.com/litentry/agentKeys/actions/runs/19433108775", False),
+    ]:
+        found = render.run_url({"url": url, "run_id": 19433108775})
+        assert (found == url) if linked else found is None, url
 
 
 def test_static_assets_are_the_css_and_script_the_page_links() -> None:
@@ -284,6 +502,11 @@ def test_static_assets_are_the_css_and_script_the_page_links() -> None:
         ("environments", 1, "machine", "eip_tag"),
         ("environments", 0, "checks", 1, "latency_ms"),
         ("environments", 3, "drift", 0, "text"),
+        ("ci", "rate_remaining"),
+        ("ci", "runs", 0, "mapped_by"),
+        ("environments", 2, "ci", "queued"),
+        ("environments", 2, "ci", "holders", 0, "job"),
+        ("environments", 3, "deploy", "stale"),
     ],
     ids=lambda p: ".".join(map(str, p)),
 )
@@ -318,7 +541,13 @@ def test_hundred_environments_fit_the_page_budget_and_fold_green_rows() -> None:
         for check in env["checks"]:
             if check["kind"] == "http" and check["status"] == "red":
                 assert f"<td>{env['name']}<td>{check['name']}<td>{check['host']}<td>" in html
-    assert "folded into one line per environment" in html
+    assert "folded into one line, naming their environments" in html
+    # the environments whose green checks are folded are named in the folded line
+    running = [e["name"] for e in doc["environments"] if e["lifecycle"] == "running"]
+    folded = re.search(r'<tr class="fold green"[^>]*><td>(\d+) envs<td colspan="2">(.*?)<td>', html)
+    assert folded
+    assert int(folded.group(1)) == len(running)
+    assert folded.group(2).endswith(" checks on " + ", ".join(running))
 
 
 def test_small_fleet_lists_every_http_check(demo_doc: dict[str, Any], demo_html: str) -> None:

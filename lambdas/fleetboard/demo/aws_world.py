@@ -1,33 +1,50 @@
-"""The simulated AWS side of the fleet: a moto server holding instances, tagged EIPs and a zone.
+"""The simulated AWS side of the fleet: a moto server holding instances, tagged EIPs, a zone
+and the SSM commands CI's deploys leave behind.
 
 `build_world` seeds a moto server over plain boto3 HTTP calls from a small spec, including the
 drift the board must catch (a stopped slot, an EIP with no instance, a record pointing at the
 wrong broker, an undeclared slot). It returns what it made, so the demo can write a fleet.toml.
 
     endpoint, stop = start_moto_server()
-    prod = EnvSpec("prod", "agentkeys-broker-eip", hosts=("broker.litentry.org",))
+    prod = EnvSpec(
+        "prod",
+        "agentkeys-broker-eip",
+        hosts=("broker.litentry.org",),
+        deploys=(deploy_comment(9876543210, "main"),),
+    )
     world = build_world(WorldSpec(environments=(prod,)), endpoint)
     world.environments["prod"].eip  # a random 127.x.x.x, moto's idea of a public IP
+    world.commands[0].requested_at  # when moto says the deploy command was sent
     stop()
+
+What moto's SSM does and does not do (5.2): `send_command` checks neither the instance ids
+nor the document, every command is "Success" at once, and a command sent without Targets
+goes to every instance in the region (an empty Targets filter matches them all), so each
+command here also names its instance as a target; `list_commands` ignores Filters and
+MaxResults, never pages, and lists oldest first; RequestedDateTime has millisecond
+resolution, so commands here are sent a few milliseconds apart, to be ordered by time.
 """
 
 from __future__ import annotations
 
 import http.client
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 import boto3
 
-from fleetboard.sources.aws import StaticCredentials
+from fleetboard.sources.aws import DEPLOY_DOCUMENT, StaticCredentials
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_route53 import Route53Client
     from mypy_boto3_route53.type_defs import ChangeTypeDef
+    from mypy_boto3_ssm import SSMClient
 
 #: moto accepts any keys; these only make the requests signable. Not a secret.
 DEMO_CREDENTIALS = StaticCredentials(access_key_id="testing", secret_access_key="testing")  # noqa: S106
@@ -39,6 +56,36 @@ _IMAGE_ID = "ami-0fleetb0ard0demo0"
 _CHANGES_PER_BATCH = 400
 
 EipState = Literal["associated", "unassociated", "absent"]
+
+#: Between two commands: moto stamps RequestedDateTime to the millisecond.
+_COMMAND_SPACING_S = 0.002
+
+
+def deploy_comment(run_id: int | None, ref: str) -> str:
+    """The comment CI's deploy step gives its command (FLEET_FACTS §6); an empty
+    GITHUB_RUN_ID (run_id None) leaves the two spaces the shell would."""
+    return f"gh-ci deploy {run_id if run_id is not None else ''} ref={ref}"
+
+
+@dataclass(frozen=True, slots=True)
+class SsmCommand:
+    """A Run Command sent to one environment's instance, e.g. CI's deploy step."""
+
+    comment: str
+    document: str = DEPLOY_DOCUMENT
+
+
+@dataclass(frozen=True, slots=True)
+class SentCommand:
+    """A command as moto holds it."""
+
+    env: str
+    instance_id: str
+    command_id: str
+    comment: str
+    document: str
+    requested_at: datetime  # UTC
+    status: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +102,9 @@ class EnvSpec:
     eip: EipState = "associated"
     #: Drift: host -> name of another environment whose EIP its A record points at instead.
     records_to: Mapping[str, str] = field(default_factory=dict)
+    #: Commands sent to the instance, oldest first; a plain string is a comment sent with
+    #: AWS-RunShellScript, as CI's deploy step does (see deploy_comment).
+    deploys: tuple[SsmCommand | str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +139,12 @@ class World:
     environments: dict[str, CreatedEnv]
     extra_eips: dict[str, str]  # Name tag -> public IP
     a_records: dict[str, str]  # host name -> IP, as written
+    #: Every command sent, oldest first (strictly increasing requested_at).
+    commands: tuple[SentCommand, ...] = ()
+
+    def commands_to(self, env: str) -> tuple[SentCommand, ...]:
+        """The commands sent to one environment's instance, oldest first."""
+        return tuple(c for c in self.commands if c.env == env)
 
 
 def start_moto_server() -> tuple[str, Callable[[], None]]:
@@ -227,6 +283,21 @@ def build_world(
     records = _a_records(spec.environments, created)
     _write_records(route53, zone_id, records, spec.ttl)
 
+    ssm: SSMClient = boto3.client(
+        "ssm",
+        region_name=spec.region,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+    )
+    # Asked even with nothing to send: moto builds its SSM backend on first use, ~2 s in a
+    # fresh process, which belongs to building the world, not to the first pass over it.
+    ssm.list_commands(MaxResults=1)
+    commands = _send_commands(ssm, spec.environments, created)
+    ssm.close()
+    ec2.close()
+    route53.close()
+
     return World(
         endpoint_url=endpoint_url,
         region=spec.region,
@@ -235,7 +306,66 @@ def build_world(
         environments=created,
         extra_eips=extra,
         a_records=records,
+        commands=commands,
     )
+
+
+def _send_commands(
+    ssm: SSMClient, envs: Sequence[EnvSpec], created: Mapping[str, CreatedEnv]
+) -> tuple[SentCommand, ...]:
+    """Send every environment's commands, round by round: the first command of each
+    environment (in spec order), then the second of each, and so on, as CI's slots take
+    turns. Each is stamped later than the one before it."""
+    for env in envs:
+        if env.deploys and created[env.name].instance_id is None:
+            raise ValueError(f"{env.name}: deploys need an instance to be sent to")
+    sent: list[SentCommand] = []
+    rounds = max((len(env.deploys) for env in envs), default=0)
+    for index in range(rounds):
+        for env in envs:
+            if index >= len(env.deploys):
+                continue
+            given = env.deploys[index]
+            command = SsmCommand(given) if isinstance(given, str) else given
+            instance_id = created[env.name].instance_id
+            assert instance_id is not None  # checked above
+            if sent:
+                time.sleep(_COMMAND_SPACING_S)
+            answer = ssm.send_command(
+                InstanceIds=[instance_id],
+                # Only for moto: it adds every instance an (empty) Targets matches, which is
+                # all of them, to each command. AWS takes InstanceIds or Targets, not both.
+                Targets=[{"Key": "instance-id", "Values": [instance_id]}],
+                DocumentName=command.document,
+                Comment=command.comment,
+                Parameters={"commands": ["true"]},
+            )["Command"]
+            if answer.get("InstanceIds") != [instance_id]:
+                raise RuntimeError(
+                    f"moto sent {command.comment!r} to {answer.get('InstanceIds')}, "
+                    f"not just {instance_id}"
+                )
+            requested = answer.get("RequestedDateTime")
+            if requested is None:
+                raise RuntimeError("moto's send_command answered without a RequestedDateTime")
+            requested = requested.astimezone(UTC)
+            if sent and requested <= sent[-1].requested_at:
+                raise RuntimeError(
+                    f"moto stamped two commands {sent[-1].requested_at} and {requested}: "
+                    "their order would be lost"
+                )
+            sent.append(
+                SentCommand(
+                    env=env.name,
+                    instance_id=instance_id,
+                    command_id=answer.get("CommandId", ""),
+                    comment=command.comment,
+                    document=command.document,
+                    requested_at=requested,
+                    status=answer.get("Status", "unknown"),
+                )
+            )
+    return tuple(sent)
 
 
 def _create_environment(ec2: EC2Client, env: EnvSpec) -> CreatedEnv:

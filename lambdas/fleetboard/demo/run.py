@@ -26,8 +26,13 @@ from fleetboard.demo.aws_world import (
     start_moto_server,
 )
 from fleetboard.demo.dns import ZoneResolver
+from fleetboard.demo.github import GithubServer, demo_world
 from fleetboard.demo.hosts import HostServer
+from fleetboard.secrets import Secret
 from fleetboard.sources import utc_now
+
+#: What the demo's own GitHub server accepts; a real token never goes near it.
+DEMO_GITHUB_TOKEN = "demo-token-for-the-simulated-github"  # noqa: S105
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,7 @@ class DemoFleet:
     loaded: LoadedConfig
     world: World
     hosts: HostServer
+    github: GithubServer
 
     def context_overrides(self) -> dict[str, object]:
         """What a pass needs besides the config: the demo's DNS and dummy AWS keys."""
@@ -48,6 +54,8 @@ class DemoFleet:
             "aws_client": make_aws_client_factory(
                 self.loaded.inventory.aws, credentials=DEMO_CREDENTIALS
             ),
+            # The simulated GitHub gets a token of its own: never the operator's real one.
+            "secrets": {"github_token": Secret(DEMO_GITHUB_TOKEN)},
         }
 
 
@@ -60,11 +68,12 @@ def demo_fleet(workdir: Path) -> Iterator[DemoFleet]:
         # if this process ran a moto server before (the test suite does).
         reset_moto(endpoint)
         world = build_world(scenario.world_spec(), endpoint, credentials=DEMO_CREDENTIALS)
-        with HostServer(scenario.sim_hosts(utc_now())) as hosts:
+        now = utc_now()
+        with HostServer(scenario.sim_hosts(now)) as hosts, GithubServer(demo_world(now)) as gh:
             ca = hosts.write_ca(workdir / "demo-ca.pem")
             config_path = workdir / "fleet.toml"
-            config_path.write_text(scenario.fleet_toml(world, hosts.address, ca.name))
-            yield DemoFleet(config_path, load(config_path), world, hosts)
+            config_path.write_text(scenario.fleet_toml(world, hosts.address, ca.name, gh.url))
+            yield DemoFleet(config_path, load(config_path), world, hosts, gh)
     finally:
         stop_moto()
 
@@ -77,7 +86,10 @@ def run_demo(*, out: Path, once: bool, port: int, every_s: int) -> int:
         tempfile.TemporaryDirectory(prefix="fleetboard-demo-") as tmp,
         demo_fleet(Path(tmp)) as fleet,
     ):
-        print(f"demo fleet up: AWS at {fleet.world.endpoint_url}, hosts at {fleet.hosts.address}")
+        print(
+            f"demo fleet up: AWS at {fleet.world.endpoint_url}, hosts at {fleet.hosts.address}, "
+            f"GitHub at {fleet.github.url}"
+        )
         print(f"demo config: {fleet.config_path} (validated like any fleet.toml)")
         code = _pass_and_report(fleet.loaded, out, context_overrides=fleet.context_overrides())
         if once or code != EXIT_OK:

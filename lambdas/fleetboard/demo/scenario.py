@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from fleetboard.demo.aws_world import EnvSpec, World, WorldSpec
+from fleetboard.demo.aws_world import EnvSpec, World, WorldSpec, deploy_comment
 from fleetboard.demo.hosts import CertKind, Reply, SimHost, json_reply, text_reply
 from fleetboard.inventory import Address, service_host
 
@@ -48,6 +48,7 @@ class DemoEnv:
     records_to: Mapping[str, str] = field(default_factory=dict)  # service -> other env's EIP
     hostnames: Mapping[str, str] = field(default_factory=dict)  # known naming exceptions
     eip_in_file: str | None = None  # a stale EIP= in the env file
+    deploys: tuple[str, ...] = ()  # SSM command comments, oldest first (the deploy trail)
 
     def hostname(self, service: str) -> str:
         if service == "broker":
@@ -69,7 +70,8 @@ def readyz(status: str, degraded: list[dict[str, str]] | None = None) -> Reply:
 
 
 DEMO_ENVS = (
-    DemoEnv("prod", "broker.litentry.org", ""),
+    # Deployed main after its last commit (47 minutes ago in the demo's GitHub): current.
+    DemoEnv("prod", "broker.litentry.org", "", deploys=(deploy_comment(15_800_300_01, "main"),)),
     DemoEnv(
         "test",
         "test-broker.litentry.org",
@@ -91,6 +93,11 @@ DEMO_ENVS = (
         unresolved=("weixin",),
         hostnames={"mcp": "test-mcp.litentry.org"},  # slot 1's grandfathered prefix style
         eip_in_file="3.214.219.209",
+        # A branch name only: whether it is behind main cannot be told, and says so.
+        deploys=(
+            deploy_comment(15_800_299_01, "main"),
+            deploy_comment(15_800_362_01, "fix/oidc-issuer"),
+        ),
     ),
     DemoEnv(
         "test-2",
@@ -119,6 +126,8 @@ DEMO_ENVS = (
         },
         expiring=("email",),
         records_to={"cred": "prod"},
+        # A sha that is not main's head: a stale binary.
+        deploys=(deploy_comment(15_800_201_01, "0f3c2a9b1d7e"),),
     ),
     DemoEnv("test-3", "broker-test-3.litentry.org", "-test-3", stopped=True),
 )
@@ -207,13 +216,18 @@ def world_spec(envs: tuple[DemoEnv, ...] = DEMO_ENVS) -> WorldSpec:
                 stopped=env.stopped,
                 instance_name=f"agentkeys-broker{env.suffix}",
                 records_to=records_to,
+                deploys=env.deploys,
             )
         )
     return WorldSpec(environments=tuple(specs), zone=ZONE, extra_eip_tags=UNDECLARED_TAGS)
 
 
 def fleet_toml(
-    world: World, address: Address, ca_file: str, envs: tuple[DemoEnv, ...] = DEMO_ENVS
+    world: World,
+    address: Address,
+    ca_file: str,
+    github_url: str,
+    envs: tuple[DemoEnv, ...] = DEMO_ENVS,
 ) -> str:
     """The fleet.toml the demo collects with: a real config, as an operator would write it."""
     q = '"{}"'.format
@@ -234,6 +248,13 @@ def fleet_toml(
         "",
         "[aws]",
         f"endpoint_url = {q(world.endpoint_url)}",
+        "",
+        "[github]",
+        'repo = "litentry/agentKeys"',
+        'workflows = ["harness-ci.yml", "e2e-ci.yml"]  # renamed in July: both are read',
+        f"api_url = {q(github_url)}  # the demo's own GitHub API server",
+        'token_env = "FLEETBOARD_DEMO_GITHUB_TOKEN"  # never your real GITHUB_TOKEN',
+        "slot_count = 3  # AGENTKEYS_TEST_SLOT_COUNT",
         "",
         "[probe]",
         f"ca_bundle = {q(ca_file)}  # the demo's own CA; production trusts the system CAs",

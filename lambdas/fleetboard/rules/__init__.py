@@ -7,24 +7,29 @@ the environment rollup, the fleet summary with its issues (red first) and one ne
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from fleetboard.inventory import Environment, Inventory
 from fleetboard.model import (
+    SEVERITY,
     AwsFacts,
     Board,
     CollectorInfo,
     Drift,
     EnvironmentView,
+    GithubFacts,
     HttpFacts,
     Lifecycle,
+    RunView,
     SourceFailure,
     Status,
     Summary,
     TlsFacts,
 )
 from fleetboard.rules.checks import http_checks, machine_check, machine_view, tls_checks
+from fleetboard.rules.ci import ci_issues, ci_summary, deploy_view, run_view, slot_ci
 from fleetboard.rules.drift import aws_drift, fleet_drift, http_drift
 from fleetboard.rules.lifecycle import env_lifecycle, find_address, find_instance
 from fleetboard.rules.summary import (
@@ -55,15 +60,25 @@ class Observations:
     aws: AwsFacts | SourceFailure | None = None
     http: HttpFacts | SourceFailure | None = None
     tls: TlsFacts | SourceFailure | None = None
+    github: GithubFacts | SourceFailure | None = None  # None: [github] not configured
     failures: tuple[SourceFailure, ...] = field(default=())
 
     def all_failures(self) -> list[SourceFailure]:
-        found = [o for o in (self.aws, self.http, self.tls) if isinstance(o, SourceFailure)]
-        return found + [f for f in self.failures if f not in found]
+        sources = (self.aws, self.http, self.tls, self.github)
+        found = [o for o in sources if isinstance(o, SourceFailure)]
+        found += [f for f in self.failures if f not in found]
+        if isinstance(self.aws, AwsFacts) and self.aws.deploy_error:
+            # The deploy trail is one call of the aws source; its failure blinds only it.
+            found.append(SourceFailure("aws:deploy-trail", self.aws.deploy_error))
+        return found
 
 
 def environment_view(
-    env: Environment, inventory: Inventory, obs: Observations, now: datetime
+    env: Environment,
+    inventory: Inventory,
+    obs: Observations,
+    now: datetime,
+    runs: Sequence[RunView] = (),
 ) -> EnvironmentView:
     lifecycle = env_lifecycle(env, obs.aws)
     machine = machine_view(env, obs.aws)
@@ -93,17 +108,29 @@ def environment_view(
         machine=machine,
         checks=tuple(checks),
         drift=tuple(drift),
+        ci=slot_ci(env.slot, runs) if env.slot is not None and inventory.github else None,
+        deploy=deploy_view(env, obs.aws, obs.github, _main(inventory)),
     )
+
+
+def _main(inventory: Inventory) -> str:
+    return inventory.github.main_branch if inventory.github else "main"
 
 
 def evaluate(
     inventory: Inventory, obs: Observations, now: datetime, collector: CollectorInfo
 ) -> Board:
     """The whole verdict of one pass: a pure function of inventory, observations and clock."""
-    views = [environment_view(env, inventory, obs, now) for env in inventory.environments]
+    slots = inventory.test_slots()
+    github = obs.github if isinstance(obs.github, GithubFacts) else None
+    runs = [run_view(r, slots) for r in github.runs] if github else []
+    views = [environment_view(e, inventory, obs, now, runs) for e in inventory.environments]
     drift = fleet_drift(inventory, obs.aws)
     failures = obs.all_failures()
-    issues = fleet_issues(views, drift, failures)
+    issues = sorted(
+        fleet_issues(views, drift, failures) + ci_issues(views, runs, inventory),
+        key=lambda i: SEVERITY.index(i.status),
+    )
     running = [v for v in views if v.lifecycle not in (Lifecycle.STOPPED, Lifecycle.RETIRED)]
     status = worst([v.status for v in running] + [i.status for i in issues])
     if not running and not issues:
@@ -111,7 +138,7 @@ def evaluate(
     summary = Summary(
         status=status,
         message=summary_message(views, status),
-        suggested_next_action=suggested_next_action(views, drift, failures),
+        suggested_next_action=suggested_next_action(views, drift, failures, issues),
         issues=tuple(issues),
         counts=env_counts(views),
     )
@@ -124,6 +151,7 @@ def evaluate(
         environments=tuple(views),
         fleet_drift=tuple(drift),
         collector=collector,
+        ci=ci_summary(obs.github, runs, inventory.github.rate_floor if inventory.github else 0),
     )
 
 

@@ -137,7 +137,10 @@ def _hint(check: Check) -> str:
 
 
 def suggested_next_action(
-    views: Sequence[EnvironmentView], drift: Sequence[Drift], failures: Sequence[SourceFailure]
+    views: Sequence[EnvironmentView],
+    drift: Sequence[Drift],
+    failures: Sequence[SourceFailure],
+    issues: Sequence[Issue] = (),
 ) -> str:
     """One thing to do next, by a fixed priority: prod, misrouting, cross-wiring, outages,
     certificates, blind spots, then anything amber."""
@@ -170,6 +173,10 @@ def suggested_next_action(
                     f"{v.name} is cross-wired: {d.text}. Keep CI off it and re-run its setup "
                     "for the right slot."
                 )
+    for issue in issues:
+        if issue.check == "ci" and issue.status is Status.RED:
+            detail = issue.text.split(": ", 1)[1]
+            return f"{issue.env}: {detail}. Cancel the extra run, or start the slot's instance."
     for env, check in red_checks(("http",), running):
         return f"{env}: {check.host} {check.summary}; {_hint(check)}."
     for env, check in red_checks(("tls",), running):

@@ -1,9 +1,12 @@
-"""The aws source: Elastic IPs by Name tag, the instances behind them, the zone's A records.
+"""The aws source: Elastic IPs by Name tag, the instances behind them, the zone's A records,
+and the deploy trail (the newest CI deploy command per instance).
 
 A pass makes the same few requests whatever the fleet size (DESIGN §9): one
-`ec2:DescribeAddresses`, one `ec2:DescribeInstances` (plus pages) and the pages of one
-`route53:ListResourceRecordSets`. Failures come back as a `SourceFailure` whose reason
-names the call and AWS's error code, never as an exception.
+`ec2:DescribeAddresses`, one `ec2:DescribeInstances` (plus pages), the pages of one
+`route53:ListResourceRecordSets` and of one `ssm:ListCommands` (at most MAX_DEPLOY_PAGES).
+Failures come back as a `SourceFailure` whose reason names the call and AWS's error code,
+never as an exception; the deploy trail alone is optional: when ListCommands fails, the
+other facts stand, with `AwsFacts.deploys = None` and the reason in `deploy_error`.
 
     clients = make_aws_client_factory(inventory.aws)  # once, at module scope
     ctx = PassContext(deadline=time.monotonic() + 20, aws_client=clients)
@@ -21,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast, overload
 
 import boto3
@@ -39,7 +42,7 @@ from botocore.exceptions import (
 from botocore.loaders import Loader, create_loader
 
 from fleetboard.inventory import AwsSettings, Inventory
-from fleetboard.model import AddressFacts, AwsFacts, InstanceFacts, SourceFailure
+from fleetboard.model import AddressFacts, AwsFacts, DeployFacts, InstanceFacts, SourceFailure
 from fleetboard.sources import PassContext
 
 if TYPE_CHECKING:
@@ -48,6 +51,8 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2.type_defs import AddressTypeDef, InstanceTypeDef
     from mypy_boto3_route53 import Route53Client
     from mypy_boto3_route53.type_defs import PaginatorConfigTypeDef
+    from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_ssm.type_defs import CommandTypeDef
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +60,21 @@ logger = logging.getLogger(__name__)
 DESCRIBE_ADDRESSES = "ec2:DescribeAddresses"
 DESCRIBE_INSTANCES = "ec2:DescribeInstances"
 LIST_RECORD_SETS = "route53:ListResourceRecordSets"
+LIST_COMMANDS = "ssm:ListCommands"
+
+#: The SSM document CI's deploy step runs (FLEET_FACTS §6); ListCommands is filtered to it.
+DEPLOY_DOCUMENT = "AWS-RunShellScript"
+
+#: ListCommands' largest page: its MaxResults takes 1 to 50.
+COMMANDS_PAGE_SIZE = 50
+
+#: ListCommands pages read at most per pass: the newest 200 shell commands of the account and
+#: region. Paging stops earlier, usually after the first page, once every known instance has
+#: its newest deploy (the list comes newest first). The cap only bites when some instance
+#: has no deploy among the newest 200 (a slot parked for weeks): it then shows no deploy
+#: rather than costing a page per 50 commands every minute. SSM keeps 30 days of commands
+#: anyway, so nothing older is ever listed.
+MAX_DEPLOY_PAGES = 4
 
 #: Attempts per request, first one included. Small on purpose: a pass runs every minute, so a
 #: request that fails three times is better reported now than retried into the deadline.
@@ -246,6 +266,8 @@ class AwsClientFactory:
     @overload
     def __call__(self, service: Literal["route53"]) -> Route53Client: ...
     @overload
+    def __call__(self, service: Literal["ssm"]) -> SSMClient: ...
+    @overload
     def __call__(self, service: str) -> BaseClient: ...
 
     def __call__(self, service: str) -> Any:
@@ -296,15 +318,29 @@ def _default_factory(settings: AwsSettings) -> AwsClientFactory:
 
 
 class AwsSource:
-    """EIPs by Name tag, their instances and the zone's A records, in a constant number of calls."""
+    """EIPs by Name tag, their instances, the zone's A records and the last deploy to each
+    instance, in a constant number of calls."""
 
     name: ClassVar[str] = "aws"
     needs: ClassVar[tuple[str, ...]] = ()
     wants: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, *, record_page_size: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        record_page_size: int | None = None,
+        command_page_size: int = COMMANDS_PAGE_SIZE,
+        max_command_pages: int = MAX_DEPLOY_PAGES,
+    ) -> None:
         # None: Route 53's own page size (300, its maximum). Tests pass a small one.
         self._record_page_size = record_page_size
+        if not 1 <= command_page_size <= COMMANDS_PAGE_SIZE or max_command_pages < 1:
+            raise ValueError(
+                f"command_page_size must be 1..{COMMANDS_PAGE_SIZE} and max_command_pages "
+                f"at least 1, not {command_page_size} and {max_command_pages}"
+            )
+        self._command_page_size = command_page_size
+        self._max_command_pages = max_command_pages
 
     def collect(self, inventory: Inventory, ctx: PassContext) -> AwsFacts | SourceFailure:
         """Return this pass's AwsFacts, or a SourceFailure naming the call that failed.
@@ -338,11 +374,42 @@ class AwsSource:
                     source=self.name,
                     reason=f"internal error during {call} ({type(exc).__name__}); see the logs",
                 )
+            # After everything else, in the same pass and deadline: a trail that cannot be read
+            # leaves the facts above standing.
+            deploys, deploy_error = self._deploy_trail(clients, set(instances), scope, inventory)
             return AwsFacts(
                 addresses=addresses,
                 instances=instances,
                 a_records=a_records,
                 requests=scope.requests,
+                deploys=deploys,
+                deploy_error=deploy_error,
+            )
+
+    def _deploy_trail(
+        self,
+        clients: Callable[[str], Any],
+        known: set[str],
+        scope: _PassScope,
+        inventory: Inventory,
+    ) -> tuple[dict[str, DeployFacts] | None, str | None]:
+        """The newest deploy per known instance, or (None, why the trail was not read)."""
+        if not known:  # no instance to attribute a deploy to: no request either
+            return {}, None
+        scope.attempts, scope.retry_withheld = 0, False
+        try:
+            ssm: SSMClient = clients("ssm")
+            instrument_client(ssm)
+            return (
+                _list_deploys(ssm, known, self._command_page_size, self._max_command_pages),
+                None,
+            )
+        except (ClientError, BotoCoreError, _DeadlineReached) as exc:
+            return None, _reason(LIST_COMMANDS, exc, scope, inventory)
+        except Exception as exc:  # a bug in the trail must not cost the pass its other facts
+            logger.exception("aws source failed inside %s", LIST_COMMANDS)
+            return None, (
+                f"internal error during {LIST_COMMANDS} ({type(exc).__name__}); see the logs"
             )
 
 
@@ -422,6 +489,90 @@ def _list_a_records(
             ips = records.setdefault(normalise_record_name(record_set["Name"]), [])
             ips.extend(v for v in values if v not in ips)
     return {name: tuple(ips) for name, ips in records.items()}
+
+
+def _list_deploys(
+    ssm: SSMClient, known: set[str], page_size: int, max_pages: int
+) -> dict[str, DeployFacts]:
+    # One listing across all instances (no InstanceId), so a pass costs the same for 3 or 60
+    # of them. The DocumentName filter keeps other documents' commands off the pages; the
+    # document is checked again below, as moto (and any proxy) may ignore the filter.
+    newest: dict[str, DeployFacts] = {}
+    # Early stopping needs the list newest first, which AWS does but does not document:
+    # any command newer than the one before it turns early stopping off for this pass.
+    newest_first = True
+    previous: datetime | None = None
+    paginator = ssm.get_paginator("list_commands")
+    pages = paginator.paginate(
+        Filters=[{"key": "DocumentName", "value": DEPLOY_DOCUMENT}],
+        PaginationConfig={"PageSize": page_size},
+    )
+    for number, page in enumerate(pages, start=1):
+        for command in page.get("Commands", []):
+            requested = command.get("RequestedDateTime")
+            if requested is None:
+                continue
+            if previous is not None and requested > previous:
+                newest_first = False
+            previous = requested
+            for deploy in _deploys(command, known):
+                held = newest.get(deploy.instance_id)
+                # Same instant: the one listed first stands (newest first, as AWS lists).
+                if held is None or deploy.requested_at > held.requested_at:
+                    newest[deploy.instance_id] = deploy
+        if number >= max_pages or (newest_first and newest.keys() >= known):
+            break  # the paginator is lazy: no further page is requested
+    return newest
+
+
+def _deploys(command: CommandTypeDef, known: set[str]) -> Iterator[DeployFacts]:
+    """The command as a deploy to each known instance it was sent to; nothing if it is not a
+    `gh-ci deploy` command. Commands sent by tag (Targets) list no instance ids and are
+    skipped: telling their instances apart would take a ListCommandInvocations per command.
+    """
+    if command.get("DocumentName") != DEPLOY_DOCUMENT:
+        return
+    comment = command.get("Comment", "")
+    parsed = parse_deploy_comment(comment)
+    requested = command.get("RequestedDateTime")
+    if parsed is None or requested is None:
+        return
+    run_id, ref = parsed
+    for instance_id in dict.fromkeys(command.get("InstanceIds", [])):
+        if instance_id in known:
+            yield DeployFacts(
+                instance_id=instance_id,
+                run_id=run_id,
+                ref=ref,
+                # botocore parses times into the local zone; the model keeps UTC.
+                requested_at=requested.astimezone(UTC),
+                status=command.get("Status", "unknown"),
+                comment=comment,
+            )
+
+
+#: `gh-ci deploy ${GITHUB_RUN_ID} ref=${DEPLOY_REF}` (FLEET_FACTS §6), spaced loosely; an empty
+#: GITHUB_RUN_ID leaves no run id. The ref is one token: a branch name or a sha.
+_DEPLOY_COMMENT = re.compile(
+    r"^\s*gh-ci\s+deploy(?:\s+(?P<run_id>\d+))?\s+ref=(?P<ref>\S+)\s*$", re.IGNORECASE
+)
+
+
+def parse_deploy_comment(comment: str) -> tuple[int | None, str] | None:
+    """(run id, ref) from a CI deploy command's comment; None for any other comment.
+
+    >>> parse_deploy_comment("gh-ci deploy 9876543210 ref=feat/slots")
+    (9876543210, 'feat/slots')
+    >>> parse_deploy_comment("gh-ci deploy  ref=main")  # GITHUB_RUN_ID was empty
+    (None, 'main')
+    >>> parse_deploy_comment("restart broker") is None
+    True
+    """
+    match = _DEPLOY_COMMENT.match(comment)
+    if match is None:
+        return None
+    run_id = match.group("run_id")
+    return (int(run_id) if run_id else None), match.group("ref")
 
 
 _OCTAL_ESCAPE = re.compile(r"\\(\d{3})")
@@ -517,11 +668,17 @@ def _client_error_reason(call: str, exc: ClientError, inventory: Inventory) -> s
     error = exc.response.get("Error", {})
     meta = exc.response.get("ResponseMetadata", {})
     status = meta.get("HTTPStatusCode")
+    given_code, message = error.get("Code", ""), error.get("Message", "")
+    if given_code.isdigit():
+        # botocore's code when it could not read the error body: the HTTP status, and the
+        # body as the message. moto answers a denied JSON-protocol call (ssm) with EC2's XML.
+        given_code, found = _xml_error(message)
+        message = found or message
     # moto (and some proxies) answer 403 with an empty body: keep the status as the code.
-    code = error.get("Code") or (f"HTTP {status}" if status else "no error code")
-    message = error.get("Message") or "no message in the response"
+    code = given_code or (f"HTTP {status}" if status else "no error code")
+    message = message or "no message in the response"
     attempts = _attempts(int(meta.get("RetryAttempts", 0)) + 1)
-    if code in _DENIED or (not error.get("Code") and status == 403):
+    if code in _DENIED or (not given_code and status == 403):
         return f"{call} denied ({code}): {message} — allow {call} for the collector's role"
     if code in _BAD_CREDENTIALS:
         return (
@@ -536,6 +693,16 @@ def _client_error_reason(call: str, exc: ClientError, inventory: Inventory) -> s
             f"({inventory.aws.zone_id!r}) in {inventory.source}"
         )
     return f"{call} failed {attempts} ({code}): {message}"
+
+
+_XML_CODE = re.compile(r"<Code>([^<]*)</Code>")
+_XML_MESSAGE = re.compile(r"<Message>([^<]*)</Message>")
+
+
+def _xml_error(body: str) -> tuple[str, str]:
+    """(code, message) from an XML error body; ("", "") when it is not one."""
+    code, message = _XML_CODE.search(body), _XML_MESSAGE.search(body)
+    return (code.group(1) if code else "", message.group(1) if message else "")
 
 
 def _attempts(n: int) -> str:

@@ -2,23 +2,36 @@
 
 The proxy is the independent witness for request counts: it sees every HTTP request that
 reaches it and names the API call, so the source's own botocore-hook counter is checked
-against something it does not control. It can also answer with injected AWS errors.
+against something it does not control. It can also answer with injected AWS errors (in the
+call's own protocol: EC2's XML, SSM's JSON), hold a request back, and it pages
+`ssm:ListCommands` the way AWS does, which moto does not (see `_page_commands`).
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import re
+import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import boto3
 import pytest
 
-from fleetboard.demo.aws_world import reset_moto, set_moto_auth, start_moto_server
+from fleetboard.demo.aws_world import (
+    DEMO_CREDENTIALS,
+    reset_moto,
+    set_moto_auth,
+    start_moto_server,
+)
+from fleetboard.inventory import Inventory
+from fleetboard.sources.aws import AwsClientFactory, StaticCredentials, make_aws_client_factory
 
 
 @pytest.fixture(scope="session")
@@ -57,10 +70,14 @@ _RRSET_PATH = re.compile(r"^/2013-04-01/hostedzone/[^/]+/rrset/?$")
 
 
 def _call_name(method: str, path_qs: str, headers: Message, body: bytes) -> str:
-    """'ec2:DescribeAddresses', 'route53:ListResourceRecordSets', or 'METHOD /path'."""
+    """'ec2:DescribeAddresses', 'route53:ListResourceRecordSets', 'ssm:ListCommands', or
+    'METHOD /path'."""
     match = _SERVICE_IN_AUTH.search(headers.get("Authorization", ""))
     service = match.group(1) if match else "?"
     path = urlsplit(path_qs).path
+    target = headers.get("X-Amz-Target")  # the JSON protocol: "AmazonSSM.ListCommands"
+    if target:
+        return f"{service}:{target.rsplit('.', 1)[-1]}"
     if method == "POST" and body:
         action = parse_qs(body.decode("utf-8", "replace")).get("Action")
         if action:
@@ -72,11 +89,19 @@ def _call_name(method: str, path_qs: str, headers: Message, body: bytes) -> str:
 
 @dataclass
 class Fault:
-    """An answer the proxy gives instead of forwarding: HTTP status and an EC2 error code."""
+    """An answer the proxy gives instead of forwarding: HTTP status and an AWS error code."""
 
     status: int
     code: str
     message: str
+    xml: bool = False  # EC2's XML even for a JSON-protocol call, as moto's IAM denials are
+
+    def answer(self, json_protocol: bool) -> tuple[str, bytes]:
+        """(content type, body) as the call's protocol spells an error."""
+        if json_protocol and not self.xml:
+            body = json.dumps({"__type": self.code, "message": self.message}).encode()
+            return "application/x-amz-json-1.1", body
+        return "text/xml", self.body()
 
     def body(self) -> bytes:
         return (
@@ -92,8 +117,15 @@ class CountingProxy:
     upstream: str
     url: str = ""
     calls: list[str] = field(default_factory=list)
+    #: (call, request body as JSON) of every JSON-protocol request, in order.
+    json_bodies: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)  # used in order, one per request
     always: Fault | None = None  # answer every request with this
+    call_faults: dict[str, Fault] = field(default_factory=dict)  # call -> answer every time
+    holds: dict[str, float] = field(default_factory=dict)  # call -> seconds held before relay
+    #: ListCommands lists newest first, as AWS does; "oldest" lists as moto does, paged.
+    commands_order: str = "newest"
+    released: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail_next(self, status: int, code: str, message: str) -> None:
@@ -105,18 +137,66 @@ class CountingProxy:
         with self.lock:
             self.always = Fault(status, code, message)
 
+    def fail_call(
+        self, call: str, status: int, code: str, message: str, *, xml: bool = False
+    ) -> None:
+        """Answer every request for `call` (e.g. 'ssm:ListCommands') with this AWS error."""
+        with self.lock:
+            self.call_faults[call] = Fault(status, code, message, xml)
+
+    def hold(self, call: str, seconds: float) -> None:
+        """Keep every request for `call` waiting this long before relaying it (a slow or
+        black-holed endpoint); `clear` lets held requests go at once."""
+        with self.lock:
+            self.holds[call] = seconds
+
     def clear(self) -> None:
         with self.lock:
             self.calls.clear()
+            self.json_bodies.clear()
             self.faults.clear()
             self.always = None
+            self.call_faults.clear()
+            self.holds.clear()
+            self.commands_order = "newest"
+        self.released.set()  # wake requests a previous test left held
+        self.released = threading.Event()
 
-    def take(self, call: str) -> Fault | None:
+    def take(self, call: str) -> tuple[Fault | None, float]:
+        """Record the request; return the fault to answer it with and how long to hold it."""
         with self.lock:
             self.calls.append(call)
             if self.faults:
-                return self.faults.pop(0)
-            return self.always
+                return self.faults.pop(0), 0.0
+            return self.call_faults.get(call) or self.always, self.holds.get(call, 0.0)
+
+
+#: ListCommands' filter keys this proxy applies; any other makes it answer 400, so a source
+#: relying on one is caught rather than silently unfiltered.
+_EMULATED_COMMAND_FILTERS = {"DocumentName": "DocumentName"}
+
+
+def _page_commands(
+    request: dict[str, Any], upstream: dict[str, Any], order: str
+) -> tuple[int, dict[str, Any]]:
+    """ListCommands as AWS answers it, from moto's whole unpaged, unfiltered list: filters
+    applied, newest first (what AWS does, though its reference does not promise it), at most
+    MaxResults (1..50, default 50) a page, with an opaque NextToken."""
+    commands: list[dict[str, Any]] = list(upstream.get("Commands", []))
+    for spec in request.get("Filters", []):
+        key = _EMULATED_COMMAND_FILTERS.get(spec["key"])
+        if key is None:
+            return 400, {"__type": "ValidationException", "message": f"not emulated: {spec}"}
+        commands = [c for c in commands if c.get(key) == spec["value"]]
+    commands.sort(key=lambda c: float(c["RequestedDateTime"]), reverse=order == "newest")
+    size = request.get("MaxResults", 50)
+    if not isinstance(size, int) or not 1 <= size <= 50:
+        return 400, {"__type": "ValidationException", "message": f"MaxResults {size!r}"}
+    start = int(str(request.get("NextToken") or "page:0").removeprefix("page:"))
+    page: dict[str, Any] = {"Commands": commands[start : start + size]}
+    if start + size < len(commands):
+        page["NextToken"] = f"page:{start + size}"
+    return 200, page
 
 
 def _handler(proxy: CountingProxy) -> type[BaseHTTPRequestHandler]:
@@ -125,9 +205,18 @@ def _handler(proxy: CountingProxy) -> type[BaseHTTPRequestHandler]:
     class Relay(BaseHTTPRequestHandler):
         def _relay(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            fault = proxy.take(_call_name(self.command, self.path, self.headers, body))
+            call = _call_name(self.command, self.path, self.headers, body)
+            json_protocol = "X-Amz-Target" in self.headers
+            if json_protocol:
+                with proxy.lock:
+                    proxy.json_bodies.append((call, json.loads(body or b"{}")))
+            released = proxy.released
+            fault, held_s = proxy.take(call)
+            if held_s and released.wait(held_s):
+                return  # released by clear(): the client gave up long ago
             if fault is not None:
-                self._answer(fault.status, [("Content-Type", "text/xml")], fault.body())
+                content_type, data = fault.answer(json_protocol)
+                self._answer(fault.status, [("Content-Type", content_type)], data)
                 return
             conn = http.client.HTTPConnection(upstream.hostname or "", upstream.port, timeout=30)
             try:
@@ -136,18 +225,27 @@ def _handler(proxy: CountingProxy) -> type[BaseHTTPRequestHandler]:
                 response = conn.getresponse()
                 data = response.read()
                 kept = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
-                self._answer(response.status, kept, data)
+                status = response.status
+                if call == "ssm:ListCommands" and status == 200:
+                    status, page = _page_commands(
+                        json.loads(body or b"{}"), json.loads(data), proxy.commands_order
+                    )
+                    data = json.dumps(page).encode()
+                self._answer(status, kept, data)
             finally:
                 conn.close()
 
         def _answer(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
-            self.send_response(status)
-            for key, value in headers:
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                for key, value in headers:
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:
+                pass  # the client timed out and hung up: nobody is left to answer
 
         do_GET = do_POST = do_PUT = do_DELETE = _relay
 
@@ -179,3 +277,65 @@ def proxy(_proxy_server: CountingProxy, moto_url: str) -> CountingProxy:
     """The counting proxy in front of a freshly reset moto, with no calls and no faults."""
     _proxy_server.clear()
     return _proxy_server
+
+
+# --------------------------------------------------------------------------- clients and IAM
+
+
+@pytest.fixture
+def factories() -> Iterator[Callable[..., AwsClientFactory]]:
+    """Builds client factories for an inventory and closes them after the test."""
+    made: list[AwsClientFactory] = []
+
+    def make(inv: Inventory, credentials: StaticCredentials = DEMO_CREDENTIALS) -> AwsClientFactory:
+        factory = make_aws_client_factory(inv.aws, credentials=credentials)
+        made.append(factory)
+        return factory
+
+    yield make
+    for factory in made:
+        factory.close()
+
+
+@pytest.fixture
+def iam_user(moto_url: str) -> Callable[[list[str]], StaticCredentials]:
+    """Creates an IAM user allowed exactly `actions`, and returns its access key."""
+    iam = boto3.client(
+        "iam",
+        region_name="us-east-1",
+        endpoint_url=moto_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+    def make(actions: list[str]) -> StaticCredentials:
+        iam.create_user(UserName="fleetboard-collector")
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
+        }
+        iam.put_user_policy(
+            UserName="fleetboard-collector", PolicyName="read", PolicyDocument=json.dumps(policy)
+        )
+        key = iam.create_access_key(UserName="fleetboard-collector")["AccessKey"]
+        return StaticCredentials(key["AccessKeyId"], key["SecretAccessKey"])
+
+    return make
+
+
+@pytest.fixture
+def enforce_iam(moto_url: str) -> Iterator[Callable[[], None]]:
+    """Call it to switch moto's IAM checks on; they are switched off after the test."""
+    try:
+        yield lambda: set_moto_auth(moto_url, enforced=True)
+    finally:
+        set_moto_auth(moto_url, enforced=False)
+
+
+@pytest.fixture
+def black_hole() -> Iterator[str]:
+    """An endpoint that accepts connections (the kernel's backlog does) and never answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"

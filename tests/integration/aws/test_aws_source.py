@@ -1,184 +1,37 @@
-"""The aws source against a moto server on loopback: facts, request counts, failures, deadline."""
+"""The aws source against a moto server on loopback: facts, request counts, failures, deadline.
+
+The deploy trail (ssm:ListCommands) has its own file, test_deploy_trail.py.
+"""
 
 from __future__ import annotations
 
-import json
 import socket
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import boto3
 import botocore.retries.standard
 import pytest
+from tests.integration.aws.fleet import (
+    PATTERN,
+    ZONE,
+    CountingProxy,
+    collect,
+    declared,
+    env_names,
+    environment,
+    facts_of,
+    failure_of,
+    inventory,
+    spec,
+)
 
 from fleetboard import rules
-from fleetboard.demo.aws_world import (
-    DEMO_CREDENTIALS,
-    EnvSpec,
-    World,
-    WorldSpec,
-    build_world,
-    set_moto_auth,
-)
-from fleetboard.inventory import (
-    BROKER_PATHS,
-    AwsSettings,
-    Environment,
-    Host,
-    Inventory,
-    ProbeSettings,
-    Thresholds,
-    eip_tag_for,
-    service_host,
-)
-from fleetboard.model import AwsFacts, EnvKind, Lifecycle, SourceFailure
-from fleetboard.sources import PassContext
-from fleetboard.sources.aws import (
-    AwsClientFactory,
-    AwsSource,
-    StaticCredentials,
-    make_aws_client_factory,
-)
-
-ZONE = "litentry.org"
-TAG_BASE = "agentkeys-broker-eip"
-PATTERN = "agentkeys-broker-eip*"
-WORKERS = ("audit", "email", "cred", "memory", "config", "classify", "channel", "weixin")
-
-
-class CountingProxy(Protocol):
-    """The `proxy` fixture (conftest.py): counts and names the requests that reach moto."""
-
-    url: str
-    calls: list[str]
-
-    def fail_next(self, status: int, code: str, message: str) -> None: ...
-    def fail_always(self, status: int, code: str, message: str) -> None: ...
-
-
-# --------------------------------------------------------------------------- fleet helpers
-
-
-def suffix_of(name: str) -> str:
-    return "" if name == "prod" else f"-{name}"
-
-
-def broker_host(suffix: str) -> str:
-    # Slot 1 keeps the grandfathered prefix style (FLEET_FACTS §1).
-    return f"test-broker.{ZONE}" if suffix == "-test" else f"broker{suffix}.{ZONE}"
-
-
-def hostnames(name: str) -> tuple[str, ...]:
-    suffix = suffix_of(name)
-    others = ("signer", *WORKERS)
-    return (broker_host(suffix), *(service_host(s, suffix, ZONE) for s in others))
-
-
-def env_names(count: int) -> list[str]:
-    """prod, test, test-2, test-3, ...: `count` of them."""
-    return ["prod", "test", *(f"test-{n}" for n in range(2, count))][:count]
-
-
-def spec(name: str, **kwargs: object) -> EnvSpec:
-    return EnvSpec(name, eip_tag_for(TAG_BASE, suffix_of(name)), hosts=hostnames(name), **kwargs)  # type: ignore[arg-type]
-
-
-def environment(name: str, *, instance_id: str | None = None) -> Environment:
-    suffix = suffix_of(name)
-    broker = broker_host(suffix)
-    hosts = (
-        Host("broker", "broker", broker, BROKER_PATHS),
-        *(
-            Host("worker", f"worker:{h.split('-')[0].split('.')[0]}", h)
-            for h in hostnames(name)[1:]
-        ),
-    )
-    slot = None
-    if name.startswith("test"):
-        slot = int(name.split("-")[1]) if "-" in name else 1
-    return Environment(
-        name=name,
-        kind=EnvKind.PROD if name == "prod" else EnvKind.TEST_SLOT,
-        slot=slot,
-        suffix=suffix,
-        broker_host=broker,
-        eip_tag=eip_tag_for(TAG_BASE, suffix),
-        expected_issuer=f"https://{broker}",
-        hosts=hosts,
-        instance_id=instance_id,
-    )
-
-
-def inventory(
-    endpoint: str,
-    zone_id: str,
-    envs: Sequence[Environment],
-    *,
-    connect_timeout_s: float = 2.0,
-    read_timeout_s: float = 5.0,
-) -> Inventory:
-    return Inventory(
-        source="fleet.toml",
-        fleet="agentkeys",
-        aws=AwsSettings(
-            region="us-east-1",
-            zone=ZONE,
-            zone_id=zone_id,
-            eip_tag_pattern=PATTERN,
-            endpoint_url=endpoint,
-            connect_timeout_s=connect_timeout_s,
-            read_timeout_s=read_timeout_s,
-        ),
-        probe=ProbeSettings(),
-        thresholds=Thresholds(),
-        environments=tuple(envs),
-        bucket_pattern="agentkeys-{bucket}{suffix}-429071895007",
-    )
-
-
-def declared(world: World, *names: str) -> list[Environment]:
-    return [environment(n) for n in names or tuple(world.environments)]
-
-
-@pytest.fixture
-def factories() -> Iterator[Callable[..., AwsClientFactory]]:
-    """Builds client factories for an inventory and closes them after the test."""
-    made: list[AwsClientFactory] = []
-
-    def make(inv: Inventory, credentials: StaticCredentials = DEMO_CREDENTIALS) -> AwsClientFactory:
-        factory = make_aws_client_factory(inv.aws, credentials=credentials)
-        made.append(factory)
-        return factory
-
-    yield make
-    for factory in made:
-        factory.close()
-
-
-def collect(
-    inv: Inventory,
-    factory: AwsClientFactory,
-    *,
-    deadline_s: float = 30.0,
-    record_page_size: int | None = None,
-) -> AwsFacts | SourceFailure:
-    ctx = PassContext(deadline=time.monotonic() + deadline_s, aws_client=factory)
-    return AwsSource(record_page_size=record_page_size).collect(inv, ctx)
-
-
-def facts_of(result: AwsFacts | SourceFailure) -> AwsFacts:
-    assert isinstance(result, AwsFacts), result
-    return result
-
-
-def failure_of(result: AwsFacts | SourceFailure) -> SourceFailure:
-    assert isinstance(result, SourceFailure), result
-    assert result.source == "aws"
-    assert "\n" not in result.reason
-    return result
-
+from fleetboard.demo.aws_world import DEMO_CREDENTIALS, WorldSpec, build_world
+from fleetboard.inventory import AwsSettings
+from fleetboard.model import Lifecycle
+from fleetboard.sources.aws import AwsClientFactory, StaticCredentials, make_aws_client_factory
 
 # --------------------------------------------------------------------------- facts
 
@@ -450,6 +303,7 @@ def test_requests_per_pass_do_not_grow_with_the_fleet(
         "ec2:DescribeAddresses",
         "ec2:DescribeInstances",
         *["route53:ListResourceRecordSets"] * record_pages,
+        "ssm:ListCommands",  # no deploys in this world: one empty page
     ]
     assert proxy.calls == expected  # what reached the wire
     assert facts.requests == len(expected)  # what the pass reports
@@ -466,7 +320,7 @@ def test_a_retried_request_is_counted_once_per_attempt(
     facts = facts_of(collect(inv, factories(inv)))
 
     assert proxy.calls[:2] == ["ec2:DescribeAddresses", "ec2:DescribeAddresses"]
-    assert facts.requests == len(proxy.calls) == 4
+    assert facts.requests == len(proxy.calls) == 5
 
 
 def test_counts_of_two_passes_are_kept_apart(
@@ -478,8 +332,8 @@ def test_counts_of_two_passes_are_kept_apart(
 
     first, second = facts_of(collect(inv, factory)), facts_of(collect(inv, factory))
 
-    assert first.requests == second.requests == 3
-    assert factory.requests == len(proxy.calls) == 6
+    assert first.requests == second.requests == 4
+    assert factory.requests == len(proxy.calls) == 8
 
 
 # --------------------------------------------------------------------------- failures
@@ -536,41 +390,6 @@ def test_throttling_that_outlasts_the_retries_is_a_failure(
         "Request limit exceeded."
     )
     assert proxy.calls == ["ec2:DescribeAddresses"] * 3
-
-
-@pytest.fixture
-def iam_user(moto_url: str) -> Callable[[list[str]], StaticCredentials]:
-    """Creates an IAM user allowed exactly `actions`, and returns its access key."""
-    iam = boto3.client(
-        "iam",
-        region_name="us-east-1",
-        endpoint_url=moto_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-    def make(actions: list[str]) -> StaticCredentials:
-        iam.create_user(UserName="fleetboard-collector")
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
-        }
-        iam.put_user_policy(
-            UserName="fleetboard-collector", PolicyName="read", PolicyDocument=json.dumps(policy)
-        )
-        key = iam.create_access_key(UserName="fleetboard-collector")["AccessKey"]
-        return StaticCredentials(key["AccessKeyId"], key["SecretAccessKey"])
-
-    return make
-
-
-@pytest.fixture
-def enforce_iam(moto_url: str) -> Iterator[Callable[[], None]]:
-    """Call it to switch moto's IAM checks on; they are switched off after the test."""
-    try:
-        yield lambda: set_moto_auth(moto_url, enforced=True)
-    finally:
-        set_moto_auth(moto_url, enforced=False)
 
 
 def test_unknown_credentials_are_rejected_and_never_echoed(
@@ -630,15 +449,6 @@ def test_a_denied_route53_call_without_an_error_body_is_still_named(
 
 
 # --------------------------------------------------------------------------- the deadline
-
-
-@pytest.fixture
-def black_hole() -> Iterator[str]:
-    """An endpoint that accepts connections (the kernel's backlog does) and never answers."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(16)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 def test_a_black_holed_endpoint_fails_with_a_timeout_inside_the_deadline(

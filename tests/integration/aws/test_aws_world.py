@@ -1,4 +1,5 @@
-"""The simulated AWS world: what build_world creates, and the moto server's start and stop."""
+"""The simulated AWS world: what build_world creates (deploy commands included), and the moto
+server's start and stop."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import pytest
 from fleetboard.demo.aws_world import (
     DEMO_CREDENTIALS,
     EnvSpec,
+    SsmCommand,
     WorldSpec,
     build_world,
+    deploy_comment,
     start_moto_server,
 )
 
@@ -110,3 +113,57 @@ def test_world_holds_instances_tagged_eips_records_and_drift(moto_url: str) -> N
     zone = route53.get_hosted_zone(Id=world.zone_id)["HostedZone"]
     assert zone["Name"] == "litentry.org."
     route53.close()
+
+
+def test_deploys_are_sent_round_by_round_each_to_its_own_instance(moto_url: str) -> None:
+    spec = WorldSpec(
+        environments=(
+            EnvSpec("prod", "agentkeys-broker-eip", deploys=("gh-ci deploy 1 ref=main",)),
+            EnvSpec(
+                "test-2",
+                "agentkeys-broker-eip-test-2",
+                deploys=(
+                    deploy_comment(2, "feat/a"),
+                    SsmCommand("patch", document="AWS-RunPatchBaseline"),
+                ),
+            ),
+            EnvSpec("test-3", "agentkeys-broker-eip-test-3"),
+        )
+    )
+
+    world = build_world(spec, moto_url)
+
+    assert [(c.env, c.comment, c.document) for c in world.commands] == [
+        ("prod", "gh-ci deploy 1 ref=main", "AWS-RunShellScript"),
+        ("test-2", "gh-ci deploy 2 ref=feat/a", "AWS-RunShellScript"),
+        ("test-2", "patch", "AWS-RunPatchBaseline"),
+    ]
+    times = [c.requested_at for c in world.commands]
+    assert times == sorted(set(times))  # strictly increasing
+    assert world.commands_to("test-3") == ()
+
+    ssm = boto3.client(
+        "ssm",
+        region_name=world.region,
+        endpoint_url=moto_url,
+        aws_access_key_id=DEMO_CREDENTIALS.access_key_id,
+        aws_secret_access_key=DEMO_CREDENTIALS.secret_access_key,
+    )
+    # What moto does with ListCommands: the filter and the page size are ignored, there is
+    # no NextToken, and the oldest comes first (AWS lists the newest first). The counting
+    # proxy in conftest.py does what AWS does for the source's tests.
+    listed = ssm.list_commands(
+        Filters=[{"key": "DocumentName", "value": "AWS-RunShellScript"}], MaxResults=1
+    )
+    assert "NextToken" not in listed
+    assert [(c.get("CommandId"), c.get("InstanceIds")) for c in listed["Commands"]] == [
+        (c.command_id, [world.environments[c.env].instance_id]) for c in world.commands
+    ]
+    ssm.close()
+
+
+def test_deploys_need_an_instance(moto_url: str) -> None:
+    gone = EnvSpec("test-4", "agentkeys-broker-eip-test-4", instance=False, deploys=("x",))
+
+    with pytest.raises(ValueError, match="test-4: deploys need an instance"):
+        build_world(WorldSpec(environments=(gone,)), moto_url)

@@ -1,0 +1,154 @@
+"""The fleet the aws source's tests build and declare: names, hosts, EIP tags, inventories,
+and a pass of the source against them. Shared by test_aws_source.py and test_deploy_trail.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from fleetboard.demo.aws_world import EnvSpec, World
+from fleetboard.inventory import (
+    BROKER_PATHS,
+    AwsSettings,
+    Environment,
+    Host,
+    Inventory,
+    ProbeSettings,
+    Thresholds,
+    eip_tag_for,
+    service_host,
+)
+from fleetboard.model import AwsFacts, EnvKind, SourceFailure
+from fleetboard.sources import PassContext
+from fleetboard.sources.aws import AwsClientFactory, AwsSource
+
+ZONE = "litentry.org"
+TAG_BASE = "agentkeys-broker-eip"
+PATTERN = "agentkeys-broker-eip*"
+WORKERS = ("audit", "email", "cred", "memory", "config", "classify", "channel", "weixin")
+
+
+class CountingProxy(Protocol):
+    """The `proxy` fixture (conftest.py): counts and names the requests that reach moto."""
+
+    url: str
+    calls: list[str]
+    json_bodies: list[tuple[str, dict[str, Any]]]  # (call, JSON request body)
+    commands_order: str  # how it lists ssm:ListCommands: "newest" (AWS) or "oldest" first
+
+    def fail_next(self, status: int, code: str, message: str) -> None: ...
+    def fail_always(self, status: int, code: str, message: str) -> None: ...
+    def fail_call(
+        self, call: str, status: int, code: str, message: str, *, xml: bool = False
+    ) -> None: ...
+    def hold(self, call: str, seconds: float) -> None: ...
+
+
+# --------------------------------------------------------------------------- fleet helpers
+
+
+def suffix_of(name: str) -> str:
+    return "" if name == "prod" else f"-{name}"
+
+
+def broker_host(suffix: str) -> str:
+    # Slot 1 keeps the grandfathered prefix style (FLEET_FACTS §1).
+    return f"test-broker.{ZONE}" if suffix == "-test" else f"broker{suffix}.{ZONE}"
+
+
+def hostnames(name: str) -> tuple[str, ...]:
+    suffix = suffix_of(name)
+    others = ("signer", *WORKERS)
+    return (broker_host(suffix), *(service_host(s, suffix, ZONE) for s in others))
+
+
+def env_names(count: int) -> list[str]:
+    """prod, test, test-2, test-3, ...: `count` of them."""
+    return ["prod", "test", *(f"test-{n}" for n in range(2, count))][:count]
+
+
+def spec(name: str, **kwargs: object) -> EnvSpec:
+    return EnvSpec(name, eip_tag_for(TAG_BASE, suffix_of(name)), hosts=hostnames(name), **kwargs)  # type: ignore[arg-type]
+
+
+def environment(name: str, *, instance_id: str | None = None) -> Environment:
+    suffix = suffix_of(name)
+    broker = broker_host(suffix)
+    hosts = (
+        Host("broker", "broker", broker, BROKER_PATHS),
+        *(
+            Host("worker", f"worker:{h.split('-')[0].split('.')[0]}", h)
+            for h in hostnames(name)[1:]
+        ),
+    )
+    slot = None
+    if name.startswith("test"):
+        slot = int(name.split("-")[1]) if "-" in name else 1
+    return Environment(
+        name=name,
+        kind=EnvKind.PROD if name == "prod" else EnvKind.TEST_SLOT,
+        slot=slot,
+        suffix=suffix,
+        broker_host=broker,
+        eip_tag=eip_tag_for(TAG_BASE, suffix),
+        expected_issuer=f"https://{broker}",
+        hosts=hosts,
+        instance_id=instance_id,
+    )
+
+
+def inventory(
+    endpoint: str,
+    zone_id: str,
+    envs: Sequence[Environment],
+    *,
+    connect_timeout_s: float = 2.0,
+    read_timeout_s: float = 5.0,
+) -> Inventory:
+    return Inventory(
+        source="fleet.toml",
+        fleet="agentkeys",
+        aws=AwsSettings(
+            region="us-east-1",
+            zone=ZONE,
+            zone_id=zone_id,
+            eip_tag_pattern=PATTERN,
+            endpoint_url=endpoint,
+            connect_timeout_s=connect_timeout_s,
+            read_timeout_s=read_timeout_s,
+        ),
+        probe=ProbeSettings(),
+        thresholds=Thresholds(),
+        environments=tuple(envs),
+        bucket_pattern="agentkeys-{bucket}{suffix}-429071895007",
+    )
+
+
+def declared(world: World, *names: str) -> list[Environment]:
+    return [environment(n) for n in names or tuple(world.environments)]
+
+
+def collect(
+    inv: Inventory,
+    factory: AwsClientFactory,
+    *,
+    deadline_s: float = 30.0,
+    record_page_size: int | None = None,
+    source: AwsSource | None = None,
+) -> AwsFacts | SourceFailure:
+    ctx = PassContext(deadline=time.monotonic() + deadline_s, aws_client=factory)
+    return (source or AwsSource(record_page_size=record_page_size)).collect(inv, ctx)
+
+
+def facts_of(result: AwsFacts | SourceFailure) -> AwsFacts:
+    assert isinstance(result, AwsFacts), result
+    return result
+
+
+def failure_of(result: AwsFacts | SourceFailure) -> SourceFailure:
+    assert isinstance(result, SourceFailure), result
+    assert result.source == "aws"
+    assert "\n" not in result.reason
+    return result

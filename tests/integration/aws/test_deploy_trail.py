@@ -1,0 +1,519 @@
+"""The deploy trail: the newest `gh-ci deploy` SSM command per instance, read with one
+`ssm:ListCommands` listing (plus pages) per pass, and the other aws facts standing when it
+cannot be read.
+
+moto (5.2) lists commands oldest first, in one page, ignoring Filters and MaxResults. The
+counting proxy lists them as AWS does (filtered, newest first, paged: conftest.py), so
+tests that are about order or pages go through it; the others also run straight at moto.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+import botocore.retries.standard
+import pytest
+from tests.integration.aws.fleet import (
+    CountingProxy,
+    collect,
+    declared,
+    env_names,
+    environment,
+    facts_of,
+    inventory,
+    spec,
+)
+
+from fleetboard.demo.aws_world import SsmCommand, World, WorldSpec, build_world, deploy_comment
+from fleetboard.inventory import Inventory
+from fleetboard.model import AwsFacts, DeployFacts
+from fleetboard.sources.aws import (
+    COMMANDS_PAGE_SIZE,
+    DEPLOY_DOCUMENT,
+    AwsClientFactory,
+    AwsSource,
+    parse_deploy_comment,
+)
+
+LIST_COMMANDS = "ssm:ListCommands"
+
+
+def instance_of(world: World, env: str) -> str:
+    instance_id = world.environments[env].instance_id
+    assert instance_id is not None
+    return instance_id
+
+
+def last_deploy(world: World, env: str, run_id: int | None, ref: str) -> DeployFacts:
+    """What the trail should say for env: its newest command, with this run id and ref."""
+    sent = world.commands_to(env)[-1]
+    return DeployFacts(
+        instance_id=instance_of(world, env),
+        run_id=run_id,
+        ref=ref,
+        requested_at=sent.requested_at,
+        status="Success",  # moto completes every command at once
+        comment=sent.comment,
+    )
+
+
+def deploys_of(facts: AwsFacts) -> dict[str, DeployFacts]:
+    assert facts.deploy_error is None, facts.deploy_error
+    assert facts.deploys is not None
+    return facts.deploys
+
+
+def assert_other_facts_stand(facts: AwsFacts, world: World) -> None:
+    """The EIPs, instances and records were read in full although the trail was not."""
+    assert {a.public_ip for a in facts.addresses} == {
+        e.eip for e in world.environments.values() if e.eip
+    }
+    assert set(facts.instances) == {
+        e.instance_id for e in world.environments.values() if e.instance_id
+    }
+    assert facts.a_records == {host: (ip,) for host, ip in world.a_records.items()}
+
+
+# --------------------------------------------------------------------------- the comment
+
+
+@pytest.mark.parametrize(
+    ("comment", "parsed"),
+    [
+        ("gh-ci deploy 9876543210 ref=main", (9876543210, "main")),
+        ("gh-ci deploy 42 ref=feat/multi-broker", (42, "feat/multi-broker")),
+        ("gh-ci deploy 42 ref=3f2c1a9e0b7d", (42, "3f2c1a9e0b7d")),
+        ("  gh-ci   deploy\t42   ref=main  ", (42, "main")),  # loose spacing
+        ("gh-ci deploy  ref=main", (None, "main")),  # GITHUB_RUN_ID was empty
+        ("gh-ci deploy ref=main", (None, "main")),
+        ("GH-CI Deploy 7 REF=main", (7, "main")),
+        ("gh-ci deploy 42", None),  # no ref
+        ("gh-ci deploy 42 ref=", None),  # an empty ref names nothing
+        ("gh-ci deploy 42 ref=two words", None),
+        ("gh-ci deploy abc ref=main", None),  # run ids are numbers
+        ("gh-ci deployed 42 ref=main", None),
+        ("gh-ci rollback 42 ref=main", None),
+        ("deploy 42 ref=main", None),
+        ("manual: restart broker", None),
+        ("", None),
+    ],
+)
+def test_only_ci_deploy_comments_parse(comment: str, parsed: tuple[int | None, str] | None) -> None:
+    assert parse_deploy_comment(comment) == parsed
+
+
+def test_the_world_writes_the_comment_ci_writes() -> None:
+    assert deploy_comment(9876543210, "main") == "gh-ci deploy 9876543210 ref=main"
+    assert deploy_comment(None, "main") == "gh-ci deploy  ref=main"
+
+
+# --------------------------------------------------------------------------- facts
+
+
+@pytest.mark.parametrize("listed", ["by-moto", "newest-first", "oldest-first-paged"])
+def test_the_newest_deploy_per_instance_is_kept_with_run_id_ref_and_time(
+    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory], listed: str
+) -> None:
+    world = build_world(
+        WorldSpec(
+            environments=(
+                spec("prod", deploys=(deploy_comment(101, "main"), deploy_comment(104, "main"))),
+                spec(
+                    "test",
+                    deploys=(
+                        deploy_comment(102, "feat/a"),
+                        deploy_comment(105, "feat/b"),
+                        deploy_comment(106, "fix/c"),
+                    ),
+                ),
+                spec("test-2", deploys=(deploy_comment(103, "feat/x"),)),
+            )
+        ),
+        moto_url,
+    )
+    endpoint = moto_url if listed == "by-moto" else proxy.url
+    proxy.commands_order = "oldest" if listed == "oldest-first-paged" else "newest"
+    inv = inventory(endpoint, world.zone_id, declared(world))
+
+    facts = facts_of(collect(inv, factories(inv), source=AwsSource(command_page_size=2)))
+
+    assert deploys_of(facts) == {
+        instance_of(world, "prod"): last_deploy(world, "prod", 104, "main"),
+        instance_of(world, "test"): last_deploy(world, "test", 106, "fix/c"),
+        instance_of(world, "test-2"): last_deploy(world, "test-2", 103, "feat/x"),
+    }
+    for deploy in deploys_of(facts).values():
+        assert deploy.requested_at.utcoffset() == timedelta(0)
+
+
+def test_commands_of_other_shapes_and_documents_are_ignored(
+    moto_url: str, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world = build_world(
+        WorldSpec(
+            environments=(
+                spec(
+                    "prod",
+                    deploys=(
+                        deploy_comment(201, "main"),
+                        # All newer than the deploy, none of them one:
+                        SsmCommand(deploy_comment(202, "main"), document="AWS-RunPatchBaseline"),
+                        "manual: restart broker",
+                        "gh-ci deploy 203",
+                        "gh-ci deploy abc ref=main",
+                        "gh-ci deployed 204 ref=main",
+                        "",
+                    ),
+                ),
+                spec("test", deploys=("  gh-ci   deploy   42   ref=feature/x  ",)),
+                spec("test-2", deploys=(deploy_comment(None, "main"),)),
+            )
+        ),
+        moto_url,
+    )
+    inv = inventory(moto_url, world.zone_id, declared(world))
+
+    deploys = deploys_of(facts_of(collect(inv, factories(inv))))
+
+    prod = deploys[instance_of(world, "prod")]
+    assert (prod.run_id, prod.ref, prod.comment) == (201, "main", "gh-ci deploy 201 ref=main")
+    assert prod.requested_at == world.commands_to("prod")[0].requested_at
+    assert (
+        deploys[instance_of(world, "test")].run_id,
+        deploys[instance_of(world, "test")].ref,
+    ) == (
+        42,
+        "feature/x",
+    )
+    assert deploys[instance_of(world, "test-2")].run_id is None
+    assert deploys[instance_of(world, "test-2")].ref == "main"
+
+
+def test_an_instance_never_deployed_is_absent_and_instances_outside_the_fleet_are_left_out(
+    moto_url: str, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world = build_world(
+        WorldSpec(
+            environments=(
+                spec("prod", deploys=(deploy_comment(301, "main"),)),
+                spec("test-2", deploys=("manual: restart broker",)),
+                spec("test-3"),
+                # Not declared and no tagged EIP: the fleet does not know this instance.
+                spec("test-9", eip="absent", deploys=(deploy_comment(302, "main"),)),
+            )
+        ),
+        moto_url,
+    )
+    inv = inventory(moto_url, world.zone_id, declared(world, "prod", "test-2", "test-3"))
+
+    facts = facts_of(collect(inv, factories(inv)))
+
+    assert set(deploys_of(facts)) == {instance_of(world, "prod")}
+    assert instance_of(world, "test-9") not in facts.instances
+
+
+def test_no_instance_found_means_no_list_commands(
+    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world = build_world(
+        WorldSpec(environments=(spec("prod", eip="absent", instance=False),)), moto_url
+    )
+    inv = inventory(proxy.url, world.zone_id, declared(world))
+
+    facts = facts_of(collect(inv, factories(inv)))
+
+    assert LIST_COMMANDS not in proxy.calls
+    assert (facts.deploys, facts.deploy_error, facts.requests) == ({}, None, 2)
+
+
+# --------------------------------------------------------------------------- requests and pages
+
+
+@pytest.mark.parametrize(
+    ("environments", "record_pages", "command_pages"),
+    # One deploy each, listed newest first, 50 a page: 60 of them take a second page.
+    [(3, 1, 1), (60, 3, 2)],
+    ids=["3-envs", "60-envs"],
+)
+def test_one_listing_serves_every_instance(
+    moto_url: str,
+    proxy: CountingProxy,
+    factories: Callable[..., AwsClientFactory],
+    environments: int,
+    record_pages: int,
+    command_pages: int,
+) -> None:
+    names = env_names(environments)
+    world = build_world(
+        WorldSpec(
+            environments=tuple(
+                spec(n, deploys=(deploy_comment(400 + i, f"pr-{i}"),)) for i, n in enumerate(names)
+            )
+        ),
+        moto_url,
+    )
+    inv = inventory(proxy.url, world.zone_id, declared(world))
+    factory = factories(inv)
+
+    facts = facts_of(collect(inv, factory))
+
+    expected = [
+        "ec2:DescribeAddresses",
+        "ec2:DescribeInstances",
+        *["route53:ListResourceRecordSets"] * record_pages,
+        *[LIST_COMMANDS] * command_pages,
+    ]
+    assert proxy.calls == expected
+    assert facts.requests == factory.requests == len(expected)
+    assert len(deploys_of(facts)) == environments
+    # The call's shape: every instance at once (no InstanceId), shell commands only, full pages.
+    first, *rest = [body for call, body in proxy.json_bodies if call == LIST_COMMANDS]
+    assert first == {
+        "Filters": [{"key": "DocumentName", "value": DEPLOY_DOCUMENT}],
+        "MaxResults": COMMANDS_PAGE_SIZE,
+    }
+    assert all(body == {**first, "NextToken": body["NextToken"]} for body in rest)
+
+
+def test_paging_stops_once_every_instance_has_its_newest_deploy(
+    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+) -> None:
+    # 24 deploys, two slots taking turns: the newest page of 5 holds both slots' newest.
+    world = build_world(
+        WorldSpec(
+            environments=(
+                spec("prod", deploys=tuple(deploy_comment(500 + i, "main") for i in range(12))),
+                spec("test", deploys=tuple(deploy_comment(600 + i, "feat") for i in range(12))),
+            )
+        ),
+        moto_url,
+    )
+    inv = inventory(proxy.url, world.zone_id, declared(world))
+
+    facts = facts_of(collect(inv, factories(inv), source=AwsSource(command_page_size=5)))
+
+    assert proxy.calls.count(LIST_COMMANDS) == 1  # of five pages
+    assert deploys_of(facts) == {
+        instance_of(world, "prod"): last_deploy(world, "prod", 511, "main"),
+        instance_of(world, "test"): last_deploy(world, "test", 611, "feat"),
+    }
+
+
+def test_paging_stops_at_the_page_cap_and_an_older_deploy_is_not_seen(
+    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+) -> None:
+    # prod was deployed first, then test 30 times: prod's deploy is on the seventh page of 5.
+    world = build_world(
+        WorldSpec(
+            environments=(
+                spec("prod", deploys=(deploy_comment(700, "main"),)),
+                spec("test", deploys=tuple(deploy_comment(800 + i, "feat") for i in range(30))),
+            )
+        ),
+        moto_url,
+    )
+    inv = inventory(proxy.url, world.zone_id, declared(world))
+    source = AwsSource(command_page_size=5, max_command_pages=4)
+
+    facts = facts_of(collect(inv, factories(inv), source=source))
+
+    assert proxy.calls.count(LIST_COMMANDS) == 4
+    assert deploys_of(facts) == {
+        instance_of(world, "test"): last_deploy(world, "test", 829, "feat")
+    }
+
+
+def test_a_listing_that_is_not_newest_first_is_read_to_the_end(
+    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+) -> None:
+    # Both slots appear on the first page, but oldest first: stopping there would keep
+    # their oldest deploys. The source sees the order and reads on.
+    world = build_world(
+        WorldSpec(
+            environments=(
+                spec("prod", deploys=tuple(deploy_comment(900 + i, "main") for i in range(6))),
+                spec("test", deploys=tuple(deploy_comment(950 + i, "feat") for i in range(6))),
+            )
+        ),
+        moto_url,
+    )
+    proxy.commands_order = "oldest"
+    inv = inventory(proxy.url, world.zone_id, declared(world))
+
+    facts = facts_of(collect(inv, factories(inv), source=AwsSource(command_page_size=5)))
+
+    assert proxy.calls.count(LIST_COMMANDS) == 3  # 12 commands, 5 a page
+    assert deploys_of(facts) == {
+        instance_of(world, "prod"): last_deploy(world, "prod", 905, "main"),
+        instance_of(world, "test"): last_deploy(world, "test", 955, "feat"),
+    }
+
+
+def test_page_bounds_are_checked() -> None:
+    with pytest.raises(ValueError, match=r"command_page_size must be 1\.\.50"):
+        AwsSource(command_page_size=51)
+    with pytest.raises(ValueError, match="max_command_pages at least 1"):
+        AwsSource(max_command_pages=0)
+
+
+# --------------------------------------------------------------------------- failures
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message", "xml", "attempts", "reason"),
+    [
+        (
+            400,
+            "AccessDeniedException",
+            "User: arn:aws:sts::429071895007:assumed-role/collector/fleetboard is not "
+            "authorized to perform: ssm:ListCommands because no identity-based policy allows "
+            "the ssm:ListCommands action",
+            False,
+            1,
+            "ssm:ListCommands denied (AccessDeniedException): User: arn:aws:sts::429071895007:"
+            "assumed-role/collector/fleetboard is not authorized to perform: ssm:ListCommands "
+            "because no identity-based policy allows the ssm:ListCommands action — allow "
+            "ssm:ListCommands for the collector's role",
+        ),
+        (
+            # moto's answer when its IAM checks deny an SSM call: EC2's XML, status 403.
+            403,
+            "AccessDenied",
+            "User: arn:aws:iam::123456789012:user/collector is not authorized to perform: "
+            "ssm:ListCommands",
+            True,
+            1,
+            "ssm:ListCommands denied (AccessDenied): User: arn:aws:iam::123456789012:user/"
+            "collector is not authorized to perform: ssm:ListCommands — allow "
+            "ssm:ListCommands for the collector's role",
+        ),
+        (
+            400,
+            "UnknownOperationException",
+            "The operation is not supported in this region",
+            False,
+            1,
+            "ssm:ListCommands failed after 1 attempt (UnknownOperationException): "
+            "The operation is not supported in this region",
+        ),
+        (
+            500,
+            "InternalServerError",
+            "An internal error occurred",
+            False,
+            3,
+            "ssm:ListCommands failed after 3 attempts (InternalServerError): "
+            "An internal error occurred",
+        ),
+    ],
+    ids=["denied", "denied-in-xml", "not-available", "server-error"],
+)
+def test_list_commands_failing_leaves_the_other_facts_standing(
+    moto_url: str,
+    proxy: CountingProxy,
+    factories: Callable[..., AwsClientFactory],
+    monkeypatch: pytest.MonkeyPatch,
+    status: int,
+    code: str,
+    message: str,
+    xml: bool,
+    attempts: int,
+    reason: str,
+) -> None:
+    # A 500 is retried after a random backoff; the test wants the retries, not the waiting.
+    monkeypatch.setattr(
+        botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0
+    )
+    world = build_world(
+        WorldSpec(environments=(spec("prod", deploys=(deploy_comment(1, "main"),)), spec("test"))),
+        moto_url,
+    )
+    inv = inventory(proxy.url, world.zone_id, declared(world))
+    proxy.fail_call(LIST_COMMANDS, status, code, message, xml=xml)
+
+    facts = facts_of(collect(inv, factories(inv)))
+
+    assert_other_facts_stand(facts, world)
+    assert (facts.deploys, facts.deploy_error) == (None, reason)
+    assert proxy.calls.count(LIST_COMMANDS) == attempts
+    assert facts.requests == len(proxy.calls) == 3 + attempts
+
+
+# --------------------------------------------------------------------------- the deadline
+
+
+def warm(inv: Inventory, factories: Callable[..., AwsClientFactory]) -> AwsClientFactory:
+    """A factory whose clients are built and connected, so a short deadline is spent on the
+    calls under test, not on a first pass's set-up (loading service models: ~0.5 s)."""
+    factory = factories(inv)
+    deploys_of(facts_of(collect(inv, factory)))
+    return factory
+
+
+def test_list_commands_is_not_sent_once_the_deadline_has_passed(
+    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world = build_world(
+        WorldSpec(environments=(spec("prod", deploys=(deploy_comment(1, "main"),)),)), moto_url
+    )
+    inv = inventory(proxy.url, world.zone_id, declared(world))
+    factory = warm(inv, factories)
+    sent_before = len(proxy.calls)
+    proxy.hold("route53:ListResourceRecordSets", 1.5)  # answers, but after the deadline
+
+    facts = facts_of(collect(inv, factory, deadline_s=1.0))
+
+    assert_other_facts_stand(facts, world)
+    assert LIST_COMMANDS not in proxy.calls[sent_before:]
+    assert facts.deploys is None
+    assert facts.deploy_error == (
+        "ssm:ListCommands not sent: the pass deadline had passed (3 requests made)"
+    )
+
+
+def test_a_black_holed_list_commands_times_out_inside_the_deadline(
+    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world = build_world(
+        WorldSpec(environments=(spec("prod", deploys=(deploy_comment(1, "main"),)),)), moto_url
+    )
+    inv = inventory(
+        proxy.url, world.zone_id, declared(world), connect_timeout_s=0.2, read_timeout_s=0.3
+    )
+    factory = warm(inv, factories)
+    sent_before = len(proxy.calls)
+    proxy.hold(LIST_COMMANDS, 5.0)  # released when the next test clears the proxy
+    deadline_s = 1.5
+
+    started = time.monotonic()
+    facts = facts_of(collect(inv, factory, deadline_s=deadline_s))
+    elapsed = time.monotonic() - started
+
+    assert_other_facts_stand(facts, world)
+    assert facts.deploys is None
+    assert facts.deploy_error is not None
+    # One attempt (0.3 s) fits; a retry (backoff up to 1 s, then 0.5 s more) would not.
+    assert facts.deploy_error.startswith(
+        "ssm:ListCommands timed out after 1 attempt (ReadTimeoutError)"
+    )
+    assert facts.deploy_error.endswith("not retried: the pass deadline was too close")
+    assert proxy.calls[sent_before:].count(LIST_COMMANDS) == 1
+    assert elapsed < deadline_s
+
+
+def test_a_declared_instance_id_counts_as_known(
+    moto_url: str, factories: Callable[..., AwsClientFactory]
+) -> None:
+    # Slot 1 has no EIP but fleet.toml names its instance: its deploys are still read.
+    world = build_world(
+        WorldSpec(environments=(spec("test", eip="absent", deploys=(deploy_comment(7, "x"),)),)),
+        moto_url,
+    )
+    slot_1 = instance_of(world, "test")
+    inv = inventory(moto_url, world.zone_id, [environment("test", instance_id=slot_1)])
+
+    facts = facts_of(collect(inv, factories(inv)))
+
+    assert deploys_of(facts) == {slot_1: last_deploy(world, "test", 7, "x")}
