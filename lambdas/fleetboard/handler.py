@@ -7,6 +7,7 @@ correlation id; metrics go out as EMF (no PutMetricData call, so no write permis
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from dataclasses import dataclass, field
@@ -72,12 +73,16 @@ def runtime() -> Runtime:
             retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10
         ),
     )
-    return Runtime(
+    built = Runtime(
         loaded=loaded,
         publisher=S3Publisher(os.environ["FLEETBOARD_BUCKET"], s3),
         aws_client=make_aws_client_factory(loaded.inventory.aws),
         secret_ids={k: os.environ[v] for k, v in SECRET_ENV.items() if os.environ.get(v)},
     )
+    # Everything imported so far lives as long as the container: move it out of the
+    # collector's reach, so a pass's garbage collections walk only the pass's own objects.
+    gc.freeze()
+    return built
 
 
 @logger.inject_lambda_context(clear_state=True)
