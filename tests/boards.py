@@ -10,6 +10,7 @@ test renders exactly what the collector would publish.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -18,6 +19,8 @@ from fleetboard import snapshot
 from fleetboard.model import (
     Board,
     CertSummary,
+    ChainSummary,
+    ChainView,
     Check,
     CiSummary,
     CollectorInfo,
@@ -33,6 +36,7 @@ from fleetboard.model import (
     SourceRun,
     Status,
     Summary,
+    WalletView,
 )
 
 NOW = datetime(2026, 11, 23, 8, 0, 3, tzinfo=UTC)
@@ -257,6 +261,7 @@ def _issues(envs: list[EnvironmentView], fleet_drift: tuple[Drift, ...]) -> tupl
         text = f"fleet drift:{d.kind} {d.status}: {d.text}"
         found.append(Issue(status=d.status, env="fleet", check=f"drift:{d.kind}", text=text))
     found.extend(_ci_issues(envs))
+    found.extend(_chain_issues(envs))
     return tuple(sorted(found, key=_severity))
 
 
@@ -297,6 +302,24 @@ def _ci_issues(envs: list[EnvironmentView]) -> list[Issue]:
     return found
 
 
+def _chain_issues(envs: list[EnvironmentView]) -> list[Issue]:
+    """Chain issues as rules/chain.py words them: a wallet below its floor (red), an
+    operator master not registered (amber)."""
+    found: list[Issue] = []
+    for env in envs:
+        if env.chain is None:
+            continue
+        for w in env.chain.wallets:
+            if w.status == Status.RED:
+                check = f"wallet:{w.role.replace(' ', '-')}"
+                text = f"{env.name} {check} red: {w.address} {w.text}"
+                found.append(Issue(Status.RED, env.name, check, text))
+        if env.chain.master_registered is False:
+            text = f"{env.name} chain:master amber: {env.chain.master_text} (omni {env.chain.omni})"
+            found.append(Issue(Status.AMBER, env.name, "chain:master", text))
+    return found
+
+
 def _severity(issue: Issue) -> int:
     return SEVERITY[issue.status]
 
@@ -326,7 +349,9 @@ def _summary(envs: list[EnvironmentView], issues: tuple[Issue, ...], next_action
 GITHUB_ERROR = "timeout: api.github.com did not answer in 3 s"
 
 
-def _collector(n_envs: int, probes: int, github: SourceRun | None) -> CollectorInfo:
+def _collector(
+    n_envs: int, probes: int, github: SourceRun | None, chain: SourceRun | None = None
+) -> CollectorInfo:
     sources = {
         "aws": SourceRun(ok=True, duration_s=0.318),
         "http": SourceRun(ok=True, duration_s=1.204),
@@ -334,6 +359,8 @@ def _collector(n_envs: int, probes: int, github: SourceRun | None) -> CollectorI
     }
     if github is not None:  # no [github] in fleet.toml: the source does not run
         sources["github"] = github
+    if chain is not None:  # no [chain] in fleet.toml: the source does not run
+        sources["chain"] = chain
     return CollectorInfo(
         version="0.1.0", duration_s=1.412, aws_requests=4, probes=probes, sources=sources
     )
@@ -346,6 +373,7 @@ def _board(
     at: datetime,
     issues: tuple[Issue, ...] | None = None,
     ci: CiSummary | None = None,
+    chain: ChainSummary | None = None,
 ) -> Board:
     if issues is None:
         issues = _issues(envs, fleet_drift)
@@ -356,6 +384,10 @@ def _board(
         github = SourceRun(ok=False, duration_s=3.0, error=ci.error)
     else:
         github = SourceRun(ok=True, duration_s=0.236)
+    chain_run = None
+    if chain is not None:
+        ok = chain.error is None
+        chain_run = SourceRun(ok=ok, duration_s=0.187 if ok else 8.0, error=chain.error)
     return Board(
         generated_at=at,
         fleet="agentkeys",
@@ -364,8 +396,9 @@ def _board(
         summary=_summary(envs, issues, next_action),
         environments=tuple(envs),
         fleet_drift=fleet_drift,
-        collector=_collector(len(envs), probes, github),
+        collector=_collector(len(envs), probes, github, chain_run),
         ci=ci,
+        chain=chain,
     )
 
 
@@ -516,6 +549,199 @@ def deploy_view(
     return DeployView(at=at, run_id=run_id, ref=ref, status=status, stale=stale, text=text)
 
 
+# --------------------------------------------------------------------------- chain identity
+# Heima as FLEET_FACTS §5 describes it: HEI with 18 decimals; deployer, sponsor and bundler
+# red below 1 HEI, the paymaster's deposit red below 0.2 HEI; addresses on the explorer.
+
+CHAIN_ID = 212013
+EXPLORER = "https://explorer.heima.network"
+HEI = 10**18
+DEPLOY_MIN = HEI
+DEPOSIT_MIN = 2 * 10**17
+BLOCK = 4_812_331
+PROD_DEPLOYER = "0xdE644936D5B7d5d42032fd08bbA42Fbbfd6663Bc"
+PROD_SPONSOR = "0x3f1C7bD24a0e9A5b6E8c2D4F90a1B3c5d7E9f20A"
+PROD_PAYMASTER = "0x8e4A1c2B3d5F6a7B8c9D0e1F2a3B4c5D6e7F8091"
+PROD_REGISTRY = "0x5D2b9e0C4a7F1e3B6c8D0a2E4f6A8b0C2d4E6f81"
+PROD_ENTRYPOINT = "0x0000000071727De22E5E9d8BAf0edAc6f37da032"
+PROD_MASTER = "0x6a1f3c5e7b9d2f4a6c8e0b2d4f6a8c0e2b4d6f8a"
+TEST_DEPLOYER = "0x9FE9e6c208e9e75D2A19a5c2683127c33896F259"
+SLOT2_DEPLOYER = "0xC32A69BE66d6dA6Bc0d6732b471F5461ADAFf77A"
+TEST_REGISTRY = "0x2C4e6A8b0D2f4A6c8E0b2D4f6A8c0E2b4D6f8A0c"
+SLOT2_MASTER = "0x1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d"
+RPC_ERROR = "timeout: the RPC did not answer in 8 s"
+NOT_REGISTERED = "operator master not registered (the registry answers the zero address)"
+
+#: Which variant of the demo's chain part to build (see `demo_board`).
+ChainKind = Literal["demo", "none", "unknown"]
+
+
+def hei(wei: int) -> str:
+    """1_250_000_000_000_000_000 -> "1.25 HEI", as fleetboard.chain.format_amount says it."""
+    whole, frac = divmod(wei, HEI)
+    text = f"{whole:,}"
+    if frac:
+        text += "." + str(frac).rjust(18, "0").rstrip("0")
+    return f"{text} HEI"
+
+
+def omni(deployer: str) -> str:
+    """The operator omni of a deployer: sha256("agentkeys" || "evm" || lower(address))."""
+    return hashlib.sha256(b"agentkeys" + b"evm" + deployer.lower().encode()).hexdigest()
+
+
+def wallet(
+    role: str,
+    address: str,
+    balance_wei: int | None,
+    *,
+    nonce: int | None = None,
+    moved: bool | None = None,
+    why: str = RPC_ERROR,
+    url: str | None = None,
+) -> WalletView:
+    """A wallet (or, with role "paymaster deposit", the deposit) as rules/chain.py words it."""
+    deposit = role == "paymaster deposit"
+    floor = DEPOSIT_MIN if deposit else DEPLOY_MIN
+    link = f"{EXPLORER}/address/{address}" if url is None else url
+    if balance_wei is None:
+        text = f"{'deposit' if deposit else 'balance'} unknown: {why}"
+        return WalletView(
+            role, address, None, "unknown", floor, None, None, Status.UNKNOWN, text, link
+        )
+    amount = hei(balance_wei)
+    if deposit:
+        red = f"deposit {amount}, below the {hei(floor)} floor: top it up"
+        green = f"deposit {amount} (floor {hei(floor)})"
+        nonce, moved = None, None
+    else:
+        red = f"{amount}, below the {hei(floor)} floor: fund it"
+        green = f"{amount} (floor {hei(floor)})"
+    status, text = (Status.RED, red) if balance_wei < floor else (Status.GREEN, green)
+    return WalletView(role, address, balance_wei, amount, floor, nonce, moved, status, text, link)
+
+
+def chain_view(
+    wallets: list[WalletView],
+    deployer: str,
+    registry: str | None,
+    *,
+    master: str | None = None,
+    registered: bool | None = None,
+    why: str = RPC_ERROR,
+) -> ChainView:
+    """An environment's chain identity: `registered` True (with `master`), False (the
+    registry answers the zero address) or None (not read: `why`)."""
+    if registry is None:
+        text, status = "no registry or deployer configured", None
+    elif registered is None:
+        text, status = f"master unknown: {why}", Status.UNKNOWN
+    elif registered:
+        text, status = f"operator master registered: {master}", Status.GREEN
+    else:
+        text, status = NOT_REGISTERED, Status.AMBER
+    counted = [w.status for w in wallets] + ([status] if status else [])
+    return ChainView(
+        status=min(counted, key=SEVERITY.__getitem__, default=Status.UNKNOWN),
+        omni=omni(deployer),
+        registry=registry,
+        master=master if registered else None,
+        master_registered=registered,
+        master_text=text,
+        wallets=tuple(wallets),
+    )
+
+
+def chain_summary(block_age_s: float = 9.4, requests: int = 1) -> ChainSummary:
+    """The chain line as rules/chain.py words it: reachable, on the expected chain."""
+    text = f"RPC reachable, chain {CHAIN_ID} as expected, block {BLOCK:,} {block_age_s:.0f} s old"
+    return ChainSummary(
+        Status.GREEN, text, CHAIN_ID, CHAIN_ID, BLOCK, block_age_s, requests, error=None
+    )
+
+
+def chain_unknown(error: str = RPC_ERROR) -> ChainSummary:
+    """The RPC could not be read this pass."""
+    return ChainSummary(
+        Status.UNKNOWN, f"chain unknown: {error}", None, CHAIN_ID, None, None, 0, error
+    )
+
+
+def _demo_chain(
+    envs: list[EnvironmentView], kind: ChainKind, hostile: bool
+) -> tuple[list[EnvironmentView], ChainSummary | None]:
+    """prod: a funded deployer whose nonce moved, a sponsor, the paymaster's deposit below
+    its floor (red) and its master registered; test (slot 1): its deployer below the floor
+    (red) and no master registered (amber); test-2: funded, no previous nonce to compare.
+    base and test-3 have no chain identity."""
+    if kind == "none":
+        return envs, None
+    known = kind == "demo"
+
+    def bal(wei: int) -> int | None:
+        return wei if known else None
+
+    sponsor_url = "javascript:alert(1)" if hostile else None
+    views = {
+        "prod": chain_view(
+            [
+                wallet(
+                    "deployer",
+                    PROD_DEPLOYER,
+                    bal(12_500_000_000_000_000_000),
+                    nonce=4812 if known else None,
+                    moved=True if known else None,
+                ),
+                wallet(
+                    "sponsor",
+                    PROD_SPONSOR,
+                    bal(3_200_000_000_000_000_000),
+                    nonce=977 if known else None,
+                    moved=False if known else None,
+                    url=sponsor_url,
+                ),
+                wallet("paymaster deposit", PROD_PAYMASTER, bal(50_000_000_000_000_000)),
+            ],
+            PROD_DEPLOYER,
+            PROD_REGISTRY,
+            master=PROD_MASTER,
+            registered=True if known else None,
+        ),
+        "test": chain_view(
+            [
+                wallet(
+                    "deployer",
+                    TEST_DEPLOYER,
+                    bal(40_000_000_000_000_000),
+                    nonce=1204 if known else None,
+                    moved=True if known else None,
+                ),
+            ],
+            TEST_DEPLOYER,
+            TEST_REGISTRY,
+            registered=False if known else None,
+        ),
+        "test-2": chain_view(
+            [
+                wallet(
+                    "deployer",
+                    SLOT2_DEPLOYER,
+                    None if hostile else bal(2 * HEI),
+                    nonce=88 if known else None,
+                    why=XSS if hostile else RPC_ERROR,
+                ),
+            ],
+            SLOT2_DEPLOYER,
+            TEST_REGISTRY,
+            master=SLOT2_MASTER,
+            registered=None if hostile else True if known else None,
+            why=XSS if hostile else RPC_ERROR,
+        ),
+    }
+    envs = [replace(e, chain=views.get(e.name)) for e in envs]
+    return envs, chain_summary() if known else chain_unknown()
+
+
 # --------------------------------------------------------------------------- boards
 
 DEMO_NEXT_ACTION = (
@@ -641,7 +867,9 @@ def _demo_ci(
     return with_slot_ci(envs, runs), ci
 
 
-def demo_board(at: datetime = NOW, *, hostile: bool = False, ci: CiKind = "demo") -> Board:
+def demo_board(
+    at: datetime = NOW, *, hostile: bool = False, ci: CiKind = "demo", chain: ChainKind = "demo"
+) -> Board:
     """The demo fleet: prod green, base green, test amber (degraded readyz, a cert 5 days
     from expiry, optional mcp NXDOMAIN), test-2 red (audit worker 502, A-record drift),
     test-3 stopped, and a fleet-level undeclared slot.
@@ -653,8 +881,13 @@ def demo_board(at: datetime = NOW, *, hostile: bool = False, ci: CiKind = "demo"
     too), "computed" (below the rate floor: slots guessed from PR numbers), "none"
     (no [github]: `ci` is None) and "unknown" (GitHub did not answer).
 
+    Chain (`chain="demo"`, see `_demo_chain`): wallets on prod, test and test-2, a red
+    deposit on prod, a red deployer and an unregistered master on test. Variants: "none"
+    (no [chain]: no chain line, no wallets) and "unknown" (the RPC did not answer).
+
     With `hostile=True`, an issue text, a check summary, a host name, a run title, a CI
-    note and a deploy text carry XSS, and a run's URL is `javascript:`.
+    note, a deploy text, a wallet's reason and a master line carry XSS, and a run's and a
+    wallet's URL are `javascript:`.
     """
     prod = env_view(
         "prod",
@@ -788,6 +1021,7 @@ def demo_board(at: datetime = NOW, *, hostile: bool = False, ci: CiKind = "demo"
         ),
     )
     envs, ci_part = _demo_ci([prod, base, test1, test2, test3], at, ci, hostile)
+    envs, chain_part = _demo_chain(envs, chain, hostile)
     if hostile:
         hostile_host = f"{XSS}.{ZONE}"
         t2_checks_h = list(envs[3].checks)
@@ -804,7 +1038,7 @@ def demo_board(at: datetime = NOW, *, hostile: bool = False, ci: CiKind = "demo"
             replace(i, text=f"{i.text} {XSS}") if i.status == Status.RED else i
             for i in _issues(envs, fleet_drift)
         )
-    return _board(envs, fleet_drift, DEMO_NEXT_ACTION, at, issues, ci_part)
+    return _board(envs, fleet_drift, DEMO_NEXT_ACTION, at, issues, ci_part, chain_part)
 
 
 #: (PR title, branch) of the big board's runs.

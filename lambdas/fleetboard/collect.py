@@ -8,6 +8,7 @@ published, so the last good board stays in place.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from fleetboard.inventory import Inventory
 from fleetboard.model import (
     AwsFacts,
     Board,
+    ChainFacts,
     CollectorInfo,
     GithubFacts,
     HttpFacts,
@@ -29,7 +31,7 @@ from fleetboard.model import (
     SourceRun,
     TlsFacts,
 )
-from fleetboard.publish import Publisher, Release, history_key
+from fleetboard.publish import LATEST, Publisher, Release, history_key
 from fleetboard.sources import PassContext, Source
 
 log = logging.getLogger("fleetboard")
@@ -49,6 +51,11 @@ def default_sources(inventory: Inventory) -> tuple[Source, ...]:
     sources: list[Source] = [AwsSource(), HttpSource(), TlsSource()]
     if inventory.github is not None:  # not configured: no CI part, and no issue about it
         sources.append(GithubSource())
+    if inventory.chain is not None:
+        from fleetboard.sources.chain import ChainSource, warm_up
+
+        warm_up()  # web3's import takes seconds of CPU: not while the probes are timed
+        sources.append(ChainSource())
     return tuple(sources)
 
 
@@ -119,13 +126,14 @@ def observations(results: dict[str, object]) -> rules.Observations:
         value = results.get(name)
         return value if isinstance(value, kind | SourceFailure) else None
 
-    known = {"aws", "http", "tls", "github"}
+    known = {"aws", "http", "tls", "github", "chain"}
     others = tuple(v for k, v in results.items() if k not in known and isinstance(v, SourceFailure))
     return rules.Observations(
         aws=pick("aws", AwsFacts),
         http=pick("http", HttpFacts),
         tls=pick("tls", TlsFacts),
         github=pick("github", GithubFacts),
+        chain=pick("chain", ChainFacts),
         failures=others,
     )
 
@@ -136,12 +144,13 @@ def build_board(
     *,
     sources: Sequence[Source] | None = None,
     now: Callable[[], datetime] | None = None,
+    previous: bytes | None = None,
 ) -> Board:
     """Collect and judge, without publishing: the pure part of a pass after the I/O."""
-    started = time.monotonic()
     chosen = sources if sources is not None else default_sources(loaded.inventory)
+    started = time.monotonic()
     results, runs = run_sources(chosen, loaded, ctx)
-    obs = observations(results)
+    obs = replace(observations(results), previous_nonces=previous_nonces(previous))
     aws = obs.aws if isinstance(obs.aws, AwsFacts) else None
     http = obs.http if isinstance(obs.http, HttpFacts) else None
     collector = CollectorInfo(
@@ -153,6 +162,25 @@ def build_board(
     )
     clock = now or ctx.now
     return rules.evaluate(loaded.inventory, obs, clock().replace(microsecond=0), collector)
+
+
+def previous_nonces(latest: bytes | None) -> dict[str, int]:
+    """Wallet nonces of the last published snapshot, by lower-case address: what "moved"
+    compares with. Unreadable or absent: nothing to compare, said as "unknown"."""
+    if not latest:
+        return {}
+    try:
+        doc = json.loads(latest)
+        return {
+            wallet["address"].lower(): int(wallet["nonce"])
+            for env in doc.get("environments", [])
+            if env.get("chain")
+            for wallet in env["chain"].get("wallets", [])
+            if wallet.get("nonce") is not None
+        }
+    except (ValueError, KeyError, TypeError, AttributeError):
+        log.warning("the previous latest.json could not be read for nonces")
+        return {}
 
 
 def release_of(board: Board, period_s: int) -> tuple[Release, dict[str, Any]]:
@@ -181,7 +209,8 @@ def run_pass(
     """One whole pass. Never raises for a broken snapshot: it reports and keeps the old one."""
     if ctx.state is None:  # sources keep their state beside the board they publish
         ctx = replace(ctx, state=publisher)
-    board = build_board(loaded, ctx, sources=sources)
+    previous = publisher.read(LATEST) if loaded.inventory.chain is not None else None
+    board = build_board(loaded, ctx, sources=sources, previous=previous)
     try:
         release, doc = release_of(board, loaded.period_s)
     except Exception as exc:

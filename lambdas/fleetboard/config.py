@@ -14,16 +14,19 @@ import json
 import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from fleetboard.chain import parse_amount
 from fleetboard.inventory import (
     BROKER_PATHS,
     Address,
     AwsSettings,
+    ChainIdentity,
+    ChainSettings,
     Environment,
     GithubSettings,
     Host,
@@ -304,8 +307,20 @@ class _Builder:
         self.check_deploy(int(fleet.get("period_s", DEFAULT_PERIOD_S)), probe)
         self._check_unique(envs)
         github = self.raw.get("github")
+        chain = self.raw.get("chain")
+        chain_settings = self._chain(chain) if chain is not None else None
+        if chain is not None:
+            envs = tuple(replace(e, chain=self._identity(e.name, chain)) for e in envs)
+        else:
+            for e in envs:
+                if "chain" in self.raw["environments"][e.name]:
+                    self.problem(
+                        f"environments.{e.name}.chain",
+                        "needs a [chain] section (at least chain_id) to be read",
+                    )
         return Inventory(
             github=_github(github) if github is not None else None,
+            chain=chain_settings,
             source=source,
             fleet=fleet.get("name", fleet["zone"]),
             aws=aws,
@@ -330,6 +345,45 @@ class _Builder:
             body_cap_bytes=int(raw.get("body_cap_bytes", defaults.body_cap_bytes)),
             pass_deadline_s=float(raw.get("pass_deadline_s", defaults.pass_deadline_s)),
             ca_bundle=ca_bundle,
+        )
+
+    def _chain(self, raw: Mapping[str, Any]) -> ChainSettings:
+        decimals = int(raw.get("decimals", 18))
+        defaults = ChainSettings(chain_id=int(raw["chain_id"]))
+        return ChainSettings(
+            chain_id=int(raw["chain_id"]),
+            name=raw.get("name", defaults.name),
+            token=raw.get("token", defaults.token),
+            decimals=decimals,
+            rpc_env=raw.get("rpc_env", defaults.rpc_env),
+            rpc_url=raw.get("rpc_url"),
+            explorer_url=raw.get("explorer_url"),
+            deploy_min_wei=self._wei(raw, "deploy_min", "1", decimals),
+            paymaster_min_deposit_wei=self._wei(raw, "paymaster_min_deposit", "0.2", decimals),
+            timeout_s=float(raw.get("timeout_s", defaults.timeout_s)),
+            max_block_age_s=int(raw.get("max_block_age_s", defaults.max_block_age_s)),
+        )
+
+    def _wei(self, raw: Mapping[str, Any], key: str, default: str, decimals: int) -> int:
+        """ "0.2" HEI -> 200000000000000000 wei, exactly (Decimal, never a float)."""
+        text = str(raw.get(key, default))
+        try:
+            return parse_amount(text, decimals)
+        except ValueError as exc:
+            self.problem(f"chain.{key}", f"{_show(text)} {exc}")
+            return parse_amount(default, decimals)
+
+    def _identity(self, name: str, chain: Mapping[str, Any]) -> ChainIdentity | None:
+        spec = self.raw["environments"][name].get("chain")
+        if spec is None:
+            return None
+        return ChainIdentity(
+            deployer=spec.get("deployer"),
+            registry=spec.get("registry", chain.get("registry")),
+            entrypoint=spec.get("entrypoint", chain.get("entrypoint")),
+            paymaster=spec.get("paymaster", chain.get("paymaster")),
+            sponsor=spec.get("sponsor"),
+            bundler=spec.get("bundler"),
         )
 
     def check_deploy(self, period_s: int, probe: ProbeSettings) -> None:

@@ -79,6 +79,10 @@ def runtime() -> Runtime:
         aws_client=make_aws_client_factory(loaded.inventory.aws),
         secret_ids={k: os.environ[v] for k, v in SECRET_ENV.items() if os.environ.get(v)},
     )
+    if loaded.inventory.chain is not None:
+        from fleetboard.sources.chain import warm_up
+
+        warm_up()  # seconds of import: once per container, not inside a pass's budget
     # Everything imported so far lives as long as the container: move it out of the
     # collector's reach, so a pass's garbage collections walk only the pass's own objects.
     gc.freeze()

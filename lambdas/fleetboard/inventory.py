@@ -60,6 +60,7 @@ class Environment:
     instance_id: str | None = None
     eip: str | None = None  # as declared (env file), compared with the EIP found by tag
     retired: bool = False
+    chain: ChainIdentity | None = None
 
     @property
     def broker(self) -> Host:
@@ -112,6 +113,40 @@ class GithubSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ChainSettings:
+    """[chain]: the EVM chain the fleet's wallets live on (FLEET_FACTS §5).
+
+    The RPC URL is a secret (it may carry an API key): the `rpc_url` secret on Lambda, the
+    `rpc_env` variable on a laptop; `rpc_url` here only for a public, keyless endpoint.
+    Amounts are exact integers of the smallest unit (wei), never floats.
+    """
+
+    chain_id: int
+    name: str = "heima"
+    token: str = "HEI"  # noqa: S105 - the token symbol, not a credential
+    decimals: int = 18
+    rpc_env: str = "FLEETBOARD_RPC_URL"
+    rpc_url: str | None = None
+    explorer_url: str | None = None  # e.g. "https://explorer.heima.network"
+    deploy_min_wei: int = 10**18  # deployer, sponsor and bundler wallets: red below this
+    paymaster_min_deposit_wei: int = 2 * 10**17  # EntryPoint.balanceOf(paymaster): red below
+    timeout_s: float = 8.0
+    max_block_age_s: int = 300  # a newest block older than this: the RPC node lags
+
+
+@dataclass(frozen=True, slots=True)
+class ChainIdentity:
+    """One environment's wallets and contracts; prod and test slots use different sets."""
+
+    deployer: str | None = None  # DEPLOYER_ADDR_<CHAIN> (or HEIMA_DEPLOYER_ADDR_<CHAIN>)
+    registry: str | None = None  # SidecarRegistry: operatorMasterWallet(omni)
+    entrypoint: str | None = None  # EntryPoint: balanceOf(paymaster) is the deposit
+    paymaster: str | None = None  # empty on test slots: they run unsponsored
+    sponsor: str | None = None  # BROKER_SPONSOR_SIGNER_ADDRESS_<CHAIN>
+    bundler: str | None = None  # AGENTKEYS_BUNDLER_SIGNER_ADDRESS_<CHAIN>
+
+
+@dataclass(frozen=True, slots=True)
 class Inventory:
     source: str  # the config file it came from, for messages
     fleet: str
@@ -121,6 +156,7 @@ class Inventory:
     environments: tuple[Environment, ...]
     bucket_pattern: str
     github: GithubSettings | None = None  # no [github]: the CI part says "not configured"
+    chain: ChainSettings | None = None  # no [chain]: the chain part says "not configured"
 
     def test_slots(self) -> int:
         """How many test slots CI spreads over: [github] slot_count, or the declared ones."""

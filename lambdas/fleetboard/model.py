@@ -163,6 +163,40 @@ class AwsFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountFacts:
+    """An address's balance and nonce at the newest block, or why they are not known."""
+
+    address: str  # lower case, 0x-prefixed
+    balance_wei: int | None
+    nonce: int | None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallFacts:
+    """The result of one read-only contract call (eth_call), or why there is none."""
+
+    contract: str
+    result: str | None  # the raw 0x-hex return data
+    error: str | None = None  # "reverted: ...", "JSON-RPC error -32000: ...", "malformed: ..."
+
+
+@dataclass(frozen=True, slots=True)
+class ChainFacts:
+    """Everything one JSON-RPC batch told: chain id, newest block, accounts, calls."""
+
+    chain_id: int
+    block_number: int | None
+    block_time: datetime | None
+    accounts: dict[str, AccountFacts]  # by lower-case address
+    #: (registry, omni hex) -> operatorMasterWallet(omni); (entrypoint, paymaster) ->
+    #: EntryPoint.balanceOf(paymaster), the paymaster's deposit.
+    masters: dict[tuple[str, str], CallFacts]
+    deposits: dict[tuple[str, str], CallFacts]
+    requests: int  # HTTP round trips this pass: one, whatever the fleet size
+
+
+@dataclass(frozen=True, slots=True)
 class CiJob:
     """One job of a workflow run, with the names of its steps (the marker step's name
     `test-fleet slot N` says which slot the run holds)."""
@@ -331,6 +365,49 @@ class CiSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class WalletView:
+    """One wallet, or the paymaster's deposit, against its funding floor."""
+
+    role: str  # "deployer", "sponsor", "bundler", "paymaster deposit"
+    address: str
+    balance_wei: int | None
+    balance: str  # for people: "1.25 HEI"; "unknown" when not read
+    floor_wei: int
+    nonce: int | None  # None for a deposit
+    nonce_moved: bool | None  # since the previous snapshot; None when there is none to compare
+    status: Status
+    text: str
+    url: str | None  # the address on the chain explorer
+
+
+@dataclass(frozen=True, slots=True)
+class ChainView:
+    """An environment's chain identity: its wallets and its operator master registration."""
+
+    status: Status
+    omni: str | None
+    registry: str | None
+    master: str | None  # the master wallet's address when registered
+    master_registered: bool | None  # None: not read (no registry configured, or an error)
+    master_text: str
+    wallets: tuple[WalletView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChainSummary:
+    """The fleet's chain line: the RPC answers, on the expected chain, with a fresh block."""
+
+    status: Status
+    text: str
+    chain_id: int | None
+    expected_chain_id: int
+    block_number: int | None
+    block_age_s: float | None
+    requests: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class EnvironmentView:
     name: str
     kind: EnvKind
@@ -343,6 +420,7 @@ class EnvironmentView:
     drift: tuple[Drift, ...]
     ci: SlotCi | None = None  # test slots only
     deploy: DeployView | None = None
+    chain: ChainView | None = None  # environments with a [environments.X.chain] identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,3 +461,4 @@ class Board:
     fleet_drift: tuple[Drift, ...]  # drift that belongs to no declared environment
     collector: CollectorInfo
     ci: CiSummary | None = None
+    chain: ChainSummary | None = None

@@ -15,6 +15,8 @@ from typing import Any
 from fleetboard.model import (
     Board,
     CertSummary,
+    ChainSummary,
+    ChainView,
     Check,
     CiSummary,
     DeployView,
@@ -24,6 +26,7 @@ from fleetboard.model import (
     Machine,
     RunView,
     SlotCi,
+    WalletView,
 )
 
 SCHEMA_VERSION = 1
@@ -69,6 +72,56 @@ def to_document(board: Board) -> JsonDoc:
         "environments": [_environment(e) for e in board.environments],
         "drift": [_drift(d) for d in board.fleet_drift],
         "ci": _ci(board.ci),
+        "chain": _chain(board.chain),
+    }
+
+
+def _wei(value: int | None) -> str | None:
+    """Money as an exact integer string: JSON numbers lose precision past 2**53."""
+    return None if value is None else str(value)
+
+
+def _wallet(w: WalletView) -> JsonDoc:
+    return {
+        "role": w.role,
+        "address": w.address,
+        "balance_wei": _wei(w.balance_wei),
+        "balance": w.balance,
+        "floor_wei": str(w.floor_wei),
+        "nonce": w.nonce,
+        "nonce_moved": w.nonce_moved,
+        "status": str(w.status),
+        "text": w.text,
+        "url": w.url,
+    }
+
+
+def _chain_env(c: ChainView | None) -> JsonDoc | None:
+    if c is None:
+        return None
+    return {
+        "status": str(c.status),
+        "omni": c.omni,
+        "registry": c.registry,
+        "master": c.master,
+        "master_registered": c.master_registered,
+        "master_text": c.master_text,
+        "wallets": [_wallet(w) for w in c.wallets],
+    }
+
+
+def _chain(c: ChainSummary | None) -> JsonDoc | None:
+    if c is None:
+        return None
+    return {
+        "status": str(c.status),
+        "text": c.text,
+        "chain_id": c.chain_id,
+        "expected_chain_id": c.expected_chain_id,
+        "block_number": c.block_number,
+        "block_age_s": None if c.block_age_s is None else round(c.block_age_s, 1),
+        "requests": c.requests,
+        "error": c.error,
     }
 
 
@@ -192,6 +245,7 @@ def _environment(env: EnvironmentView) -> JsonDoc:
         "drift": [_drift(d) for d in env.drift],
         "ci": _slot_ci(env.ci),
         "deploy": _deploy(env.deploy),
+        "chain": _chain_env(env.chain),
     }
 
 

@@ -45,12 +45,18 @@ ensure_venv() {
     say "creating .venv with $($py --version)"
     "$py" -m venv .venv
   fi
-  if ! .venv/bin/python -m uv --version >/dev/null 2>&1; then
-    say "installing uv (fast installs)"
-    .venv/bin/python -m pip install -q --disable-pip-version-check uv
+  local uv=(.venv/bin/python -m uv)
+  if ! "${uv[@]}" --version >/dev/null 2>&1; then
+    if command -v uv >/dev/null 2>&1; then
+      uv=(uv)  # a .venv made by uv has no pip: use the uv on PATH
+    else
+      say "installing uv (fast installs)"
+      .venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip -q
+      .venv/bin/python -m pip install -q --disable-pip-version-check uv
+    fi
   fi
   say "installing fleetboard[$extra] into .venv"
-  .venv/bin/python -m uv pip install -q --python .venv/bin/python -e ".[$extra]"
+  "${uv[@]}" pip install -q --python .venv/bin/python -e ".[$extra]"
   echo "$want" > "$stamp"
 }
 
@@ -65,13 +71,16 @@ ensure_chromium() {
     { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q --no-install-recommends chromium >/dev/null; }
 }
 
-# ensure_node_tools: the pinned Node tools of package.json (the CDK CLI), from the lockfile.
+# ensure_node_tools: the pinned Node tools of package.json, from the lockfile: the CDK CLI,
+# anvil (a local EVM node: @foundry-rs/anvil ships its binary in a platform package) and
+# solc-js (compiles tests/contracts/ for it). npm's cache keeps the downloads between runs.
 ensure_node_tools() {
-  if [ -x node_modules/.bin/cdk ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
+  if [ -x node_modules/.bin/cdk ] && [ -x node_modules/.bin/anvil ] && [ -x node_modules/.bin/solcjs ] &&
+     [ node_modules/.package-lock.json -nt package-lock.json ]; then
     return 0
   fi
-  command -v npm >/dev/null 2>&1 || { echo "fleetboard needs Node.js and npm (for the CDK CLI)" >&2; return 1; }
-  say "installing the pinned CDK CLI (npm ci)"
+  command -v npm >/dev/null 2>&1 || { echo "fleetboard needs Node.js and npm (CDK CLI, anvil, solc-js)" >&2; return 1; }
+  say "installing the pinned Node tools: CDK CLI, anvil, solc-js (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
 }
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from tests.boards import NOW, REPO, XSS, demo_board, document
+from tests.boards import EXPLORER, NOW, REPO, TEST_DEPLOYER, XSS, demo_board, document
 
 from .conftest import PERIOD_S, OpenPage
 
@@ -18,6 +18,7 @@ pytestmark = pytest.mark.browser
 FRESH = NOW + timedelta(seconds=42)
 HOLDER_URL = f"https://github.com/{REPO}/actions/runs/19433108775"
 RUN_URL = r"https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/actions/runs/\d+"
+ADDRESS_URL = re.escape(EXPLORER) + r"/address/0x[0-9a-fA-F]{40}"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 
@@ -80,11 +81,13 @@ def test_slot_1_card_links_its_holder_run_and_the_link_fetches_nothing(
     expect(link).to_have_attribute("href", HOLDER_URL)
     expect(link).to_have_attribute("rel", "noopener noreferrer")
     assert link.evaluate("a => a.tagName === 'A' && a.href") == HOLDER_URL
-    # every external URL on the page is such a link
+    # every external URL on the page is such a link, or one to an address on the explorer
     external = page.locator('[href^="http"], [href^="//"], [src^="http"], [src^="//"]')
     hrefs = external.evaluate_all("els => els.map(e => [e.tagName, e.getAttribute('href'), e.rel])")
     assert hrefs and all(
-        tag == "A" and re.fullmatch(RUN_URL, href) and rel == "noopener noreferrer"
+        tag == "A"
+        and (re.fullmatch(RUN_URL, href) or re.fullmatch(ADDRESS_URL, href))
+        and rel == "noopener noreferrer"
         for tag, href, rel in hrefs
     ), hrefs
     # pointing at and tabbing to the links makes no request (no prefetch, no preconnect)
@@ -106,6 +109,8 @@ def test_script_text_shows_literally_and_opens_no_dialog(open_page: OpenPage) ->
     assert XSS in page.locator("table.services").inner_text()
     assert f"broker: {XSS}" in page.locator("#env-test dl.ci").inner_text()
     assert f"broker: {XSS}" in page.locator("table.runs").inner_text()
+    assert f"balance unknown: {XSS}" in page.locator("#env-test-2 .wallets").inner_text()
+    assert f"master unknown: {XSS}" in page.locator("#env-test-2 .master").inner_text()
     assert page.locator('[href^="javascript:"]').count() == 0
     assert page.locator("script").count() == 1
     assert opened.dialogs == []
@@ -201,6 +206,46 @@ def test_phone_viewport_has_no_sideways_scroll(open_page: OpenPage) -> None:
     # wide tables scroll inside their own box
     box = page.locator("section.detail .scroll").first
     assert box.evaluate("el => el.scrollWidth > el.clientWidth")
+    opened.assert_quiet()
+
+
+def test_summary_shows_the_chain_line(open_page: OpenPage) -> None:
+    opened = open_page("demo", clock=FRESH)
+    line = opened.page.locator("section.summary .chain-line")
+    expect(line).to_have_text(
+        "Chain green RPC reachable, chain 212013 as expected, block 4,812,331 9 s old · 1 request"
+    )
+    expect(line).to_have_attribute("title", "source chain · observed 2026-11-23 08:00:03 UTC")
+    opened.assert_quiet()
+
+
+@pytest.mark.parametrize(
+    "viewport",
+    [PHONE, {"width": 320, "height": 640}, DESKTOP],
+    ids=["phone", "narrow-phone", "desktop"],
+)
+def test_wallet_addresses_and_omni_stay_inside_their_card(
+    open_page: OpenPage, viewport: dict[str, int]
+) -> None:
+    opened = open_page("demo", clock=FRESH, viewport=viewport)
+    page = opened.page
+    scroll_width, inner_width = page.evaluate(
+        "[document.scrollingElement.scrollWidth, window.innerWidth]"
+    )
+    assert scroll_width <= inner_width
+    spill = page.locator("article.card .chain code, article.card .chain .why").evaluate_all(
+        """els => els.filter(el => {
+            const card = el.closest('article.card').getBoundingClientRect();
+            const box = el.getBoundingClientRect();
+            return box.left < card.left || box.right > card.right + 0.5;
+        }).map(el => el.textContent)"""
+    )
+    assert spill == []
+    # the address reads as the full address, and links to its explorer page
+    link = page.locator("#env-test .wallets a")
+    expect(link).to_have_text(TEST_DEPLOYER)
+    expect(link).to_have_attribute("href", f"{EXPLORER}/address/{TEST_DEPLOYER}")
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
     opened.assert_quiet()
 
 

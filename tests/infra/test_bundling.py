@@ -178,6 +178,7 @@ for name in names:
     if not name.endswith("__main__"):
         importlib.import_module(name)
 from cryptography import x509  # sources/net.py, for certificates that fail verification
+from web3 import HTTPProvider  # sources/chain.py, and handler.py warms it when [chain] is set
 from fleetboard import collect, config, render
 loaded = config.load("fleet.toml")
 print(json.dumps({

@@ -341,3 +341,72 @@ def test_github_etags_are_kept_beside_the_board_and_answered_304_next_pass(
     line = again.document["ci"]
     assert line["not_modified"] == line["requests"] > 0  # nothing changed: every answer a 304
     assert "demo-token" not in (out / "state" / "github.json").read_text()
+
+
+def chain_of(fleet: DemoFleet) -> None:
+    if fleet.chain is None:  # anvil or solc-js missing: scripts/test.sh installs both
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the demo ran without its chain: {fleet.chain_note}")
+        pytest.skip(f"the demo ran without its chain: {fleet.chain_note}")
+
+
+def test_the_demo_chain_shows_funding_registration_and_the_chain_line(
+    fleet: DemoFleet, first_pass: tuple[PassResult, Path]
+) -> None:
+    chain_of(fleet)
+    result, out = first_pass
+    wallets = {
+        (e["name"], w["role"]): (w["status"], w["balance"])
+        for e in result.document["environments"]
+        if e["chain"]
+        for w in e["chain"]["wallets"]
+    }
+    assert wallets == {
+        ("prod", "deployer"): ("green", "12.5 HEI"),
+        ("prod", "sponsor"): ("green", "3.7 HEI"),
+        ("prod", "paymaster deposit"): ("red", "0.15 HEI"),
+        ("test", "deployer"): ("green", "2.4 HEI"),
+        ("test-2", "deployer"): ("red", "0.4 HEI"),
+        ("test-3", "deployer"): ("green", "1.1 HEI"),
+    }
+    registered = {
+        e["name"]: e["chain"]["master_registered"] for e in result.document["environments"]
+    }
+    assert registered == {"prod": True, "test": True, "test-2": True, "test-3": False}
+    line = result.document["chain"]
+    assert (line["status"], line["chain_id"], line["requests"]) == ("green", 212013, 1)
+    checks = {(i["env"], i["check"]) for i in result.document["summary"]["issues"]}
+    assert {("prod", "wallet:paymaster-deposit"), ("test-2", "wallet:deployer")} <= checks
+    assert fleet.chain.node.url not in (out / "index.html").read_text()
+
+
+def test_a_slot_in_use_shows_its_nonce_moving_on_the_next_pass(
+    fleet: DemoFleet, first_pass: tuple[PassResult, Path]
+) -> None:
+    chain_of(fleet)
+    _, out = first_pass
+    fleet.before_pass()  # the CI run on slot 1 sends a transaction
+    ctx = collect.laptop_context(fleet.loaded, **fleet.context_overrides())
+    again = collect.run_pass(fleet.loaded, ctx, LocalPublisher(out))
+    moved = {
+        e["name"]: e["chain"]["wallets"][0]["nonce_moved"]
+        for e in again.document["environments"]
+        if e["chain"]
+    }
+    assert moved == {"prod": False, "test": True, "test-2": False, "test-3": False}
+
+
+def test_without_anvil_the_demo_runs_and_says_the_chain_is_not_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fleetboard.demo import chain as local
+
+    monkeypatch.setattr(local, "available", lambda: "anvil not installed (npm ci installs it)")
+    (tmp_path / "demo").mkdir()
+    with demo_fleet(tmp_path / "demo") as bare:
+        assert bare.chain is None and "[chain]" not in bare.config_path.read_text()
+        ctx = collect.laptop_context(bare.loaded, **bare.context_overrides())
+        result = collect.run_pass(bare.loaded, ctx, LocalPublisher(tmp_path / "board"))
+    assert result.error is None and result.document["chain"] is None
+    page = (tmp_path / "board" / "index.html").read_text()
+    assert "Chain" in page and "not configured" in page

@@ -121,6 +121,24 @@ MISTAKES = [
         "fleet.toml: thresholds.tls_red_days: 14 is more than tls_amber_days (10); red must come "
         "at fewer days left than amber",
     ),
+    (
+        "not an address",
+        GOOD + '[chain]\nchain_id = 212013\n[environments.prod.chain]\ndeployer = "0x1234"\n',
+        'fleet.toml: environments.prod.chain.deployer: "0x1234" is not an address such as '
+        '"0xdE644936D5B7d5d42032fd08bbA42Fbbfd6663Bc"',
+    ),
+    (
+        "an amount finer than the token",
+        GOOD + '[chain]\nchain_id = 1\ndecimals = 6\npaymaster_min_deposit = "0.0000001"\n',
+        'fleet.toml: chain.paymaster_min_deposit: "0.0000001" has more than 6 decimal places',
+    ),
+    (
+        "a chain identity with no [chain]",
+        GOOD
+        + '[environments.prod.chain]\ndeployer = "0xdE644936D5B7d5d42032fd08bbA42Fbbfd6663Bc"\n',
+        "fleet.toml: environments.prod.chain: needs a [chain] section (at least chain_id) to be "
+        "read",
+    ),
 ]
 
 

@@ -12,7 +12,22 @@ from typing import Any
 import jinja2
 import pytest
 from markupsafe import escape
-from tests.boards import NOW, REPO, XSS, big_board, ci_summary, demo_board, document, with_slot_ci
+from tests.boards import (
+    EXPLORER,
+    NOW,
+    PROD_DEPLOYER,
+    PROD_PAYMASTER,
+    REPO,
+    RPC_ERROR,
+    TEST_DEPLOYER,
+    XSS,
+    big_board,
+    ci_summary,
+    demo_board,
+    document,
+    omni,
+    with_slot_ci,
+)
 
 from fleetboard import render
 from fleetboard.model import Status
@@ -106,7 +121,7 @@ def test_summary_carries_status_word_message_and_next_action(
 def test_issues_keep_the_snapshot_order_red_first(demo_html: str) -> None:
     summary = section(demo_html, "summary")
     words = re.findall(r'<li title="[^"]*"><span class="pill (\w+)">', summary)
-    assert words == ["red", "amber", "amber", "amber", "amber", "amber"]
+    assert words == ["red"] * 3 + ["amber"] * 6
 
 
 def test_page_has_one_card_per_environment_in_order(
@@ -188,7 +203,7 @@ def test_drift_table_has_environment_and_fleet_rows(demo_html: str) -> None:
 
 def test_footer_names_each_source_and_its_error(demo_html: str, ci_unknown_html: str) -> None:
     footer = demo_html[demo_html.index('<footer class="foot"') :]
-    for name in ("aws", "http", "tls", "github"):
+    for name in ("aws", "http", "tls", "github", "chain"):
         assert f"<strong>{name}</strong>" in footer
     assert "fleetboard 0.1.0" in footer
     failed = ci_unknown_html[ci_unknown_html.index('<footer class="foot"') :]
@@ -381,6 +396,161 @@ def test_every_value_in_a_table_row_has_a_source_title(demo_html: str) -> None:
     assert all(title.startswith(' title="source ') for title in rows)
 
 
+# --------------------------------------------------------------------------- chain identity
+
+
+def wallets(html: str, env: str) -> list[str]:
+    """What a reader sees of each wallet row of an environment's card."""
+    part = re.search(r'<ul class="wallets">(.*?)</ul>', card(html, env), re.S)
+    assert part, f"no wallets on {env}"
+    return [text_of(li) for li in re.findall(r"<li[^>]*>(.*?)</li>", part.group(1), re.S)]
+
+
+def test_summary_has_the_chain_line_after_the_ci_line(demo_html: str) -> None:
+    line = re.search(
+        r'<p class="chain-line" title="source chain · observed 2026-11-23 08:00:03 UTC">(.*?)</p>',
+        demo_html,
+    )
+    assert line
+    assert text_of(line.group(1)) == (
+        "Chain green RPC reachable, chain 212013 as expected, block 4,812,331 9 s old · 1 request"
+    )
+    assert '<span class="pill green">green</span>' in line.group(1)  # the word, not a colour
+    order = [demo_html.index(s) for s in ('class="ci-line"', 'class="chain-line"', "envs-h")]
+    assert order == sorted(order)
+
+
+def test_chain_not_configured_says_so_and_no_card_lists_wallets() -> None:
+    doc = document(demo_board(chain="none"))
+    assert doc["chain"] is None
+    html = render.render_page(doc)
+    summary = text_of(section(html, "summary"))
+    assert "Chain not configured · no [chain] in fleet.toml" in summary
+    assert "Wallets" not in html
+    assert 'class="wallets"' not in html
+
+
+def test_chain_unknown_shows_the_error_and_no_wallet_looks_funded() -> None:
+    html = render.render_page(document(demo_board(chain="unknown")))
+    assert f"Chain unknown: {RPC_ERROR}" in text_of(section(html, "summary"))
+    rows = wallets(html, "test")
+    assert rows == [
+        f"unknown deployer unknown · nonce — {TEST_DEPLOYER} balance unknown: {RPC_ERROR}"
+    ]
+    for env in ("prod", "test", "test-2"):
+        seen = card(html, env)
+        assert not re.search(r'class="pill (green|red)"', seen.split('<div class="chain"')[1])
+        assert f"master unknown: {RPC_ERROR}" in text_of(seen)
+    footer = html[html.index('<footer class="foot"') :]
+    assert '<strong>chain</strong> <span class="pill red">error</span>' in footer
+
+
+def test_each_wallet_shows_role_balance_word_nonce_and_address(demo_html: str) -> None:
+    assert wallets(demo_html, "prod") == [
+        f"green deployer 12.5 HEI · nonce 4,812 · moved {PROD_DEPLOYER}",
+        "green sponsor 3.2 HEI · nonce 977 · unchanged 0x3f1C7bD24a0e9A5b6E8c2D4F90a1B3c5d7E9f20A",
+        f"red paymaster deposit 0.05 HEI {PROD_PAYMASTER} "
+        "deposit 0.05 HEI, below the 0.2 HEI floor: top it up",
+    ]
+    assert wallets(demo_html, "test") == [
+        f"red deployer 0.04 HEI · nonce 1,204 · moved {TEST_DEPLOYER} "
+        "0.04 HEI, below the 1 HEI floor: fund it"
+    ]
+    # no previous snapshot to compare the nonce with: a dash, and the title says why
+    (slot2,) = wallets(demo_html, "test-2")
+    assert slot2.startswith("green deployer 2 HEI · nonce 88 · — 0xC32A69BE")
+    assert '<span class="none" title="not compared: no previous snapshot">—</span>' in card(
+        demo_html, "test-2"
+    )
+    # every row's title names its source and time, and carries the rule's sentence
+    assert (
+        '<li title="source chain · observed 2026-11-23 08:00:03 UTC · 12.5 HEI (floor 1 HEI)">'
+        '<span class="pill green">green</span>'
+    ) in card(demo_html, "prod")
+
+
+def test_a_deposit_below_its_floor_is_red_in_words_and_in_the_issues(demo_html: str) -> None:
+    prod = card(demo_html, "prod")
+    row = re.search(r"<li[^>]*>(<span class=\"pill red\">red</span>.*?)</li>", prod, re.S)
+    assert row
+    assert "paymaster deposit" in row.group(1)
+    assert '<span class="why">deposit 0.05 HEI, below the 0.2 HEI floor: top it up</span>' in (
+        row.group(1)
+    )
+    summary = text_of(section(demo_html, "summary"))
+    assert (
+        f"prod wallet:paymaster-deposit red: {PROD_PAYMASTER} deposit 0.05 HEI, below the "
+        "0.2 HEI floor: top it up"
+    ) in summary
+
+
+def test_wallet_address_is_in_full_and_links_to_the_explorer(demo_html: str) -> None:
+    url = f"{EXPLORER}/address/{TEST_DEPLOYER}"
+    assert (
+        f'<a href="{url}" rel="noopener noreferrer" title="deployer on the chain explorer">'
+        f"<code>{TEST_DEPLOYER}</code></a>"
+    ) in card(demo_html, "test")
+
+
+def test_master_line_says_registered_or_not_with_the_omni(demo_html: str) -> None:
+    slot1 = card(demo_html, "test")
+    line = re.search(
+        r'<p class="master" title="source chain · observed [^"]+">(.*?)</p>', slot1, re.S
+    )
+    assert line
+    assert line.group(1).startswith('<span class="pill amber">amber</span>')
+    assert text_of(line.group(1)) == (
+        "amber master registration operator master not registered (the registry answers the "
+        f"zero address) omni {omni(TEST_DEPLOYER)}"
+    )
+    assert f'<code title="operator omni of the deployer">{omni(TEST_DEPLOYER)}</code>' in slot1
+    prod = text_of(card(demo_html, "prod"))
+    assert "green master registration operator master registered: 0x6a1f3c5e" in prod
+    assert f"omni {omni(PROD_DEPLOYER)}" in prod
+
+
+def test_environments_without_a_chain_identity_show_no_wallets(demo_html: str) -> None:
+    for env in ("base", "test-3"):
+        assert "Wallets" not in card(demo_html, env)
+    assert "Wallets 3" in text_of(card(demo_html, "prod"))
+
+
+def test_script_in_a_wallet_reason_and_master_line_is_escaped(hostile_html: str) -> None:
+    escaped = str(escape(XSS))
+    slot2 = card(hostile_html, "test-2")
+    assert f'<span class="why">balance unknown: {escaped}</span>' in slot2
+    assert f'<span class="why">master unknown: {escaped}</span>' in slot2
+    # a wallet URL that is not its explorer page is not linked
+    sponsor = "0x3f1C7bD24a0e9A5b6E8c2D4F90a1B3c5d7E9f20A"
+    assert f'<span class="addr"><code>{sponsor}</code></span>' in card(hostile_html, "prod")
+    assert "javascript:" not in hostile_html
+    assert XSS not in hostile_html
+
+
+@pytest.mark.parametrize(
+    ("url", "linked"),
+    [
+        (f"{EXPLORER}/address/{TEST_DEPLOYER}", True),
+        (f"{EXPLORER}/address/{TEST_DEPLOYER.lower()}", True),
+        (f"https://explorer.example:8443/heima/address/{TEST_DEPLOYER}", True),
+        (f"{EXPLORER}/address/{PROD_DEPLOYER}", False),  # another address's page
+        (f"http://explorer.heima.network/address/{TEST_DEPLOYER}", False),
+        (f"//explorer.heima.network/address/{TEST_DEPLOYER}", False),
+        (f"{EXPLORER}/address/{TEST_DEPLOYER}#x", False),
+        (f"{EXPLORER}/address/{TEST_DEPLOYER}?tab=txs", False),
+        (f'{EXPLORER}/"onmouseover="x/address/{TEST_DEPLOYER}', False),
+        (f"javascript:alert(1)//address/{TEST_DEPLOYER}", False),
+        (None, False),
+        ("", False),
+    ],
+)
+def test_a_wallet_url_that_is_not_its_explorer_page_is_not_linked(
+    url: str | None, linked: bool
+) -> None:
+    found = render.explorer_url({"url": url, "address": TEST_DEPLOYER})
+    assert (found == url) if linked else found is None
+
+
 # --------------------------------------------------------------------------- safety
 
 
@@ -433,17 +603,19 @@ URL_ATTRIBUTES = (
     "manifest",
     "xlink:href",
 )
-#: The only external URL the page may carry: a plain link to a GitHub Actions run page.
+#: The only external URLs the page may carry: plain links to a GitHub Actions run page and to
+#: an address on the chain explorer.
 GITHUB_RUN = re.compile(r"https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/actions/runs/\d+")
+EXPLORER_ADDRESS = re.compile(re.escape(EXPLORER) + r"/address/0x[0-9a-fA-F]{40}")
 
 
 @pytest.mark.parametrize("variant", ["demo", "hostile"])
-def test_nothing_leaves_the_page_origin_but_links_to_github_runs(
+def test_nothing_leaves_the_page_origin_but_links_to_github_runs_and_the_explorer(
     variant: str, demo_html: str, hostile_html: str
 ) -> None:
     html = demo_html if variant == "demo" else hostile_html
     scheme = re.compile(r"^\s*([a-z][a-z0-9+.-]*:|//)", re.I)
-    runs = []
+    runs, addresses = [], []
     for tag, attrs in parse(html).tags:
         assert "ping" not in attrs, tag  # a click on a link must not report anywhere either
         for name in URL_ATTRIBUTES:
@@ -458,8 +630,13 @@ def test_nothing_leaves_the_page_origin_but_links_to_github_runs(
                 assert attrs.get("rel") == "noopener noreferrer", attrs
                 runs.append(value)
                 continue
+            if tag == "a" and name == "href" and EXPLORER_ADDRESS.fullmatch(value):
+                assert attrs.get("rel") == "noopener noreferrer", attrs
+                addresses.append(value)
+                continue
             assert not scheme.match(value), f"<{tag} {name}={value!r}>"
     assert f"https://github.com/{REPO}/actions/runs/19433108775" in runs
+    assert f"{EXPLORER}/address/{PROD_DEPLOYER}" in addresses
     links = {attrs.get("href") for tag, attrs in parse(html).tags if tag == "link"}
     assert links == {"data:,", "board.css"}
 
@@ -507,6 +684,13 @@ def test_static_assets_are_the_css_and_script_the_page_links() -> None:
         ("environments", 2, "ci", "queued"),
         ("environments", 2, "ci", "holders", 0, "job"),
         ("environments", 3, "deploy", "stale"),
+        ("chain", "text"),
+        ("chain", "requests"),
+        ("environments", 0, "chain", "master_text"),
+        ("environments", 0, "chain", "omni"),
+        ("environments", 0, "chain", "wallets", 0, "nonce_moved"),
+        ("environments", 0, "chain", "wallets", 0, "url"),
+        ("environments", 0, "chain", "wallets", 2, "balance"),
     ],
     ids=lambda p: ".".join(map(str, p)),
 )

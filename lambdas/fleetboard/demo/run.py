@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import subprocess
 import sys
 import tempfile
 import threading
@@ -25,6 +26,7 @@ from fleetboard.demo.aws_world import (
     reset_moto,
     start_moto_server,
 )
+from fleetboard.demo.chain_world import CHAIN_ID, ChainWorld, build_chain_world
 from fleetboard.demo.dns import ZoneResolver
 from fleetboard.demo.github import GithubServer, demo_world
 from fleetboard.demo.hosts import HostServer
@@ -44,6 +46,13 @@ class DemoFleet:
     world: World
     hosts: HostServer
     github: GithubServer
+    chain: ChainWorld | None = None  # None: anvil or solc-js not installed
+    chain_note: str | None = None  # why there is no chain
+
+    def before_pass(self) -> None:
+        """What changes in the fleet between two passes (CI slots sending transactions)."""
+        if self.chain is not None:
+            self.chain.tick()
 
     def context_overrides(self) -> dict[str, object]:
         """What a pass needs besides the config: the demo's DNS and dummy AWS keys."""
@@ -69,13 +78,41 @@ def demo_fleet(workdir: Path) -> Iterator[DemoFleet]:
         reset_moto(endpoint)
         world = build_world(scenario.world_spec(), endpoint, credentials=DEMO_CREDENTIALS)
         now = utc_now()
-        with HostServer(scenario.sim_hosts(now)) as hosts, GithubServer(demo_world(now)) as gh:
+        with (
+            HostServer(scenario.sim_hosts(now)) as hosts,
+            GithubServer(demo_world(now)) as gh,
+            _demo_chain() as (chain, note),
+        ):
             ca = hosts.write_ca(workdir / "demo-ca.pem")
             config_path = workdir / "fleet.toml"
-            config_path.write_text(scenario.fleet_toml(world, hosts.address, ca.name, gh.url))
-            yield DemoFleet(config_path, load(config_path), world, hosts, gh)
+            text = scenario.fleet_toml(world, hosts.address, ca.name, gh.url)
+            if chain is not None:
+                text += "\n".join(chain.toml(tuple(e.name for e in scenario.DEMO_ENVS))) + "\n"
+            config_path.write_text(text)
+            yield DemoFleet(config_path, load(config_path), world, hosts, gh, chain, note)
     finally:
         stop_moto()
+
+
+@contextlib.contextmanager
+def _demo_chain() -> Iterator[tuple[ChainWorld | None, str | None]]:
+    """anvil with the fleet's contracts when the Node tools are installed; else no chain,
+    and the board's chain part says "not configured" (the demo never fails for it)."""
+    from fleetboard.demo import chain as local
+
+    why = local.available()
+    if why is not None:
+        yield None, why
+        return
+    with contextlib.ExitStack() as stack:
+        try:
+            node = stack.enter_context(local.LocalChain.start(chain_id=CHAIN_ID))
+            world = build_chain_world(node)
+        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+            stack.close()
+            yield None, f"the demo chain could not start: {exc}"
+            return
+        yield world, None
 
 
 def run_demo(*, out: Path, once: bool, port: int, every_s: int) -> int:
@@ -90,6 +127,10 @@ def run_demo(*, out: Path, once: bool, port: int, every_s: int) -> int:
             f"demo fleet up: AWS at {fleet.world.endpoint_url}, hosts at {fleet.hosts.address}, "
             f"GitHub at {fleet.github.url}"
         )
+        if fleet.chain is not None:
+            print(f"demo chain: anvil at {fleet.chain.node.url} with the fleet's contracts")
+        else:
+            print(f"demo chain: none ({fleet.chain_note}); the board shows it not configured")
         print(f"demo config: {fleet.config_path} (validated like any fleet.toml)")
         code = _pass_and_report(fleet.loaded, out, context_overrides=fleet.context_overrides())
         if once or code != EXIT_OK:
@@ -113,6 +154,7 @@ def _serve(fleet: DemoFleet, out: Path, port: int, every_s: int) -> int:
     stop = threading.Event()
     try:
         while not stop.wait(every_s):
+            fleet.before_pass()
             ctx = collect.laptop_context(fleet.loaded, **fleet.context_overrides())
             result = collect.run_pass(fleet.loaded, ctx, LocalPublisher(out))
             status = result.board.summary.status.value

@@ -7,7 +7,7 @@ the environment rollup, the fleet summary with its issues (red first) and one ne
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,6 +16,7 @@ from fleetboard.model import (
     SEVERITY,
     AwsFacts,
     Board,
+    ChainFacts,
     CollectorInfo,
     Drift,
     EnvironmentView,
@@ -28,6 +29,7 @@ from fleetboard.model import (
     Summary,
     TlsFacts,
 )
+from fleetboard.rules.chain import chain_issues, chain_summary, chain_view
 from fleetboard.rules.checks import http_checks, machine_check, machine_view, tls_checks
 from fleetboard.rules.ci import ci_issues, ci_summary, deploy_view, run_view, slot_ci
 from fleetboard.rules.drift import aws_drift, fleet_drift, http_drift
@@ -61,10 +63,13 @@ class Observations:
     http: HttpFacts | SourceFailure | None = None
     tls: TlsFacts | SourceFailure | None = None
     github: GithubFacts | SourceFailure | None = None  # None: [github] not configured
+    chain: ChainFacts | SourceFailure | None = None  # None: [chain] not configured
     failures: tuple[SourceFailure, ...] = field(default=())
+    #: Nonces the previous snapshot showed, by lower-case address: did they move?
+    previous_nonces: Mapping[str, int] = field(default_factory=dict)
 
     def all_failures(self) -> list[SourceFailure]:
-        sources = (self.aws, self.http, self.tls, self.github)
+        sources = (self.aws, self.http, self.tls, self.github, self.chain)
         found = [o for o in sources if isinstance(o, SourceFailure)]
         found += [f for f in self.failures if f not in found]
         if isinstance(self.aws, AwsFacts) and self.aws.deploy_error:
@@ -110,6 +115,7 @@ def environment_view(
         drift=tuple(drift),
         ci=slot_ci(env.slot, runs) if env.slot is not None and inventory.github else None,
         deploy=deploy_view(env, obs.aws, obs.github, _main(inventory)),
+        chain=chain_view(env, obs.chain, inventory.chain, obs.previous_nonces),
     )
 
 
@@ -127,8 +133,11 @@ def evaluate(
     views = [environment_view(e, inventory, obs, now, runs) for e in inventory.environments]
     drift = fleet_drift(inventory, obs.aws)
     failures = obs.all_failures()
+    chain = chain_summary(obs.chain, inventory.chain, now)
     issues = sorted(
-        fleet_issues(views, drift, failures) + ci_issues(views, runs, inventory),
+        fleet_issues(views, drift, failures)
+        + ci_issues(views, runs, inventory)
+        + chain_issues(views, chain),
         key=lambda i: SEVERITY.index(i.status),
     )
     running = [v for v in views if v.lifecycle not in (Lifecycle.STOPPED, Lifecycle.RETIRED)]
@@ -152,6 +161,7 @@ def evaluate(
         fleet_drift=tuple(drift),
         collector=collector,
         ci=ci_summary(obs.github, runs, inventory.github.rate_floor if inventory.github else 0),
+        chain=chain,
     )
 
 

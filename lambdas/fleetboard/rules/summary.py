@@ -179,6 +179,10 @@ def suggested_next_action(
             return f"{issue.env}: {detail}. Cancel the extra run, or start the slot's instance."
     for env, check in red_checks(("http",), running):
         return f"{env}: {check.host} {check.summary}; {_hint(check)}."
+    for issue in issues:
+        if issue.check.startswith("wallet:") and issue.status is Status.RED:
+            detail = issue.text.split(": ", 1)[1]
+            return f"Fund {issue.env}'s {issue.check.removeprefix('wallet:')}: {detail}."
     for env, check in red_checks(("tls",), running):
         return f"{env}: {check.host} {check.summary}; {_hint(check)}."
     for failure in failures:

@@ -64,6 +64,19 @@ class PassContext:
         return max(0.0, self.deadline - time.monotonic())
 
 
+def secret_value(
+    ctx: PassContext, name: str, variable: str, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """A secret's value: `ctx.secrets[name]` on Lambda, else the environment `variable` on a
+    laptop (`environ` replaces os.environ, for tests); None when neither is filled in."""
+    import os
+
+    secret = ctx.secrets.get(name)
+    if secret is not None and secret.reveal().strip():
+        return secret.reveal().strip()
+    return (os.environ if environ is None else environ).get(variable, "").strip() or None
+
+
 class Source(Protocol):
     """One kind of observation: AWS, HTTP probes, TLS certificates, GitHub, chain."""
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -49,7 +48,7 @@ from fleetboard import __version__
 from fleetboard.ci import IN_FLIGHT, RUNNING, SLOT_CLAIM_JOB, marker_slot, slot_claim_job_id
 from fleetboard.inventory import GithubSettings, Inventory
 from fleetboard.model import CiJob, CiRun, GithubFacts, SourceFailure
-from fleetboard.sources import PassContext
+from fleetboard.sources import PassContext, secret_value
 
 log = logging.getLogger(__name__)
 
@@ -580,7 +579,7 @@ class GithubSource:
         settings = inventory.github
         if settings is None:
             return SourceFailure(NAME, NOT_CONFIGURED)
-        token = self._token(settings, ctx)
+        token = secret_value(ctx, "github_token", settings.token_env, self._environ)
         kept, kept_note = _Kept.load(ctx)
         with _session(settings, token, ctx, kept) as session:
             try:
@@ -608,14 +607,6 @@ class GithubSource:
                 session.rate.limit,
             )
             return replace(facts, notes=tuple(session.scrub(n) for n in notes))
-
-    def _token(self, settings: GithubSettings, ctx: PassContext) -> str | None:
-        secret = ctx.secrets.get("github_token")
-        if secret is not None and secret.reveal().strip():
-            return secret.reveal().strip()
-        environ = os.environ if self._environ is None else self._environ
-        value = environ.get(settings.token_env, "").strip()
-        return value or None
 
 
 @contextmanager

@@ -1,0 +1,214 @@
+"""Chain identity on the board: wallets against their floors, the master registration, the
+chain line. Pure: the chain source's facts and the previous snapshot's nonces in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import fleetboard.chain as evm
+from fleetboard.inventory import ChainSettings, Environment
+from fleetboard.model import (
+    ChainFacts,
+    ChainSummary,
+    ChainView,
+    EnvironmentView,
+    Issue,
+    SourceFailure,
+    Status,
+    WalletView,
+)
+from fleetboard.rules.summary import worst
+
+ZERO_ADDRESS = "0x" + "0" * 40
+
+
+def _explorer(settings: ChainSettings, address: str) -> str | None:
+    return f"{settings.explorer_url}/address/{address}" if settings.explorer_url else None
+
+
+def _unknown(role: str, address: str, floor: int, text: str, url: str | None) -> WalletView:
+    """Not read: never green, never a made-up zero balance."""
+    return WalletView(role, address, None, "unknown", floor, None, None, Status.UNKNOWN, text, url)
+
+
+def wallet_view(
+    role: str,
+    address: str,
+    facts: ChainFacts | None,
+    settings: ChainSettings,
+    previous: Mapping[str, int],
+    reason: str | None = None,
+) -> WalletView:
+    """A wallet's balance against deploy_min, its nonce and whether it moved."""
+    floor = settings.deploy_min_wei
+    floor_text = evm.format_amount(floor, settings.decimals, settings.token)
+    account = facts.accounts.get(address.lower()) if facts else None
+    url = _explorer(settings, address)
+    if account is None or account.error or account.balance_wei is None:
+        why = (account.error if account else None) or reason or "not read"
+        return _unknown(role, address, floor, f"balance unknown: {why}", url)
+    balance = evm.format_amount(account.balance_wei, settings.decimals, settings.token)
+    before = previous.get(address.lower())
+    moved = None if before is None or account.nonce is None else account.nonce != before
+    if account.balance_wei < floor:
+        status, text = Status.RED, f"{balance}, below the {floor_text} floor: fund it"
+    else:
+        status, text = Status.GREEN, f"{balance} (floor {floor_text})"
+    return WalletView(
+        role, address, account.balance_wei, balance, floor, account.nonce, moved, status, text, url
+    )
+
+
+def deposit_view(
+    entrypoint: str,
+    paymaster: str,
+    facts: ChainFacts | None,
+    settings: ChainSettings,
+    reason: str | None = None,
+) -> WalletView:
+    """EntryPoint.balanceOf(paymaster): the deposit that pays for sponsored operations."""
+    floor = settings.paymaster_min_deposit_wei
+    floor_text = evm.format_amount(floor, settings.decimals, settings.token)
+    call = facts.deposits.get((entrypoint.lower(), paymaster.lower())) if facts else None
+    url = _explorer(settings, paymaster)
+    value = None
+    if call is not None and call.error is None and call.result is not None:
+        try:
+            value = evm.decode_uint(call.result)
+        except ValueError as exc:
+            call = type(call)(call.contract, None, f"malformed: {exc}")
+    if value is None:
+        why = (call.error if call else None) or reason or "not read"
+        return _unknown("paymaster deposit", paymaster, floor, f"deposit unknown: {why}", url)
+    amount = evm.format_amount(value, settings.decimals, settings.token)
+    if value < floor:
+        status, text = Status.RED, f"deposit {amount}, below the {floor_text} floor: top it up"
+    else:
+        status, text = Status.GREEN, f"deposit {amount} (floor {floor_text})"
+    return WalletView(
+        "paymaster deposit", paymaster, value, amount, floor, None, None, status, text, url
+    )
+
+
+def chain_view(
+    env: Environment,
+    chain: ChainFacts | SourceFailure | None,
+    settings: ChainSettings | None,
+    previous: Mapping[str, int],
+) -> ChainView | None:
+    identity = env.chain
+    if settings is None or identity is None or env.retired:
+        return None
+    facts = chain if isinstance(chain, ChainFacts) else None
+    reason = chain.reason if isinstance(chain, SourceFailure) else None
+    wallets = [
+        wallet_view(role, address, facts, settings, previous, reason)
+        for role, address in (
+            ("deployer", identity.deployer),
+            ("sponsor", identity.sponsor),
+            ("bundler", identity.bundler),
+        )
+        if address
+    ]
+    if identity.entrypoint and identity.paymaster:
+        wallets.append(
+            deposit_view(identity.entrypoint, identity.paymaster, facts, settings, reason)
+        )
+    omni = evm.operator_omni(identity.deployer) if identity.deployer else None
+    registered, master, text, status = _master(identity.registry, omni, facts, reason)
+    statuses = [w.status for w in wallets] + ([status] if omni and identity.registry else [])
+    return ChainView(
+        status=worst(statuses),
+        omni=omni,
+        registry=identity.registry,
+        master=master,
+        master_registered=registered,
+        master_text=text,
+        wallets=tuple(wallets),
+    )
+
+
+def _master(
+    registry: str | None, omni: str | None, facts: ChainFacts | None, reason: str | None
+) -> tuple[bool | None, str | None, str, Status]:
+    if registry is None or omni is None:
+        return None, None, "no registry or deployer configured", Status.UNKNOWN
+    call = facts.masters.get((registry.lower(), omni)) if facts else None
+    if call is None or call.error is not None or call.result is None:
+        why = (call.error if call else None) or reason or "not read"
+        return None, None, f"master unknown: {why}", Status.UNKNOWN
+    try:
+        master = evm.decode_address(call.result)
+    except ValueError as exc:
+        return None, None, f"master unknown: malformed: {exc}", Status.UNKNOWN
+    if master == ZERO_ADDRESS:
+        return (
+            False,
+            None,
+            "operator master not registered (the registry answers the zero address)",
+            Status.AMBER,
+        )
+    return True, master, f"operator master registered: {master}", Status.GREEN
+
+
+def chain_summary(
+    chain: ChainFacts | SourceFailure | None, settings: ChainSettings | None, now: datetime
+) -> ChainSummary | None:
+    if settings is None:
+        return None
+    if not isinstance(chain, ChainFacts):
+        why = chain.reason if isinstance(chain, SourceFailure) else "not read"
+        return ChainSummary(
+            Status.UNKNOWN, f"chain unknown: {why}", None, settings.chain_id, None, None, 0, why
+        )
+    age = (now - chain.block_time).total_seconds() if chain.block_time else None
+    block = f"block {chain.block_number:,}" if chain.block_number is not None else "no block"
+    aged = f" {max(age, 0):.0f} s old" if age is not None else ""
+    status = Status.GREEN
+    text = f"RPC reachable, chain {chain.chain_id} as expected, {block}{aged}"
+    if age is not None and age > settings.max_block_age_s:
+        status = Status.AMBER
+        text += f": the node lags (more than {settings.max_block_age_s} s)"
+    return ChainSummary(
+        status,
+        text,
+        chain.chain_id,
+        settings.chain_id,
+        chain.block_number,
+        age,
+        chain.requests,
+        None,
+    )
+
+
+def chain_issues(views: Sequence[EnvironmentView], summary: ChainSummary | None) -> list[Issue]:
+    """Wallets below their floor, masters not registered, a lagging node."""
+    found: list[Issue] = []
+    for view in views:
+        if view.chain is None:
+            continue
+        for wallet in view.chain.wallets:
+            if wallet.status is Status.RED:
+                check = f"wallet:{wallet.role.replace(' ', '-')}"
+                found.append(
+                    Issue(
+                        wallet.status,
+                        view.name,
+                        check,
+                        f"{view.name} {check} red: {wallet.address} {wallet.text}",
+                    )
+                )
+        if view.chain.master_registered is False:
+            found.append(
+                Issue(
+                    Status.AMBER,
+                    view.name,
+                    "chain:master",
+                    f"{view.name} chain:master amber: {view.chain.master_text} "
+                    f"(omni {view.chain.omni})",
+                )
+            )
+    if summary is not None and summary.status is Status.AMBER:
+        found.append(Issue(Status.AMBER, "fleet", "chain", f"fleet chain amber: {summary.text}"))
+    return found
