@@ -1,7 +1,9 @@
-"""The `fleetboard` command: validate, collect, demo, bench. Thin: the work is elsewhere.
+"""The `fleetboard` command: validate, collect, demo, bench, inventory. Thin: the work is
+elsewhere.
 
-Exit codes: 0 done; 1 the board is red and --fail-on-red was given; 2 bad input (config,
-arguments); 3 the pass ran but nothing was published (the last good board stays).
+Exit codes: 0 done; 1 the board is red and --fail-on-red was given, or `inventory check`
+found drift; 2 bad input (config, env files, arguments); 3 the pass ran but nothing was
+published (the last good board stays).
 """
 
 from __future__ import annotations
@@ -63,6 +65,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000, help="port to serve the board on (8000)")
     p.add_argument("--every", type=int, default=60, help="seconds between passes while serving")
     p.set_defaults(run=_demo)
+
+    inv = sub.add_parser(
+        "inventory", help="fleet.toml from the fleet's own env files, and drift against them"
+    )
+    inv_sub = inv.add_subparsers(required=True, metavar="ACTION")
+    p = inv_sub.add_parser("import", help="write fleet.toml from scripts/*.env")
+    p.add_argument("scripts", type=Path, help="the fleet's scripts/ folder")
+    p.add_argument("--out", required=True, type=Path, help="fleet.toml to write")
+    p.add_argument(
+        "--merge", action="store_true", help="keep keys written by hand in the existing --out"
+    )
+    p.add_argument("--chain", default="heima", choices=["heima", "base"], help="(heima)")
+    p.set_defaults(run=_inventory_import)
+    p = inv_sub.add_parser("check", help="list where fleet.toml and scripts/*.env disagree")
+    p.add_argument("scripts", type=Path, help="the fleet's scripts/ folder")
+    p.add_argument("--config", required=True, type=Path, help="path to fleet.toml")
+    p.add_argument("--chain", default="heima", choices=["heima", "base"], help="(heima)")
+    p.set_defaults(run=_inventory_check)
 
     p = sub.add_parser("bench", help="time one pass over a simulated fleet of N environments")
     p.add_argument("--envs", type=int, default=50, help="environments to simulate (50)")
@@ -150,6 +170,18 @@ def report(result: object) -> str:
     if result.published:
         lines.append(f"wrote {len(result.published)} files: {', '.join(result.published)}")
     return "\n".join(lines)
+
+
+def _inventory_import(args: argparse.Namespace) -> int:
+    from fleetboard.inventory_cmd import run_import
+
+    return run_import(args.scripts, args.out, merge=args.merge, chain=args.chain)
+
+
+def _inventory_check(args: argparse.Namespace) -> int:
+    from fleetboard.inventory_cmd import run_check
+
+    return run_check(args.scripts, args.config, chain=args.chain)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -306,6 +306,10 @@ class _Builder:
         )
         self.check_deploy(int(fleet.get("period_s", DEFAULT_PERIOD_S)), probe)
         self._check_unique(envs)
+        services = {h.label.removeprefix("worker:") for e in envs for h in e.hosts}
+        for name in fleet.get("optional", ()):
+            if envs and name not in services:
+                self.problem("fleet.optional", f"{name!r} is a service of no environment")
         github = self.raw.get("github")
         chain = self.raw.get("chain")
         chain_settings = self._chain(chain) if chain is not None else None
@@ -529,7 +533,9 @@ class _Builder:
                     f"no such service in this environment{hint} "
                     f"(known: {', '.join(sorted(known))})",
                 )
-        for name in optional - known:
+        # fleet.optional may name services some environments lack ("may be absent" is its
+        # point); an environment's own list must name its own services.
+        for name in set(spec.get("optional", ())) - known:
             self.problem(f"{where}.optional", f"{name!r} is not a service of this environment")
         hosts = []
         for key, role, label, hostname, paths in plan:

@@ -196,7 +196,8 @@ class LocalChain:
 def _selector(signature: str) -> str:
     from eth_utils.crypto import keccak  # web3's own dependency
 
-    return "0x" + keccak(text=signature)[:4].hex()
+    digest: bytes = keccak(text=signature)
+    return "0x" + digest[:4].hex()
 
 
 def _word(address: str) -> str:

@@ -151,7 +151,7 @@ def _send(url: str, requests: list[_Request], timeout: float) -> list[Any]:
         url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None
     )
     try:
-        answer = provider.make_batch_request([(r.method, r.params) for r in requests])  # type: ignore[misc]
+        answer = provider.make_batch_request([(r.method, r.params) for r in requests])
     except http.Timeout:
         raise _Failed(f"no answer within {timeout:.1f} s") from None
     except http.HTTPError as exc:
