@@ -31,11 +31,11 @@ pick_python() {
   return 1
 }
 
-# ensure_venv EXTRA: .venv with the project installed editable with [EXTRA]; skipped when
-# pyproject.toml has not changed since the last install.
+# ensure_venv EXTRA: .venv with the project installed editable with [EXTRA], the packages the
+# Lambda ships pinned by lambdas/requirements.lock; skipped when neither file has changed.
 ensure_venv() {
   local extra="$1" py stamp want
-  want="$extra:$(sha256sum pyproject.toml | cut -c1-16)"
+  want="$extra:$(cat pyproject.toml lambdas/requirements.lock | sha256sum | cut -c1-16)"
   stamp=.venv/.fleetboard-installed
   if [ -x .venv/bin/python ] && [ -f "$stamp" ] && grep -qx "$want" "$stamp" 2>/dev/null; then
     return 0
@@ -56,7 +56,8 @@ ensure_venv() {
     fi
   fi
   say "installing fleetboard[$extra] into .venv"
-  "${uv[@]}" pip install -q --python .venv/bin/python -e ".[$extra]"
+  # The Lambda's lock constrains the venv too: what tests run is what ships.
+  "${uv[@]}" pip install -q --python .venv/bin/python -c lambdas/requirements.lock -e ".[$extra]"
   echo "$want" > "$stamp"
 }
 
@@ -82,6 +83,18 @@ ensure_node_tools() {
   command -v npm >/dev/null 2>&1 || { echo "fleetboard needs Node.js and npm (CDK CLI, anvil, solc-js)" >&2; return 1; }
   say "installing the pinned Node tools: CDK CLI, anvil, solc-js (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
+}
+
+# ensure_edge_auth_deps: the edge sign-in function's own pinned packages (cognito-at-edge, and
+# esbuild for its bundle) from lambdas/edge_auth/package-lock.json, for its node --test suite.
+ensure_edge_auth_deps() {
+  local dir=lambdas/edge_auth
+  if [ -d "$dir/node_modules" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+    return 0
+  fi
+  command -v npm >/dev/null 2>&1 || { echo "fleetboard needs Node.js and npm (the edge sign-in function)" >&2; return 1; }
+  say "installing the edge sign-in function's pinned packages (npm ci in $dir)"
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
 }
 
 # ensure_octokit_openapi: GitHub's published OpenAPI description (npm @octokit/openapi), which
