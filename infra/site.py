@@ -8,12 +8,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
+from constructs import Construct, IValidation
 
 from fleetboard.config import DeploySettings
 from fleetboard.publish import HISTORY_PREFIX, LATEST
@@ -43,6 +44,27 @@ ERROR_CACHING = cdk.Duration.seconds(10)
 #: DESIGN §8: latest.json is never cached beyond seconds, whatever its Cache-Control says.
 LATEST_MAX_TTL = cdk.Duration.seconds(10)
 NOT_FOUND_PAGE = "/not-found.html"
+VIEWER_REQUEST = cloudfront.LambdaEdgeEventType.VIEWER_REQUEST
+
+#: Stage 1 of sign-in (docs/decisions/0009): until the edge function exists, a CloudFront
+#: Function answers every request itself, so the board is never public, not even for the
+#: minutes between a first deploy and the second.
+SIGN_IN_NOT_CONFIGURED = """\
+async function handler(event) {
+  return {
+    statusCode: 403,
+    statusDescription: 'Forbidden',
+    headers: {
+      'cache-control': { value: 'no-cache, no-store, max-age=0, must-revalidate' },
+      'content-type': { value: 'text/plain; charset=utf-8' }
+    },
+    body: {
+      encoding: 'text',
+      data: 'fleetboard: sign-in not configured yet (README, Deploy to AWS)\\n'
+    }
+  };
+}
+"""
 
 
 def _ack(construct: Construct, rule: str, reason: str) -> None:
@@ -143,6 +165,16 @@ class BoardDistribution(Construct):
         # The auth seam (DESIGN §8): a viewer-request Lambda@Edge on every behaviour. Any
         # behaviour added later goes through behaviour(), so it cannot be left open.
         self._edge_lambdas = list(edge_lambdas)
+        # Without a viewer-request function (stage 1), every behaviour denies everything.
+        self.deny: cloudfront.Function | None = None
+        if not any(e.event_type == VIEWER_REQUEST for e in self._edge_lambdas):
+            self.deny = cloudfront.Function(
+                self,
+                "SignInNotConfigured",
+                comment="fleetboard: 403 until sign-in is configured (stage 1)",
+                code=cloudfront.FunctionCode.from_inline(SIGN_IN_NOT_CONFIGURED),
+                runtime=cloudfront.FunctionRuntime.JS_2_0,
+            )
         self.headers = cloudfront.ResponseHeadersPolicy(
             self,
             "SecurityHeaders",
@@ -234,6 +266,15 @@ class BoardDistribution(Construct):
             cache_policy=cache_policy,
             response_headers_policy=self.headers,
             edge_lambdas=self._edge_lambdas or None,
+            function_associations=(
+                [
+                    cloudfront.FunctionAssociation(
+                        function=self.deny, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST
+                    )
+                ]
+                if self.deny
+                else None
+            ),
         )
 
     def _cache_policy(
@@ -276,6 +317,46 @@ class BoardDistribution(Construct):
             )
 
 
+@jsii.implements(IValidation)
+class EveryBehaviourSignsIn:
+    """Synth fails if any cache behaviour of the distribution lacks a viewer-request gate:
+    the sign-in Lambda@Edge function (stage 2) or the deny function (stage 1).
+
+    It reads the CfnDistribution's properties as they will be written, so a behaviour added
+    any way the L2 allows (`distribution.add_behavior`, not only `behaviour()`) is checked.
+
+        stack.node.add_validation(EveryBehaviourSignsIn(distribution))
+    """
+
+    def __init__(self, distribution: cloudfront.Distribution) -> None:
+        self.distribution = distribution
+
+    def validate(self) -> list[str]:
+        cfn = self.distribution.node.default_child
+        if not isinstance(cfn, cloudfront.CfnDistribution):
+            return [f"{self.distribution.node.path}: no CfnDistribution to check"]
+        # The protected accessor: the public `distribution_config` cannot be read back into
+        # Python (the L2 fills it with plain objects the struct types reject).
+        props = cdk.Stack.of(cfn).resolve(cfn._cfn_properties)
+        config = props["distributionConfig"]
+        behaviours = [config["defaultCacheBehavior"], *config.get("cacheBehaviors", [])]
+        return [
+            f"{self.distribution.node.path}: the cache behaviour for "
+            f"{b.get('pathPattern', '*')!r} has no viewer-request sign-in function; build "
+            "every behaviour with BoardDistribution.behaviour() (DESIGN §8, decision 0009)"
+            for b in behaviours
+            if not _signs_in(b)
+        ]
+
+
+def _signs_in(behaviour: Mapping[str, Any]) -> bool:
+    associations = [
+        *behaviour.get("lambdaFunctionAssociations", []),
+        *behaviour.get("functionAssociations", []),
+    ]
+    return any(a.get("eventType") == "viewer-request" for a in associations)
+
+
 class ReaderPolicy(Construct):
     """A managed policy for other tools: read latest.json and history/ straight from S3."""
 
@@ -313,8 +394,9 @@ def _logical_ref(bucket: s3.IBucket) -> str:
 class SiteStack(cdk.Stack):
     """Bucket, logs, distribution and reader policy, with the outputs an operator needs.
 
-    `edge_lambdas` is the auth seam (DESIGN §8): the viewer-request function of a later issue
-    goes here and lands on every cache behaviour.
+    `edge_lambdas` is the auth seam (DESIGN §8): the sign-in function (infra/edge.py) goes
+    here and lands on every cache behaviour as viewer-request. Without one, every behaviour
+    answers 403 (`sign_in_not_configured`), and synth fails if any behaviour has neither.
 
     Example::
 
@@ -352,6 +434,8 @@ class SiteStack(cdk.Stack):
             edge_lambdas=edge_lambdas,
         )
         self.distribution = site.distribution
+        self.sign_in_not_configured = site.deny
+        self.node.add_validation(EveryBehaviourSignsIn(self.distribution))
         self.reader_policy = ReaderPolicy(self, "Reader", bucket=self.bucket).policy
 
         cdk.CfnOutput(self, "Url", value=site.url, description="The board")

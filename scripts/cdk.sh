@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 . scripts/lib/setup.sh
 ensure_venv dev
 ensure_node_tools
+ensure_edge_auth_deps  # the sign-in function is bundled at synth (stage 2)
 exec node_modules/.bin/cdk "$@"

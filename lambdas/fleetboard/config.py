@@ -54,6 +54,31 @@ class ConfigError(ValueError):
         self.problems = problems
 
 
+#: The Cognito group whose members see the board, unless [deploy.auth] group names another.
+DEFAULT_AUTH_GROUP = "fleetboard-viewers"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    """[deploy.auth]: sign-in in front of the board (docs/decisions/0009).
+
+    Stage 1 sets `domain_prefix` (the pool, its group, hosted UI and app client are built);
+    stage 2 adds the pool's and client's ids from the fleetboard-auth stack's outputs, and
+    the edge function that checks every request is built with them.
+    """
+
+    domain_prefix: str  # <prefix>.auth.<region>.amazoncognito.com
+    group: str = DEFAULT_AUTH_GROUP
+    callback_host: str | None = None  # default: domain_name, and the *.cloudfront.net host
+    user_pool_id: str | None = None  # stage 2, with client_id
+    client_id: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Both ids are known: the edge function can be built (stage 2)."""
+        return bool(self.user_pool_id and self.client_id)
+
+
 @dataclass(frozen=True, slots=True)
 class DeploySettings:
     """[deploy]: how `cdk deploy` builds the scheduled board. Not read by a pass."""
@@ -65,6 +90,7 @@ class DeploySettings:
     domain_name: str | None = None
     certificate_arn: str | None = None  # ACM, us-east-1; with domain_name
     tracing: bool = False  # X-Ray: off, so the collector's role writes nothing but its logs
+    auth: AuthSettings | None = None  # none: the board answers every request with 403
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +139,9 @@ def _github(raw: dict[str, Any]) -> GithubSettings:
 
 
 def _deploy(raw: dict[str, Any]) -> DeploySettings:
-    return DeploySettings(**raw)  # the schema has checked every key and type
+    # The schema has checked every key and type.
+    auth = raw.get("auth")
+    return DeploySettings(**{**raw, "auth": AuthSettings(**auth) if auth is not None else None})
 
 
 # --------------------------------------------------------------------------- TOML syntax
@@ -400,6 +428,26 @@ class _Builder:
             )
             self.problem(
                 f"deploy.{want}", f"missing: deploy.{have} is set, and one needs the other"
+            )
+        auth = deploy.get("auth", {})
+        if ("user_pool_id" in auth) != ("client_id" in auth):
+            have, want = (
+                ("user_pool_id", "client_id")
+                if "user_pool_id" in auth
+                else ("client_id", "user_pool_id")
+            )
+            self.problem(
+                f"deploy.auth.{want}",
+                f"missing: deploy.auth.{have} is set, and the edge function needs both "
+                "(the fleetboard-auth stack's UserPoolId and ClientId outputs)",
+            )
+        region = self.raw.get("fleet", {}).get("region")
+        pool = auth.get("user_pool_id")
+        if pool and region and not pool.startswith(f"{region}_"):
+            self.problem(
+                "deploy.auth.user_pool_id",
+                f"{_show(pool)} is not in the fleet region {_show(region)}; the fleetboard-auth "
+                "stack builds the pool there: copy its UserPoolId output",
             )
         if probe.pass_deadline_s > period_s - 10:
             self.problem(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,16 +19,29 @@ EXAMPLE = ROOT / "fleet.example.toml"
 CDK_CONTEXT: dict[str, object] = json.loads((ROOT / "cdk.json").read_text())["context"]
 
 
-def synth(config: Path = EXAMPLE, *, bundle: bool = False, outdir: Path | None = None):  # type: ignore[no-untyped-def]
-    """The app's stacks built from `config`, as app.py builds them."""
+def synth(  # type: ignore[no-untyped-def]
+    config: Path = EXAMPLE,
+    *,
+    bundle: bool | list[str] = False,
+    outdir: Path | None = None,
+    environ: dict[str, str] | None = None,
+):
+    """The app's stacks built from `config`, as app.py builds them.
+
+    `bundle`: build every asset, none, or the named stacks' only; `environ` stands in for
+    os.environ (the edge secrets).
+    """
     import aws_cdk as cdk
 
     from fleetboard.config import load
     from infra.app import build
 
-    context = dict(CDK_CONTEXT) if bundle else {**CDK_CONTEXT, "aws:cdk:bundling-stacks": []}
+    if bundle is True:
+        context = dict(CDK_CONTEXT)
+    else:
+        context = {**CDK_CONTEXT, "aws:cdk:bundling-stacks": list(bundle or [])}
     app = cdk.App(context=context, outdir=str(outdir) if outdir else None)
-    return app, build(app, load(config), config)
+    return app, build(app, load(config), config, environ if environ is not None else {})
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +62,16 @@ def collector_template(stacks: object):  # type: ignore[no-untyped-def]
     from aws_cdk.assertions import Template
 
     return Template.from_stack(stacks.collector)  # type: ignore[attr-defined]
+
+
+def cfn_lint(out: Path) -> subprocess.CompletedProcess[str]:
+    """cfn-lint over every template in a cloud assembly. W3005 (a redundant DependsOn) is
+    CDK's own output, not ours to change."""
+    templates = sorted(str(p) for p in out.glob("*.template.json"))
+    return subprocess.run(
+        [str(ROOT / ".venv/bin/cfn-lint"), "--ignore-checks", "W3005", "--", *templates],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )

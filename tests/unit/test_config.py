@@ -139,7 +139,36 @@ MISTAKES = [
         "fleet.toml: environments.prod.chain: needs a [chain] section (at least chain_id) to be "
         "read",
     ),
+    (
+        "a Cognito domain prefix Cognito refuses",
+        GOOD + '[deploy.auth]\ndomain_prefix = "aws-fleetboard"\n',
+        'fleet.toml: deploy.auth.domain_prefix: "aws-fleetboard" is not a Cognito domain prefix: '
+        'lower-case letters, digits and \'-\' (at most 63), without "aws", "amazon" or '
+        '"cognito"',
+    ),
+    (
+        "a user pool id without its client id",
+        GOOD + '[deploy.auth]\ndomain_prefix = "acme-board"\nuser_pool_id = "us-east-1_AbC123"\n',
+        "fleet.toml: deploy.auth.client_id: missing: deploy.auth.user_pool_id is set, and the "
+        "edge function needs both (the fleetboard-auth stack's UserPoolId and ClientId outputs)",
+    ),
+    (
+        "a user pool in another region",
+        GOOD
+        + '[deploy.auth]\ndomain_prefix = "acme-board"\nuser_pool_id = "eu-west-1_AbC123"\n'
+        + 'client_id = "1h2j3k4l5m6n7o8p9q0r1s2t3u"\n',
+        'fleet.toml: deploy.auth.user_pool_id: "eu-west-1_AbC123" is not in the fleet region '
+        '"us-east-1"; the fleetboard-auth stack builds the pool there: copy its UserPoolId output',
+    ),
 ]
+
+
+def test_deploy_auth_is_read_with_its_defaults() -> None:
+    loaded = config.loads(GOOD + '[deploy.auth]\ndomain_prefix = "acme-board"\n')
+    assert loaded.deploy.auth == config.AuthSettings(domain_prefix="acme-board")
+    assert loaded.deploy.auth.group == "fleetboard-viewers"
+    assert not loaded.deploy.auth.ready
+    assert config.loads(GOOD).deploy.auth is None
 
 
 @pytest.mark.parametrize(
