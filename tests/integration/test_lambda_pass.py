@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -288,3 +289,32 @@ def test_a_secret_created_empty_is_not_configured_and_not_asked_again_each_pass(
     assert read_secret(arn, client=sm) is None
     assert read_secret(arn, client=sm) is None
     assert len(calls) == 1
+
+
+def test_a_keyed_rpc_url_from_secrets_manager_is_used_and_never_shown(
+    fleet: DemoFleet,
+    s3: Recording,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    log_stream: io.StringIO,
+) -> None:
+    from tests.integration.chain.proxy import RpcProxy
+
+    if fleet.chain is None:  # no anvil: scripts/test.sh installs it, and CI must have it
+        why = f"the demo ran without its chain: {fleet.chain_note}"
+        pytest.fail(why) if os.environ.get("CI") == "true" else pytest.skip(why)
+    key = "k3yInTheUrlPath0123456789abcdef"
+    with RpcProxy(fleet.chain.node.url) as proxy:
+        sm = client("secretsmanager", fleet.world.endpoint_url)
+        url = proxy.url(f"/v2/{key}?apikey={key}")
+        rpc = sm.create_secret(Name=f"fleetboard/rpc-url-{id(sm)}", SecretString=url)
+        rt = runtime(fleet, s3, {"rpc_url": rpc["ARN"]})
+        invoke(rt, monkeypatch)
+    assert proxy.paths == [f"/v2/{key}?apikey={key}"]  # the pass asked the keyed URL, once
+    out = capfd.readouterr()
+    assert key not in out.out + out.err + log_stream.getvalue()
+    bucket = rt.publisher.bucket  # type: ignore[attr-defined]
+    for name in s3.puts + s3.state_puts:
+        assert key.encode() not in s3.get_object(Bucket=bucket, Key=name)["Body"].read()
+    doc = json.loads(s3.get_object(Bucket=bucket, Key="latest.json")["Body"].read())
+    assert doc["chain"]["status"] == "green" and doc["chain"]["requests"] == 1
