@@ -32,6 +32,7 @@ from fleetboard.model import (
     TlsFacts,
 )
 from fleetboard.publish import LATEST, Publisher, Release, history_key
+from fleetboard.rules.chain import nonce_key
 from fleetboard.sources import PassContext, Source
 
 log = logging.getLogger("fleetboard")
@@ -56,6 +57,8 @@ def default_sources(inventory: Inventory) -> tuple[Source, ...]:
 
         warm_up()  # web3's import takes seconds of CPU: not while the probes are timed
         sources.append(ChainSource())
+        used = {e.chain.network for e in inventory.environments if e.chain and not e.retired}
+        sources += [ChainSource(network=n) for n in sorted(inventory.chain_networks) if n in used]
     return tuple(sources)
 
 
@@ -127,13 +130,23 @@ def observations(results: dict[str, object]) -> rules.Observations:
         return value if isinstance(value, kind | SourceFailure) else None
 
     known = {"aws", "http", "tls", "github", "chain"}
-    others = tuple(v for k, v in results.items() if k not in known and isinstance(v, SourceFailure))
+    networks = {
+        k.removeprefix("chain:"): v
+        for k, v in results.items()
+        if k.startswith("chain:") and isinstance(v, ChainFacts | SourceFailure)
+    }
+    others = tuple(
+        v
+        for k, v in results.items()
+        if k not in known and not k.startswith("chain:") and isinstance(v, SourceFailure)
+    )
     return rules.Observations(
         aws=pick("aws", AwsFacts),
         http=pick("http", HttpFacts),
         tls=pick("tls", TlsFacts),
         github=pick("github", GithubFacts),
         chain=pick("chain", ChainFacts),
+        chain_networks=networks,
         failures=others,
     )
 
@@ -172,7 +185,7 @@ def previous_nonces(latest: bytes | None) -> dict[str, int]:
     try:
         doc = json.loads(latest)
         return {
-            wallet["address"].lower(): int(wallet["nonce"])
+            nonce_key(env["chain"].get("network"), wallet["address"]): int(wallet["nonce"])
             for env in doc.get("environments", [])
             if env.get("chain")
             for wallet in env["chain"].get("wallets", [])

@@ -341,6 +341,10 @@ class _Builder:
         github = self.raw.get("github")
         chain = self.raw.get("chain")
         chain_settings = self._chain(chain) if chain is not None else None
+        networks = {
+            name: self._chain(spec, where=f"chain.networks.{name}", name=name)
+            for name, spec in (chain or {}).get("networks", {}).items()
+        }
         if chain is not None:
             envs = tuple(replace(e, chain=self._identity(e.name, chain)) for e in envs)
         else:
@@ -353,6 +357,7 @@ class _Builder:
         return Inventory(
             github=_github(github) if github is not None else None,
             chain=chain_settings,
+            chain_networks=networks,
             source=source,
             fleet=fleet.get("name", fleet["zone"]),
             aws=aws,
@@ -379,41 +384,61 @@ class _Builder:
             ca_bundle=ca_bundle,
         )
 
-    def _chain(self, raw: Mapping[str, Any]) -> ChainSettings:
+    def _chain(
+        self, raw: Mapping[str, Any], *, where: str = "chain", name: str | None = None
+    ) -> ChainSettings:
         decimals = int(raw.get("decimals", 18))
         defaults = ChainSettings(chain_id=int(raw["chain_id"]))
         return ChainSettings(
             chain_id=int(raw["chain_id"]),
-            name=raw.get("name", defaults.name),
+            name=raw.get("name", name or defaults.name),
             token=raw.get("token", defaults.token),
             decimals=decimals,
             rpc_env=raw.get("rpc_env", defaults.rpc_env),
             rpc_url=raw.get("rpc_url"),
             explorer_url=raw.get("explorer_url"),
-            deploy_min_wei=self._wei(raw, "deploy_min", "1", decimals),
-            paymaster_min_deposit_wei=self._wei(raw, "paymaster_min_deposit", "0.2", decimals),
+            deploy_min_wei=self._wei(raw, where, "deploy_min", "1", decimals),
+            paymaster_min_deposit_wei=self._wei(
+                raw, where, "paymaster_min_deposit", "0.2", decimals
+            ),
             timeout_s=float(raw.get("timeout_s", defaults.timeout_s)),
             max_block_age_s=int(raw.get("max_block_age_s", defaults.max_block_age_s)),
         )
 
-    def _wei(self, raw: Mapping[str, Any], key: str, default: str, decimals: int) -> int:
+    def _wei(
+        self, raw: Mapping[str, Any], where: str, key: str, default: str, decimals: int
+    ) -> int:
         """ "0.2" HEI -> 200000000000000000 wei, exactly (Decimal, never a float)."""
         text = str(raw.get(key, default))
         try:
             return parse_amount(text, decimals)
         except ValueError as exc:
-            self.problem(f"chain.{key}", f"{_show(text)} {exc}")
+            self.problem(f"{where}.{key}", f"{_show(text)} {exc}")
             return parse_amount(default, decimals)
 
     def _identity(self, name: str, chain: Mapping[str, Any]) -> ChainIdentity | None:
         spec = self.raw["environments"][name].get("chain")
         if spec is None:
             return None
+        network = spec.get("network")
+        # The contract set an environment does not name comes from its network's table.
+        shared: Mapping[str, Any] = chain
+        if network is not None:
+            known = chain.get("networks", {})
+            if network not in known:
+                listed = ", ".join(sorted(known)) or "none"
+                self.problem(
+                    f"environments.{name}.chain.network",
+                    f"{_show(network)} is no [chain.networks] entry (declared: {listed})",
+                )
+                return None
+            shared = known[network]
         return ChainIdentity(
+            network=network,
             deployer=spec.get("deployer"),
-            registry=spec.get("registry", chain.get("registry")),
-            entrypoint=spec.get("entrypoint", chain.get("entrypoint")),
-            paymaster=spec.get("paymaster", chain.get("paymaster")),
+            registry=spec.get("registry", shared.get("registry")),
+            entrypoint=spec.get("entrypoint", shared.get("entrypoint")),
+            paymaster=spec.get("paymaster", shared.get("paymaster")),
             sponsor=spec.get("sponsor"),
             bundler=spec.get("bundler"),
         )

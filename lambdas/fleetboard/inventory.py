@@ -7,7 +7,7 @@ fleet's suffix rule (FLEET_FACTS §2) unless a host override names them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fleetboard.model import EnvKind
@@ -138,6 +138,7 @@ class ChainSettings:
 class ChainIdentity:
     """One environment's wallets and contracts; prod and test slots use different sets."""
 
+    network: str | None = None  # a [chain.networks] name; None: the [chain] network
     deployer: str | None = None  # DEPLOYER_ADDR_<CHAIN> (or HEIMA_DEPLOYER_ADDR_<CHAIN>)
     registry: str | None = None  # SidecarRegistry: operatorMasterWallet(omni)
     entrypoint: str | None = None  # EntryPoint: balanceOf(paymaster) is the deposit
@@ -157,6 +158,14 @@ class Inventory:
     bucket_pattern: str
     github: GithubSettings | None = None  # no [github]: the CI part says "not configured"
     chain: ChainSettings | None = None  # no [chain]: the chain part says "not configured"
+    #: [chain.networks.<name>]: other chains some environments' wallets live on.
+    chain_networks: dict[str, ChainSettings] = field(default_factory=dict)
+
+    def chain_settings(self, network: str | None) -> ChainSettings | None:
+        """The settings of a network by name; None (or the [chain] name) is [chain]'s."""
+        if network is None or self.chain is None:
+            return self.chain
+        return self.chain_networks.get(network)
 
     def test_slots(self) -> int:
         """How many test slots CI spreads over: [github] slot_count, or the declared ones."""

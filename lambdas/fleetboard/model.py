@@ -391,6 +391,7 @@ class ChainView:
     master_registered: bool | None  # None: not read (no registry configured, or an error)
     master_text: str
     wallets: tuple[WalletView, ...]
+    network: str | None = None  # a [chain.networks] name; None: the [chain] network
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,6 +406,8 @@ class ChainSummary:
     block_age_s: float | None
     requests: int
     error: str | None
+    network: str | None = None  # a [chain.networks] name; None: the [chain] network
+    name: str = "heima"  # the chain's name, for people
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,3 +465,4 @@ class Board:
     collector: CollectorInfo
     ci: CiSummary | None = None
     chain: ChainSummary | None = None
+    chain_networks: tuple[ChainSummary, ...] = ()  # one line per [chain.networks] in use

@@ -73,6 +73,7 @@ def to_document(board: Board) -> JsonDoc:
         "drift": [_drift(d) for d in board.fleet_drift],
         "ci": _ci(board.ci),
         "chain": _chain(board.chain),
+        "chain_networks": [_chain(c) for c in board.chain_networks],
     }
 
 
@@ -107,6 +108,7 @@ def _chain_env(c: ChainView | None) -> JsonDoc | None:
         "master_registered": c.master_registered,
         "master_text": c.master_text,
         "wallets": [_wallet(w) for w in c.wallets],
+        "network": c.network,
     }
 
 
@@ -122,6 +124,8 @@ def _chain(c: ChainSummary | None) -> JsonDoc | None:
         "block_age_s": None if c.block_age_s is None else round(c.block_age_s, 1),
         "requests": c.requests,
         "error": c.error,
+        "network": c.network,
+        "name": c.name,
     }
 
 

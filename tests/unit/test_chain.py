@@ -12,7 +12,13 @@ from fleetboard import chain as evm
 from fleetboard import config
 from fleetboard.inventory import ChainSettings
 from fleetboard.model import AccountFacts, CallFacts, ChainFacts, SourceFailure, Status
-from fleetboard.rules.chain import chain_summary, chain_view, deposit_view, wallet_view
+from fleetboard.rules.chain import (
+    chain_summary,
+    chain_view,
+    deposit_view,
+    nonce_key,
+    wallet_view,
+)
 from fleetboard.sources.chain import describe_endpoint
 
 SETTINGS = ChainSettings(chain_id=212013, explorer_url="https://explorer.heima.network")
@@ -113,7 +119,7 @@ def facts(**accounts: tuple[int | None, int | None]) -> ChainFacts:
 
 def test_a_wallet_below_its_floor_is_red_with_what_to_do() -> None:
     a = "0x" + "aa" * 20
-    view = wallet_view("deployer", a, facts(**{a: (HEI - 1, 7)}), SETTINGS, {a: 7})
+    view = wallet_view("deployer", a, facts(**{a: (HEI - 1, 7)}), SETTINGS, {nonce_key(None, a): 7})
     assert view.status is Status.RED
     assert view.text == "0.999999999999999999 HEI, below the 1 HEI floor: fund it"
     assert (view.nonce, view.nonce_moved) == (7, False)
@@ -122,7 +128,7 @@ def test_a_wallet_below_its_floor_is_red_with_what_to_do() -> None:
 
 def test_a_wallet_exactly_at_its_floor_is_funded() -> None:
     a = "0x" + "aa" * 20
-    view = wallet_view("sponsor", a, facts(**{a: (HEI, 3)}), SETTINGS, {a: 2})
+    view = wallet_view("sponsor", a, facts(**{a: (HEI, 3)}), SETTINGS, {nonce_key(None, a): 2})
     assert (view.status, view.nonce_moved) == (Status.GREEN, True)
 
 

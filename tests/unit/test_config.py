@@ -133,6 +133,21 @@ MISTAKES = [
         'fleet.toml: chain.paymaster_min_deposit: "0.0000001" has more than 6 decimal places',
     ),
     (
+        "a network nobody declared",
+        GOOD
+        + '[chain]\nchain_id = 212013\n[chain.networks.base]\nchain_id = 8453\ntoken = "ETH"\n'
+        + '[environments.prod.chain]\nnetwork = "basee"\n',
+        'fleet.toml: environments.prod.chain.network: "basee" is no [chain.networks] entry '
+        "(declared: base)",
+    ),
+    (
+        "a network's floor finer than its token",
+        GOOD
+        + "[chain]\nchain_id = 212013\n[chain.networks.base]\nchain_id = 8453\n"
+        + 'decimals = 2\ndeploy_min = "0.003"\n',
+        'fleet.toml: chain.networks.base.deploy_min: "0.003" has more than 2 decimal places',
+    ),
+    (
         "a chain identity with no [chain]",
         GOOD
         + '[environments.prod.chain]\ndeployer = "0xdE644936D5B7d5d42032fd08bbA42Fbbfd6663Bc"\n',

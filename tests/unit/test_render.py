@@ -420,6 +420,31 @@ def test_summary_has_the_chain_line_after_the_ci_line(demo_html: str) -> None:
     assert order == sorted(order)
 
 
+def test_each_chain_in_use_has_its_own_line_named_by_the_chain() -> None:
+    from dataclasses import replace
+
+    from fleetboard.model import ChainSummary
+
+    board = demo_board()
+    base = ChainSummary(
+        Status.UNKNOWN,
+        "chain unknown: HTTP 500",
+        None,
+        8453,
+        None,
+        None,
+        0,
+        "HTTP 500",
+        "base",
+        "base",
+    )
+    html = render.render_page(document(replace(board, chain_networks=(base,))))
+    summary = text_of(section(html, "summary"))
+    assert "Chain heima green RPC reachable, chain 212013 as expected" in summary
+    assert "Chain base unknown: HTTP 500" in summary
+    assert 'title="source chain:base · observed' in html
+
+
 def test_chain_not_configured_says_so_and_no_card_lists_wallets() -> None:
     doc = document(demo_board(chain="none"))
     assert doc["chain"] is None

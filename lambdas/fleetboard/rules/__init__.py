@@ -64,12 +64,15 @@ class Observations:
     tls: TlsFacts | SourceFailure | None = None
     github: GithubFacts | SourceFailure | None = None  # None: [github] not configured
     chain: ChainFacts | SourceFailure | None = None  # None: [chain] not configured
+    #: [chain.networks.<name>]'s facts, by name.
+    chain_networks: Mapping[str, ChainFacts | SourceFailure] = field(default_factory=dict)
     failures: tuple[SourceFailure, ...] = field(default=())
     #: Nonces the previous snapshot showed, by lower-case address: did they move?
     previous_nonces: Mapping[str, int] = field(default_factory=dict)
 
     def all_failures(self) -> list[SourceFailure]:
-        sources = (self.aws, self.http, self.tls, self.github, self.chain)
+        sources: list[object] = [self.aws, self.http, self.tls, self.github, self.chain]
+        sources += self.chain_networks.values()
         found = [o for o in sources if isinstance(o, SourceFailure)]
         found += [f for f in self.failures if f not in found]
         if isinstance(self.aws, AwsFacts) and self.aws.deploy_error:
@@ -115,7 +118,14 @@ def environment_view(
         drift=tuple(drift),
         ci=slot_ci(env.slot, runs) if env.slot is not None and inventory.github else None,
         deploy=deploy_view(env, obs.aws, obs.github, _main(inventory)),
-        chain=chain_view(env, obs.chain, inventory.chain, obs.previous_nonces),
+        chain=chain_view(
+            env,
+            obs.chain_networks.get(env.chain.network)
+            if env.chain and env.chain.network
+            else obs.chain,
+            inventory.chain_settings(env.chain.network if env.chain else None),
+            obs.previous_nonces,
+        ),
     )
 
 
@@ -134,10 +144,15 @@ def evaluate(
     drift = fleet_drift(inventory, obs.aws)
     failures = obs.all_failures()
     chain = chain_summary(obs.chain, inventory.chain, now)
+    networks = tuple(
+        s
+        for name in sorted(obs.chain_networks)
+        if (s := chain_summary(obs.chain_networks[name], inventory.chain_settings(name), now, name))
+    )
     issues = sorted(
         fleet_issues(views, drift, failures)
         + ci_issues(views, runs, inventory)
-        + chain_issues(views, chain),
+        + chain_issues(views, (chain, *networks)),
         key=lambda i: SEVERITY.index(i.status),
     )
     running = [v for v in views if v.lifecycle not in (Lifecycle.STOPPED, Lifecycle.RETIRED)]
@@ -162,6 +177,7 @@ def evaluate(
         collector=collector,
         ci=ci_summary(obs.github, runs, inventory.github.rate_floor if inventory.github else 0),
         chain=chain,
+        chain_networks=networks,
     )
 
 

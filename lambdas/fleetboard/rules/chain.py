@@ -27,6 +27,12 @@ def _explorer(settings: ChainSettings, address: str) -> str | None:
     return f"{settings.explorer_url}/address/{address}" if settings.explorer_url else None
 
 
+def nonce_key(network: str | None, address: str) -> str:
+    """How a wallet's previous nonce is found: the same address on two chains is two
+    wallets."""
+    return f"{network or ''}:{address.lower()}"
+
+
 def _unknown(role: str, address: str, floor: int, text: str, url: str | None) -> WalletView:
     """Not read: never green, never a made-up zero balance."""
     return WalletView(role, address, None, "unknown", floor, None, None, Status.UNKNOWN, text, url)
@@ -39,6 +45,7 @@ def wallet_view(
     settings: ChainSettings,
     previous: Mapping[str, int],
     reason: str | None = None,
+    network: str | None = None,
 ) -> WalletView:
     """A wallet's balance against deploy_min, its nonce and whether it moved."""
     floor = settings.deploy_min_wei
@@ -49,7 +56,7 @@ def wallet_view(
         why = (account.error if account else None) or reason or "not read"
         return _unknown(role, address, floor, f"balance unknown: {why}", url)
     balance = evm.format_amount(account.balance_wei, settings.decimals, settings.token)
-    before = previous.get(address.lower())
+    before = previous.get(nonce_key(network, address))
     moved = None if before is None or account.nonce is None else account.nonce != before
     if account.balance_wei < floor:
         status, text = Status.RED, f"{balance}, below the {floor_text} floor: fund it"
@@ -103,7 +110,7 @@ def chain_view(
     facts = chain if isinstance(chain, ChainFacts) else None
     reason = chain.reason if isinstance(chain, SourceFailure) else None
     wallets = [
-        wallet_view(role, address, facts, settings, previous, reason)
+        wallet_view(role, address, facts, settings, previous, reason, identity.network)
         for role, address in (
             ("deployer", identity.deployer),
             ("sponsor", identity.sponsor),
@@ -126,6 +133,7 @@ def chain_view(
         master_registered=registered,
         master_text=text,
         wallets=tuple(wallets),
+        network=identity.network,
     )
 
 
@@ -153,14 +161,26 @@ def _master(
 
 
 def chain_summary(
-    chain: ChainFacts | SourceFailure | None, settings: ChainSettings | None, now: datetime
+    chain: ChainFacts | SourceFailure | None,
+    settings: ChainSettings | None,
+    now: datetime,
+    network: str | None = None,
 ) -> ChainSummary | None:
     if settings is None:
         return None
     if not isinstance(chain, ChainFacts):
         why = chain.reason if isinstance(chain, SourceFailure) else "not read"
         return ChainSummary(
-            Status.UNKNOWN, f"chain unknown: {why}", None, settings.chain_id, None, None, 0, why
+            Status.UNKNOWN,
+            f"chain unknown: {why}",
+            None,
+            settings.chain_id,
+            None,
+            None,
+            0,
+            why,
+            network,
+            settings.name,
         )
     age = (now - chain.block_time).total_seconds() if chain.block_time else None
     block = f"block {chain.block_number:,}" if chain.block_number is not None else "no block"
@@ -179,10 +199,14 @@ def chain_summary(
         age,
         chain.requests,
         None,
+        network,
+        settings.name,
     )
 
 
-def chain_issues(views: Sequence[EnvironmentView], summary: ChainSummary | None) -> list[Issue]:
+def chain_issues(
+    views: Sequence[EnvironmentView], summaries: Sequence[ChainSummary | None]
+) -> list[Issue]:
     """Wallets below their floor, masters not registered, a lagging node."""
     found: list[Issue] = []
     for view in views:
@@ -209,6 +233,10 @@ def chain_issues(views: Sequence[EnvironmentView], summary: ChainSummary | None)
                     f"(omni {view.chain.omni})",
                 )
             )
-    if summary is not None and summary.status is Status.AMBER:
-        found.append(Issue(Status.AMBER, "fleet", "chain", f"fleet chain amber: {summary.text}"))
+    for summary in summaries:
+        if summary is not None and summary.status is Status.AMBER:
+            check = "chain" if summary.network is None else f"chain:{summary.network}"
+            found.append(
+                Issue(Status.AMBER, "fleet", check, f"fleet {check} amber: {summary.text}")
+            )
     return found

@@ -80,7 +80,11 @@ def secret_value(
 class Source(Protocol):
     """One kind of observation: AWS, HTTP probes, TLS certificates, GitHub, chain."""
 
-    name: ClassVar[str]
+    @property
+    def name(self) -> str:
+        """The source's name in results and the footer ("chain:<network>" for instances)."""
+        ...
+
     #: Sources whose facts this one reads from ctx.results (e.g. tls reuses http handshakes):
     #: it starts when they have finished.
     needs: ClassVar[tuple[str, ...]]

@@ -66,36 +66,43 @@ class ChainSource:
     `environ` replaces os.environ, for tests.
     """
 
-    name: ClassVar[str] = NAME
+    name: str = NAME
     needs: ClassVar[tuple[str, ...]] = ()
     wants: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, *, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, *, network: str | None = None, environ: Mapping[str, str] | None = None
+    ) -> None:
+        # One source per network, run side by side: "chain" for [chain], "chain:<name>" for
+        # [chain.networks.<name>]; each sends its own single batch.
+        self.network = network
+        self.name = NAME if network is None else f"{NAME}:{network}"
         self._environ = environ
 
     def collect(self, inventory: Inventory, ctx: PassContext) -> ChainFacts | SourceFailure:
-        settings = inventory.chain
+        settings = inventory.chain_settings(self.network)
         if settings is None:
-            return SourceFailure(NAME, NOT_CONFIGURED)
-        url = secret_value(ctx, "rpc_url", settings.rpc_env, self._environ) or settings.rpc_url
+            return SourceFailure(self.name, NOT_CONFIGURED)
+        secret = "rpc_url" if self.network is None else f"rpc_url_{self.network}"
+        url = secret_value(ctx, secret, settings.rpc_env, self._environ) or settings.rpc_url
         if url is None:
             return SourceFailure(
-                NAME,
-                f"no RPC URL (secret rpc_url, ${settings.rpc_env} on a laptop, or [chain] "
-                "rpc_url for a keyless endpoint)",
+                self.name,
+                f"no RPC URL (secret {secret}, ${settings.rpc_env} on a laptop, or rpc_url "
+                "for a keyless endpoint)",
             )
         endpoint = describe_endpoint(url)
         timeout = min(settings.timeout_s, ctx.remaining_s())
         if timeout < MIN_CALL_S:
-            return SourceFailure(NAME, f"no time left in the pass to ask {endpoint}")
-        requests = plan(inventory)
+            return SourceFailure(self.name, f"no time left in the pass to ask {endpoint}")
+        requests = plan(inventory, self.network)
         try:
             answers = _send(url, requests, timeout)
             return _facts(settings, requests, answers, endpoint)
         except _Failed as failed:
             reason = _scrub(f"{endpoint}: {failed}", url)
-            log.info("chain: %s", reason)
-            return SourceFailure(NAME, reason)
+            log.info("%s: %s", self.name, reason)
+            return SourceFailure(self.name, reason)
 
 
 def warm_up() -> None:
@@ -104,9 +111,10 @@ def warm_up() -> None:
     from web3 import HTTPProvider  # noqa: F401
 
 
-def plan(inventory: Inventory) -> list[_Request]:
-    """The batch for this inventory: chain id, newest block, then one entry per distinct
-    wallet, registration and deposit (slots sharing a contract set are asked once)."""
+def plan(inventory: Inventory, network: str | None = None) -> list[_Request]:
+    """The batch for one network: chain id, newest block, then one entry per distinct
+    wallet, registration and deposit of its environments (a shared contract set is asked
+    once)."""
     requests = [
         _Request(("chain_id",), "eth_chainId", []),
         _Request(("block",), "eth_getBlockByNumber", ["latest", False]),
@@ -120,7 +128,7 @@ def plan(inventory: Inventory) -> list[_Request]:
 
     for env in inventory.environments:
         identity = env.chain
-        if identity is None or env.retired:
+        if identity is None or env.retired or identity.network != network:
             continue
         for address in (identity.deployer, identity.sponsor, identity.bundler):
             if address:

@@ -36,3 +36,10 @@ def node() -> Iterator[local.LocalChain]:
 @pytest.fixture(scope="session")
 def contracts(node: local.LocalChain) -> Contracts:
     return Contracts(node.deploy("SidecarRegistry"), node.deploy("EntryPoint"))
+
+
+@pytest.fixture(scope="session")
+def base_node(node: local.LocalChain) -> Iterator[local.LocalChain]:
+    """A second chain (Base's id, 8453) for environments whose wallets live elsewhere."""
+    with local.LocalChain.start(chain_id=8453) as chain:
+        yield chain

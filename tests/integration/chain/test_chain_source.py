@@ -15,7 +15,7 @@ from tests.integration.chain.conftest import Contracts
 from tests.integration.chain.proxy import RpcProxy
 
 from fleetboard import chain as evm
-from fleetboard import collect, config
+from fleetboard import collect, config, snapshot
 from fleetboard.demo.chain import LocalChain
 from fleetboard.model import Board, ChainFacts, SourceFailure, Status
 from fleetboard.publish import LocalPublisher
@@ -305,3 +305,66 @@ def test_the_rpc_url_appears_in_no_file_and_no_log(
     assert key not in caplog.text
     if status == 500:  # the reason names the endpoint by scheme and host only
         assert f"the RPC at {proxy.url('')}: HTTP 500" in caplog.text
+
+
+# --------------------------------------------------------------------------- two chains
+
+
+def two_chain_toml(heima: str, base: str, contracts: Contracts, base_url: str) -> str:
+    text = fleet_toml([heima, base], contracts)
+    text = text.replace(
+        "[environments.test-2.chain]\n", '[environments.test-2.chain]\nnetwork = "base"\n'
+    )
+    return text + (
+        "\n[chain.networks.base]\n"
+        "chain_id = 8453\n"
+        'token = "ETH"\n'
+        f'rpc_url = "{base_url}"\n'
+        'explorer_url = "https://basescan.org"\n'
+        'deploy_min = "0.003"\n'
+    )
+
+
+def two_chain_board(text: str, heima_url: str) -> Board:
+    sources = [ChainSource(environ={}), ChainSource(network="base", environ={})]
+    return collect.build_board(config.loads(text), context(heima_url), sources=sources)
+
+
+def test_an_environment_on_another_chain_is_read_there_in_its_own_token(
+    node: LocalChain, base_node: LocalChain, contracts: Contracts
+) -> None:
+    heima, base = address(), address()
+    node.set_balance(heima, 2 * HEI)
+    base_node.set_balance(base, 2 * 10**15)  # 0.002 ETH: below Base's 0.003 floor
+    with RpcProxy(node.url) as heima_rpc, RpcProxy(base_node.url) as base_rpc:
+        result = two_chain_board(
+            two_chain_toml(heima, base, contracts, base_rpc.url()), heima_rpc.url()
+        )
+        assert (heima_rpc.requests, base_rpc.requests) == (1, 1)  # one batch per chain
+    wallets = {e.name: e.chain.wallets[0] for e in result.environments if e.chain}
+    assert (wallets["prod"].status, wallets["prod"].balance) == (Status.GREEN, "2 HEI")
+    assert (wallets["test-2"].status, wallets["test-2"].balance) == (Status.RED, "0.002 ETH")
+    assert "below the 0.003 ETH floor" in wallets["test-2"].text
+    assert wallets["test-2"].url == f"https://basescan.org/address/{base}"
+    (line,) = result.chain_networks
+    assert (line.name, line.chain_id, line.status) == ("base", 8453, Status.GREEN)
+    assert result.chain is not None and result.chain.chain_id == 212013
+
+
+def test_one_chain_down_leaves_the_other_chains_wallets_known(
+    node: LocalChain, base_node: LocalChain, contracts: Contracts
+) -> None:
+    heima, base = address(), address()
+    node.set_balance(heima, 2 * HEI)
+    with RpcProxy(base_node.url) as base_rpc:
+        base_rpc.status = 500
+        result = two_chain_board(two_chain_toml(heima, base, contracts, base_rpc.url()), node.url)
+    wallets = {e.name: e.chain.wallets[0] for e in result.environments if e.chain}
+    assert wallets["prod"].status is Status.GREEN
+    assert wallets["test-2"].status is Status.UNKNOWN and "HTTP 500" in wallets["test-2"].text
+    (line,) = result.chain_networks
+    assert line.status is Status.UNKNOWN
+    assert not result.collector.sources["chain:base"].ok
+    doc = snapshot.to_document(result)
+    assert snapshot.problems(doc) == []
+    assert [c["name"] for c in doc["chain_networks"]] == ["base"]
