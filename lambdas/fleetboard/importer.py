@@ -25,12 +25,16 @@ CHAINS: dict[str, dict[str, Any]] = {
         "token": "HEI",
         "rpc_url": "https://rpc.heima-parachain.heima.network",
         "explorer_url": "https://explorer.heima.network",
+        "deploy_min": "1",  # the chain profile's funding{} floors (FLEET_FACTS §5)
+        "paymaster_min_deposit": "0.2",
     },
     "base": {
         "chain_id": 8453,
         "token": "ETH",
         "rpc_url": "https://mainnet.base.org",
         "explorer_url": "https://basescan.org",
+        "deploy_min": "0.003",
+        "paymaster_min_deposit": "0.008",
     },
 }
 #: Service host keys other than the broker and the workers.
@@ -104,12 +108,25 @@ def build(scripts: Path, *, chain: str = "heima") -> Document:
     doc.comments[("fleet", "optional")] = "AGENTKEYS_HEALTH_OPTIONAL"
     doc.data["fleet"] = fleet
 
-    identities = {e.pair.name: _identity(e, chain, doc) for e in envs}
+    # Each environment's wallets on the chosen chain, else on another known chain (Base
+    # prod has DEPLOYER_ADDR_BASE only): that one becomes a [chain.networks] entry.
+    identities: dict[str, dict[str, str]] = {}
+    for e in envs:
+        identities[e.pair.name] = _identity(e, chain, doc)
+        for other in (c for c in CHAINS if c != chain):
+            if identities[e.pair.name]:
+                break
+            found = _identity(e, other, doc)
+            if found:
+                identities[e.pair.name] = {"network": other, **found}
     if any(identities.values()):
         doc.data["chain"] = {"name": chain, **CHAINS[chain]}
         doc.comments[("chain", "rpc_url")] = (
             "public and keyless; a keyed URL goes in the rpc-url secret or $FLEETBOARD_RPC_URL"
         )
+        others = sorted({i["network"] for i in identities.values() if "network" in i})
+        if others:
+            doc.data["chain"]["networks"] = {n: {**CHAINS[n]} for n in others}
 
     environments: dict[str, Any] = {}
     for env in envs:

@@ -47,6 +47,11 @@ def test_the_generated_config_equals_the_expected_one_and_validates(
     assert hostnames["mcp"] == "test-mcp.litentry.org"
     assert test.chain is not None
     assert test.chain.deployer == "0x9FE9e6c208e9e75D2A19a5c2683127c33896F259"  # old key name
+    # Base prod has only DEPLOYER_ADDR_BASE: its wallet is watched on Base, in ETH.
+    base = next(e for e in inventory.environments if e.name == "base")
+    assert base.chain is not None and base.chain.network == "base"
+    settings = inventory.chain_settings("base")
+    assert settings is not None and (settings.chain_id, settings.token) == (8453, "ETH")
 
 
 def test_running_it_again_gives_the_same_bytes_and_a_new_slot_only_adds_lines(
