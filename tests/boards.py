@@ -10,15 +10,19 @@ test renders exactly what the collector would publish.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from fleetboard import chain as evm
 from fleetboard import snapshot
+from fleetboard.inventory import ChainSettings
 from fleetboard.model import (
+    AccountFacts,
     Board,
+    CallFacts,
     CertSummary,
+    ChainFacts,
     ChainSummary,
     ChainView,
     Check,
@@ -33,11 +37,15 @@ from fleetboard.model import (
     Machine,
     RunView,
     SlotCi,
+    SourceFailure,
     SourceRun,
     Status,
     Summary,
     WalletView,
 )
+from fleetboard.rules.chain import chain_summary as rules_chain_summary
+from fleetboard.rules.chain import deposit_view, nonce_key, wallet_view
+from fleetboard.rules.ci import ci_summary as rules_ci_summary
 
 NOW = datetime(2026, 11, 23, 8, 0, 3, tzinfo=UTC)
 ZONE = "litentry.org"
@@ -503,22 +511,10 @@ def ci_summary(
 
 
 def ci_unknown(error: str = GITHUB_ERROR) -> CiSummary:
-    """GitHub could not be read this pass."""
-    return CiSummary(
-        configured=True,
-        status=Status.UNKNOWN,
-        text=f"CI unknown: {error}",
-        in_progress=0,
-        queued=0,
-        rate_remaining=None,
-        rate_limit=None,
-        requests=0,
-        not_modified=0,
-        notes=(),
-        error=error,
-        runs=(),
-        main_sha=None,
-    )
+    """GitHub could not be read this pass, as rules/ci.py says it."""
+    line = rules_ci_summary(SourceFailure("github", error), [], 0)
+    assert line is not None
+    return line
 
 
 def with_slot_ci(envs: list[EnvironmentView], runs: list[RunView]) -> list[EnvironmentView]:
@@ -576,18 +572,17 @@ NOT_REGISTERED = "operator master not registered (the registry answers the zero 
 ChainKind = Literal["demo", "none", "unknown"]
 
 
+SETTINGS = ChainSettings(chain_id=CHAIN_ID, explorer_url=EXPLORER)  # 1 HEI and 0.2 HEI floors
+
+
 def hei(wei: int) -> str:
-    """1_250_000_000_000_000_000 -> "1.25 HEI", as fleetboard.chain.format_amount says it."""
-    whole, frac = divmod(wei, HEI)
-    text = f"{whole:,}"
-    if frac:
-        text += "." + str(frac).rjust(18, "0").rstrip("0")
-    return f"{text} HEI"
+    """1_250_000_000_000_000_000 -> "1.25 HEI", as the board says it."""
+    return evm.format_amount(wei, SETTINGS.decimals, SETTINGS.token)
 
 
 def omni(deployer: str) -> str:
-    """The operator omni of a deployer: sha256("agentkeys" || "evm" || lower(address))."""
-    return hashlib.sha256(b"agentkeys" + b"evm" + deployer.lower().encode()).hexdigest()
+    """The operator omni of a deployer."""
+    return evm.operator_omni(deployer)
 
 
 def wallet(
@@ -600,25 +595,23 @@ def wallet(
     why: str = RPC_ERROR,
     url: str | None = None,
 ) -> WalletView:
-    """A wallet (or, with role "paymaster deposit", the deposit) as rules/chain.py words it."""
-    deposit = role == "paymaster deposit"
-    floor = DEPOSIT_MIN if deposit else DEPLOY_MIN
-    link = f"{EXPLORER}/address/{address}" if url is None else url
-    if balance_wei is None:
-        text = f"{'deposit' if deposit else 'balance'} unknown: {why}"
-        return WalletView(
-            role, address, None, "unknown", floor, None, None, Status.UNKNOWN, text, link
-        )
-    amount = hei(balance_wei)
-    if deposit:
-        red = f"deposit {amount}, below the {hei(floor)} floor: top it up"
-        green = f"deposit {amount} (floor {hei(floor)})"
-        nonce, moved = None, None
+    """A wallet (or, with role "paymaster deposit", the deposit) judged by rules/chain.py
+    from facts with this balance and nonce; `moved` sets the previous snapshot's nonce."""
+    key = address.lower()
+    facts = ChainFacts(CHAIN_ID, BLOCK, NOW, {}, {}, {}, requests=1)
+    if role == "paymaster deposit":
+        if balance_wei is not None:
+            word = "0x" + hex(balance_wei)[2:].rjust(64, "0")
+            facts.deposits[(PROD_ENTRYPOINT.lower(), key)] = CallFacts(PROD_ENTRYPOINT, word)
+        view = deposit_view(PROD_ENTRYPOINT, address, facts, SETTINGS, why)
     else:
-        red = f"{amount}, below the {hei(floor)} floor: fund it"
-        green = f"{amount} (floor {hei(floor)})"
-    status, text = (Status.RED, red) if balance_wei < floor else (Status.GREEN, green)
-    return WalletView(role, address, balance_wei, amount, floor, nonce, moved, status, text, link)
+        if balance_wei is not None:
+            facts.accounts[key] = AccountFacts(key, balance_wei, nonce)
+        previous = {}
+        if nonce is not None and moved is not None:
+            previous[nonce_key(None, address)] = nonce - 1 if moved else nonce
+        view = wallet_view(role, address, facts, SETTINGS, previous, why)
+    return view if url is None else replace(view, url=url)
 
 
 def chain_view(
@@ -653,18 +646,19 @@ def chain_view(
 
 
 def chain_summary(block_age_s: float = 9.4, requests: int = 1) -> ChainSummary:
-    """The chain line as rules/chain.py words it: reachable, on the expected chain."""
-    text = f"RPC reachable, chain {CHAIN_ID} as expected, block {BLOCK:,} {block_age_s:.0f} s old"
-    return ChainSummary(
-        Status.GREEN, text, CHAIN_ID, CHAIN_ID, BLOCK, block_age_s, requests, error=None
-    )
+    """The chain line as rules/chain.py says it: reachable, on the expected chain."""
+    at = NOW - timedelta(seconds=block_age_s)
+    facts = ChainFacts(CHAIN_ID, BLOCK, at, {}, {}, {}, requests=requests)
+    line = rules_chain_summary(facts, SETTINGS, NOW)
+    assert line is not None
+    return line
 
 
 def chain_unknown(error: str = RPC_ERROR) -> ChainSummary:
     """The RPC could not be read this pass."""
-    return ChainSummary(
-        Status.UNKNOWN, f"chain unknown: {error}", None, CHAIN_ID, None, None, 0, error
-    )
+    line = rules_chain_summary(SourceFailure("chain", error), SETTINGS, NOW)
+    assert line is not None
+    return line
 
 
 def _demo_chain(

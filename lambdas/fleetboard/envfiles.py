@@ -200,11 +200,3 @@ def evaluate(pair: EnvPair) -> dict[str, str]:
         )
     values = done.stdout.decode(errors="replace").split("\0")[: len(keys)]
     return dict(zip(keys, values, strict=True))
-
-
-def source_of(pair: EnvPair, key: str) -> str:
-    """Which file of the pair assigns `key` last (the one bash's value came from)."""
-    for path in (pair.machine, pair.operator):
-        if key in check_lines(path):
-            return path.name
-    return pair.operator.name

@@ -17,6 +17,7 @@ from typing import Any
 
 from fleetboard.envfiles import EnvFileError, EnvPair, discover, env_order, evaluate
 from fleetboard.inventory import Inventory, service_host, suffix_from_broker
+from fleetboard.tomlout import Path_
 
 #: Chains the importer knows, from the fleet's chain-profiles/<chain>.json (FLEET_FACTS §5).
 CHAINS: dict[str, dict[str, Any]] = {
@@ -43,8 +44,6 @@ _WORKER_KEY = re.compile(r"^WORKER_(?P<name>[A-Z0-9_]+)_HOST$")
 #: The order workers are listed in: the original six, then newer ones by name.
 KNOWN_WORKERS = ("audit", "email", "cred", "memory", "config", "classify")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-
-Path_ = tuple[str, ...]
 
 
 @dataclass(slots=True)

@@ -25,7 +25,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -734,19 +734,7 @@ class _Pass:
             self.notes.append(self._low_rate(f"skipped the jobs of waiting runs {_ids(skipped)}"))
         chosen = running + asked
         futures = {r.id: pool.submit(self._jobs_of, r) for r in chosen}
-        out = []
-        for run in runs:
-            future = futures.get(run.id)
-            if future is None:
-                out.append(run)
-                continue
-            jobs = future.result()
-            if isinstance(jobs, _CallFailed):
-                self.notes.append(f"jobs of run {run.id} not read: {jobs.reason}")
-                out.append(run)
-            else:
-                out.append(replace(run, jobs=jobs))
-        return out
+        return self._gathered(runs, futures, "jobs", lambda run, jobs: replace(run, jobs=jobs))
 
     def _jobs_of(self, run: CiRun) -> tuple[CiJob, ...] | _CallFailed:
         path = f"{self.repo_path}/actions/runs/{run.id}/jobs"
@@ -775,20 +763,29 @@ class _Pass:
                 self._low_rate(f"skipped the {SLOT_CLAIM_JOB} annotations of runs {which}")
             )
         futures = {r.id: pool.submit(self._annotations_of, r, j) for r, j in free + asked}
+        return self._gathered(
+            runs,
+            futures,
+            f"{SLOT_CLAIM_JOB} annotations",
+            lambda run, messages: replace(run, annotations=messages),
+        )
+
+    def _gathered(
+        self,
+        runs: list[CiRun],
+        futures: Mapping[int, Future[Any]],
+        what: str,
+        apply: Callable[[CiRun, Any], CiRun],
+    ) -> list[CiRun]:
+        """The runs, in order, with what their futures read applied; one that was not asked
+        stays as it is, one whose call failed too, with a note naming `what` and the run."""
         out = []
         for run in runs:
             future = futures.get(run.id)
-            if future is None:
-                out.append(run)
-                continue
-            messages = future.result()
-            if isinstance(messages, _CallFailed):
-                self.notes.append(
-                    f"{SLOT_CLAIM_JOB} annotations of run {run.id} not read: {messages.reason}"
-                )
-                out.append(run)
-            else:
-                out.append(replace(run, annotations=messages))
+            got = future.result() if future is not None else None
+            if isinstance(got, _CallFailed):
+                self.notes.append(f"{what} of run {run.id} not read: {got.reason}")
+            out.append(run if got is None or isinstance(got, _CallFailed) else apply(run, got))
         return out
 
     def _annotations_url(self, job_id: int) -> tuple[str, str]:

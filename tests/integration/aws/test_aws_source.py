@@ -215,7 +215,7 @@ def test_more_than_200_instance_ids_are_chunked_by_the_filter_limit(
     assert list(facts.instances) == [world.environments["prod"].instance_id]
 
 
-def test_describe_instances_is_skipped_when_there_are_no_ids(
+def test_describe_instances_and_list_commands_are_skipped_when_there_are_no_ids(
     moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
 ) -> None:
     world = build_world(
@@ -226,8 +226,10 @@ def test_describe_instances_is_skipped_when_there_are_no_ids(
     facts = facts_of(collect(inv, factories(inv)))
 
     assert proxy.calls == ["ec2:DescribeAddresses", "route53:ListResourceRecordSets"]
+    assert "ssm:ListCommands" not in proxy.calls  # no instance: no deploy trail to read
     assert facts.instances == {}
     assert facts.requests == 2
+    assert (facts.deploys, facts.deploy_error) == ({}, None)
 
 
 def test_a_records_are_collected_across_pages_with_names_normalised(

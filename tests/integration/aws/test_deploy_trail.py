@@ -214,20 +214,6 @@ def test_an_instance_never_deployed_is_absent_and_instances_outside_the_fleet_ar
     assert instance_of(world, "test-9") not in facts.instances
 
 
-def test_no_instance_found_means_no_list_commands(
-    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
-) -> None:
-    world = build_world(
-        WorldSpec(environments=(spec("prod", eip="absent", instance=False),)), moto_url
-    )
-    inv = inventory(proxy.url, world.zone_id, declared(world))
-
-    facts = facts_of(collect(inv, factories(inv)))
-
-    assert LIST_COMMANDS not in proxy.calls
-    assert (facts.deploys, facts.deploy_error, facts.requests) == ({}, None, 2)
-
-
 # --------------------------------------------------------------------------- requests and pages
 
 
