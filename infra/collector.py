@@ -24,7 +24,15 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct, IConstruct
 
-from fleetboard.config import ConfigError, DeploySettings, LoadedConfig
+from fleetboard.config import (
+    MAX_LAMBDA_TIMEOUT_S,
+    STALE_PERIODS,
+    TIMEOUT_MARGIN_S,
+    ConfigError,
+    DeploySettings,
+    LoadedConfig,
+)
+from fleetboard.config import schedule_problems as _schedule_problems
 from fleetboard.handler import NAMESPACE, SECRET_ENV, SERVICE
 from fleetboard.publish import HISTORY_PREFIX, LATEST, PUBLISHED_KEYS, STATE_PREFIX
 from fleetboard.sources.aws import (
@@ -38,13 +46,8 @@ from infra.bundling import ARCHITECTURE, RUNTIME, collector_code
 HANDLER = "fleetboard.handler.handler"
 #: The metric handler.py emits after every pass: 1 when the board was published, else 0.
 PUBLISHED_METRIC = "PassPublished"
-#: "No successful pass for this many periods" raises the staleness alarm.
-STALE_PERIODS = 3
-#: Lambda's hard cap on a function's timeout.
-MAX_TIMEOUT_S = 900
-#: Kept between the Lambda timeout and the next tick, and between the pass deadline and
-#: the timeout (the handler judges, renders and publishes after the deadline).
-TIMEOUT_MARGIN_S = 5
+# The schedule's limits live in config.py, so `validate` refuses what synth would.
+MAX_TIMEOUT_S = MAX_LAMBDA_TIMEOUT_S
 #: The shortest age Lambda and Scheduler accept: a pass that could not start within a
 #: minute is dropped, since the next tick brings a fresher one.
 MAX_EVENT_AGE = cdk.Duration.seconds(60)
@@ -96,28 +99,13 @@ def timeout_s(loaded: LoadedConfig) -> int:
 
 
 def schedule_problems(loaded: LoadedConfig, source: str = "fleet.toml") -> list[str]:
-    """What fleet.toml asks of the schedule that AWS cannot do; empty when all is well."""
-    period = loaded.period_s
-    deadline = loaded.inventory.probe.pass_deadline_s
-    problems = []
-    if period % 60:
-        problems.append(
-            f"{source}: fleet.period_s: {period} is not a whole number of minutes; "
-            f"EventBridge Scheduler rates are whole minutes (try {max(60, period // 60 * 60)})"
-        )
-    if period * STALE_PERIODS > 86400:
-        problems.append(
-            f"{source}: fleet.period_s: {period} is too long for the staleness alarm: "
-            f"{STALE_PERIODS} periods must fit in CloudWatch's one-day window (at most "
-            f"{86400 // STALE_PERIODS})"
-        )
-    if deadline > timeout_s(loaded) - TIMEOUT_MARGIN_S:
-        problems.append(
-            f"{source}: probe.pass_deadline_s: {deadline:g} leaves less than "
-            f"{TIMEOUT_MARGIN_S} s of the Lambda's {timeout_s(loaded)} s timeout to publish "
-            f"in (Lambda allows at most {MAX_TIMEOUT_S} s)"
-        )
-    return problems
+    """What fleet.toml asks of the schedule that AWS cannot do; empty when all is well.
+
+    The rules are config.schedule_problems', which `validate` runs too: one owner. Synth
+    checks again because a LoadedConfig can be built in code without loading a file.
+    """
+    found = _schedule_problems(loaded.period_s, loaded.inventory.probe.pass_deadline_s)
+    return [f"{source}: {key}: {text}" for key, text in found]
 
 
 # --------------------------------------------------------------------------- constructs

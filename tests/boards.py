@@ -46,6 +46,7 @@ from fleetboard.model import (
 from fleetboard.rules.chain import chain_summary as rules_chain_summary
 from fleetboard.rules.chain import deposit_view, nonce_key, wallet_view
 from fleetboard.rules.ci import ci_summary as rules_ci_summary
+from fleetboard.rules.summary import env_status, rank_issues
 
 NOW = datetime(2026, 11, 23, 8, 0, 3, tzinfo=UTC)
 ZONE = "litentry.org"
@@ -328,6 +329,20 @@ def _chain_issues(envs: list[EnvironmentView]) -> list[Issue]:
     return found
 
 
+def _own(envs: list[EnvironmentView], issues: tuple[Issue, ...]) -> list[EnvironmentView]:
+    """Each environment with its own issues, and its status their rollup, as the rules
+    compute it (an environment is as bad as everything that is its own: wallets and
+    deposits, stale binary and CI included)."""
+    found = []
+    for env in envs:
+        own = tuple(i for i in issues if i.env == env.name)
+        env = replace(env, issues=own)
+        if env.lifecycle == Lifecycle.RUNNING:
+            env = replace(env, status=env_status(env, own))
+        found.append(env)
+    return found
+
+
 def _severity(issue: Issue) -> int:
     return SEVERITY[issue.status]
 
@@ -385,6 +400,8 @@ def _board(
 ) -> Board:
     if issues is None:
         issues = _issues(envs, fleet_drift)
+    issues = tuple(rank_issues(issues, envs))
+    envs = _own(envs, issues)
     probes = sum(1 for e in envs for c in e.checks if c.kind == "http")
     if ci is None:
         github = None

@@ -9,7 +9,7 @@ in the same run against the same hosts.
 from __future__ import annotations
 
 import json
-import tempfile
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fleetboard import collect, config
+from fleetboard.demo import procs
 from fleetboard.demo.aws_world import (
     DEMO_CREDENTIALS,
     EnvSpec,
@@ -117,6 +118,7 @@ def measure(
     step = round(100 / blackhole_pct) if blackhole_pct > 0 else 0
     holed = {h.name for n, h in enumerate(all_hosts) if step and n % step == step - 1}
     served = [h for h in all_hosts if h.name not in holed]
+    procs.phase("moto")
     endpoint, stop_moto = start_moto_process()
     try:
         spec = WorldSpec(
@@ -131,12 +133,13 @@ def measure(
             zone=ZONE,
         )
         world = build_world(spec, endpoint, credentials=DEMO_CREDENTIALS)
+        procs.phase("hosts")
         with (
-            tempfile.TemporaryDirectory(prefix="fleetboard-bench-") as tmp,
+            procs.temp_dir("fleetboard-bench-") as tmp,
             BlackHole() as hole,
             HostServerProcess(served) as server,
         ):
-            ca = server.write_ca(Path(tmp) / "ca.pem")
+            ca = server.write_ca(tmp / "ca.pem")
             text = _config(
                 world.zone_id,
                 endpoint,
@@ -147,6 +150,7 @@ def measure(
                 dict.fromkeys(holed, hole.address),
             )
             loaded = config.loads(text, source="bench.toml")
+            procs.phase("pass", f"hosts pid={server.pid}")
             return _run(loaded, world.a_records, holed)
     finally:
         stop_moto()
@@ -237,9 +241,16 @@ def _only(inv: Inventory, keep: Callable[[str], bool]) -> Inventory:
 def run_bench(
     *, envs: int, endpoints: int, blackhole_pct: float, latency_ms: float, as_json: bool
 ) -> int:
-    figures = measure(
-        envs=envs, endpoints=endpoints, blackhole_pct=blackhole_pct, latency_ms=latency_ms
-    )
+    """Measure and print. Ctrl-C, SIGTERM or SIGHUP at any point stops moto and the hosts
+    (child processes) and removes the temp folder; the exit code is then 128 + the signal."""
+    with procs.stop_on_signals():
+        try:
+            figures = measure(
+                envs=envs, endpoints=endpoints, blackhole_pct=blackhole_pct, latency_ms=latency_ms
+            )
+        except procs.Stopped as stopped:
+            print(f"bench stopped ({stopped}): its servers are stopped", file=sys.stderr)
+            return stopped.exit_code
     if as_json:
         print(json.dumps(figures))
         return 0

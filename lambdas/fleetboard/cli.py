@@ -1,9 +1,19 @@
 """The `fleetboard` command: validate, collect, demo, bench, inventory. Thin: the work is
 elsewhere.
 
-Exit codes: 0 done; 1 the board is red and --fail-on-red was given, or `inventory check`
-found drift; 2 bad input (config, env files, arguments); 3 the pass ran but nothing was
-published (the last good board stays).
+Exit codes (the same list is in `fleetboard --help`):
+  0  done: for collect, the whole board (history, latest.json, assets, index.html) is new
+  1  the board is red and --fail-on-red was given, or `inventory check` found drift
+  2  bad input (config, env files, arguments)
+  3  the pass ran but the board was not replaced: latest.json and index.html are still the
+     last good board's (the snapshot failed its checks, or the folder could not be written
+     before latest.json was); stderr lists any file that was written (a history object)
+  4  the board was replaced part-way: latest.json is new but index.html or an asset is
+     not (a write failed after latest.json); stderr lists what was and was not written,
+     and the next whole pass repairs it
+
+The command never waits on a source stuck past the pass deadline: when the pass leaves such
+work behind, the process ends at once after printing its report (see `main`).
 """
 
 from __future__ import annotations
@@ -11,18 +21,42 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from fleetboard import __version__
 from fleetboard.config import ConfigError, LoadedConfig, load
 
-EXIT_OK, EXIT_RED, EXIT_BAD_INPUT, EXIT_NOT_PUBLISHED = 0, 1, 2, 3
+EXIT_OK, EXIT_RED, EXIT_BAD_INPUT, EXIT_NOT_PUBLISHED, EXIT_PART_PUBLISHED = 0, 1, 2, 3, 4
+
+EXIT_CODES = """exit codes:
+  0  done (collect: the whole board is new)
+  1  the board is red and --fail-on-red was given; `inventory check` found drift
+  2  bad input: config, env files, arguments
+  3  the board was not replaced: latest.json and index.html are the last good board's
+  4  the board was replaced part-way: latest.json is new, index.html or an asset is not"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit code.
+
+    Called without `argv` (the `fleetboard` command, `python -m fleetboard`), it is the
+    process's own command line: if `collect` left threads behind (a source stuck in a read,
+    a DNS lookup that never returns), which the interpreter's exit may wait on forever, the
+    process ends at once with the code, after flushing its output. (Only `collect`: the
+    demo cleans up after itself on exit, and must be let to.)
+    """
     args = _parser().parse_args(argv)
+    code = _run(args)
+    if argv is None and args.run is _collect:
+        _end_now_if_work_left(code)
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -43,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fleetboard",
         description="A read-only status board for a fleet of service stacks.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"fleetboard {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step to stderr")
@@ -52,7 +88,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, type=Path, help="path to fleet.toml")
     p.set_defaults(run=_validate)
 
-    p = sub.add_parser("collect", help="run one pass and write the board into a folder")
+    p = sub.add_parser(
+        "collect",
+        help="run one pass and write the board into a folder",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--config", required=True, type=Path, help="path to fleet.toml")
     p.add_argument("--out", required=True, type=Path, help="folder to write the board into")
     p.add_argument("--endpoint-url", help="send AWS requests here (overrides [aws] endpoint_url)")
@@ -136,18 +177,44 @@ def _pass_and_report(
     ctx = collect.laptop_context(loaded, **(context_overrides or {}))
     try:
         result = collect.run_pass(loaded, ctx, LocalPublisher(out))
-    except OSError as exc:
+    except OSError as exc:  # the folder could not even be read (e.g. --out is a file)
         print(
             f"fleetboard: cannot write the board into {out}: {exc.strerror or exc}", file=sys.stderr
         )
         return EXIT_NOT_PUBLISHED
     print(report(result))
     if result.error:
-        print(f"fleetboard: {result.error}", file=sys.stderr)
-        return EXIT_NOT_PUBLISHED
+        where = f"cannot write the board into {out}: " if result.publish_failed else ""
+        print(f"fleetboard: {where}{result.error}", file=sys.stderr)
+        return publish_code(result.published)
     if fail_on_red and result.board.summary.status.value == "red":
         return EXIT_RED
     return EXIT_OK
+
+
+def publish_code(written: Sequence[str]) -> int:
+    """The exit code of a pass whose board was not published whole: 3 when latest.json is
+    still the last good board's (then so is index.html, written after it), else 4."""
+    from fleetboard.publish import LATEST
+
+    return EXIT_PART_PUBLISHED if LATEST in written else EXIT_NOT_PUBLISHED
+
+
+def _end_now_if_work_left(code: int) -> None:
+    """End the process now if any thread but this one is still running.
+
+    A clean pass leaves none. One left is a source the pass gave up on, and the
+    interpreter's exit may wait for it forever: a daemon thread is not joined, but a
+    concurrent.futures worker is (at exit, daemon or not: net.py's DNS lookups run in
+    one), and waiting on it is exactly the hang the pass deadline exists to prevent.
+    """
+    left = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    if not left:
+        return
+    logging.getLogger("fleetboard").info("ending with threads left behind: %s", left)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def report(result: object) -> str:
@@ -169,6 +236,8 @@ def report(result: object) -> str:
     )
     if result.published:
         lines.append(f"wrote {len(result.published)} files: {', '.join(result.published)}")
+    if result.unpublished:
+        lines.append(f"NOT written: {', '.join(result.unpublished)}")
     return "\n".join(lines)
 
 

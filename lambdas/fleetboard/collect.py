@@ -1,24 +1,27 @@
 """One pass: inventory -> sources -> rules -> snapshot -> render -> publish.
 
 Sources run concurrently, each starting as soon as the sources it `needs` are done; none
-can raise into the pass. A snapshot that fails the schema or the template is never
-published, so the last good board stays in place.
+can raise into the pass, and none can hold it: the pass stops waiting at its deadline plus
+DEADLINE_GRACE_S, shows a source still running as unknown ("no complete answer within
+N s") and shuts it out of every later pass (PassGate). A snapshot that fails the schema or
+the template is never published, so the last good board stays in place; a publish that
+fails part-way says exactly which keys were written (PassResult.published/unpublished).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from concurrent.futures import CancelledError, Future
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from fleetboard import __version__, rules, snapshot
-from fleetboard.config import LoadedConfig
+from fleetboard import __version__, jsonsafe, rules, snapshot
+from fleetboard.config import DEADLINE_GRACE_S, LoadedConfig
 from fleetboard.inventory import Inventory
 from fleetboard.model import (
     AwsFacts,
@@ -31,14 +34,18 @@ from fleetboard.model import (
     SourceRun,
     TlsFacts,
 )
-from fleetboard.publish import LATEST, Publisher, Release, history_key
+from fleetboard.publish import (
+    LATEST,
+    Publisher,
+    PublishError,
+    Release,
+    StateStore,
+    history_key,
+)
 from fleetboard.rules.chain import nonce_key
 from fleetboard.sources import PassContext, Source
 
 log = logging.getLogger("fleetboard")
-
-#: Time a source may overrun the pass deadline before the pass stops waiting for it.
-DEADLINE_GRACE_S = 2.0
 
 
 def default_sources(inventory: Inventory) -> tuple[Source, ...]:
@@ -66,62 +73,164 @@ def default_sources(inventory: Inventory) -> tuple[Source, ...]:
 class PassResult:
     board: Board
     document: dict[str, Any]
-    published: list[str]  # keys written; empty when the pass was not published
-    error: str | None = None  # why nothing was published
+    published: list[str]  # keys written, in order; empty when nothing was
+    error: str | None = None  # why the board was not published, or not all of it
+    #: Keys of this pass that were not written (a publish that failed part-way); empty
+    #: when everything was, or when nothing was even tried (a snapshot that failed).
+    unpublished: list[str] = field(default_factory=list)
+
+    @property
+    def publish_failed(self) -> bool:
+        """The publisher itself failed (a full disk, S3 refusing): not the snapshot."""
+        return bool(self.unpublished)
+
+
+class PassGate:
+    """One pass's door: open while the pass waits for its sources, shut for good after.
+
+    A source the pass stopped waiting for keeps running on its own thread (nothing can stop a
+    thread stuck in a read); the gate is what keeps it out of every later pass. Its answer
+    goes into this pass's futures, which nobody reads any more, and its state writes are
+    dropped once the gate is shut. Lambda thaws a warm container with such threads still in
+    it, so "later" is a real next pass, not just the end of the process.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open = True
+
+    def close(self) -> None:
+        with self._lock:
+            self._open = False
+
+    def is_closed(self) -> bool:
+        with self._lock:
+            return not self._open
+
+
+@dataclass(frozen=True, slots=True)
+class GatedState:
+    """A source's view of the state store for one pass: reads pass through; writes are
+    dropped once the pass closed, so an abandoned source cannot overwrite what a later pass
+    (or the next container's pass) saved."""
+
+    store: StateStore
+    gate: PassGate
+
+    def load_state(self, name: str) -> bytes | None:
+        return self.store.load_state(name)
+
+    def save_state(self, name: str, data: bytes) -> None:
+        # Checked at the start of the write: a write begun before the deadline may still
+        # land just after it, but none begun after it ever does.
+        if self.gate.is_closed():
+            log.warning("dropped a late state write %r from a source the pass gave up on", name)
+            return
+        self.store.save_state(name, data)
+
+
+def _seconds(value: float) -> str:
+    """2 -> "2", 7.25 -> "7.2": a time budget as a person reads it."""
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def overran(name: str, budget_s: float) -> SourceFailure:
+    """What a source that gave no answer in time is: unknown, with its budget said."""
+    return SourceFailure(name, f"no complete answer within {_seconds(budget_s)} s")
 
 
 def run_sources(
     sources: Sequence[Source], loaded: LoadedConfig, ctx: PassContext
 ) -> tuple[dict[str, object], dict[str, SourceRun]]:
-    """Run every source once, honouring `needs`; return each one's facts and timing."""
-    inventory = loaded.inventory
+    """Run every source once, honouring `needs`; return each one's facts and timing.
+
+    Returns by ctx.deadline + DEADLINE_GRACE_S whatever the sources do. Each source runs on
+    a daemon thread of its own, so neither this pass nor the process's exit waits for one
+    that is stuck (a ThreadPoolExecutor would: its `with` exit and the interpreter's exit
+    both join every worker). A source still running then is a SourceFailure ("no complete
+    answer within N s"), and whatever it does later is shut out by the pass's gate.
+    """
     names = [s.name for s in sources]
     for i, source in enumerate(sources):
         for need in (*source.needs, *source.wants):
             if need not in names[:i]:
                 raise ValueError(f"source {source.name!r} needs {need!r}, which must come first")
+    budget_s = ctx.budget_s()
+    give_up_at = ctx.deadline + DEADLINE_GRACE_S
+    gate = PassGate()
+    state = GatedState(ctx.state, gate) if ctx.state is not None else None
+    # One future per source, for this pass only: an abandoned source's late answer lands
+    # in a future nobody reads again, never in another pass's results.
+    futures: dict[str, Future[object]] = {name: Future() for name in names}
+    for future in futures.values():
+        # Running from the start: a source that `wants` this one may wrap the future in
+        # asyncio and cancel its wrapper, which would cancel a pending future with it.
+        future.set_running_or_notify_cancel()
+    elapsed: dict[str, float] = {}
+    for source in sources:
+        own = replace(ctx, state=state, pass_closed=gate.is_closed)
+        worker = threading.Thread(
+            target=_run_one,
+            args=(source, loaded.inventory, own, futures, elapsed),
+            name=f"source-{source.name}",
+            daemon=True,
+        )
+        worker.start()
+
     results: dict[str, object] = {}
     runs: dict[str, SourceRun] = {}
-    futures: dict[str, Future[object]] = {}
-
-    def run(source: Source) -> object:
-        for need in source.needs:
-            if need in futures:
-                wait = ctx.remaining_s() + DEADLINE_GRACE_S
-                with contextlib.suppress(TimeoutError):
-                    futures[need].result(timeout=wait)
-        # Each source sees the facts of the sources it needs, and only those.
-        own_ctx = replace(
-            ctx,
-            results={n: results[n] for n in source.needs if n in results},
-            pending={n: futures[n] for n in source.wants},
-        )
-        started = time.monotonic()
+    started = time.monotonic()
+    for name, future in futures.items():
         try:
-            outcome = source.collect(inventory, own_ctx)
-        except Exception as exc:  # a bug in a source must not blank the board
-            log.exception("source %s raised", source.name)
-            outcome = SourceFailure(source.name, f"internal error ({type(exc).__name__})")
-        elapsed = time.monotonic() - started
-        error = outcome.reason if isinstance(outcome, SourceFailure) else None
-        results[source.name] = outcome
-        runs[source.name] = SourceRun(ok=error is None, duration_s=elapsed, error=error)
-        return outcome
-
-    with ThreadPoolExecutor(max_workers=max(1, len(sources)), thread_name_prefix="source") as pool:
-        # Every source gets its own worker, so one waiting on another can never starve it.
-        for source in sources:
-            futures[source.name] = pool.submit(run, source)
-        for name, future in futures.items():
-            try:
-                future.result(timeout=ctx.remaining_s() + DEADLINE_GRACE_S)
-            except TimeoutError:
-                failure = SourceFailure(name, "did not finish before the pass deadline")
-                results.setdefault(name, failure)
-                runs.setdefault(name, SourceRun(ok=False, duration_s=0.0, error=failure.reason))
-        # Sources that overran are abandoned to finish in the background; the pass goes on.
-        pool.shutdown(wait=False, cancel_futures=True)
+            outcome = future.result(timeout=max(0.0, give_up_at - time.monotonic()))
+        except TimeoutError:
+            outcome = overran(name, budget_s)
+            log.warning("source %s gave no answer by the deadline; the pass goes on", name)
+            runs[name] = SourceRun(
+                ok=False, duration_s=time.monotonic() - started, error=outcome.reason
+            )
+        else:
+            error = outcome.reason if isinstance(outcome, SourceFailure) else None
+            runs[name] = SourceRun(ok=error is None, duration_s=elapsed[name], error=error)
+        results[name] = outcome
+    gate.close()
     return results, runs
+
+
+def _run_one(
+    source: Source,
+    inventory: Inventory,
+    ctx: PassContext,
+    futures: dict[str, Future[object]],
+    elapsed: dict[str, float],
+) -> None:
+    """One source on its own thread: wait for what it needs (never past the deadline), then
+    collect; the answer goes into its future. Never raises."""
+    mine = futures[source.name]
+    # A source waits for its needs until the deadline plus half the grace, keeping the
+    # other half to answer from what it got; a need still out by then is simply absent.
+    wait_until = ctx.deadline + DEADLINE_GRACE_S / 2
+    for need in source.needs:
+        with contextlib.suppress(TimeoutError, CancelledError):
+            futures[need].result(timeout=max(0.0, wait_until - time.monotonic()))
+    # Each source sees the facts of the sources it needs, and only those.
+    own = replace(
+        ctx,
+        results={n: futures[n].result() for n in source.needs if _answered(futures[n])},
+        pending={n: futures[n] for n in source.wants},
+    )
+    started = time.monotonic()
+    try:
+        outcome = source.collect(inventory, own)
+    except Exception as exc:  # a bug in a source must not blank the board
+        log.exception("source %s raised", source.name)
+        outcome = SourceFailure(source.name, f"internal error ({type(exc).__name__})")
+    elapsed[source.name] = time.monotonic() - started
+    mine.set_result(outcome)
+
+
+def _answered(future: Future[object]) -> bool:
+    return future.done() and not future.cancelled() and future.exception() is None
 
 
 def observations(results: dict[str, object]) -> rules.Observations:
@@ -183,7 +292,7 @@ def previous_nonces(latest: bytes | None) -> dict[str, int]:
     if not latest:
         return {}
     try:
-        doc = json.loads(latest)
+        doc = jsonsafe.loads(latest)
         return {
             nonce_key(env["chain"].get("network"), wallet["address"]): int(wallet["nonce"])
             for env in doc.get("environments", [])
@@ -219,7 +328,8 @@ def run_pass(
     *,
     sources: Sequence[Source] | None = None,
 ) -> PassResult:
-    """One whole pass. Never raises for a broken snapshot: it reports and keeps the old one."""
+    """One whole pass. Never raises for a broken snapshot or a failed publish: it reports
+    (`error`, and exactly which keys were and were not written) and keeps the old board."""
     if ctx.state is None:  # sources keep their state beside the board they publish
         ctx = replace(ctx, state=publisher)
     previous = publisher.read(LATEST) if loaded.inventory.chain is not None else None
@@ -230,7 +340,17 @@ def run_pass(
         log.exception("snapshot not published")
         error = f"not published, the last good board stays: {type(exc).__name__}: {exc}"
         return PassResult(board=board, document={}, published=[], error=error)
-    written = publisher.publish(release)
+    try:
+        written = publisher.publish(release)
+    except PublishError as exc:
+        log.error("board published part-way or not at all: %s", exc)
+        return PassResult(
+            board=board,
+            document=doc,
+            published=exc.written,
+            error=str(exc),
+            unpublished=exc.unwritten,
+        )
     return PassResult(board=board, document=doc, published=written)
 
 

@@ -3,6 +3,13 @@
 Thin by design: the config and the clients are built once per container, the pass itself
 is collect.run_pass, the same code a laptop runs. Logs are JSON with the request id as the
 correlation id; metrics go out as EMF (no PutMetricData call, so no write permission).
+
+The pass's deadline is the sooner of `pass_deadline_s` and the invocation's remaining time
+less the grace the pass may wait past its deadline and PUBLISH_RESERVE_S, so the board is
+published before Lambda's timeout whatever a source does. A source stuck past it is left
+on its daemon thread: the handler returns without it, Lambda freezes it with the container,
+and when a warm container thaws it for the next invocation, its pass's gate keeps its
+answer and its state writes out of the new pass (collect.PassGate).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from fleetboard import collect
 from fleetboard.collect import PassResult
-from fleetboard.config import LoadedConfig, load
+from fleetboard.config import DEADLINE_GRACE_S, PUBLISH_RESERVE_S, LoadedConfig, load
 from fleetboard.publish import Publisher, S3Publisher
 from fleetboard.secrets import Secret, read_secret
 from fleetboard.sources import PassContext, Resolver, system_resolver
@@ -35,8 +42,6 @@ _namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE)
 logger = Logger(service=_service)
 metrics = Metrics(service=_service, namespace=_namespace)
 
-#: Seconds kept back from the Lambda timeout for judging, rendering and publishing.
-PUBLISH_RESERVE_S = 5.0
 #: Environment status as a number, so one alarm or graph can say "went red".
 STATUS_LEVEL = {"green": 0, "unknown": 1, "amber": 2, "red": 3}
 #: Secret name in a pass -> the environment variable holding its Secrets Manager id.
@@ -98,8 +103,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def run(rt: Runtime, context: Any) -> dict[str, Any]:
     """One pass within the invocation's remaining time; returns what it published."""
     logger.set_correlation_id(context.aws_request_id)
-    remaining_s = context.get_remaining_time_in_millis() / 1000 - PUBLISH_RESERVE_S
-    budget_s = max(1.0, min(rt.loaded.inventory.probe.pass_deadline_s, remaining_s))
+    remaining_s = context.get_remaining_time_in_millis() / 1000
+    budget_s = pass_budget_s(rt.loaded.inventory.probe.pass_deadline_s, remaining_s)
     ctx = PassContext(
         deadline=time.monotonic() + budget_s,
         aws_client=rt.aws_client,
@@ -112,12 +117,20 @@ def run(rt: Runtime, context: Any) -> dict[str, Any]:
     outcome = {
         "status": summary.status.value,
         "published": result.published,
+        "unpublished": result.unpublished,
         "error": result.error,
         "duration_s": round(result.board.collector.duration_s, 3),
         "issues": len(summary.issues),
     }
     logger.info("pass done", extra=outcome)
     return outcome
+
+
+def pass_budget_s(pass_deadline_s: float, remaining_s: float) -> float:
+    """Seconds the sources get: the config's deadline, or less when the invocation has less
+    left than that plus the pass's grace past it plus the time to judge and publish."""
+    room_s = remaining_s - DEADLINE_GRACE_S - PUBLISH_RESERVE_S
+    return max(1.0, min(pass_deadline_s, room_s))
 
 
 def _secrets(rt: Runtime) -> dict[str, Secret]:
@@ -141,7 +154,9 @@ def _record(result: PassResult) -> None:
     board = result.board
     metrics.add_metric("PassDuration", MetricUnit.Seconds, board.collector.duration_s)
     # The "no successful pass for 3 periods" alarm reads this; missing data is breaching.
-    metrics.add_metric("PassPublished", MetricUnit.Count, 1 if result.published else 0)
+    # Only a whole board counts: a publish that stopped part-way is not a successful pass.
+    whole = bool(result.published) and result.error is None
+    metrics.add_metric("PassPublished", MetricUnit.Count, 1 if whole else 0)
     for source, run_ in board.collector.sources.items():
         if not run_.ok:
             with _one("SourceFailures", MetricUnit.Count, 1) as metric:

@@ -45,6 +45,7 @@ class Reason(StrEnum):
     BODY = "body"
     DEADLINE = "deadline"  # the pass ran out of time before this probe
     SOURCE = "source"  # the source that would observe it failed
+    COLLECTOR = "collector"  # the collector could not see (no DNS, no route): not the fleet's
     INTERNAL = "internal"  # a bug in the collector, caught around the source
 
 
@@ -65,6 +66,9 @@ class SourceFailure:
 
     source: str
     reason: str  # one line a person can act on; never a secret
+    #: True when the cause is on the collector's side (no credentials, no DNS at all, no
+    #: route out): the source saw nothing of the fleet, which says nothing about the fleet.
+    blind: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,6 +428,10 @@ class EnvironmentView:
     ci: SlotCi | None = None  # test slots only
     deploy: DeployView | None = None
     chain: ChainView | None = None  # environments with a [environments.X.chain] identity
+    #: Everything of its own that needs a look (checks, certificates, drift, wallets and
+    #: deposits, master registration, stale binary, its CI), red first: the one list its
+    #: status, its card's counts and the summary's issues all come from.
+    issues: tuple[Issue, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,6 +441,9 @@ class Summary:
     suggested_next_action: str
     issues: tuple[Issue, ...]
     counts: dict[str, int]  # environments by status, plus "stopped"/"retired"/"missing"
+    #: The collector's own cause when it could not see (no credentials, no DNS, no route
+    #: out): said at the top of the board; None when it could see.
+    blind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

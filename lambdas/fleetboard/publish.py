@@ -2,17 +2,29 @@
 
 Write order is the contract (DESIGN §6): the immutable history object first, then
 latest.json, then the page's assets, then index.html last, so a reader never finds a page
-that points at data that is not there yet. Each file is replaced atomically.
+that points at data that is not there yet, and the page lags its snapshot by at most one
+write. A board is whole or not at all: the local folder first stages every file of a pass
+as a temporary file (`.fleetboard-tmp-*`) and renames them into place only once all of them
+are written, so a full disk publishes nothing; S3 writes each object atomically, in order,
+and stops at the first failure. A publish that stops part-way raises PublishError, which
+names exactly the keys written and the keys not.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import logging
 import os
 import tempfile
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
+
+log = logging.getLogger("fleetboard")
 
 LATEST = "latest.json"
 INDEX = "index.html"
@@ -23,6 +35,12 @@ STATE_PREFIX = "state/"
 #: nothing else (infra/collector.py grants exactly them).
 ASSETS = ("board.css", "board.js", "not-found.html")
 PUBLISHED_KEYS = (LATEST, INDEX, *ASSETS)
+#: Every temporary file a LocalPublisher makes starts with this and lives in the board's
+#: folder, so a dead pass's leftovers are told from the board and removed.
+TEMP_PREFIX = ".fleetboard-tmp-"
+#: A temporary file older than this belongs to a pass that died (a pass stages and renames
+#: its files in well under a second); a younger one may be a concurrent pass's, and stays.
+STALE_TEMP_S = 300.0
 
 
 def history_key(generated_at: datetime) -> str:
@@ -40,6 +58,47 @@ class Release:
     assets: dict[str, bytes]  # board.css, board.js: published beside index.html
 
 
+def ordered(release: Release) -> list[tuple[str, bytes]]:
+    """The release's files in the contract's order: history, latest, assets, page."""
+    return [
+        (release.history_key, release.snapshot),
+        (LATEST, release.snapshot),
+        *sorted(release.assets.items()),
+        (INDEX, release.page),
+    ]
+
+
+class PublishError(Exception):
+    """A publish that stopped part-way, and exactly where.
+
+    `written` are the keys now holding this pass's data (in order); `unwritten` the keys
+    of the release that still hold the previous pass's (or nothing).
+    """
+
+    def __init__(self, written: Sequence[str], unwritten: Sequence[str], cause: str) -> None:
+        self.written = list(written)
+        self.unwritten = list(unwritten)
+        self.cause = cause
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        if not self.written:
+            return f"{self.cause}; nothing was published, the last good board stays"
+        return (
+            f"{self.cause}; published only {', '.join(self.written)}; "
+            f"not published: {', '.join(self.unwritten)}"
+        )
+
+
+def _cause(exc: BaseException) -> str:
+    """An OSError as a person reads it, without the temporary file's path:
+    "No space left on device (ENOSPC)"."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        name = errno.errorcode.get(exc.errno, str(exc.errno))
+        return f"{exc.strerror or os.strerror(exc.errno)} ({name})"
+    return type(exc).__name__
+
+
 class StateStore(Protocol):
     """Where sources keep a little state between passes, beside the board."""
 
@@ -50,7 +109,8 @@ class StateStore(Protocol):
 
 class Publisher(StateStore, Protocol):
     def publish(self, release: Release) -> list[str]:
-        """Write the release in order; return the keys written."""
+        """Write the release in order; return the keys written. A failure part-way raises
+        PublishError saying which keys were written and which were not."""
         ...
 
     def read(self, key: str) -> bytes | None:
@@ -65,22 +125,28 @@ def state_key(name: str) -> str:
 
 
 class LocalPublisher:
-    """Publishes into a folder: what `fleetboard collect --out DIR` and the demo use."""
+    """Publishes into a folder: what `fleetboard collect --out DIR` and the demo use.
 
-    def __init__(self, root: str | Path) -> None:
+    Every file of a pass is first staged as a temporary file in the folder itself (the same
+    file system, so a rename is atomic), written and synced; only when all are staged are
+    they renamed into place, in the contract's order. A write that fails (a full disk)
+    deletes what was staged and publishes nothing.
+    """
+
+    def __init__(self, root: str | Path, *, stale_temp_s: float = STALE_TEMP_S) -> None:
         self.root = Path(root)
+        self.stale_temp_s = stale_temp_s
 
     def publish(self, release: Release) -> list[str]:
-        written = [release.history_key, LATEST]
-        self._write(release.history_key, release.snapshot)
-        self._write(LATEST, release.snapshot)
-        for name, data in sorted(release.assets.items()):
-            if self.read(name) != data:  # unchanged assets are not rewritten
-                self._write(name, data)
-                written.append(name)
-        self._write(INDEX, release.page)
-        written.append(INDEX)
-        return written
+        plan = ordered(release)
+        try:
+            self.sweep()
+            # Unchanged assets are not rewritten: fewer writes, fewer ways to fail.
+            plan = [(k, d) for k, d in plan if k not in ASSETS or self.read(k) != d]
+            staged = self._stage_all(plan)
+        except OSError as exc:
+            raise PublishError([], [k for k, _ in plan], _cause(exc)) from exc
+        return self._rename_in_order(staged)
 
     def read(self, key: str) -> bytes | None:
         try:
@@ -92,22 +158,81 @@ class LocalPublisher:
         return self.read(state_key(name))
 
     def save_state(self, name: str, data: bytes) -> None:
-        self._write(state_key(name), data)
-
-    def _write(self, key: str, data: bytes) -> None:
-        target = self.root / key
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # A temporary file in the same folder, then a rename: readers see the old file or
-        # the new one, never half of one.
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        """One file, staged and renamed like the board's; a failure raises the OSError."""
+        key = state_key(name)
+        [(_, tmp)] = self._stage_all([(key, data)])
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            Path(tmp).chmod(0o644)
-            Path(tmp).replace(target)
+            tmp.replace(self.root / key)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            _discard([tmp])
             raise
+
+    def sweep(self) -> list[str]:
+        """Delete the temporary files of passes that died mid-write; return their names.
+
+        Only files older than `stale_temp_s`: a younger one may be a concurrent pass's
+        (the demo serving while an operator collects into the same folder).
+        """
+        if not self.root.is_dir():
+            return []
+        cutoff = time.time() - self.stale_temp_s
+        removed = []
+        for path in self.root.glob(f"{TEMP_PREFIX}*"):
+            with contextlib.suppress(OSError):  # gone already, or not ours to delete
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed.append(path.name)
+        if removed:
+            log.warning("removed %d temporary files of an earlier pass that died", len(removed))
+        return removed
+
+    def _stage_all(self, plan: list[tuple[str, bytes]]) -> list[tuple[str, Path]]:
+        """Every file written, synced and ready to rename; on any failure, none left."""
+        staged: list[tuple[str, Path]] = []
+        try:
+            for key, data in plan:
+                (self.root / key).parent.mkdir(parents=True, exist_ok=True)
+                staged.append((key, self._stage(data)))
+        except BaseException:
+            _discard(tmp for _, tmp in staged)
+            raise
+        return staged
+
+    def _stage(self, data: bytes) -> Path:
+        fd, name = tempfile.mkstemp(dir=self.root, prefix=TEMP_PREFIX)
+        tmp = Path(name)
+        try:
+            view = memoryview(data)
+            while view:  # os.write may write less than it was given
+                view = view[os.write(fd, view) :]
+            os.fchmod(fd, 0o644)
+            # Synced before the rename: after a crash the key holds the old data or the
+            # new, never an empty file whose rename reached the disk before its data.
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+        return tmp
+
+    def _rename_in_order(self, staged: list[tuple[str, Path]]) -> list[str]:
+        written: list[str] = []
+        for i, (key, tmp) in enumerate(staged):
+            try:
+                tmp.replace(self.root / key)
+            except OSError as exc:
+                rest = staged[i:]
+                _discard(t for _, t in rest)
+                raise PublishError(written, [k for k, _ in rest], _cause(exc)) from exc
+            written.append(key)
+        return written
+
+
+def _discard(paths: Iterable[Path]) -> None:
+    for path in paths:
+        with contextlib.suppress(OSError):  # best effort: the next pass's sweep retries
+            path.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- S3
@@ -130,6 +255,20 @@ def content_type(key: str) -> str:
     return next((t for ext, t in _TYPES.items() if key.endswith(ext)), "application/octet-stream")
 
 
+def cache_control(key: str) -> str:
+    if key.startswith(HISTORY_PREFIX):
+        return CACHE_HISTORY
+    return CACHE_ASSET if key in ASSETS else CACHE_BOARD
+
+
+def _s3_cause(key: str, exc: BaseException) -> str:
+    """ "PutObject index.html: AccessDenied": the error's code (or type), never its message,
+    which may quote the request's URL."""
+    response = getattr(exc, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return f"PutObject {key}: {code or type(exc).__name__}"
+
+
 class S3Publisher:
     """Publishes into the board bucket: what the scheduled Lambda uses.
 
@@ -145,16 +284,22 @@ class S3Publisher:
         self.client = client
 
     def publish(self, release: Release) -> list[str]:
-        written = [release.history_key, LATEST]
-        self._put(release.history_key, release.snapshot, CACHE_HISTORY)
-        self._put(LATEST, release.snapshot, CACHE_BOARD)
-        for name, data in sorted(release.assets.items()):
-            if self._written_assets.get((self.bucket, name)) != data:
-                self._put(name, data, CACHE_ASSET)
-                self._written_assets[(self.bucket, name)] = data
-                written.append(name)
-        self._put(INDEX, release.page, CACHE_BOARD)
-        written.append(INDEX)
+        """Put each object in the contract's order. The first failure stops the rest (a page
+        is never put after its snapshot failed) and is raised as PublishError."""
+        plan = [
+            (key, data)
+            for key, data in ordered(release)
+            if key not in ASSETS or self._written_assets.get((self.bucket, key)) != data
+        ]
+        written: list[str] = []
+        for i, (key, data) in enumerate(plan):
+            try:
+                self._put(key, data, cache_control(key))
+            except Exception as exc:  # botocore's errors and anything else: say where
+                raise PublishError(written, [k for k, _ in plan[i:]], _s3_cause(key, exc)) from exc
+            if key in ASSETS:
+                self._written_assets[(self.bucket, key)] = data
+            written.append(key)
         return written
 
     def read(self, key: str) -> bytes | None:

@@ -83,6 +83,33 @@ def tally(env: JsonDoc) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: rank(item[0]))
 
 
+def issues_by_env(doc: JsonDoc) -> dict[str, list[JsonDoc]]:
+    """The summary's issues by environment: a card counts exactly the issues the summary
+    lists for it (one list, computed once by the rules)."""
+    found: dict[str, list[JsonDoc]] = {}
+    for issue in doc["summary"]["issues"]:
+        found.setdefault(issue["env"], []).append(issue)
+    return found
+
+
+def issue_tally(issues: Iterable[JsonDoc]) -> list[tuple[str, int]]:
+    """(word, count) of a card's issues, worst first, zero counts left out."""
+    counts: dict[str, int] = {}
+    for issue in issues:
+        counts[issue["status"]] = counts.get(issue["status"], 0) + 1
+    return sorted(counts.items(), key=lambda item: rank(item[0]))
+
+
+def green_checks(env: JsonDoc) -> int:
+    """How many of the environment's checks were seen green."""
+    return sum(1 for c in env["checks"] if c["status"] == "green")
+
+
+def unseen_checks(env: JsonDoc) -> int:
+    """How many of the environment's checks could not be observed (unknown, not optional)."""
+    return sum(1 for c in env["checks"] if c["status"] == "unknown" and not c["optional"])
+
+
 def attention(env: JsonDoc) -> list[JsonDoc]:
     """The checks of a running environment that are not green, worst first, optional last."""
     if env["lifecycle"] in PARKED:
@@ -374,6 +401,9 @@ FILTERS: dict[str, Any] = {
     "env_word": env_word,
     "check_word": check_word,
     "tally": tally,
+    "issue_tally": issue_tally,
+    "green_checks": green_checks,
+    "unseen_checks": unseen_checks,
     "by_rank": by_rank,
     "attention": attention,
     "soonest_cert": soonest_cert,
@@ -403,6 +433,7 @@ GLOBALS: dict[str, Any] = {
     "slot_state": slot_state,
     "clashing": clashing,
     "runs_by_id": runs_by_id,
+    "issues_by_env": issues_by_env,
     "PARKED": PARKED,
 }
 

@@ -68,6 +68,7 @@ def to_document(board: Board) -> JsonDoc:
             "suggested_next_action": board.summary.suggested_next_action,
             "issues": [_issue(i) for i in board.summary.issues],
             "counts": dict(board.summary.counts),
+            "blind": board.summary.blind,
         },
         "environments": [_environment(e) for e in board.environments],
         "drift": [_drift(d) for d in board.fleet_drift],

@@ -1,6 +1,10 @@
-"""How numbers read for people, in one place: the rules' sentences and the page agree."""
+"""How text reads for people, in one place: numbers the rules and the page agree on, and the
+one scrubber every source passes an exception's words through before they become a reason."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterable
 
 
 def latency(ms: float | None) -> str:
@@ -10,3 +14,105 @@ def latency(ms: float | None) -> str:
     if ms >= 1000:
         return f"{ms / 1000:.1f} s"
     return f"{ms:.0f} ms"
+
+
+# --------------------------------------------------------------------------- scrubbing
+
+#: A reason's longest form: one line a person reads, never a dump of a request.
+REASON_CHARS = 400
+#: Shown where something was taken out.
+HIDDEN = "***"
+#: Shown for a whole header (name and value) that carries a credential.
+CREDENTIAL_HEADER = "<credential header omitted>"
+
+#: scheme://[userinfo@]host[:port][/path][?query][#fragment] -> scheme://host[:port]
+_URL = re.compile(
+    r"(?i)\b(?P<scheme>[a-z][a-z0-9+.-]{1,15})://"
+    r"(?:[^\s/?#@'\"<>]*@)?"
+    r"(?P<host>\[[0-9a-f:.]+\]|[^\s/?#@:'\"<>\\]+)"
+    r"(?P<port>:\d{1,5})?"
+    r"(?:[/?#][^\s'\"<>]*)?"
+)
+#: urllib3's "Max retries exceeded with url: /path?query (Caused by ...)".
+_URL_FIELD = re.compile(r"(?i)\b(url:?\s+)(?:/|\?)\S*")
+#: A query string left on its own: `?key=value&...`.
+_QUERY = re.compile(r"\?[^\s'\"<>?]*=[^\s'\"<>]*")
+#: SigV4: the whole Authorization value, wherever it is quoted or printed.
+_SIGV4 = re.compile(r"AWS4-HMAC-SHA256\b[^'\"\n]*")
+#: SigV4's parts on their own, in a header or a presigned query.
+_SIGV4_PARTS = re.compile(
+    r"(?i)\b((?:X-Amz-)?(?:Credential|Signature|SignedHeaders|Security-Token)\s*=\s*)[^\s,;&'\"]+"
+)
+#: Header lines (or dict reprs) whose value is a credential.
+_SECRET_HEADER = re.compile(
+    r"(?i)(['\"]?\b(?:authorization|proxy-authorization|x-amz-security-token|"
+    r"x-amz-content-sha256|cookie|set-cookie|x-api-key|api-key|private-token)['\"]?"
+    r"\s*[:=]\s*)(?:b?'[^']*'|b?\"[^\"]*\"|[^\n,;}]+)"
+)
+#: `name=value` pairs whose value is a credential (config dumps, query strings, env lines).
+#: (Prose such as "token: check ..." keeps its words: the plain names need an `=`.)
+_SECRET_PAIR = re.compile(
+    r"(?i)\b(?:((?:aws_)?(?:secret_access_key|access_key_id|session_token|security_token)|"
+    r"api[_-]?key|apikey|access[_-]?token|auth[_-]?token|client[_-]?secret)(\s*[=:]\s*)|"
+    r"(token|secret|password|passwd|key|sig|signature)(\s*=\s*))(?!\*\*\*)[^\s,;&'\"}]+"
+)
+#: A scheme word followed by a credential: `Bearer abc`, `token ghp_...`, `Basic dXNl...`.
+_AUTH_SCHEME = re.compile(
+    r"(?i)\b(Bearer|Basic|Digest|token)\s+(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{8,}"
+)
+#: Credentials recognisable on sight.
+_KNOWN_TOKENS = (
+    (
+        re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA|AIPA|ANPA|ANVA|AGPA)[A-Z0-9]{12,}\b"),
+        "<access key id>",
+    ),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"), HIDDEN),
+    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}\b"), HIDDEN),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), HIDDEN),  # JWT
+)
+#: IAM's long opaque blob in AccessDenied messages.
+_ENCODED_AUTH = re.compile(r"(?i)(Encoded authorization failure message:)\s*\S+")
+#: A long run of key-like characters (a signature, a session token): kept out whatever it
+#: is, since nothing a person acts on looks like that. No '/', so paths are left alone.
+_LONG_TOKEN = re.compile(
+    r"(?<![\w/+=.-])(?=[A-Za-z0-9+=_-]*\d)(?=[A-Za-z0-9+=_-]*[A-Za-z])"
+    r"[A-Za-z0-9+=_-]{40,}(?![\w+=-])"
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_WHITESPACE = re.compile(r"\s+")
+#: Secrets shorter than this are not replaced: "/" or "a" would shred the whole text.
+_MIN_SECRET_CHARS = 4
+
+
+def scrub(text: str, secrets: Iterable[str] = (), *, limit: int = REASON_CHARS) -> str:
+    """`text` (an exception's words, a server's message) made safe for a reason: one line, at
+    most `limit` characters, with every given secret, header value, signature, credential,
+    URL path, query and userinfo taken out; a URL keeps its scheme, host and port.
+
+        >>> scrub("GET https://user:pw@rpc.example.com/v3/KEY?apikey=x failed")
+        'GET https://rpc.example.com failed'
+        >>> scrub("Authorization: Bearer s3cr3t-t0ken-value", secrets=["s3cr3t-t0ken-value"])
+        '<credential header omitted>'
+    """
+    for secret in sorted({s for s in secrets if s and len(s) >= _MIN_SECRET_CHARS}, key=len)[::-1]:
+        text = text.replace(secret, HIDDEN)
+    # Header and parameter names go too: "Authorization", "Credential=" are what a grep for
+    # leaked request detail looks for, and their values were the point anyway.
+    text = _SIGV4.sub(f"AWS4-HMAC-SHA256 {HIDDEN}", text)
+    text = _SECRET_HEADER.sub(CREDENTIAL_HEADER, text)
+    text = _SIGV4_PARTS.sub(HIDDEN, text)
+    text = _URL.sub(lambda m: f"{m['scheme']}://{m['host']}{m['port'] or ''}", text)
+    text = _URL_FIELD.sub(r"\1(path omitted)", text)
+    text = _QUERY.sub(f"?{HIDDEN}", text)
+    text = _AUTH_SCHEME.sub(rf"\1 {HIDDEN}", text)
+    for pattern, replacement in _KNOWN_TOKENS:
+        text = pattern.sub(replacement, text)
+    text = _SECRET_PAIR.sub(lambda m: f"{m[1] or m[3]}{m[2] or m[4]}{HIDDEN}", text)
+    text = _ENCODED_AUTH.sub(r"\1 (omitted)", text)
+    text = _LONG_TOKEN.sub(HIDDEN, text)
+    # Escaped newlines from a bytes repr ("\\n") read as text; real ones become spaces.
+    text = _CONTROL.sub("?", text.replace("\\r", " ").replace("\\n", " "))
+    text = _WHITESPACE.sub(" ", text).strip()
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text

@@ -206,8 +206,8 @@ def test_the_schedule_fires_once_a_period_without_retries(default: Built) -> Non
         (
             "period_s = 3600",
             "pass_deadline_s = 897",
-            "fleet.toml: probe.pass_deadline_s: 897 leaves less than 5 s of the Lambda's 900 s "
-            "timeout to publish in (Lambda allows at most 900 s)",
+            "fleet.toml: probe.pass_deadline_s: 897 leaves less than 7 s of the Lambda's 900 s "
+            "timeout to wait for late sources and publish in (Lambda allows at most 900 s)",
         ),
     ],
     ids=["not-whole-minutes", "alarm-window-over-a-day", "deadline-past-lambda-limit"],
@@ -225,12 +225,31 @@ def test_a_schedule_aws_cannot_run_stops_synth_with_a_message(
     text = re.sub(r"^period_s = \d+.*$", fleet, text, flags=re.MULTILINE)
     if probe:
         text = re.sub(r"^pass_deadline_s = \d+.*$", probe, text, flags=re.MULTILINE)
-    loaded = loads(text)
+    # `validate` and `collect` refuse it first, with the very message synth gives ...
+    with pytest.raises(ConfigError) as refused:
+        loads(text)
+    assert refused.value.problems == [message]
+    # ... and synth still refuses a LoadedConfig built in code, without a file.
+    example = loads(EXAMPLE.read_text())
+    inv = example.inventory
+    period = _number(fleet) if fleet else example.period_s
+    deadline = float(_number(probe)) if probe else inv.probe.pass_deadline_s
+    loaded = replace(
+        example,
+        period_s=period,
+        inventory=replace(inv, probe=replace(inv.probe, pass_deadline_s=deadline)),
+    )
     app = cdk.App(context={"aws:cdk:bundling-stacks": []})
     bucket = s3.Bucket(cdk.Stack(app, "site"), "Bucket")
     with pytest.raises(ConfigError) as caught:
         CollectorStack(app, "c", loaded=loaded, config_path=Path("fleet.toml"), bucket=bucket)
     assert caught.value.problems == [message]
+
+
+def _number(line: str) -> int:
+    found = re.search(r"\d+", line)
+    assert found is not None, line
+    return int(found.group())
 
 
 # --------------------------------------------------------------------------- alarms

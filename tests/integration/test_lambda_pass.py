@@ -49,16 +49,23 @@ class FakeLambdaContext:
 class Recording:
     """The real moto S3 client, with the keys it was asked to write, in order.
 
-    `puts` are the board's objects; `state_puts` what sources kept between passes.
+    `puts` are the board's objects; `state_puts` what sources kept between passes. A key
+    in `refuse` is answered as S3 answers when it is throttling (SlowDown), and not written.
     """
 
     def __init__(self, client: Any) -> None:
         self._client = client
         self.puts: list[str] = []
         self.state_puts: list[str] = []
+        self.refuse: set[str] = set()
 
     def put_object(self, **kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError
+
         key = kwargs["Key"]
+        if key in self.refuse:
+            error = {"Code": "SlowDown", "Message": "Please reduce your request rate."}
+            raise ClientError({"Error": error}, "PutObject")
         (self.state_puts if key.startswith("state/") else self.puts).append(key)
         return self._client.put_object(**kwargs)
 
@@ -185,6 +192,28 @@ def test_a_broken_pass_leaves_the_last_good_board_in_the_bucket(
     assert s3.get_object(Bucket=bucket, Key=LATEST)["Body"].read() == before
 
 
+def test_a_publish_that_stops_part_way_says_which_objects_are_new_and_is_no_success(
+    fleet: DemoFleet,
+    s3: Recording,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    rt = runtime(fleet, s3)
+    invoke(rt, monkeypatch)
+    capfd.readouterr()
+    s3.puts.clear()
+    s3.refuse.add(INDEX)
+    outcome = invoke(rt, monkeypatch, "req-0004")
+    assert outcome["published"] == s3.puts and s3.puts[1:] == [LATEST]
+    assert outcome["unpublished"] == [INDEX]
+    assert outcome["error"] == (
+        f"PutObject index.html: SlowDown; published only {s3.puts[0]}, latest.json; "
+        "not published: index.html"
+    )
+    docs = [d for d in emitted(capfd.readouterr().out) if "PassPublished" in d]
+    assert docs[0]["PassPublished"] == [0.0]  # the alarm counts only whole boards
+
+
 @pytest.fixture
 def log_stream() -> Iterator[io.StringIO]:
     """What the handler's Powertools logger writes (it holds the stdout of its import)."""
@@ -219,7 +248,9 @@ def test_metrics_go_out_as_emf_for_the_alarms(
     assert pass_doc["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Fleetboard"
     assert pass_doc["service"] == "fleetboard"
     levels = {d["Environment"]: d["EnvironmentStatus"] for d in docs if "EnvironmentStatus" in d}
-    assert levels == {"prod": [0.0], "test": [2.0], "test-2": [3.0]}  # test-3 is parked: no metric
+    # prod's services answer, but its paymaster deposit is below the floor: red, as its card.
+    # test-3 is parked: no metric.
+    assert levels == {"prod": [3.0], "test": [2.0], "test-2": [3.0]}
 
 
 def test_secrets_are_read_once_per_five_minutes_and_a_placeholder_is_not_configured(

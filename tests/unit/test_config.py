@@ -271,3 +271,363 @@ def test_the_example_config_in_the_repo_is_valid() -> None:
     example = Path(__file__).parents[2] / "fleet.example.toml"
     loaded = config.load(example)
     assert loaded.inventory.environment("test-2").retired
+
+
+# --------------------------------------------------------------------------- refused up front
+#
+# Every malformed input is exit 2 from `fleetboard validate` and `fleetboard collect`, before
+# anything runs, with one line naming the file, the key and the value (escaped, capped).
+
+
+def probe(lines: str) -> str:
+    return GOOD + "[probe]\n" + lines + "\n"
+
+
+def env_prod(lines: str) -> str:
+    return GOOD.replace(
+        'broker_host = "broker.litentry.org"', f'broker_host = "broker.litentry.org"\n{lines}'
+    )
+
+
+def fleet(lines: str) -> str:
+    return GOOD.replace("[fleet]", f"[fleet]\n{lines}")
+
+
+#: (id, fleet.toml, the message after "<path>: "; a list where one input breaks two keys). A
+#: message ending in "(" is a prefix: the rest is OpenSSL's own words.
+REFUSED = [
+    (
+        "nan-timeout",
+        probe("read_timeout_s = nan"),
+        "probe.read_timeout_s: nan is not a finite number",
+    ),
+    (
+        "inf-threshold",
+        GOOD + "[thresholds]\nslow_ms = inf\n",
+        "thresholds.slow_ms: inf is not a finite number",
+    ),
+    (
+        "minus-inf-aws-timeout",
+        GOOD + "[aws]\nconnect_timeout_s = -inf\n",
+        "aws.connect_timeout_s: -inf is not a finite number",
+    ),
+    (
+        "nan-deadline",
+        probe("pass_deadline_s = -nan"),
+        "probe.pass_deadline_s: nan is not a finite number",
+    ),
+    (
+        "nan-retry-delay",
+        probe("retry_delay_s = nan"),
+        "probe.retry_delay_s: nan is not a finite number",
+    ),
+    (
+        "threshold-out-of-range",
+        GOOD + "[thresholds]\nslow_ms = 1e300\n",
+        "thresholds.slow_ms: 1e+300 must be at most 120000",
+    ),
+    (
+        "integer-past-64-bits",
+        probe("concurrency = 99999999999999999999"),
+        "probe.concurrency: 99999999999999999999 does not fit in TOML's 64-bit integers",
+    ),
+    (
+        "integer-of-5000-digits",
+        probe("concurrency = " + "9" * 5000),
+        "line 13: concurrency: an integer of thousands of digits; TOML integers are 64-bit",
+    ),
+    (
+        "block-age-past-a-day",
+        GOOD + "[chain]\nchain_id = 1\nmax_block_age_s = 86401\n",
+        "chain.max_block_age_s: 86401 must be at most 86400",
+    ),
+    (
+        "trailing-newline",
+        GOOD.replace('region = "us-east-1"', 'region = "us-east-1\\n"'),
+        'fleet.region: "us-east-1\\n" has a control or invisible character (U+000A at position 9); values are one line of printable text',
+    ),
+    (
+        "tab-in-a-host-name",
+        GOOD.replace('"broker.litentry.org"', '"broker.litentry.org\\t"'),
+        'environments.prod.broker_host: "broker.litentry.org\\t" has a control or invisible character (U+0009 at position 19); values are one line of printable text',
+    ),
+    (
+        "bidi-override",
+        fleet('name = "\\u202Eevil"'),
+        'fleet.name: "\\u202eevil" has a control or invisible character (U+202E at position 0); values are one line of printable text',
+    ),
+    (
+        "control-character-in-a-key",
+        GOOD + '[environments.prod.hosts."audit\\u0007"]\nskip = true\n',
+        'environments.prod.hosts."audit\\u0007": the key has a control or invisible character (U+0007)',
+    ),
+    (
+        "absurdly-long-string",
+        fleet('name = "' + "x" * 5000 + '"'),
+        'fleet.name: "'
+        + "x" * 120
+        + '"… (5000 characters) is longer than any value fleet.toml takes (at most 4096 characters)',
+    ),
+    (
+        "longer-than-its-kind",
+        fleet('name = "' + "x" * 100 + '"'),
+        'fleet.name: "' + "x" * 100 + '" is too long (100 characters; at most 64)',
+    ),
+    (
+        "host-name-with-an-empty-label",
+        GOOD.replace('"broker.litentry.org"', '"broker..litentry.org"'),
+        'environments.prod.broker_host: "broker..litentry.org" is not a host name such as "broker.litentry.org" (lower case); it has an empty label (two dots in a row, or a dot at an end)',
+    ),
+    (
+        "host-name-with-a-64-character-label",
+        GOOD.replace('"broker.litentry.org"', '"' + "b" * 64 + '.litentry.org"'),
+        'environments.prod.broker_host: "'
+        + "b" * 64
+        + '.litentry.org" is not a host name such as "broker.litentry.org" (lower case); it has a label of 64 characters; labels have at most 63',
+    ),
+    (
+        "host-name-past-253",
+        GOOD.replace('"broker.litentry.org"', '"' + ".".join(["b" * 60] * 5) + '.litentry.org"'),
+        'environments.prod.broker_host: "'
+        + ".".join(["b" * 60] * 5)[:120]
+        + '"… (317 characters) is too long (at most 253)',
+    ),
+    (
+        "derived-host-name-with-a-long-label",
+        GOOD.replace(
+            "[environments.test-2]", '[environments.test-2]\nworkers = ["' + "w" * 60 + '"]'
+        ),
+        'environments.test-2.workers: "'
+        + "w" * 60
+        + '" makes the host name "'
+        + "w" * 60
+        + '-test-2.litentry.org", which has a label of 67 characters; labels have at most 63; name it in [environments.test-2.hosts.'
+        + "w" * 60
+        + '] hostname = "..."',
+    ),
+    (
+        "address-host-not-a-host-name",
+        env_prod('address = "..-:443"'),
+        'environments.prod.address: "..-:443" is not an address such as "54.164.117.252", "127.0.0.1:8443" or "[::1]:8443"; the host has an empty label (two dots in a row, or a dot at an end)',
+    ),
+    (
+        "address-ipv4-in-brackets",
+        env_prod('address = "[1.2.3.4]:443"'),
+        'environments.prod.address: "[1.2.3.4]:443" is not an address such as "54.164.117.252", "127.0.0.1:8443" or "[::1]:8443"; brackets hold an IPv6 address, and only one',
+    ),
+    (
+        "address-not-an-ip",
+        env_prod('address = "999.1.1.1"'),
+        'environments.prod.address: "999.1.1.1" is not an address such as "54.164.117.252", "127.0.0.1:8443" or "[::1]:8443"; the host ends in a number but is not an IP address',
+    ),
+    (
+        "url-with-credentials",
+        GOOD + '[chain]\nchain_id = 1\nrpc_url = "https://user:key@rpc.example.org"\n',
+        'chain.rpc_url: "https://user:key@rpc.example.org" is not an http(s) URL; one with an API key in it belongs in the rpc_url secret or $rpc_env, not here; it holds a user name or password; credentials go in a secret',
+    ),
+    (
+        "url-host-not-a-host-name",
+        GOOD + '[aws]\nendpoint_url = "http://a_b.example"\n',
+        "aws.endpoint_url: \"http://a_b.example\" is not an http(s) URL; the host has characters other than letters, digits, '-' and '.'",
+    ),
+    (
+        "url-port-past-65535",
+        GOOD
+        + '[github]\nrepo = "a/b"\nworkflows = ["ci.yml"]\napi_url = "http://h.example:99999"\n',
+        'github.api_url: "http://h.example:99999" is not an http(s) URL without a trailing slash; Port out of range 0-65535',
+    ),
+    (
+        "ca-bundle-with-a-nul",
+        probe('ca_bundle = "ca\\u0000.pem"'),
+        'probe.ca_bundle: "ca\\u0000.pem" has a control or invisible character (U+0000 at position 2); values are one line of printable text',
+    ),
+    (
+        "ca-bundle-path-past-any-limit",
+        probe('ca_bundle = "' + "a/" * 2100 + '"'),
+        'probe.ca_bundle: "'
+        + "a/" * 60
+        + '"… (4200 characters) is longer than any value fleet.toml takes (at most 4096 characters)',
+    ),
+    (
+        "ca-bundle-file-name-too-long",
+        probe('ca_bundle = "' + "a" * 300 + '"'),
+        'probe.ca_bundle: "'
+        + "a" * 120
+        + '"… (300 characters): cannot be read (File name too long)',
+    ),
+    (
+        "ca-bundle-missing",
+        probe('ca_bundle = "nope.pem"'),
+        'probe.ca_bundle: "nope.pem": no such file',
+    ),
+    (
+        "ca-bundle-a-folder",
+        probe('ca_bundle = "."'),
+        'probe.ca_bundle: ".": cannot be read (Is a directory)',
+    ),
+    (
+        "ca-bundle-not-pem",
+        probe('ca_bundle = "junk.pem"'),
+        'probe.ca_bundle: "junk.pem": holds no PEM certificate (-----BEGIN CERTIFICATE-----); the TLS probe trusts the CA certificates in this file',
+    ),
+    (
+        "ca-bundle-pem-armour-around-junk",
+        probe('ca_bundle = "broken.pem"'),
+        'probe.ca_bundle: "broken.pem": not a PEM bundle the TLS probe can load (',
+    ),
+    (
+        "arrays-nested-3000-deep",
+        GOOD + "x = " + "[" * 3000 + "]" * 3000 + "\n",
+        "line 12: x: arrays or inline tables nested too deeply (keys go at most 6 deep)",
+    ),
+    (
+        "inline-tables-nested-1000-deep",
+        GOOD + "x = " + "{a=" * 1000 + "1" + "}" * 1000 + "\n",
+        "line 12: x: arrays or inline tables nested too deeply (keys go at most 6 deep)",
+    ),
+    (
+        "dotted-keys-3000-deep",
+        GOOD + "[environments.prod.hosts.audit]\n" + "a" + ".a" * 3000 + " = 1\n",
+        [
+            "environments.prod.hosts.audit.a.a: holds tables or arrays nested deeper than any fleet.toml (keys at most 6 deep)",
+            "environments.prod.hosts.audit.a: unknown key (known here: hostname, address, optional, skip)",
+        ],
+    ),
+    (
+        "period-not-whole-minutes",
+        fleet("period_s = 90"),
+        "fleet.period_s: 90 is not a whole number of minutes; EventBridge Scheduler rates are whole minutes (try 60)",
+    ),
+    (
+        "period-past-the-alarm-window",
+        fleet("period_s = 36000"),
+        "fleet.period_s: 36000 is too long for the staleness alarm: 3 periods must fit in CloudWatch's one-day window (at most 28800)",
+    ),
+    (
+        "deadline-past-the-lambda-timeout",
+        fleet("period_s = 3600") + "[probe]\npass_deadline_s = 897\n",
+        "probe.pass_deadline_s: 897 leaves less than 7 s of the Lambda's 900 s timeout to wait for late sources and publish in (Lambda allows at most 900 s)",
+    ),
+    (
+        "deadline-past-the-period",
+        probe("pass_deadline_s = 55"),
+        "probe.pass_deadline_s: 55 leaves less than 10 s of the 60 s schedule period; a pass must end before the next one starts",
+    ),
+    (
+        "toml-cut-short",
+        GOOD + "x = [1,",
+        "line 12: not valid TOML (Invalid value, at the end of the file)",
+    ),
+]
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    """A folder for fleet.toml with the files its ca_bundle cases name."""
+    (tmp_path / "junk.pem").write_text("not a certificate\n")
+    (tmp_path / "broken.pem").write_text(
+        "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n"
+    )
+    return tmp_path
+
+
+@pytest.mark.parametrize("command", ["validate", "collect"])
+@pytest.mark.parametrize(("text", "message"), [r[1:] for r in REFUSED], ids=[r[0] for r in REFUSED])
+def test_bad_config_is_exit_2_before_anything_runs(
+    command: str,
+    text: str,
+    message: str | list[str],
+    config_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from fleetboard import cli
+
+    path = config_dir / "fleet.toml"
+    path.write_text(text)
+    out = config_dir / "board"
+    args = ["validate", "--config", str(path)]
+    if command == "collect":
+        args = ["collect", "--config", str(path), "--out", str(out)]
+    assert cli.main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    if isinstance(message, list):
+        assert lines == [f"{path}: {m}" for m in message]
+    elif message.endswith("("):
+        [line] = lines
+        assert line.startswith(f"{path}: {message}"), line
+    else:
+        assert lines == [f"{path}: {message}"]
+    assert not out.exists()  # collect refused before it wrote, or asked, anything
+
+
+def test_an_unreadable_or_oversized_file_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fleetboard import cli
+
+    big = tmp_path / "big.toml"
+    big.write_text(GOOD + "# " + "x" * (1024 * 1024) + "\n")
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe[fleet]\n")
+    assert cli.main(["validate", "--config", str(big)]) == 2
+    assert cli.main(["validate", "--config", str(binary)]) == 2
+    assert cli.main(["validate", "--config", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{big}: larger than 1024 KiB; not a fleet.toml",
+        f"{binary}: not UTF-8 text (invalid start byte at byte 0)",
+        f"{tmp_path}: cannot read the file (Is a directory)",
+    ]
+
+
+def test_a_pem_ca_bundle_beside_the_config_is_taken(tmp_path: Path) -> None:
+    import trustme
+
+    (tmp_path / "ca.pem").write_bytes(trustme.CA().cert_pem.bytes())
+    path = tmp_path / "fleet.toml"
+    path.write_text(probe('ca_bundle = "ca.pem"'))
+    assert config.load(path).inventory.probe.ca_bundle == (tmp_path / "ca.pem").resolve()
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "matches"),
+    [
+        ("^[a-z]+-\\d$", "us-1", True),
+        ("^[a-z]+-\\d$", "us-1\n", False),  # Python's $ alone would match here
+        ("^a[$]$", "a$", True),  # a $ in a class is a character
+        ("^a\\$$", "a$", True),  # an escaped $ too
+        ("^(a|b$)", "b\n", False),
+    ],
+)
+def test_schema_patterns_anchor_at_the_very_end(pattern: str, text: str, matches: bool) -> None:
+    assert bool(config._python_regex(pattern).search(text)) is matches
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["127.0.0.1:8443", "[::1]:8443", "[::1]", "lb.internal:444", "localhost", "54.164.117.252"],
+)
+def test_addresses_that_are_addresses_pass(value: str) -> None:
+    config.loads(env_prod(f'address = "{value}"'))
+
+
+def test_the_schedule_rules_are_the_cdk_stacks_own() -> None:
+    """validate refuses exactly what infra/collector.py refuses at synth (same words)."""
+    import dataclasses
+
+    collector = pytest.importorskip("infra.collector")
+    loaded = config.loads(GOOD)
+    for period in (60, 90, 120, 600, 900, 905, 960, 3600, 28800, 28860, 36000, 86400):
+        for deadline in (1.0, 40.0, 50.0, 51.0, 110.0, 890.0, 895.0, 896.0, 900.0):
+            probe_ = dataclasses.replace(loaded.inventory.probe, pass_deadline_s=deadline)
+            inventory = dataclasses.replace(loaded.inventory, probe=probe_)
+            case = dataclasses.replace(loaded, period_s=period, inventory=inventory)
+            ours = [f"fleet.toml: {k}: {t}" for k, t in config.schedule_problems(period, deadline)]
+            theirs = collector.schedule_problems(case)
+            # The period rules in the same words; the deadline refused in the same cases (up to
+            # 905 s the Lambda's timeout is the period less 5 s, and ours says "the period").
+            assert [m for m in ours if "period_s" in m] == [m for m in theirs if "period_s" in m]
+            if period > 905:
+                assert ours == theirs
+            assert bool(ours) == bool(theirs), (period, deadline, ours, theirs)

@@ -30,7 +30,7 @@ from tests.boards import (
 )
 
 from fleetboard import render
-from fleetboard.model import Status
+from fleetboard.model import Issue, Lifecycle, Status
 
 PAGE_BUDGET_BYTES = 200 * 1024
 
@@ -699,6 +699,7 @@ def test_static_assets_are_the_css_and_script_the_page_links() -> None:
     "path",
     [
         ("summary", "suggested_next_action"),
+        ("summary", "blind"),
         ("fleet", "zone"),
         ("collector", "version"),
         ("environments", 1, "machine", "eip_tag"),
@@ -735,6 +736,100 @@ def test_quiet_fleet_says_so() -> None:
     assert "No issues." in html
     assert "No drift" in html
     assert '<span class="pill big green"' in html
+
+
+# ------------------------------------------------------- one account: cards count issues
+
+
+def test_each_card_counts_exactly_the_issues_the_summary_lists_for_it(
+    demo_doc: dict[str, Any], demo_html: str
+) -> None:
+    for env in demo_doc["environments"]:
+        tally = re.search(r'<p class="tally"[^>]*>(.*?)</p>', card(demo_html, env["name"]), re.S)
+        assert tally
+        shown = {
+            word: int(n)
+            for n, word in re.findall(
+                r'<span class="count (?:red|amber|unknown)">(\d+) (\w+)<', tally.group(1)
+            )
+        }
+        listed: dict[str, int] = {}
+        for issue in demo_doc["summary"]["issues"]:
+            if issue["env"] == env["name"]:
+                listed[issue["status"]] = listed.get(issue["status"], 0) + 1
+        assert shown == listed, env["name"]
+
+
+def test_prod_with_a_red_deposit_is_red_on_its_card_not_green(demo_html: str) -> None:
+    prod = card(demo_html, "prod")
+    assert '<span class="pill red"' in prod.split("</header>")[0]
+    assert '<span class="count red">1 red</span>' in prod
+
+
+# --------------------------------------------------------------------------- a blind collector
+
+BLIND = "the collector has no DNS: every name lookup failed (33 hosts on 3 machines)"
+
+
+def blind_doc(cause: str = BLIND) -> dict[str, Any]:
+    """The demo fleet as a collector with no DNS and no credentials sees it."""
+    board = demo_board()
+    envs = tuple(
+        replace(e, lifecycle=Lifecycle.UNKNOWN, status=Status.UNKNOWN, issues=())
+        if e.lifecycle is Lifecycle.RUNNING
+        else e
+        for e in board.environments
+    )
+    first = Issue(Status.UNKNOWN, "fleet", "collector", f"fleet collector unknown: {cause}")
+    summary = replace(
+        board.summary,
+        status=Status.UNKNOWN,
+        message="Fleet status unknown: the collector has no DNS, so this board cannot tell "
+        "whether the fleet is up; 4 of 4 environments not observed, lifecycle unknown.",
+        suggested_next_action="The collector has no DNS: check its network and collect again.",
+        issues=(first,),
+        blind=cause,
+    )
+    return document(replace(board, environments=envs, summary=summary))
+
+
+def test_a_blind_collector_is_a_banner_above_the_summary() -> None:
+    html = render.render_page(blind_doc())
+    banner = re.search(
+        r'<div id="blind" class="banner unknown" role="alert"[^>]*>(.*?)</div>', html
+    )
+    assert banner, "the blind banner"
+    assert "The collector cannot see the fleet." in banner.group(1)
+    assert "The collector has no DNS: every name lookup failed" in banner.group(1)
+    assert html.index('id="blind"') < html.index('<section class="summary')
+    summary = section(html, "summary")
+    assert '<span class="pill big unknown"' in summary
+    first = re.search(r'<ol class="issues">\s*<li[^>]*>(.*?)</li>', summary, re.S)
+    assert first and "fleet collector unknown" in first.group(1)
+
+
+def test_a_blind_collector_never_says_running_for_an_unknown_lifecycle() -> None:
+    html = render.render_page(blind_doc())
+    for name in ("prod", "base", "test", "test-2"):
+        meta = re.search(r'<p class="meta"[^>]*>(.*?)</p>', card(html, name), re.S)
+        assert meta and "lifecycle unknown" in meta.group(1)
+        assert "running" not in meta.group(1)
+        assert '<span class="pill unknown"' in card(html, name)
+        # AWS not read: the machine is unknown, not "none", and no EIP drift is claimed
+        assert '<dt>instance<dd><span class="none">unknown</span>' in card(html, name)
+        assert "≠ declared" not in card(html, name)
+    assert "running" not in section(html, "summary").split("<h2")[0]
+
+
+def test_the_blind_cause_is_escaped() -> None:
+    html = render.render_page(blind_doc(f"the collector has no DNS ({XSS})"))
+    assert XSS not in html
+    assert str(escape(XSS)) in html
+
+
+def test_no_banner_when_the_collector_can_see(demo_doc: dict[str, Any], demo_html: str) -> None:
+    assert demo_doc["summary"]["blind"] is None
+    assert 'id="blind"' not in demo_html
 
 
 # --------------------------------------------------------------------------- size

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from fleetboard import config, rules
+from fleetboard import config, render, rules, snapshot
 from fleetboard.inventory import HEALTH_PATH, ISSUER_PATH, READY_PATH, Inventory
 from fleetboard.model import (
+    SEVERITY,
+    AccountFacts,
     AddressFacts,
     AwsFacts,
+    CallFacts,
     CertFacts,
+    ChainFacts,
     CollectorInfo,
+    DeployFacts,
+    GithubFacts,
     HttpExchange,
     HttpFacts,
     InstanceFacts,
@@ -504,3 +512,559 @@ def test_worst_of_nothing_is_unknown() -> None:
     assert rules.worst([]) is Status.UNKNOWN
     assert rules.worst([Status.GREEN, Status.UNKNOWN]) is Status.UNKNOWN
     assert rules.worst([Status.AMBER, Status.RED]) is Status.RED
+
+
+# ------------------------------------------------- an environment is as bad as all its own
+
+HEI = 10**18
+PROD_DEPLOYER = "0x" + "d1" * 20
+TEST_DEPLOYER = "0x" + "d2" * 20
+ENTRYPOINT = "0x" + "e1" * 20
+PAYMASTER = "0x" + "fa" * 20
+REGISTRY = "0x" + "cc" * 20
+MAIN = "5e1f0c2a9b7d4e6f8a0b1c2d3e4f5a6b7c8d9e0f"
+
+#: FLEET with a chain identity for prod (deployer and paymaster deposit) and test (deployer,
+#: registry), and GitHub for the deploy trail's main head. Its own string: the CI tests
+#: build on FLEET as it is.
+CHAIN_FLEET = (
+    FLEET
+    + f"""
+[environments.prod.chain]
+deployer = "{PROD_DEPLOYER}"
+entrypoint = "{ENTRYPOINT}"
+paymaster = "{PAYMASTER}"
+
+[environments.test.chain]
+deployer = "{TEST_DEPLOYER}"
+registry = "{REGISTRY}"
+
+[chain]
+chain_id = 212013
+
+[github]
+repo = "litentry/agentKeys"
+workflows = ["e2e-ci.yml"]
+"""
+)
+
+
+def chain_facts(
+    *,
+    prod: int = 5 * HEI,
+    test: int = 5 * HEI,
+    deposit: int = HEI,
+    master: str = "0x" + "ab" * 20,
+    unread: tuple[str, ...] = (),
+) -> ChainFacts:
+    from fleetboard import chain as evm
+
+    accounts = {
+        a: AccountFacts(
+            a, None if a in unread else b, 1, "malformed: no balance" if a in unread else None
+        )
+        for a, b in ((PROD_DEPLOYER, prod), (TEST_DEPLOYER, test))
+    }
+    omni = evm.operator_omni(TEST_DEPLOYER)
+    return ChainFacts(
+        chain_id=212013,
+        block_number=100,
+        block_time=NOW - timedelta(seconds=6),
+        accounts=accounts,
+        masters={(REGISTRY, omni): CallFacts(REGISTRY, "0x" + "0" * 24 + master[2:])},
+        deposits={(ENTRYPOINT, PAYMASTER): CallFacts(ENTRYPOINT, "0x" + f"{deposit:064x}")},
+        requests=1,
+    )
+
+
+def github_facts() -> GithubFacts:
+    return GithubFacts(
+        runs=(),
+        main_sha=MAIN,
+        main_committed_at=NOW - timedelta(hours=2),
+        rate_remaining=4000,
+        rate_limit=5000,
+        rate_reset=None,
+        requests=2,
+        not_modified=0,
+    )
+
+
+def with_deploys(inv: Inventory, aws: AwsFacts, refs: dict[str, str]) -> AwsFacts:
+    """AWS facts whose deploy trail says which sha each named environment runs."""
+    by_ip = {a.public_ip: a.instance_id for a in aws.addresses}
+    deploys = {}
+    for name, ref in refs.items():
+        iid = by_ip[EIPS[name]]
+        assert iid is not None
+        deploys[iid] = DeployFacts(iid, 1, ref, NOW - timedelta(hours=1), "Success", "gh-ci")
+    return replace(aws, deploys=deploys)
+
+
+def chain_board(
+    *,
+    chain: ChainFacts | SourceFailure | None = None,
+    aws: AwsFacts | None = None,
+    http: HttpFacts | None = None,
+    stopped: tuple[str, ...] = (),
+    stale: tuple[str, ...] = (),
+    fleet: str = CHAIN_FLEET,
+) -> rules.Board:
+    inv = config.loads(fleet).inventory
+    aws = aws or aws_facts(inv, stopped=stopped)
+    current = {e.name: MAIN for e in inv.environments}
+    aws = with_deploys(inv, aws, {**current, **dict.fromkeys(stale, "0123456789ab")})
+    http = http or http_facts(inv, skip_envs=stopped)
+    obs = rules.Observations(
+        aws=aws,
+        http=http,
+        tls=TlsFacts(certs=dict(http.certs)),
+        github=github_facts(),
+        chain=chain if chain is not None else chain_facts(),
+    )
+    return rules.evaluate(inv, obs, NOW, CollectorInfo(version="t", duration_s=0.1, sources={}))
+
+
+def assert_one_account(b: rules.Board) -> None:
+    """Card, latest.json, summary and metrics read one computation: each environment's own
+    issues are exactly the summary's issues for it, its status is their worst (with what no
+    issue repeats), and every red or amber environment has an issue that says why."""
+    for view in b.environments:
+        listed = [i for i in b.summary.issues if i.env == view.name]
+        assert sorted(listed, key=repr) == sorted(view.issues, key=repr), view.name
+        if view.status in (Status.RED, Status.AMBER):
+            assert view.status in {i.status for i in view.issues}, view.name
+        for issue in view.issues:  # nothing of its own is better than it
+            assert SEVERITY.index(view.status) <= SEVERITY.index(issue.status), issue.text
+    running = [v for v in b.environments if v.lifecycle is not Lifecycle.STOPPED]
+    running = [v for v in running if v.lifecycle is not Lifecycle.RETIRED]
+    counted = {s.value: sum(1 for v in running if v.status is s) for s in SEVERITY}
+    assert {k: b.summary.counts[k] for k in counted} == counted
+
+
+OWN_CASES = [
+    # (id, board kwargs, env, expected status, the issue that says why)
+    ("healthy", {}, "prod", Status.GREEN, None),
+    (
+        "paymaster deposit below its floor",
+        {"chain": chain_facts(deposit=HEI // 20)},
+        "prod",
+        Status.RED,
+        "prod wallet:paymaster-deposit red",
+    ),
+    (
+        "deployer below its floor",
+        {"chain": chain_facts(test=HEI // 25)},
+        "test",
+        Status.RED,
+        "test wallet:deployer red",
+    ),
+    (
+        "operator master not registered",
+        {"chain": chain_facts(master="0x" + "00" * 20)},
+        "test",
+        Status.AMBER,
+        "test chain:master amber",
+    ),
+    (
+        "a wallet the chain could not tell",
+        {"chain": chain_facts(unread=(TEST_DEPLOYER,))},
+        "test",
+        Status.UNKNOWN,
+        "test wallet:deployer unknown",
+    ),
+    ("stale binary", {"stale": ("test-2",)}, "test-2", Status.AMBER, "test-2 deploy amber"),
+    (
+        "eip drift",
+        {"fleet": CHAIN_FLEET.replace('eip = "54.164.117.252"', 'eip = "1.2.3.4"')},
+        "prod",
+        Status.AMBER,
+        "prod drift:eip_tag amber",
+    ),
+    (
+        "a stopped slot keeps its wallets: funds are on chain, and CI starts it on demand",
+        {"chain": chain_facts(test=HEI // 25), "stopped": ("test",)},
+        "test",
+        Status.RED,
+        "test wallet:deployer red",
+    ),
+    (
+        "a stopped slot's stale binary means nothing: CI redeploys it when it starts it",
+        {"stale": ("test-3",), "stopped": ("test-3",)},
+        "test-3",
+        Status.UNKNOWN,
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "env", "status", "issue"),
+    [c[1:] for c in OWN_CASES],
+    ids=[c[0] for c in OWN_CASES],
+)
+def test_an_environment_is_as_bad_as_everything_that_is_its_own(
+    kwargs: dict[str, Any], env: str, status: Status, issue: str | None
+) -> None:
+    b = chain_board(**kwargs)
+    view = env_view(b, env)
+    assert view.status is status
+    texts = [i.text for i in view.issues]
+    if issue is None:
+        assert texts == []
+    else:
+        assert any(t.startswith(issue) for t in texts), texts
+    assert_one_account(b)
+    doc = snapshot.to_document(b)
+    snapshot.validate(doc)
+    # latest.json says the same as the board, and the page counts the same issues.
+    assert next(e for e in doc["environments"] if e["name"] == env)["status"] == status.value
+    mine = render.issues_by_env(doc).get(env, [])
+    assert [i["text"] for i in mine] == [i.text for i in b.summary.issues if i.env == env]
+
+
+def test_prod_with_an_empty_deposit_is_red_everywhere_and_first() -> None:
+    """The issue as seen: prod green on its card while the summary lists its deposit red,
+    and the next action on a test slot."""
+    inv = config.loads(CHAIN_FLEET).inventory
+    http = http_facts(inv, {("audit-test-2.litentry.org", HEALTH_PATH): ex(502, "", ms=41)})
+    b = chain_board(chain=chain_facts(deposit=HEI // 20), http=http)
+    assert env_view(b, "prod").status is Status.RED
+    assert b.summary.status is Status.RED
+    assert b.summary.issues[0].text.startswith("prod wallet:paymaster-deposit red")
+    assert b.summary.suggested_next_action.startswith("Prod first: Fund prod's paymaster-deposit")
+    assert "prod red" in b.summary.message and "test-2 red" in b.summary.message
+    assert_one_account(b)
+
+
+def test_a_card_counts_exactly_its_issues() -> None:
+    """test-2 with a 502, a stale binary and a misrouted worker: its card counts what the
+    summary lists for it, not its checks."""
+    inv = config.loads(CHAIN_FLEET).inventory
+    http = http_facts(inv, {("audit-test-2.litentry.org", HEALTH_PATH): ex(502, "", ms=41)})
+    aws = aws_facts(inv, records={"cred-test-2.litentry.org": (EIPS["prod"],)})
+    b = chain_board(http=http, aws=aws, stale=("test-2",))
+    view = env_view(b, "test-2")
+    assert [(i.status, i.check) for i in view.issues] == [
+        (Status.RED, "worker:audit"),
+        (Status.RED, "drift:worker_a_record"),
+        (Status.AMBER, "deploy"),
+    ]
+    doc = snapshot.to_document(b)
+    assert render.issue_tally(render.issues_by_env(doc)["test-2"]) == [("red", 2), ("amber", 1)]
+    assert_one_account(b)
+
+
+# ------------------------------------------------------- prod, then base, then test slots
+
+#: Test slots declared before prod and base: the rank is by kind, not by inventory order.
+RANKED_FLEET = """
+[fleet]
+zone = "litentry.org"
+zone_id = "Z1"
+region = "us-east-1"
+workers = ["audit"]
+
+[environments.test-2]
+broker_host = "broker-test-2.litentry.org"
+
+[environments.test]
+broker_host = "test-broker.litentry.org"
+
+[environments.base]
+broker_host = "broker-base.litentry.org"
+
+[environments.prod]
+broker_host = "broker.litentry.org"
+"""
+
+RANK_EIPS = {"prod": "1.0.0.1", "base": "1.0.0.2", "test": "1.0.0.3", "test-2": "1.0.0.4"}
+
+
+def ranked_board(broken: tuple[str, ...], how: HttpExchange | None = None) -> rules.Board:
+    inv = config.loads(RANKED_FLEET).inventory
+    addresses, instances = [], {}
+    for env in inv.environments:
+        iid = f"i-{env.name}"
+        addresses.append(AddressFacts(RANK_EIPS[env.name], env.eip_tag, None, iid))
+        instances[iid] = InstanceFacts(iid, "running", "t3.medium", NOW - timedelta(days=1))
+    aws = AwsFacts(tuple(addresses), instances, {}, requests=2)
+    overrides = {}
+    for env in inv.environments:
+        if env.name in broken:
+            host = f"audit{env.suffix}.litentry.org"
+            overrides[(host, HEALTH_PATH)] = replace(how or ex(502, "", ms=41), host=host)
+    return board(inv, aws, http_facts_for(inv, overrides))
+
+
+def http_facts_for(inv: Inventory, overrides: dict) -> HttpFacts:
+    exchanges, certs = {}, {}
+    for env in inv.environments:
+        for host in env.hosts:
+            certs[host.hostname] = CertFacts(
+                host.hostname, NOW + timedelta(days=60), "LE", host.hostname, True, observed_at=NOW
+            )
+            for path in host.paths:
+                body = "ok"
+                if path == READY_PATH:
+                    body = READYZ.format(s="ready", d="false", c="ok")
+                elif path == ISSUER_PATH:
+                    body = f'{{"issuer":"{env.expected_issuer}"}}'
+                exchanges[(host.hostname, path)] = ex(body=body, path=path, host=host.hostname)
+    exchanges.update(overrides)
+    return HttpFacts(exchanges=exchanges, certs=certs)
+
+
+@pytest.mark.parametrize(
+    ("broken", "first"),
+    [
+        (("test-2", "test", "base", "prod"), "prod"),
+        (("test-2", "test", "base"), "base"),
+        (("test-2", "test"), "test"),
+        (("test-2",), "test-2"),
+    ],
+    ids=["prod first", "base before test slots", "slot 1 before slot 2", "the only one"],
+)
+def test_equal_reds_rank_prod_then_base_then_test_slots(
+    broken: tuple[str, ...], first: str
+) -> None:
+    b = ranked_board(broken)
+    reds = [i.env for i in b.summary.issues if i.status is Status.RED]
+    order = ["prod", "base", "test", "test-2"]
+    assert reds == [e for e in order if e in broken]
+    action = b.summary.suggested_next_action
+    if first == "prod":
+        assert action.startswith("Prod first: audit.litentry.org")
+    else:
+        assert action.startswith(f"{first}: audit")
+
+
+def test_equal_ambers_rank_prod_first_too() -> None:
+    slow = ex(ms=2500)
+    b = ranked_board(("test", "prod"), slow)
+    ambers = [i.env for i in b.summary.issues if i.status is Status.AMBER]
+    assert ambers == ["prod", "test"]
+    assert b.summary.suggested_next_action.startswith("Nothing is down. Next, prod:")
+
+
+# --------------------------------------------------------------- the collector is blind
+
+NO_CREDENTIALS = SourceFailure(
+    "aws",
+    "ec2:DescribeAddresses not sent: no usable AWS credentials (NoCredentialsError)",
+    blind=True,
+)
+
+
+def failing(inv: Inventory, error: ProbeError, only: tuple[str, ...] = ()) -> HttpFacts:
+    """Every probe (or only those of the named environments) failing with `error`; the
+    certificates the failed probes could not see are failures too."""
+    http = http_facts(inv)
+    exchanges = dict(http.exchanges)
+    certs: dict[str, CertFacts | ProbeError] = dict(http.certs)
+    for env in inv.environments:
+        if only and env.name not in only:
+            continue
+        for host in env.hosts:
+            for path in host.paths:
+                exchanges[(host.hostname, path)] = ex(error=error, host=host.hostname, path=path)
+            certs[host.hostname] = error
+    return HttpFacts(exchanges=exchanges, certs={})  # type: ignore[arg-type]
+
+
+def tls_of(http: HttpFacts, inv: Inventory, error: ProbeError | None) -> TlsFacts:
+    good = http_facts(inv).certs
+    failed = {k for (k, _), e in http.exchanges.items() if e.error is not None}
+    return TlsFacts(certs={h: (error if h in failed and error else c) for h, c in good.items()})
+
+
+NXDOMAIN = ProbeError(Reason.DNS, "NXDOMAIN: x.litentry.org does not resolve")
+DNS_HANGS = ProbeError(Reason.TIMEOUT, "DNS lookup of x.litentry.org timed out after 3 s")
+REFUSED = ProbeError(Reason.CONNECT, "connection refused")
+UNREACHABLE = ProbeError(Reason.CONNECT, "Network is unreachable")
+
+BLIND_CASES = [
+    # (id, aws, probe error, only these envs fail, blind?, words in the next action)
+    ("no credentials, probes fine", NO_CREDENTIALS, None, (), True, "AWS credentials"),
+    ("no DNS at all", NO_CREDENTIALS, NXDOMAIN, (), True, "has no DNS"),
+    ("every lookup hangs", "aws", DNS_HANGS, (), True, "has no DNS"),
+    ("every connect refused", "aws", REFUSED, (), True, "cannot connect out"),
+    ("no route out", "aws", UNREACHABLE, (), True, "cannot connect out"),
+    ("a real outage: one slot refuses", "aws", REFUSED, ("test-2",), False, "test-2"),
+    ("a real outage: two slots gone", "aws", NXDOMAIN, ("test-2", "test-3"), False, "test-2"),
+]
+
+
+@pytest.mark.parametrize(
+    ("aws", "error", "only", "blind", "action"),
+    [c[1:] for c in BLIND_CASES],
+    ids=[c[0] for c in BLIND_CASES],
+)
+def test_a_blind_collector_says_so_and_never_calls_the_fleet_red(
+    aws: object, error: ProbeError | None, only: tuple[str, ...], blind: bool, action: str
+) -> None:
+    inv = inventory()
+    aws_seen = aws_facts(inv) if aws == "aws" else aws
+    http = failing(inv, error, only) if error else http_facts(inv)
+    b = board(inv, aws_seen, http, tls_of(http, inv, error))
+    first = b.summary.issues[0]
+    assert action in b.summary.suggested_next_action
+    if not blind:
+        assert b.summary.blind is None
+        assert b.summary.status is Status.RED
+        assert all(i.check != "collector" for i in b.summary.issues)
+        return
+    assert b.summary.blind
+    assert (first.env, first.check, first.status) == ("fleet", "collector", Status.UNKNOWN)
+    assert b.summary.status is Status.UNKNOWN
+    assert not [i for i in b.summary.issues if i.status is Status.RED]
+    assert all(e.status is not Status.RED for e in b.environments)
+    assert b.summary.message.startswith("Fleet status unknown: the collector ")
+    assert " running " not in b.summary.message
+    if error is not None:  # the probes it could not make are unknown with its cause
+        probed = [c for e in b.environments for c in e.checks if c.kind in ("http", "tls")]
+        assert probed and all(c.status is Status.UNKNOWN for c in probed)
+        assert all(c.reason.startswith("collector: the collector") for c in probed)
+        assert len(b.summary.issues) <= 2  # not one issue per check
+    if aws is NO_CREDENTIALS:
+        assert {e.lifecycle for e in b.environments} == {Lifecycle.UNKNOWN}
+        assert "source:aws" not in [i.check for i in b.summary.issues]  # said once, first
+    doc = snapshot.to_document(b)
+    snapshot.validate(doc)
+    assert doc["summary"]["blind"] == b.summary.blind
+    assert_one_account(b)
+
+
+def test_no_dns_and_no_credentials_fixes_the_network_first() -> None:
+    inv = inventory()
+    http = failing(inv, NXDOMAIN)
+    b = board(inv, NO_CREDENTIALS, http, tls_of(http, inv, NXDOMAIN))
+    action = b.summary.suggested_next_action
+    assert action.startswith("The collector has no DNS: check its network")
+    assert "Also give the collector AWS credentials" in action
+    assert "no usable AWS credentials" in b.summary.issues[0].text
+    assert "no DNS" in b.summary.issues[0].text
+
+
+def test_names_route_53_does_not_have_are_missing_records_not_a_blind_collector() -> None:
+    inv = inventory()
+    aws = aws_facts(inv)
+    aws = replace(aws, a_records={"elsewhere.litentry.org": ("9.9.9.9",)})
+    http = failing(inv, NXDOMAIN)
+    b = board(inv, aws, http, tls_of(http, inv, NXDOMAIN))
+    assert b.summary.blind is None and b.summary.status is Status.RED
+
+
+def test_one_machine_failing_alone_is_its_outage_not_blindness() -> None:
+    """Every other environment parked: the one left refusing is down, not the collector."""
+    inv = inventory()
+    parked = ("test", "test-2", "test-3")
+    http = failing(inv, REFUSED, ("prod",))
+    for name in parked:
+        env = inv.environment(name)
+        for host in env.hosts:
+            for path in host.paths:
+                http.exchanges.pop((host.hostname, path), None)
+    b = board(inv, aws_facts(inv, stopped=parked), http, tls_of(http, inv, REFUSED))
+    assert b.summary.blind is None
+    assert env_view(b, "prod").status is Status.RED
+    assert b.summary.suggested_next_action.startswith("Prod first:")
+
+
+def test_probes_the_deadline_stopped_do_not_hide_blindness() -> None:
+    inv = inventory()
+    http = failing(inv, NXDOMAIN)
+    late = ProbeError(Reason.DEADLINE, "pass deadline reached before this request")
+    key = next(iter(http.exchanges))
+    http.exchanges[key] = ex(error=late, host=key[0], path=key[1])
+    b = board(inv, aws_facts(inv), http, tls_of(http, inv, NXDOMAIN))
+    assert b.summary.blind is not None and b.summary.status is Status.UNKNOWN
+
+
+def test_no_credentials_alone_leaves_what_the_probes_saw() -> None:
+    """Probes that answered are the fleet's own word: a 502 stays red, and the collector
+    still comes first in the issues."""
+    inv = inventory()
+    http = http_facts(inv, {("audit-test-2.litentry.org", HEALTH_PATH): ex(502, "", ms=41)})
+    b = board(inv, NO_CREDENTIALS, http)
+    assert b.summary.status is Status.RED
+    assert b.summary.issues[0].check == "collector"
+    assert b.summary.message.startswith("The collector is partly blind")
+    assert "test-2 red (lifecycle unknown)" in b.summary.message
+    assert "AWS credentials" in b.summary.suggested_next_action
+
+
+@pytest.mark.parametrize(
+    ("failure", "short", "action"),
+    [
+        (NO_CREDENTIALS, "has no AWS credentials", "Give the collector AWS credentials"),
+        (
+            SourceFailure("github", "could not resolve api.github.com", blind=True),
+            "cannot resolve github's endpoint",
+            "The collector cannot resolve github's endpoint: check its network",
+        ),
+        (
+            SourceFailure("chain", "the RPC at https://rpc.x: Network is unreachable", blind=True),
+            "cannot connect out",
+            "The collector cannot connect out",
+        ),
+    ],
+    ids=["credentials", "a name it cannot resolve", "no route"],
+)
+def test_a_source_blind_on_the_collector_side_names_what_to_fix(
+    failure: SourceFailure, short: str, action: str
+) -> None:
+    inv = inventory()
+    aws = failure if failure.source == "aws" else aws_facts(inv)
+    obs = rules.Observations(aws=aws, http=http_facts(inv), failures=(failure,))  # type: ignore[arg-type]
+    obs = replace(obs, tls=TlsFacts(certs=dict(http_facts(inv).certs)))
+    b = rules.evaluate(inv, obs, NOW, CollectorInfo(version="t", duration_s=0.1, sources={}))
+    assert b.summary.issues[0].check == "collector"
+    assert failure.reason in b.summary.issues[0].text
+    assert f"the collector {short}" in b.summary.message
+    assert " 0 of " not in b.summary.message  # no "0 of 4 environments not fully observed"
+    assert action in b.summary.suggested_next_action
+    assert f"source:{failure.source}" not in [i.check for i in b.summary.issues]
+
+
+@pytest.mark.parametrize(
+    ("reason", "hint"),
+    [
+        ("http 502", "check its systemd unit"),
+        ("http 429", "rate limiting the collector"),
+        ("http 404", "client error"),
+        ("timeout: no complete answer within 4 s", "the host or nginx is down"),
+        ("connect: connection refused", "the host or nginx is down"),
+        ("dns: NXDOMAIN: x.litentry.org does not resolve", "run dns-upsert-workers.sh"),
+        ("dns: lookup of x.litentry.org got no answer within 3 s", "name servers"),
+        ("tls: certificate has expired", "certbot"),
+        ("tls: hostname mismatch, certificate is not valid for 'x'", "certbot"),
+        ("tls: [SSL: WRONG_VERSION_NUMBER] wrong version number", "listen 443 ssl"),
+        ("tls: [SSL: EXCESSIVE_MESSAGE_SIZE] excessive message size", "listen 443 ssl"),
+        ("body: not ok", "read its /healthz answer"),
+    ],
+)
+def test_the_next_action_fits_the_layer_that_failed(reason: str, hint: str) -> None:
+    from fleetboard.model import Check
+    from fleetboard.rules.summary import _hint
+
+    check = Check("http:x/healthz", "worker:x", "http", Status.RED, reason, "", "http", None)
+    assert hint in _hint(check)
+
+
+def test_many_endpoints_that_do_not_resolve_are_one_missing_dns() -> None:
+    from fleetboard.rules import blind
+
+    found = [
+        blind.source_blindness(SourceFailure("github", "cannot resolve api.github.com", True)),
+        blind.source_blindness(SourceFailure("chain", "cannot resolve the RPC's host", True)),
+        blind.source_blindness(SourceFailure("aws", "no AWS credentials on this machine", True)),
+    ]
+    assert blind.short_text(found) == "the collector has no DNS and has no AWS credentials"
+    action = blind.next_action(found)
+    assert action.startswith("The collector has no DNS: check its network")
+    assert "github's endpoint" not in action and "Also give the collector AWS credentials" in action
+    # Each endpoint is still named in the collector issue's text.
+    assert "api.github.com" in blind.summary_text(found) and "RPC" in blind.summary_text(found)
+    # One endpoint alone may be a typo in fleet.toml, not a machine without DNS.
+    assert blind.short_text(found[:1]) == "the collector cannot resolve github's endpoint"

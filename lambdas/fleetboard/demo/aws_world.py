@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 import boto3
 
+from fleetboard.demo import procs
 from fleetboard.sources.aws import DEPLOY_DOCUMENT, StaticCredentials
 
 if TYPE_CHECKING:
@@ -160,17 +161,22 @@ def start_moto_server() -> tuple[str, Callable[[], None]]:
         werkzeug_log.setLevel(logging.WARNING)
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
 
     def stop() -> None:
+        wsgi = getattr(server, "_server", None)
+        if wsgi is None:  # never started: ThreadedMotoServer.stop() would wait forever
+            return
         server.stop()
         # ThreadedMotoServer.stop() shuts the loop down but leaves the socket listening (the
         # kernel would go on accepting connections nobody answers): close it as well.
-        wsgi = getattr(server, "_server", None)
-        if wsgi is not None:
-            wsgi.server_close()
+        wsgi.server_close()
 
+    try:
+        server.start()
+        host, port = server.get_host_and_port()
+    except BaseException:  # Ctrl-C while it starts: no server left listening
+        stop()
+        raise
     return f"http://{host}:{port}", stop
 
 
@@ -188,7 +194,8 @@ def start_moto_process() -> tuple[str, Callable[[], None]]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    child = subprocess.Popen(
+    # Its own process group, dying with this process even if it is SIGKILLed (procs).
+    child = procs.spawn(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -196,24 +203,22 @@ def start_moto_process() -> tuple[str, Callable[[], None]]:
     url = f"http://127.0.0.1:{port}"
 
     def stop() -> None:
-        child.terminate()
-        try:
-            child.wait(10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        procs.stop(child, grace_s=10)
 
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # poll until it answers: a start-up, not a test wait
-        if child.poll() is not None:
-            raise RuntimeError(f"moto server exited with code {child.returncode}")
-        try:
-            _moto_api(url, "/moto-api/reset", b"")
-            return url, stop
-        except OSError:
-            time.sleep(0.05)
-    stop()
-    raise RuntimeError("moto server did not start within 60 s")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # poll until it answers: a start-up, not a test wait
+            if child.poll() is not None:
+                raise RuntimeError(f"moto server exited with code {child.returncode}")
+            try:
+                _moto_api(url, "/moto-api/reset", b"")
+                return url, stop
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("moto server did not start within 60 s")
+    except BaseException:  # did not start, or Ctrl-C while it did: stop it either way
+        stop()
+        raise
 
 
 def reset_moto(endpoint_url: str) -> None:

@@ -12,6 +12,7 @@ are absent the demo runs without a chain and says so; `available()` tells which.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -26,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import urllib3
+
+from fleetboard.demo import procs
 
 #: The repository root, when fleetboard runs from a checkout (scripts/*.sh install it
 #: editable): where node_modules/ and tests/contracts/ are.
@@ -78,14 +81,8 @@ def compile_contracts() -> dict[str, Compiled]:
         "sources": sources,
         "settings": {"outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}}},
     }
-    done = subprocess.run(
-        [solcjs, "--standard-json"],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    # Through procs: node and its workers are stopped however this ends (Ctrl-C included).
+    done = procs.run([solcjs, "--standard-json"], input=json.dumps(request), timeout=120)
     # solc-js prints a note about SMT solvers before the JSON on stdout.
     out = done.stdout[done.stdout.find("{") :]
     try:
@@ -118,27 +115,23 @@ class LocalChain:
         anvil = anvil_path()
         if anvil is None:
             raise RuntimeError("anvil not installed (npm ci installs @foundry-rs/anvil)")
-        process = subprocess.Popen(
-            [anvil, "--host", "127.0.0.1", "--port", "0", "--chain-id", str(chain_id)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        try:
+        with contextlib.ExitStack() as stack:
+            # Its own process group, dying with this process even if it is SIGKILLed; a
+            # Ctrl-C cannot land between starting it and arranging its stop (procs).
+            with procs.deferred_signals():
+                process = procs.spawn(
+                    [anvil, "--host", "127.0.0.1", "--port", "0", "--chain-id", str(chain_id)],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+                stack.callback(procs.stop, process)
+            procs.phase("anvil", f"pid={process.pid}")
             url = _listening(process)
             node = cls(url, process, chain_id)
             # Keep reading its output, or anvil blocks once the pipe is full.
             threading.Thread(target=_drain, args=(process,), daemon=True).start()
             yield node
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
 
     def rpc(self, method: str, *params: Any) -> Any:
         self._ids += 1
@@ -207,7 +200,9 @@ def _word(address: str) -> str:
 def _listening(process: subprocess.Popen[str]) -> str:
     """Anvil prints "Listening on 127.0.0.1:PORT" once it accepts connections."""
     assert process.stdout is not None
-    timer = threading.Timer(START_TIMEOUT_S, process.kill)
+    # The whole group: a wrapper killed alone would leave its anvil holding the pipe open.
+    timer = threading.Timer(START_TIMEOUT_S, procs.kill_group, (process,))
+    timer.daemon = True  # never what holds the interpreter's exit
     timer.start()
     try:
         for line in process.stdout:
@@ -220,5 +215,6 @@ def _listening(process: subprocess.Popen[str]) -> str:
 
 def _drain(process: subprocess.Popen[str]) -> None:
     assert process.stdout is not None
-    for _ in process.stdout:
-        pass
+    with contextlib.suppress(ValueError, OSError):  # closed by procs.stop: anvil is gone
+        for _ in process.stdout:
+            pass

@@ -12,10 +12,10 @@ import contextlib
 import json
 import logging
 import multiprocessing
+import os
 import re
 import socket
 import ssl
-import tempfile
 import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -28,6 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from fleetboard.demo import procs
 from fleetboard.inventory import Address
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ _STREAM_CHUNK = 64 * 1024
 _IDLE_S = 30.0  # a keep-alive connection with no next request is closed after this
 _HANDSHAKE_S = 10.0
 _START_S = 120.0  # 1000 hosts: ~0.4 s of certificates, ~1.5 s of server contexts
+_STOP_S = 10.0  # how long stop() waits for the serving thread or process before moving on
 
 
 class CertKind(StrEnum):
@@ -116,7 +118,8 @@ class _Certificates:
 
         self.ca = trustme.CA(organization_name=DEMO_CA_NAME)
         self._stranger: trustme.CA | None = None
-        self._dir = tempfile.TemporaryDirectory(prefix="fleetboard-hosts-")
+        # Recorded by procs: removed by cleanup(), or by a forced stop of the process.
+        self._dir = procs.make_temp_dir("fleetboard-hosts-")
         now = datetime.now(UTC).replace(microsecond=0)
         self.files = {h.name.lower(): self._issue(h, now, str(i)) for i, h in enumerate(hosts)}
         self.default_file = self._issue(SimHost("default.invalid"), now, "default")
@@ -129,7 +132,7 @@ class _Certificates:
         leaf = self._issuer(host.cert).issue_cert(
             name, common_name=name, not_before=not_before, not_after=not_after
         )
-        path = Path(self._dir.name) / f"{file_name}.pem"
+        path = self._dir / f"{file_name}.pem"
         leaf.private_key_and_cert_chain_pem.write_to_path(str(path))
         return path
 
@@ -147,7 +150,7 @@ class _Certificates:
         return bytes(self.ca.cert_pem.bytes())
 
     def cleanup(self) -> None:
-        self._dir.cleanup()
+        procs.remove_temp_dir(self._dir)
 
 
 def _server_context(pem: Path) -> ssl.SSLContext:
@@ -288,23 +291,26 @@ class HostServer(_Served):
 
     def start(self) -> Self:
         """Issue the certificates, listen on 127.0.0.1, and return once accepting."""
-        self._certs = _Certificates(self.hosts)
-        # Built up front (~1.5 ms each), so no probe pays for it during a measured pass.
-        self._contexts = {name: _server_context(pem) for name, pem in self._certs.files.items()}
-        self._default = _server_context(self._certs.default_file)
-        self._default.sni_callback = self._pick_certificate
-        self._thread = threading.Thread(target=self._run, name="fleetboard-hosts", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(_START_S) or self._failure is not None:
+        try:
+            self._certs = _Certificates(self.hosts)
+            # Built up front (~1.5 ms each), so no probe pays for it during a measured pass.
+            self._contexts = {n: _server_context(pem) for n, pem in self._certs.files.items()}
+            self._default = _server_context(self._certs.default_file)
+            self._default.sni_callback = self._pick_certificate
+            self._thread = threading.Thread(target=self._run, name="fleetboard-hosts", daemon=True)
+            self._thread.start()
+            if not self._ready.wait(_START_S) or self._failure is not None:
+                raise RuntimeError(f"demo hosts did not start: {self._failure!r}")
+        except BaseException:  # a failure, or Ctrl-C while starting: leave nothing behind
             self.stop()
-            raise RuntimeError(f"demo hosts did not start: {self._failure!r}")
+            raise
         return self
 
     def stop(self) -> None:
         if self._loop is not None and self._stopping is not None and self._thread is not None:
             with contextlib.suppress(RuntimeError):  # loop already gone
                 self._loop.call_soon_threadsafe(self._stopping.set)
-            self._thread.join(_START_S)
+            self._thread.join(_STOP_S)  # a daemon thread: never what holds the exit
         if self._certs is not None:
             self._certs.cleanup()
             self._certs = None
@@ -427,8 +433,11 @@ class HostServer(_Served):
 # --------------------------------------------------------------------------- child process
 
 
-def _serve_in_child(hosts: tuple[SimHost, ...], pipe: Connection) -> None:
-    """Child process body: serve, report (port, CA PEM), then answer "stats" until "stop"."""
+def _serve_in_child(hosts: tuple[SimHost, ...], pipe: Connection, parent: int) -> None:
+    """Child process body: serve, report (port, CA PEM), then answer "stats" until "stop".
+
+    It dies with its parent (procs.die_with_parent), even one that was SIGKILLed."""
+    procs.die_with_parent(parent)
     server = HostServer(hosts)
     try:
         server.start()
@@ -462,19 +471,24 @@ class HostServerProcess(_Served):
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         self._process = context.Process(
-            target=_serve_in_child, args=(self.hosts, child), name="fleetboard-hosts", daemon=True
+            target=_serve_in_child,
+            args=(self.hosts, child, os.getpid()),
+            name="fleetboard-hosts",
+            daemon=True,
         )
-        self._process.start()
-        child.close()
-        self._pipe = parent
-        # Wait for the report or the child's death, whichever comes first.
-        if parent not in wait([parent, self._process.sentinel], _START_S) or not parent.poll():
+        try:
+            self._process.start()
+            child.close()
+            self._pipe = parent
+            # Wait for the report or the child's death, whichever comes first.
+            if parent not in wait([parent, self._process.sentinel], _START_S) or not parent.poll():
+                raise RuntimeError("demo hosts process exited or hung before reporting its port")
+            kind, payload = parent.recv()
+            if kind != "ready":
+                raise RuntimeError(f"demo hosts process failed: {payload}")
+        except BaseException:  # a failure, or Ctrl-C while starting: leave nothing behind
             self.stop()
-            raise RuntimeError("demo hosts process exited or hung before reporting its port")
-        kind, payload = parent.recv()
-        if kind != "ready":
-            self.stop()
-            raise RuntimeError(f"demo hosts process failed: {payload}")
+            raise
         self.port, self._ca_pem = payload
         return self
 
@@ -485,10 +499,11 @@ class HostServerProcess(_Served):
             self._pipe.close()
             self._pipe = None
         if self._process is not None:
-            self._process.join(_START_S)
-            if self._process.is_alive():
-                self._process.terminate()
-                self._process.join()
+            if self._process.pid is not None:  # started
+                self._process.join(_STOP_S)
+                if self._process.is_alive():
+                    self._process.kill()
+                    self._process.join()
             self._process.close()
             self._process = None
 
@@ -499,6 +514,11 @@ class HostServerProcess(_Served):
     @property
     def address(self) -> Address:
         return Address(LOOPBACK, self.port)
+
+    @property
+    def pid(self) -> int | None:
+        """The serving child's pid (None before start)."""
+        return None if self._process is None else self._process.pid
 
     def stats(self) -> ServerStats:
         if self._pipe is None:

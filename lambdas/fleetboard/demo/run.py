@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fleetboard.config import LoadedConfig, load
-from fleetboard.demo import scenario
+from fleetboard.demo import procs, scenario
 from fleetboard.demo.aws_world import (
     DEMO_CREDENTIALS,
     World,
@@ -32,6 +34,11 @@ from fleetboard.demo.github import GithubServer, demo_world
 from fleetboard.demo.hosts import HostServer
 from fleetboard.secrets import Secret
 from fleetboard.sources import utc_now
+
+#: The demo's temp folder (fleet.toml, the CA): removed on any exit but SIGKILL, and then by
+#: the next demo (it holds its owner's pid).
+WORKDIR_PREFIX = "fleetboard-demo-"
+_OWNER = "owner.pid"
 
 #: What the demo's own GitHub server accepts; a real token never goes near it.
 DEMO_GITHUB_TOKEN = "demo-token-for-the-simulated-github"  # noqa: S105
@@ -70,7 +77,12 @@ class DemoFleet:
 
 @contextlib.contextmanager
 def demo_fleet(workdir: Path) -> Iterator[DemoFleet]:
-    """Start moto and the HTTPS hosts, write fleet.toml and the CA into workdir; stop on exit."""
+    """Start moto and the HTTPS hosts, write fleet.toml and the CA into workdir; stop on exit.
+
+    However the block ends (an exception, Ctrl-C at any point of the startup) every part
+    started so far is stopped, the last started first.
+    """
+    procs.phase("moto")
     endpoint, stop_moto = start_moto_server()
     try:
         # moto keeps its state per process, not per server: start from an empty account even
@@ -78,11 +90,13 @@ def demo_fleet(workdir: Path) -> Iterator[DemoFleet]:
         reset_moto(endpoint)
         world = build_world(scenario.world_spec(), endpoint, credentials=DEMO_CREDENTIALS)
         now = utc_now()
-        with (
-            HostServer(scenario.sim_hosts(now)) as hosts,
-            GithubServer(demo_world(now)) as gh,
-            _demo_chain() as (chain, note),
-        ):
+        procs.phase("hosts")
+        with contextlib.ExitStack() as parts:
+            hosts = parts.enter_context(HostServer(scenario.sim_hosts(now)))
+            procs.phase("github")
+            gh = parts.enter_context(GithubServer(demo_world(now)))
+            chain, note = parts.enter_context(_demo_chain())
+            procs.phase("config")
             ca = hosts.write_ca(workdir / "demo-ca.pem")
             config_path = workdir / "fleet.toml"
             text = scenario.fleet_toml(world, hosts.address, ca.name, gh.url)
@@ -106,7 +120,9 @@ def _demo_chain() -> Iterator[tuple[ChainWorld | None, str | None]]:
         return
     with contextlib.ExitStack() as stack:
         try:
+            procs.phase("chain")
             node = stack.enter_context(local.LocalChain.start(chain_id=CHAIN_ID))
+            procs.phase("contracts")
             world = build_chain_world(node)
         except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
             stack.close()
@@ -116,27 +132,52 @@ def _demo_chain() -> Iterator[tuple[ChainWorld | None, str | None]]:
 
 
 def run_demo(*, out: Path, once: bool, port: int, every_s: int) -> int:
+    """Start the fleet, collect it, and serve the board until Ctrl-C (or SIGTERM, SIGHUP).
+
+    A stop signal at any point, startup included, stops every part (anvil, the servers) and
+    removes the demo's temp folder before the command exits: with 0 when it was serving (the
+    way a demo ends), else 128 + the signal number. The cleanup is bounded: past
+    procs.STOP_GRACE_S, or on a second signal, the children are killed and the folder removed.
+    """
+    with procs.stop_on_signals():
+        try:
+            return _run_demo(out=out, once=once, port=port, every_s=every_s)
+        except procs.Stopped as stopped:
+            print(
+                f"\ndemo stopped ({stopped}): its parts are stopped, its temp folder removed",
+                file=sys.stderr,
+            )
+            return stopped.exit_code
+
+
+def _run_demo(*, out: Path, once: bool, port: int, every_s: int) -> int:
     from fleetboard.cli import EXIT_OK, _pass_and_report
 
     out.mkdir(parents=True, exist_ok=True)
-    with (
-        tempfile.TemporaryDirectory(prefix="fleetboard-demo-") as tmp,
-        demo_fleet(Path(tmp)) as fleet,
-    ):
-        print(
-            f"demo fleet up: AWS at {fleet.world.endpoint_url}, hosts at {fleet.hosts.address}, "
-            f"GitHub at {fleet.github.url}"
-        )
-        if fleet.chain is not None:
-            print(f"demo chain: anvil at {fleet.chain.node.url} with the fleet's contracts")
-        else:
-            print(f"demo chain: none ({fleet.chain_note}); the board shows it not configured")
-        print(f"demo config: {fleet.config_path} (validated like any fleet.toml)")
-        code = _pass_and_report(fleet.loaded, out, context_overrides=fleet.context_overrides())
-        if once or code != EXIT_OK:
-            print(f"board written to {out.resolve()}/index.html")
-            return code
-        return _serve(fleet, out, port, every_s)
+    _remove_orphaned_workdirs()
+    with procs.temp_dir(WORKDIR_PREFIX) as tmp:
+        (tmp / _OWNER).write_text(str(os.getpid()))
+        procs.phase("workdir", str(tmp))
+        with demo_fleet(tmp) as fleet:
+            print(
+                f"demo fleet up: AWS at {fleet.world.endpoint_url}, hosts at "
+                f"{fleet.hosts.address}, GitHub at {fleet.github.url}"
+            )
+            if fleet.chain is not None:
+                node = fleet.chain.node
+                print(
+                    f"demo chain: anvil at {node.url} (pid {node.process.pid}) "
+                    "with the fleet's contracts"
+                )
+            else:
+                print(f"demo chain: none ({fleet.chain_note}); the board shows it not configured")
+            print(f"demo config: {fleet.config_path} (validated like any fleet.toml)")
+            procs.phase("pass")
+            code = _pass_and_report(fleet.loaded, out, context_overrides=fleet.context_overrides())
+            if once or code != EXIT_OK:
+                print(f"board written to {out.resolve()}/index.html")
+                return code
+            return _serve(fleet, out, port, every_s)
 
 
 def _serve(fleet: DemoFleet, out: Path, port: int, every_s: int) -> int:
@@ -149,24 +190,59 @@ def _serve(fleet: DemoFleet, out: Path, port: int, every_s: int) -> int:
     except OSError:  # the port is taken: any free one will do for a demo
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     url = f"http://127.0.0.1:{server.server_address[1]}/"
-    threading.Thread(target=server.serve_forever, name="board-http", daemon=True).start()
-    print(f"\nboard: {url}   (collected again every {every_s} s; Ctrl-C to stop)", flush=True)
-    stop = threading.Event()
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.1},  # shutdown() waits at most this long
+        name="board-http",
+        daemon=True,
+    )
     try:
-        while not stop.wait(every_s):
-            fleet.before_pass()
-            ctx = collect.laptop_context(fleet.loaded, **fleet.context_overrides())
-            result = collect.run_pass(fleet.loaded, ctx, LocalPublisher(out))
-            status = result.board.summary.status.value
+        thread.start()
+        stop = threading.Event()
+        try:  # entered before the readiness line: a signal sent on seeing it lands in here
+            procs.phase("serving", url)
+            # The readiness line: printed once the board is served (tests wait for it).
             print(
-                f"collected: fleet {status}, {result.board.collector.duration_s:.2f} s", flush=True
+                f"\nboard: {url}   (collected again every {every_s} s; Ctrl-C to stop)", flush=True
             )
-    except KeyboardInterrupt:
-        print("\nstopping the demo fleet", file=sys.stderr)
+            while not stop.wait(every_s):
+                fleet.before_pass()
+                ctx = collect.laptop_context(fleet.loaded, **fleet.context_overrides())
+                result = collect.run_pass(fleet.loaded, ctx, LocalPublisher(out))
+                status = result.board.summary.status.value
+                print(
+                    f"collected: fleet {status}, {result.board.collector.duration_s:.2f} s",
+                    flush=True,
+                )
+        except KeyboardInterrupt as stopped:  # Ctrl-C, or procs.Stopped for SIGTERM/SIGHUP
+            print(f"\nstopping the demo fleet ({stopped or 'SIGINT'})", file=sys.stderr)
     finally:
-        server.shutdown()
+        if thread.is_alive():
+            server.shutdown()
         server.server_close()
     return 0
+
+
+def _remove_orphaned_workdirs(root: Path | None = None) -> None:
+    """Remove the temp folders of earlier demos that were killed outright (SIGKILL: nothing
+    can clean up then); a folder whose owner still runs, or that has no owner file, stays."""
+    for path in (root or Path(tempfile.gettempdir())).glob(f"{WORKDIR_PREFIX}*"):
+        try:
+            owner = int((path / _OWNER).read_text())
+        except (OSError, ValueError):
+            continue
+        if owner != os.getpid() and not _alive(owner):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -24,7 +24,8 @@ BUCKET_OF = {"cred": "vault", "memory": "memory", "config": "config", "channel":
 
 #: What the demo shows, in the words an operator would use. The README quotes it.
 DEMO_STORY = (
-    "prod: every service green",
+    "prod: every service green, but its paymaster deposit is below the floor (red with the "
+    "chain: an environment's status includes its wallets)",
     "test (slot 1): broker /readyz degraded (test slots run unsponsored), so amber; its "
     "optional weixin-test host has no A record (grey, not red); its env file's EIP is stale",
     "test-2: audit-test-2 answers 502 (red); email-test-2's certificate expires in 5 days; "

@@ -8,12 +8,11 @@ the environment rollup, the fleet summary with its issues (red first) and one ne
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from fleetboard.inventory import Environment, Inventory
 from fleetboard.model import (
-    SEVERITY,
     AwsFacts,
     Board,
     ChainFacts,
@@ -29,15 +28,37 @@ from fleetboard.model import (
     Summary,
     TlsFacts,
 )
-from fleetboard.rules.chain import chain_issues, chain_summary, chain_view
+from fleetboard.rules.blind import (
+    CONNECT,
+    DNS,
+    Blindness,
+    ordered,
+    probe_blindness,
+    short_text,
+    source_blindness,
+    summary_text,
+)
+from fleetboard.rules.chain import chain_line_issues, chain_summary, chain_view, env_chain_issues
 from fleetboard.rules.checks import http_checks, machine_check, machine_view, tls_checks
-from fleetboard.rules.ci import ci_issues, ci_summary, deploy_view, run_view, slot_ci
+from fleetboard.rules.ci import (
+    ci_summary,
+    deploy_view,
+    env_ci_issues,
+    fleet_ci_issues,
+    red_slot_issue,
+    run_view,
+    slot_ci,
+)
 from fleetboard.rules.drift import aws_drift, fleet_drift, http_drift
 from fleetboard.rules.lifecycle import env_lifecycle, find_address, find_instance
 from fleetboard.rules.summary import (
-    counts_toward_health,
+    by_severity,
+    collector_issue,
     env_counts,
+    env_status,
+    environment_issues,
     fleet_issues,
+    rank_issues,
     suggested_next_action,
     summary_message,
     worst,
@@ -87,7 +108,13 @@ def environment_view(
     obs: Observations,
     now: datetime,
     runs: Sequence[RunView] = (),
+    blind: Blindness | None = None,
 ) -> EnvironmentView:
+    """One environment: its checks, drift, CI, deploy and chain identity; then its own
+    issues, computed once; then its status, the worst of them (summary.env_status).
+
+    `blind`: the collector's probes could not see (rules/blind.py), so a probe with no
+    answer is unknown with the collector's cause, never red."""
     lifecycle = env_lifecycle(env, obs.aws)
     machine = machine_view(env, obs.aws)
     checks = [machine_check(env, lifecycle, machine, obs.aws, now)]
@@ -96,41 +123,49 @@ def environment_view(
         drift += aws_drift(env, obs.aws, inventory)
     if lifecycle in (Lifecycle.RUNNING, Lifecycle.MISSING, Lifecycle.UNKNOWN):
         t = inventory.thresholds
-        checks += http_checks(env, obs.http, t.slow_ms)
-        checks += tls_checks(env, obs.tls, now, t.tls_amber_days, t.tls_red_days)
+        why = blind.check_reason if blind else None
+        checks += http_checks(env, obs.http, t.slow_ms, why)
+        checks += tls_checks(env, obs.tls, now, t.tls_amber_days, t.tls_red_days, why)
         if isinstance(obs.http, HttpFacts):
             drift += http_drift(env, obs.http, inventory)
-    status = worst(
-        [c.status for c in checks if counts_toward_health(c)] + [d.status for d in drift]
-    )
-    if lifecycle in (Lifecycle.STOPPED, Lifecycle.RETIRED):
-        # Parked on purpose: shown grey by its lifecycle; only drift can make it worse.
-        status = worst([d.status for d in drift]) if drift else Status.UNKNOWN
-    return EnvironmentView(
+    network = env.chain.network if env.chain else None
+    chain = obs.chain_networks.get(network) if network else obs.chain
+    view = EnvironmentView(
         name=env.name,
         kind=env.kind,
         slot=env.slot,
         lifecycle=lifecycle,
-        status=status,
+        status=Status.UNKNOWN,  # below: from its issues
         broker_host=env.broker_host,
         machine=machine,
         checks=tuple(checks),
         drift=tuple(drift),
         ci=slot_ci(env.slot, runs) if env.slot is not None and inventory.github else None,
         deploy=deploy_view(env, obs.aws, obs.github, _main(inventory)),
-        chain=chain_view(
-            env,
-            obs.chain_networks.get(env.chain.network)
-            if env.chain and env.chain.network
-            else obs.chain,
-            inventory.chain_settings(env.chain.network if env.chain else None),
-            obs.previous_nonces,
-        ),
+        chain=chain_view(env, chain, inventory.chain_settings(network), obs.previous_nonces),
     )
+    issues = (
+        environment_issues(view)
+        + env_chain_issues(view, read=isinstance(chain, ChainFacts))
+        + env_ci_issues(view, inventory)
+    )
+    status = env_status(view, issues)
+    issues += red_slot_issue(view, status)  # amber on a red slot: the status stays red
+    return replace(view, status=status, issues=tuple(by_severity(issues)))
 
 
 def _main(inventory: Inventory) -> str:
     return inventory.github.main_branch if inventory.github else "main"
+
+
+def collector_blindness(inventory: Inventory, obs: Observations) -> list[Blindness]:
+    """What the collector could not see because of itself: the sources that say so, and
+    the http probes when they all failed alike on the collector's side."""
+    found = [source_blindness(f) for f in obs.all_failures() if f.blind]
+    probes = probe_blindness(obs.http, inventory, obs.aws)
+    if probes is not None:
+        found.append(probes)
+    return ordered(found)
 
 
 def evaluate(
@@ -140,7 +175,11 @@ def evaluate(
     slots = inventory.test_slots()
     github = obs.github if isinstance(obs.github, GithubFacts) else None
     runs = [run_view(r, slots) for r in github.runs] if github else []
-    views = [environment_view(e, inventory, obs, now, runs) for e in inventory.environments]
+    blind = collector_blindness(inventory, obs)
+    probes_blind = next((b for b in blind if b.source == "http" and b.kind in (DNS, CONNECT)), None)
+    views = [
+        environment_view(e, inventory, obs, now, runs, probes_blind) for e in inventory.environments
+    ]
     drift = fleet_drift(inventory, obs.aws)
     failures = obs.all_failures()
     chain = chain_summary(obs.chain, inventory.chain, now)
@@ -149,22 +188,26 @@ def evaluate(
         for name in sorted(obs.chain_networks)
         if (s := chain_summary(obs.chain_networks[name], inventory.chain_settings(name), now, name))
     )
-    issues = sorted(
+    issues = rank_issues(
         fleet_issues(views, drift, failures)
-        + ci_issues(views, runs, inventory)
-        + chain_issues(views, (chain, *networks)),
-        key=lambda i: SEVERITY.index(i.status),
+        + fleet_ci_issues(views, runs)
+        + chain_line_issues((chain, *networks)),
+        views,
     )
+    cause = summary_text(blind) if blind else None
+    if cause is not None:
+        issues.insert(0, collector_issue(cause))  # first: it frames every other line
     running = [v for v in views if v.lifecycle not in (Lifecycle.STOPPED, Lifecycle.RETIRED)]
     status = worst([v.status for v in running] + [i.status for i in issues])
     if not running and not issues:
         status = Status.UNKNOWN
     summary = Summary(
         status=status,
-        message=summary_message(views, status),
-        suggested_next_action=suggested_next_action(views, drift, failures, issues),
+        message=summary_message(views, status, short_text(blind) if blind else None),
+        suggested_next_action=suggested_next_action(views, drift, failures, issues, blind),
         issues=tuple(issues),
         counts=env_counts(views),
+        blind=cause,
     )
     return Board(
         generated_at=now,
@@ -182,6 +225,7 @@ def evaluate(
 
 
 __all__ = [
+    "Blindness",
     "Board",
     "EnvironmentView",
     "Observations",
@@ -192,6 +236,7 @@ __all__ = [
     "classify_issuer",
     "classify_probe_error",
     "classify_readyz",
+    "collector_blindness",
     "days_left",
     "deployed_issuer",
     "env_lifecycle",

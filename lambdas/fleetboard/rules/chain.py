@@ -204,35 +204,50 @@ def chain_summary(
     )
 
 
-def chain_issues(
-    views: Sequence[EnvironmentView], summaries: Sequence[ChainSummary | None]
-) -> list[Issue]:
-    """Wallets below their floor, masters not registered, a lagging node."""
+def env_chain_issues(view: EnvironmentView, read: bool) -> list[Issue]:
+    """One environment's wallets below their floor (red), its master not registered
+    (amber), and, when the chain answered (`read`), what it could still not tell (unknown).
+    A chain that did not answer at all is one fleet issue (its source), not one per wallet.
+    """
     found: list[Issue] = []
-    for view in views:
-        if view.chain is None:
-            continue
-        for wallet in view.chain.wallets:
-            if wallet.status is Status.RED:
-                check = f"wallet:{wallet.role.replace(' ', '-')}"
-                found.append(
-                    Issue(
-                        wallet.status,
-                        view.name,
-                        check,
-                        f"{view.name} {check} red: {wallet.address} {wallet.text}",
-                    )
-                )
-        if view.chain.master_registered is False:
+    chain = view.chain
+    if chain is None:
+        return found
+    for wallet in chain.wallets:
+        check = f"wallet:{wallet.role.replace(' ', '-')}"
+        if wallet.status is Status.RED or (wallet.status is Status.UNKNOWN and read):
             found.append(
                 Issue(
-                    Status.AMBER,
+                    wallet.status,
                     view.name,
-                    "chain:master",
-                    f"{view.name} chain:master amber: {view.chain.master_text} "
-                    f"(omni {view.chain.omni})",
+                    check,
+                    f"{view.name} {check} {wallet.status.value}: {wallet.address} {wallet.text}",
                 )
             )
+    if chain.master_registered is False:
+        found.append(
+            Issue(
+                Status.AMBER,
+                view.name,
+                "chain:master",
+                f"{view.name} chain:master amber: {chain.master_text} (omni {chain.omni})",
+            )
+        )
+    elif read and chain.registry and chain.omni and chain.master_registered is None:
+        found.append(
+            Issue(
+                Status.UNKNOWN,
+                view.name,
+                "chain:master",
+                f"{view.name} chain:master unknown: {chain.master_text}",
+            )
+        )
+    return found
+
+
+def chain_line_issues(summaries: Sequence[ChainSummary | None]) -> list[Issue]:
+    """A lagging node: the fleet's, not one environment's."""
+    found: list[Issue] = []
     for summary in summaries:
         if summary is not None and summary.status is Status.AMBER:
             check = "chain" if summary.network is None else f"chain:{summary.network}"

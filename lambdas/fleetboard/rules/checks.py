@@ -42,8 +42,13 @@ _CLASSIFIERS = {
 
 
 def http_checks(
-    env: Environment, http: HttpFacts | SourceFailure | None, slow_ms: float
+    env: Environment,
+    http: HttpFacts | SourceFailure | None,
+    slow_ms: float,
+    blind: str | None = None,
 ) -> list[Check]:
+    """`blind`: the collector's cause when its probes could not see (rules/blind.py): a
+    probe that got no answer is then unknown with that reason, never red."""
     checks = []
     for host in env.hosts:
         if host.skip:
@@ -59,6 +64,9 @@ def http_checks(
             if exchange is None:
                 why = http.skipped.get(host.hostname, "not probed this pass")
                 checks.append(_unknown(check_id, name, "http", host, f"internal: {why}"))
+                continue
+            if blind is not None and exchange.error is not None:
+                checks.append(_unknown(check_id, name, "http", host, blind))
                 continue
             verdict = _CLASSIFIERS.get(path, classify_health)(exchange, slow_ms)
             if host.optional:
@@ -83,7 +91,12 @@ def http_checks(
 
 
 def tls_checks(
-    env: Environment, tls: TlsFacts | SourceFailure | None, now: datetime, amber: int, red: int
+    env: Environment,
+    tls: TlsFacts | SourceFailure | None,
+    now: datetime,
+    amber: int,
+    red: int,
+    blind: str | None = None,
 ) -> list[Check]:
     checks = []
     for host in env.hosts:
@@ -121,6 +134,8 @@ def tls_checks(
             # No certificate seen: the http check already carries the failure in red, so
             # this one only says the certificate could not be observed.
             detail = f"{seen.reason.value}: {seen.detail}" if seen else "internal: not checked"
+            if blind is not None and seen is not None:
+                detail = blind
             checks.append(_unknown(check_id, name, "tls", host, detail))
     return checks
 

@@ -168,63 +168,84 @@ def _label(run: RunView) -> str:
     return f"run #{run.number}{pr}"
 
 
-def ci_issues(
-    views: Sequence[EnvironmentView], runs: Sequence[RunView], inventory: Inventory
-) -> list[Issue]:
-    """Two runs in one slot, a run on a stopped or red slot, a deep queue, a run claiming a
-    slot nobody declared, and deploys behind main."""
+def _issue(status: Status, env: str, check: str, detail: str) -> Issue:
+    return Issue(status, env, check, f"{env} {check} {status.value}: {detail}")
+
+
+def env_ci_issues(view: EnvironmentView, inventory: Inventory) -> list[Issue]:
+    """One environment's CI issues that do not depend on its status: two runs in its slot,
+    a run on it while it is parked, a deep queue, and a stale binary (running only: a
+    parked stack serves nothing, and CI redeploys it when it starts it again)."""
     found: list[Issue] = []
     limit = inventory.github.queue_limit if inventory.github else 1
-
-    def issue(status: Status, env: str, check: str, detail: str) -> None:
-        found.append(Issue(status, env, check, f"{env} {check} {status.value}: {detail}"))
-
-    slots = {v.slot for v in views if v.slot is not None}
-    for view in views:
-        ci = view.ci
-        if ci is not None:
-            confirmed = [r for r in ci.holders if r.mapped_by == SlotBasis.MARKER]
-            if len(confirmed) > 1:
-                who = " and ".join(_label(r) for r in confirmed)
-                issue(
+    parked = view.lifecycle in (Lifecycle.STOPPED, Lifecycle.RETIRED)
+    ci = view.ci
+    if ci is not None:
+        confirmed = [r for r in ci.holders if r.mapped_by == SlotBasis.MARKER]
+        if len(confirmed) > 1:
+            who = " and ".join(_label(r) for r in confirmed)
+            found.append(
+                _issue(
                     Status.RED,
                     view.name,
                     "ci",
                     f"{who} both hold slot {view.slot}: they "
                     "share one deployer's nonce and one stack",
                 )
-            holder = ci.holder
-            if holder is not None and view.lifecycle in (Lifecycle.STOPPED, Lifecycle.RETIRED):
-                issue(
+            )
+        holder = ci.holder
+        if holder is not None and parked:
+            found.append(
+                _issue(
                     Status.RED,
                     view.name,
                     "ci",
                     f"{_label(holder)} holds slot {view.slot}, "
                     f"which is {view.lifecycle.value}: its deploy and tests will fail",
                 )
-            elif holder is not None and view.status is Status.RED:
-                issue(
-                    Status.AMBER,
-                    view.name,
-                    "ci",
-                    f"{_label(holder)} runs on a red slot: "
-                    "its failures may be the slot's, not the change's",
-                )
-            if len(ci.queued) > limit:
-                issue(
+            )
+        if len(ci.queued) > limit:
+            found.append(
+                _issue(
                     Status.AMBER,
                     view.name,
                     "ci",
                     f"{len(ci.queued)} runs wait for slot {view.slot} (more than {limit})",
                 )
-        if view.deploy is not None and view.deploy.stale:
-            issue(Status.AMBER, view.name, "deploy", f"stale binary: {view.deploy.text}")
-    for run in runs:
-        if run.slot is not None and run.slot not in slots and run.mapped_by != SlotBasis.COMPUTED:
-            issue(
-                Status.AMBER,
-                "fleet",
-                "ci",
-                f"{_label(run)} claims slot {run.slot}, which fleet.toml does not declare",
             )
+    if view.deploy is not None and view.deploy.stale and not parked:
+        found.append(_issue(Status.AMBER, view.name, "deploy", f"stale binary: {view.deploy.text}"))
     return found
+
+
+def red_slot_issue(view: EnvironmentView, status: Status) -> list[Issue]:
+    """A run on a slot that is red for other reasons: amber, so it never changes the
+    slot's status (already red) and can be added once the status is known."""
+    ci = view.ci
+    parked = view.lifecycle in (Lifecycle.STOPPED, Lifecycle.RETIRED)
+    if ci is None or ci.holder is None or parked or status is not Status.RED:
+        return []
+    return [
+        _issue(
+            Status.AMBER,
+            view.name,
+            "ci",
+            f"{_label(ci.holder)} runs on a red slot: "
+            "its failures may be the slot's, not the change's",
+        )
+    ]
+
+
+def fleet_ci_issues(views: Sequence[EnvironmentView], runs: Sequence[RunView]) -> list[Issue]:
+    """A run claiming a slot nobody declared: the fleet's, not one environment's."""
+    slots = {v.slot for v in views if v.slot is not None}
+    return [
+        _issue(
+            Status.AMBER,
+            "fleet",
+            "ci",
+            f"{_label(run)} claims slot {run.slot}, which fleet.toml does not declare",
+        )
+        for run in runs
+        if run.slot is not None and run.slot not in slots and run.mapped_by != SlotBasis.COMPUTED
+    ]

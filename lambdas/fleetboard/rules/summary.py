@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from fleetboard.model import (
@@ -15,6 +16,8 @@ from fleetboard.model import (
     SourceFailure,
     Status,
 )
+from fleetboard.rules.blind import Blindness
+from fleetboard.rules.blind import next_action as blind_next_action
 
 
 def worst(statuses: Iterable[Status]) -> Status:
@@ -42,7 +45,10 @@ def issue_text(env: str, check: str, status: Status, detail: str) -> str:
 
 
 def environment_issues(view: EnvironmentView) -> list[Issue]:
-    """Red and amber checks and drift of one environment, plus unknowns grouped by reason."""
+    """Red and amber checks and drift of one environment, plus unknowns grouped by reason.
+
+    Its wallets, deploy and CI issues come from rules/chain.py and rules/ci.py; rules'
+    `environment_view` puts them all in `EnvironmentView.issues`."""
     issues: list[Issue] = []
     parked = view.lifecycle in (Lifecycle.STOPPED, Lifecycle.RETIRED)
     unknown: dict[str, list[str]] = {}
@@ -61,8 +67,9 @@ def environment_issues(view: EnvironmentView) -> list[Issue]:
             check.status is Status.UNKNOWN
             and counts_toward_health(check)
             and not parked
-            # A whole source failing is one fleet issue, not one per check.
-            and not check.reason.startswith("source:")
+            # A whole source failing is one fleet issue, not one per check; so is the
+            # collector's own blindness (the "collector" issue).
+            and not check.reason.startswith(("source:", "collector:"))
         ):
             unknown.setdefault(check.reason, []).append(check.name)
     for reason, names in unknown.items():
@@ -83,10 +90,60 @@ def environment_issues(view: EnvironmentView) -> list[Issue]:
     return issues
 
 
+def env_status(view: EnvironmentView, issues: Sequence[Issue]) -> Status:
+    """An environment's status: the worst of everything that is its own.
+
+    Every red or amber part of it (check, certificate, drift, wallet, deposit, master
+    registration, stale binary, CI) is one of its `issues`, so the status is their worst,
+    with the unknowns no issue repeats (a source that failed, the collector's blindness)
+    and the green it was seen to be.
+
+    A parked environment (stopped, retired) is grey, shown by its lifecycle; only what
+    still means something while it is parked counts, and with nothing of that it is
+    unknown. That is its drift (a tag or record pointing wrong stays wrong), a run holding
+    it (its deploy will fail), and its wallets, deposit and master registration: they live
+    on chain, not on the instance, and CI starts a stopped slot on demand and deploys with
+    them at once, so an empty deployer on a stopped slot is tomorrow's failed run (a retired
+    environment has no chain view: its wallets may be inherited elsewhere). Its checks, its
+    health and a stale binary (CI redeploys it when it starts it) do not count.
+    """
+    if view.lifecycle in (Lifecycle.STOPPED, Lifecycle.RETIRED):
+        return worst(i.status for i in issues) if issues else Status.UNKNOWN
+    seen = [c.status for c in view.checks if counts_toward_health(c)]
+    seen += [d.status for d in view.drift]
+    if view.chain is not None:
+        seen.append(view.chain.status)
+    return worst([*seen, *(i.status for i in issues)])
+
+
+def by_severity(issues: Iterable[Issue]) -> list[Issue]:
+    """Red first; within a status the order given stays."""
+    return sorted(issues, key=lambda i: _ORDER[i.status])
+
+
+#: Rank of an environment's kind at equal severity: prod first, then base, then the test
+#: slots by number (README: prod comes first), then the rest; the fleet's own issues last.
+_KIND_RANK = {EnvKind.PROD: 0, EnvKind.BASE: 1, EnvKind.TEST_SLOT: 2, EnvKind.OTHER: 3}
+
+
+def env_rank(view: EnvironmentView) -> tuple[int, int]:
+    return _KIND_RANK[view.kind], view.slot if view.slot is not None else 0
+
+
+def rank_issues(issues: Iterable[Issue], views: Sequence[EnvironmentView]) -> list[Issue]:
+    """Red first; at equal severity prod, base, then test slots by number, then other
+    environments, then the fleet's own; otherwise in the order given."""
+    ranks = {v.name: env_rank(v) for v in views}
+    fleet = (len(_KIND_RANK), 0)
+    return sorted(issues, key=lambda i: (_ORDER[i.status], ranks.get(i.env, fleet)))
+
+
 def fleet_issues(
     views: Sequence[EnvironmentView], drift: Sequence[Drift], failures: Sequence[SourceFailure]
 ) -> list[Issue]:
-    issues = [i for view in views for i in environment_issues(view)]
+    """Every environment's own issues, the fleet's drift and the sources that failed (the
+    ones that failed on the collector's side are the "collector" issue instead)."""
+    issues = [i for view in views for i in view.issues]
     issues += [
         Issue(
             d.status,
@@ -109,12 +166,31 @@ def fleet_issues(
             ),
         )
         for f in failures
+        if not f.blind
     ]
-    # Stable sort: red first, and within a status the inventory order stays.
-    return sorted(issues, key=lambda i: _ORDER[i.status])
+    return rank_issues(issues, views)
+
+
+def collector_issue(blind: str) -> Issue:
+    """The first issue of a board the collector could not see: its cause, not the fleet's."""
+    return Issue(
+        Status.UNKNOWN,
+        "fleet",
+        "collector",
+        issue_text(
+            "fleet",
+            "collector",
+            Status.UNKNOWN,
+            f"{blind}; what it could not see is unknown, not down",
+        ),
+    )
 
 
 # --------------------------------------------------------------------------- next action
+
+
+#: A TLS failure about the certificate itself (renewing helps), not the protocol.
+_CERT_WORDS = re.compile(r"certif|expired|hostname|mismatch|self.signed|issuer|verify", re.I)
 
 
 def _hint(check: Check) -> str:
@@ -123,17 +199,84 @@ def _hint(check: Check) -> str:
         return (
             "nginx answers but the service behind it does not: check its systemd unit and journal"
         )
+    if reason.startswith("http 429"):
+        return "it is rate limiting the collector: check nginx's limit_req for the collector"
     if reason.startswith("http 4"):
         return "nginx answers with a client error: check the vhost and the service's routes"
     if reason.startswith(("timeout", "connect")):
         return "the host or nginx is down: check the instance and nginx"
-    if reason.startswith("dns"):
+    if reason.startswith("dns") and "NXDOMAIN" in reason:
         return "its A record is missing: run dns-upsert-workers.sh for this environment"
-    if reason.startswith(("tls", "cert")):
+    if reason.startswith("dns"):
+        return "its name did not resolve: check the zone's records and name servers"
+    if reason.startswith("cert") or (reason.startswith("tls") and _CERT_WORDS.search(reason)):
         return "renew or reissue its certificate (certbot)"
+    if reason.startswith("tls"):
+        # Not the certificate: the port does not speak TLS as a browser expects.
+        return "its port does not speak TLS properly: check nginx's `listen 443 ssl` vhost"
     if reason.startswith("body"):
         return "the service says it is not ok: read its /healthz answer"
     return "look at it"
+
+
+def _check_action(view: EnvironmentView, check: Check) -> str:
+    if view.kind is EnvKind.PROD:
+        where = check.host or view.name
+        return f"Prod first: {where} ({check.name}) {check.summary}; {_hint(check)}."
+    return f"{view.name}: {check.host or check.name} {check.summary}; {_hint(check)}."
+
+
+def _red_action(view: EnvironmentView, issues: Sequence[Issue]) -> str | None:
+    """What to do first about one environment's reds, by a fixed priority: misrouting,
+    cross-wiring, a CI clash, an outage, an empty wallet, a certificate, the machine, then
+    any other red of it."""
+    name = view.name
+    prod = "Prod first: " if view.kind is EnvKind.PROD else ""
+    for d in view.drift:
+        if d.kind in ("worker_a_record", "broker_a_record") and d.status is Status.RED:
+            return (
+                f"{prod}Fix DNS for {name}: {d.text}. Point it back at the broker's EIP with a "
+                "Route 53 UPSERT (dns-upsert-workers.sh), as after incident #201."
+            )
+    for d in view.drift:
+        if d.kind in ("issuer", "bucket") and d.status is Status.RED:
+            return (
+                f"{prod}{name} is cross-wired: {d.text}. Keep CI off it and re-run its setup "
+                "for the right slot."
+            )
+    for issue in issues:
+        if issue.check == "ci" and issue.status is Status.RED:
+            detail = issue.text.split(": ", 1)[1]
+            return f"{prod}{name}: {detail}. Cancel the extra run, or start the slot's instance."
+    parked = view.lifecycle in (Lifecycle.STOPPED, Lifecycle.RETIRED)
+    red = [c for c in view.checks if c.status is Status.RED and not parked]
+    for check in red:
+        if check.kind == "http":
+            return _check_action(view, check)
+    for issue in issues:
+        if issue.check.startswith("wallet:") and issue.status is Status.RED:
+            detail = issue.text.split(": ", 1)[1]
+            return f"{prod}Fund {name}'s {issue.check.removeprefix('wallet:')}: {detail}."
+    for check in red:
+        return _check_action(view, check)
+    for issue in issues:
+        if issue.status is Status.RED:
+            return f"{prod}{issue.text}."
+    return None
+
+
+def _amber_action(view: EnvironmentView, issues: Sequence[Issue]) -> str | None:
+    parked = view.lifecycle in (Lifecycle.STOPPED, Lifecycle.RETIRED)
+    for check in view.checks:
+        if check.status is Status.AMBER and not parked:
+            what = f"{check.host or check.name} {check.summary}"
+            return f"Nothing is down. Next, {view.name}: {what}."
+    for d in view.drift:
+        return f"Nothing is down. Next, {view.name}: {d.text}."
+    for issue in issues:
+        if issue.status is Status.AMBER:
+            return f"Nothing is down. Next, {issue.text}."
+    return None
 
 
 def suggested_next_action(
@@ -141,63 +284,42 @@ def suggested_next_action(
     drift: Sequence[Drift],
     failures: Sequence[SourceFailure],
     issues: Sequence[Issue] = (),
+    blind: Sequence[Blindness] = (),
 ) -> str:
-    """One thing to do next, by a fixed priority: prod, misrouting, cross-wiring, outages,
-    certificates, blind spots, then anything amber."""
-    running = [v for v in views if v.lifecycle not in (Lifecycle.STOPPED, Lifecycle.RETIRED)]
-
-    def red_checks(
-        kinds: tuple[str, ...], envs: Iterable[EnvironmentView]
-    ) -> list[tuple[str, Check]]:
-        return [
-            (v.name, c)
-            for v in envs
-            for c in v.checks
-            if c.status is Status.RED and c.kind in kinds
-        ]
-
-    prod = [v for v in running if v.kind is EnvKind.PROD]
-    for env, check in red_checks(("http", "tls", "machine"), prod):
-        return f"Prod first: {check.host or env} ({check.name}) {check.summary}; {_hint(check)}."
-    for v in views:
-        for d in v.drift:
-            if d.kind in ("worker_a_record", "broker_a_record") and d.status is Status.RED:
-                return (
-                    f"Fix DNS for {v.name}: {d.text}. Point it back at the broker's EIP with a "
-                    "Route 53 UPSERT (dns-upsert-workers.sh), as after incident #201."
-                )
-    for v in views:
-        for d in v.drift:
-            if d.kind in ("issuer", "bucket") and d.status is Status.RED:
-                return (
-                    f"{v.name} is cross-wired: {d.text}. Keep CI off it and re-run its setup "
-                    "for the right slot."
-                )
+    """One thing to do next, by a fixed priority: a red of prod; the collector when it is
+    blind; the reds of base, then of the test slots by number, then of the rest (each by
+    misrouting, cross-wiring, CI clash, outage, wallet, certificate); a source the board
+    cannot see; then anything amber, in the same order of environments."""
+    ranked = sorted(views, key=env_rank)
+    own = {v.name: v.issues for v in views}
+    prod = [v for v in ranked if v.kind is EnvKind.PROD]
+    for v in prod:
+        if (action := _red_action(v, own[v.name])) is not None:
+            return action
+    if blind:
+        return blind_next_action(list(blind))
+    for v in ranked:
+        if (action := _red_action(v, own[v.name])) is not None:
+            return action
     for issue in issues:
-        if issue.check == "ci" and issue.status is Status.RED:
-            detail = issue.text.split(": ", 1)[1]
-            return f"{issue.env}: {detail}. Cancel the extra run, or start the slot's instance."
-    for env, check in red_checks(("http",), running):
-        return f"{env}: {check.host} {check.summary}; {_hint(check)}."
-    for issue in issues:
-        if issue.check.startswith("wallet:") and issue.status is Status.RED:
-            detail = issue.text.split(": ", 1)[1]
-            return f"Fund {issue.env}'s {issue.check.removeprefix('wallet:')}: {detail}."
-    for env, check in red_checks(("tls",), running):
-        return f"{env}: {check.host} {check.summary}; {_hint(check)}."
+        if issue.env == "fleet" and issue.status is Status.RED:
+            return f"{issue.text}."
     for failure in failures:
+        if failure.blind:
+            continue
         return (
             f"The board cannot see {failure.source}: {failure.reason}. Fix the collector's access; "
             "that part of the board shows unknown, not healthy."
         )
-    amber = [(v.name, c) for v in running for c in v.checks if c.status is Status.AMBER]
-    for env, check in amber:
-        return f"Nothing is down. Next, {env}: {check.host or check.name} {check.summary}."
-    for v in views:
-        for d in v.drift:
-            return f"Nothing is down. Next, {v.name}: {d.text}."
+    for v in ranked:
+        if (action := _amber_action(v, own[v.name])) is not None:
+            return action
     for d in drift:
         return f"Nothing is down. Next: {d.text}; declare it in fleet.toml or release the EIP."
+    for issue in issues:
+        if issue.status is Status.AMBER:
+            return f"Nothing is down. Next, {issue.text}."
+    running = [v for v in ranked if v.lifecycle not in (Lifecycle.STOPPED, Lifecycle.RETIRED)]
     unknown = [v.name for v in running if v.status is Status.UNKNOWN]
     if unknown:
         return (
@@ -206,17 +328,44 @@ def suggested_next_action(
     return "Nothing to do: every running environment is green."
 
 
-def summary_message(views: Sequence[EnvironmentView], status: Status) -> str:
-    running = [v for v in views if v.lifecycle not in (Lifecycle.STOPPED, Lifecycle.RETIRED)]
-    parked = len(views) - len(running)
-    tail = f" ({parked} parked)" if parked else ""
-    bad = [v for v in running if v.status is not Status.GREEN]
+def _listed(view: EnvironmentView) -> str:
+    """`prod red`, or `prod unknown (lifecycle unknown)` when it is not known to run."""
+    if view.lifecycle is Lifecycle.RUNNING:
+        return f"{view.name} {view.status.value}"
+    if view.lifecycle is Lifecycle.UNKNOWN:
+        return f"{view.name} {view.status.value} (lifecycle unknown)"
+    return f"{view.name} {view.status.value} ({view.lifecycle.value})"
+
+
+def summary_message(
+    views: Sequence[EnvironmentView], status: Status, blind: str | None = None
+) -> str:
+    """One sentence: which environments need attention. "running" only for environments
+    known to run; a collector that cannot see (`blind`, its cause in a few words: "the
+    collector has no DNS") says so first."""
+    watched = [v for v in views if v.lifecycle not in (Lifecycle.STOPPED, Lifecycle.RETIRED)]
+    parked = [v for v in views if v not in watched]
+    tail = f" ({len(parked)} parked)" if parked else ""
+    bad = [v for v in watched if v.status is not Status.GREEN]
+    bad += [v for v in parked if v.status in (Status.RED, Status.AMBER)]
+    if blind is not None and status is Status.UNKNOWN:
+        unseen = [v for v in watched if v.status is Status.UNKNOWN]
+        what = f"{len(unseen)} of {len(watched)} environments not fully observed"
+        if not unseen:  # e.g. only GitHub or the RPC is out of the collector's reach
+            n = len(watched)
+            what = f"the {n} environment{'s' * (n != 1)} themselves were observed"
+        if any(v.lifecycle is Lifecycle.UNKNOWN for v in unseen):
+            what += ", lifecycle unknown"
+        parked_tail = f"; {len(parked)} parked" if parked else ""
+        return f"Fleet status unknown: {blind}; {what}{parked_tail}."
+    lead = "The collector is partly blind (see the first issue). " if blind is not None else ""
     if not bad:
-        return f"All {len(running)} running environments are green{tail}."
-    listed = ", ".join(
-        f"{v.name} {v.status.value}" for v in sorted(bad, key=lambda v: _ORDER[v.status])
-    )
-    return f"{len(bad)} of {len(running)} running environments need attention: {listed}{tail}."
+        noun = "running environment" if len(watched) == 1 else "running environments"
+        rest = "" if status is Status.GREEN else ", but the fleet has issues of its own"
+        return f"{lead}All {len(watched)} {noun} are green{rest}{tail}."
+    listed = ", ".join(_listed(v) for v in sorted(bad, key=lambda v: _ORDER[v.status]))
+    noun = "environment" if len(views) == 1 else "environments"
+    return f"{lead}{len(bad)} of {len(views)} {noun} need attention: {listed}{tail}."
 
 
 def env_counts(views: Sequence[EnvironmentView]) -> dict[str, int]:

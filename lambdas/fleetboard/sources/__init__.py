@@ -3,7 +3,9 @@
 A source gathers raw facts for the whole inventory in one go (one AWS call per kind, one
 bounded pool of probes) and returns them as plain data, or a SourceFailure with a reason.
 It never raises into the pass: collect.py catches anything that escapes and shows the
-source's part of the board as unknown with "internal error".
+source's part of the board as unknown with "internal error". It should return by
+ctx.deadline; one that does not is abandoned on its thread and shown as "no complete answer
+within N s", and nothing it does afterwards reaches this pass or a later one.
 
 Adding a source: write `sources/<kind>.py` with a class that has `name`, `needs`, `wants`
 and `collect`, add it to `collect.default_sources()`, and its facts to `Observations` in
@@ -59,9 +61,19 @@ class PassContext:
     #: Where a source keeps state between passes (the publisher's store); None: nowhere.
     state: StateStore | None = None
     sleep: Callable[[float], None] = time.sleep
+    #: True once the pass stopped waiting for this source (its deadline and grace are
+    #: spent): whatever it returns is discarded and its state writes are dropped, so a
+    #: long-running source may check it and stop early.
+    pass_closed: Callable[[], bool] = field(default=lambda: False)
+    #: time.monotonic() when the pass began: with `deadline`, the pass's whole time budget.
+    started: float = field(default_factory=time.monotonic)
 
     def remaining_s(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
+
+    def budget_s(self) -> float:
+        """The time the pass gave its sources: what "no complete answer within N s" says."""
+        return max(0.0, self.deadline - self.started)
 
 
 def secret_value(

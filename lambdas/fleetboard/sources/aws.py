@@ -8,6 +8,13 @@ Failures come back as a `SourceFailure` whose reason names the call and AWS's er
 never as an exception; the deploy trail alone is optional: when ListCommands fails, the
 other facts stand, with `AwsFacts.deploys = None` and the reason in `deploy_error`.
 
+Every answer must be AWS's own before botocore parses it (content type, and the XML root
+`<OperationResponse>` or a JSON object; then the key read is there): botocore reads an HTML
+page answered 200 as `{}`, which would be "no resources" and every environment "missing".
+Reasons pass through `text.scrub`, so no header, signature, key, URL path or query reaches
+an output; failures whose cause is the collector's own (no credentials, no DNS for the
+endpoint, no route) are marked `blind`.
+
     clients = make_aws_client_factory(inventory.aws)  # once, at module scope
     ctx = PassContext(deadline=time.monotonic() + 20, aws_client=clients)
     facts = AwsSource().collect(inventory, ctx)  # AwsFacts | SourceFailure
@@ -15,9 +22,11 @@ other facts stand, with `AwsFacts.deploys = None` and the reason in `deploy_erro
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -34,16 +43,25 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectTimeoutError,
+    CredentialRetrievalError,
     EndpointConnectionError,
     NoCredentialsError,
     PartialCredentialsError,
+    ProfileNotFound,
     ReadTimeoutError,
+    SSOError,
+    TokenRetrievalError,
 )
 from botocore.loaders import Loader, create_loader
+from botocore.parsers import ResponseParserError
+from botocore.retries.standard import RetryEventAdapter, StandardRetryConditions
+from urllib3.exceptions import NameResolutionError
 
+from fleetboard import jsonsafe
 from fleetboard.inventory import AwsSettings, Inventory
 from fleetboard.model import AddressFacts, AwsFacts, DeployFacts, InstanceFacts, SourceFailure
 from fleetboard.sources import PassContext
+from fleetboard.text import scrub
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -121,6 +139,10 @@ class _PassScope:
     requests: int = 0
     attempts: int = 0  # attempts made by the latest request, for failure messages
     retry_withheld: bool = False  # a retry was skipped because it could not finish in time
+    #: When a retry was withheld: the pass's time left, and the most the retry could take.
+    withheld_left_s: float = 0.0
+    withheld_need_s: float = 0.0
+    cut_short: bool = False  # the latest attempt's read timeout was cut to the deadline
 
 
 _SCOPE: ContextVar[_PassScope | None] = ContextVar("fleetboard_aws_pass", default=None)
@@ -140,27 +162,143 @@ def _pass_scope(deadline: float) -> Iterator[_PassScope]:
         _SCOPE.reset(token)
 
 
-def _before_send(**_: Any) -> None:
-    scope = _SCOPE.get()
-    if scope is None:  # a call outside any pass (the demo seeding moto): no deadline, no count
+def _sender(read_timeout_s: float) -> Callable[..., None]:
+    """The `before-send` handler of a client whose reads time out after `read_timeout_s`."""
+
+    def before_send(request: Any = None, **_: Any) -> None:
+        scope = _SCOPE.get()
+        if scope is None:  # a call outside any pass (the demo seeding moto): no deadline, no count
+            return
+        left_s = scope.deadline - time.monotonic()
+        if left_s <= 0:
+            raise _DeadlineReached
+        scope.requests += 1
+        # botocore bounds each read, never a whole answer; the least it can do is not wait on
+        # one read past the deadline (botocore >= 1.40 reads a per-request `read_timeout`).
+        context = getattr(request, "context", None)
+        if isinstance(context, dict):
+            scope.cut_short = left_s < read_timeout_s
+            context["read_timeout"] = max(0.1, min(read_timeout_s, left_s))
+
+    return before_send
+
+
+# --------------------------------------------------------------------------- foreign answers
+# botocore parses whatever comes back: an HTML page answered 200 becomes `{}`, which reads as
+# "no addresses, no instances", and every environment would show "missing". Every answer is
+# checked, before botocore parses it, to be in the service's own protocol (content type and
+# root), and the calls then check the key they read is there.
+
+
+class _ForeignAnswer(Exception):
+    """An answer that is not AWS's own; the message (no call name) is safe to show."""
+
+
+#: What an AWS call can fail with that is AWS's (or the network's) doing, not a bug here.
+_AWS_FAILURES = (ClientError, BotoCoreError, ResponseParserError, _DeadlineReached, _ForeignAnswer)
+
+
+#: The largest answer parsed. A DescribeInstances page of 1000 instances is a few MB; far
+#: beyond is not AWS's. botocore has read it into memory by then (it bounds reads, not
+#: answers), but it is neither parsed nor quoted.
+BODY_CAP_BYTES = 16 * 1024 * 1024
+
+_XML_ROOT = re.compile(rb"^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<([A-Za-z_][\w.:-]*)", re.S)
+_EVIDENCE_CHARS = 60
+
+
+def _evidence(body: bytes) -> str:
+    """The start of a body, as a reason may quote it: escaped, scrubbed, capped."""
+    text = body[: _EVIDENCE_CHARS * 4].decode("utf-8", "replace")
+    text = scrub(text, limit=_EVIDENCE_CHARS)
+    return f'"{text}"' if text else "an empty body"
+
+
+def _check_answer(operation_model: Any = None, response_dict: Any = None, **_: Any) -> None:
+    """A `before-parse` handler: raise _ForeignAnswer unless the answer is in the service's
+    own protocol (XML rooted at `<OperationResponse>`, or a JSON object)."""
+    if operation_model is None or not isinstance(response_dict, dict):
         return
-    if time.monotonic() >= scope.deadline:
-        raise _DeadlineReached
-    scope.requests += 1
+    status = int(response_dict.get("status_code") or 0)
+    headers = response_dict.get("headers") or {}
+    content_type = str(headers.get("content-type") or "").split(";")[0].strip().lower()
+    body = response_dict.get("body")
+    if not isinstance(body, bytes | bytearray):
+        return  # a streamed body: none of this source's calls has one
+    body = bytes(body)
+    if len(body) > BODY_CAP_BYTES:
+        raise _ForeignAnswer(
+            f"answered {status} with {len(body)} bytes, over the {BODY_CAP_BYTES} byte cap"
+        )
+    protocol = str(operation_model.service_model.protocol)
+    json_protocol = protocol == "json"
+    kind = "JSON" if json_protocol else "XML"
+    shown_type = content_type or "no content type"
+    if status >= 300:
+        # Errors are AWS's when they are XML or JSON (or empty, as some 403s are): botocore
+        # reads their codes, whatever the content type says (moto labels its XML text/html).
+        # An HTML page is a proxy's or a portal's.
+        start = body.lstrip()[:16].lower()
+        element = _XML_ROOT.match(body)
+        page = start.startswith(b"<!doctype") or (
+            element is not None and element.group(1).lower() == b"html"
+        )
+        if page or ("html" in content_type and element is None and not start.startswith(b"{")):
+            raise _ForeignAnswer(
+                f"answered {status} with {shown_type}, not AWS's {kind}: {_evidence(body)}"
+            )
+        return
+    if json_protocol:
+        if "json" not in content_type:
+            raise _ForeignAnswer(
+                f"answered {status} with {shown_type}, not AWS's JSON: {_evidence(body)}"
+            )
+        try:
+            doc = jsonsafe.loads(body or b"{}")
+        except ValueError:
+            raise _ForeignAnswer(
+                f"answered {status} with a body that is not JSON: {_evidence(body)}"
+            ) from None
+        if not isinstance(doc, dict):
+            raise _ForeignAnswer(
+                f"answered {status} with JSON that is not an object: {_evidence(body)}"
+            )
+        return
+    if "xml" not in content_type:
+        raise _ForeignAnswer(
+            f"answered {status} with {shown_type}, not AWS's XML: {_evidence(body)}"
+        )
+    match = _XML_ROOT.match(body)
+    expected = f"{operation_model.name}Response"
+    root = match.group(1).decode("ascii", "replace").split(":")[-1] if match else None
+    if root != expected:
+        got = f"<{root}>" if root else "no XML element"
+        raise _ForeignAnswer(
+            f"answered {status} with XML rooted at {got}, not AWS's <{expected}>: {_evidence(body)}"
+        )
+
+
+def _expect(page: Any, key: str) -> None:
+    """Raise _ForeignAnswer unless the parsed answer carries `key` (AWS always sends it)."""
+    if not isinstance(page, dict) or key not in page:
+        raise _ForeignAnswer(f"answered without {key}, which AWS always sends")
 
 
 def _retry_gate(attempt_budget_s: float, max_attempts: int) -> Callable[..., bool | None]:
     """A `needs-retry` handler that vetoes a retry which could not finish before the deadline.
 
     Registered ahead of botocore's own retry handler; botocore takes the first answer that is
-    not None, and False means "do not retry".
+    not None, and False means "do not retry". Only a failure botocore would retry is vetoed
+    (and said to be, in the reason): one it would not retry anyway (a denial, a bad request)
+    owes nothing to the deadline.
     """
+    conditions = StandardRetryConditions(max_attempts)
 
     def gate(
         attempts: int,
         response: tuple[Any, dict[str, Any]] | None = None,
         caught_exception: BaseException | None = None,
-        **_: Any,
+        **rest: Any,
     ) -> bool | None:
         scope = _SCOPE.get()
         if scope is None:
@@ -171,13 +309,39 @@ def _retry_gate(attempt_budget_s: float, max_attempts: int) -> Callable[..., boo
         failed = caught_exception is not None or (response is not None and "Error" in response[1])
         if not failed or attempts >= max_attempts:  # botocore would not retry anyway
             return None
-        worst_backoff_s = min(_THROTTLING_BASE_S * 2 ** (attempts - 1), _MAX_BACKOFF_S)
-        if time.monotonic() + worst_backoff_s + attempt_budget_s > scope.deadline:
+        if not _retryable(conditions, attempts, response, caught_exception, rest):
+            return None
+        need_s = min(_THROTTLING_BASE_S * 2 ** (attempts - 1), _MAX_BACKOFF_S) + attempt_budget_s
+        left_s = scope.deadline - time.monotonic()
+        if need_s > left_s:
             scope.retry_withheld = True
+            scope.withheld_left_s, scope.withheld_need_s = max(left_s, 0.0), need_s
             return False
         return None
 
     return gate
+
+
+def _retryable(
+    conditions: StandardRetryConditions,
+    attempts: int,
+    response: tuple[Any, dict[str, Any]] | None,
+    caught_exception: BaseException | None,
+    rest: dict[str, Any],
+) -> bool:
+    """Whether botocore's standard retry mode would retry this failure (transient, throttled,
+    a connection error); True when that cannot be told, as the gate assumed before."""
+    try:
+        context = RetryEventAdapter().create_retry_context(
+            attempts=attempts,
+            response=response,
+            caught_exception=caught_exception,
+            operation=rest["operation"],
+            request_dict=rest["request_dict"],
+        )
+        return bool(conditions.is_retryable(context))
+    except Exception:  # an event botocore did not emit as it does today
+        return True
 
 
 def instrument_client(client: BaseClient) -> None:
@@ -189,7 +353,12 @@ def instrument_client(client: BaseClient) -> None:
     attempt_budget_s = float(config.connect_timeout or 60) + float(config.read_timeout or 60)
     max_attempts = int((config.retries or {}).get("total_max_attempts", MAX_ATTEMPTS))
     meta.events.register_first(
-        f"before-send.{service_id}", _before_send, unique_id="fleetboard-aws-pass-count"
+        f"before-send.{service_id}",
+        _sender(float(config.read_timeout or 60)),
+        unique_id="fleetboard-aws-pass-count",
+    )
+    meta.events.register_first(
+        f"before-parse.{service_id}", _check_answer, unique_id="fleetboard-aws-own-answer"
     )
     # botocore-stubs types handlers as returning None; needs-retry handlers return a delay/False.
     gate = cast("Callable[..., None]", _retry_gate(attempt_budget_s, max_attempts))
@@ -345,9 +514,10 @@ class AwsSource:
     def collect(self, inventory: Inventory, ctx: PassContext) -> AwsFacts | SourceFailure:
         """Return this pass's AwsFacts, or a SourceFailure naming the call that failed.
 
-        Honours ctx.deadline: no request starts after it, and no retry starts that could not
-        finish before it. A request already in flight can overrun it by at most one connect
-        plus read timeout (settings.connect_timeout_s + read_timeout_s).
+        Honours ctx.deadline: no request starts after it, no retry starts that could not
+        finish before it, and no read waits past it. botocore bounds each read, not a whole
+        answer: a body trickling in faster than one byte per read timeout can still overrun
+        the deadline, and then the pass abandons the source (collect.py).
         """
         clients: Callable[[str], Any] = ctx.aws_client or _default_factory(inventory.aws)
         with _pass_scope(ctx.deadline) as scope:
@@ -366,8 +536,9 @@ class AwsSource:
                 route53: Route53Client = clients("route53")
                 instrument_client(route53)
                 a_records = _list_a_records(route53, inventory.aws.zone_id, self._record_page_size)
-            except (ClientError, BotoCoreError, _DeadlineReached) as exc:
-                return SourceFailure(source=self.name, reason=_reason(call, exc, scope, inventory))
+            except _AWS_FAILURES as exc:
+                reason, blind = _reason(call, exc, scope, inventory)
+                return SourceFailure(source=self.name, reason=reason, blind=blind)
             except Exception as exc:  # a bug here, not an AWS answer: say so, keep the pass going
                 logger.exception("aws source failed inside %s", call)
                 return SourceFailure(
@@ -404,8 +575,8 @@ class AwsSource:
                 _list_deploys(ssm, known, self._command_page_size, self._max_command_pages),
                 None,
             )
-        except (ClientError, BotoCoreError, _DeadlineReached) as exc:
-            return None, _reason(LIST_COMMANDS, exc, scope, inventory)
+        except _AWS_FAILURES as exc:
+            return None, _reason(LIST_COMMANDS, exc, scope, inventory)[0]
         except Exception as exc:  # a bug in the trail must not cost the pass its other facts
             logger.exception("aws source failed inside %s", LIST_COMMANDS)
             return None, (
@@ -420,6 +591,7 @@ def _describe_addresses(ec2: EC2Client, pattern: str) -> tuple[AddressFacts, ...
     # One call: DescribeAddresses has no paginator and returns every match. The tag filter does
     # the discovery; the exact tag value is kept so rules never take a first match (#201).
     response = ec2.describe_addresses(Filters=[{"Name": "tag:Name", "Values": [pattern]}])
+    _expect(response, "Addresses")
     found = [fact for a in response.get("Addresses", []) if (fact := _address(a)) is not None]
     return tuple(sorted(found, key=lambda a: (a.tag, a.public_ip)))
 
@@ -447,6 +619,7 @@ def _describe_instances(ec2: EC2Client, instance_ids: list[str]) -> dict[str, In
     for chunk in _chunks(instance_ids, _FILTER_VALUES_LIMIT):
         pages = paginator.paginate(Filters=[{"Name": "instance-id", "Values": chunk}])
         for page in pages:
+            _expect(page, "Reservations")
             for reservation in page.get("Reservations", []):
                 for instance in reservation.get("Instances", []):
                     fact = _instance(instance)
@@ -477,6 +650,7 @@ def _list_a_records(
     paginator = route53.get_paginator("list_resource_record_sets")
     config: PaginatorConfigTypeDef = {"PageSize": page_size} if page_size else {}
     for page in paginator.paginate(HostedZoneId=zone_id, PaginationConfig=config):
+        _expect(page, "ResourceRecordSets")
         for record_set in page.get("ResourceRecordSets", []):
             # A records only: the rules compare hosts with EIPs. Alias A records carry a target
             # name, not addresses, and are left out; so are SOA/NS (moto garbles its SOA).
@@ -508,6 +682,7 @@ def _list_deploys(
         PaginationConfig={"PageSize": page_size},
     )
     for number, page in enumerate(pages, start=1):
+        _expect(page, "Commands")
         for command in page.get("Commands", []):
             requested = command.get("RequestedDateTime")
             if requested is None:
@@ -635,33 +810,116 @@ _THROTTLED = frozenset(
     }
 )
 
-_ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{12,}\b")
-_URL_USERINFO = re.compile(r"//[^/@\s]+@")
-_ENCODED_AUTH_MESSAGE = re.compile(r"(Encoded authorization failure message:)\s*\S+")
-_WHITESPACE = re.compile(r"\s+")
+_NO_CREDENTIALS_FIX = (
+    "set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) or run `aws sso login`; "
+    "on Lambda, check the function's role"
+)
 
 
-def _reason(call: str, exc: BaseException, scope: _PassScope, inventory: Inventory) -> str:
-    """One line naming the call, what went wrong (AWS's code) and, where known, the fix."""
+def _reason(
+    call: str, exc: BaseException, scope: _PassScope, inventory: Inventory
+) -> tuple[str, bool]:
+    """One line naming the call, what went wrong (AWS's code) and, where known, the fix; and
+    whether the cause is on the collector's side (no credentials, no DNS, no route)."""
     attempts = _attempts(scope.attempts)
+    blind = False
     if isinstance(exc, _DeadlineReached):
         text = f"{call} not sent: the pass deadline had passed ({scope.requests} requests made)"
+    elif isinstance(exc, _ForeignAnswer):
+        text = f"{call} {exc} — {_not_aws_hint(inventory)}"
+    elif isinstance(exc, ResponseParserError):
+        # Its message quotes the whole body: only the kind of failure is kept.
+        text = (
+            f"{call} answered with a malformed body that could not be parsed "
+            f"(ResponseParserError) — {_not_aws_hint(inventory)}"
+        )
     elif isinstance(exc, ClientError):
         text = _client_error_reason(call, exc, inventory)
+    elif isinstance(exc, ReadTimeoutError) and scope.cut_short:
+        text = (
+            f"{call} had no complete answer by the pass deadline {attempts} "
+            f"(ReadTimeoutError): {exc}"
+        )
     elif isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
         text = f"{call} timed out {attempts} ({type(exc).__name__}): {exc}"
     elif isinstance(exc, EndpointConnectionError):
-        text = f"{call} could not connect {attempts} (EndpointConnectionError): {exc}"
+        cause = _collector_cause(exc)
+        if cause is not None:
+            blind = True
+            text = f"{call} not answered {attempts}: {cause} ({_endpoint(exc, inventory)})"
+        else:
+            text = f"{call} could not connect {attempts} (EndpointConnectionError): {exc}"
     elif isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        blind = True
         text = (
-            f"{call} not sent: no usable AWS credentials ({type(exc).__name__}); set a profile, "
-            "role or AWS_* environment variables for the collector"
+            f"{call} not sent: no AWS credentials on this machine ({type(exc).__name__}): "
+            + _NO_CREDENTIALS_FIX
+        )
+    elif isinstance(
+        exc, SSOError | TokenRetrievalError | CredentialRetrievalError | ProfileNotFound
+    ):
+        # The profile names a way to get credentials that does not work here (an SSO
+        # session that expired, a profile that is not in ~/.aws/config).
+        blind = True
+        text = (
+            f"{call} not sent: the AWS credentials on this machine could not be loaded "
+            f"({type(exc).__name__}): {exc} — {_NO_CREDENTIALS_FIX}"
         )
     else:
         text = f"{call} failed ({type(exc).__name__}): {exc}"
     if scope.retry_withheld:
-        text += "; not retried: the pass deadline was too close"
-    return _one_line(text)
+        # The numbers say why: a call that failed at once with seconds left was still not
+        # retried when its retry (worst backoff plus the connect and read timeouts) could run
+        # past the deadline.
+        text += (
+            f"; {scope.withheld_left_s:.2f} s of the pass left and a retry may take "
+            f"{scope.withheld_need_s:.2f} s (backoff, connect and read timeouts), so not "
+            "retried: the pass deadline was too close"
+        )
+    return _one_line(text), blind
+
+
+def _not_aws_hint(inventory: Inventory) -> str:
+    url = inventory.aws.endpoint_url
+    if url:
+        return f"check that aws.endpoint_url ({scrub(url)}) in {inventory.source} is AWS's"
+    return "a proxy or captive portal answers for AWS on the collector's network"
+
+
+def _endpoint(exc: EndpointConnectionError, inventory: Inventory) -> str:
+    url = str(exc.kwargs.get("endpoint_url") or inventory.aws.endpoint_url or "")
+    return scrub(url) or "AWS's endpoint"
+
+
+#: errno values that say the collector has no way out, whatever the fleet does.
+_NO_ROUTE = {errno.ENETUNREACH: "no route to the network", errno.EHOSTUNREACH: "no route to host"}
+
+
+def _collector_cause(exc: EndpointConnectionError) -> str | None:
+    """Why the collector itself could not reach the endpoint: its name does not resolve, or
+    there is no route; None for anything that may be the endpoint's own doing."""
+    seen: list[BaseException] = []
+    error: BaseException | None = exc.kwargs.get("error")
+    while error is not None and error not in seen and len(seen) < 8:
+        seen.append(error)
+        if isinstance(error, NameResolutionError | socket.gaierror):
+            return (
+                "the collector cannot resolve AWS's endpoint name (no DNS on this machine?): "
+                "check its network and resolver"
+            )
+        if isinstance(error, OSError) and error.errno in _NO_ROUTE:
+            return f"{_NO_ROUTE[error.errno]} from the collector: check its network"
+        error = error.__cause__ or error.__context__
+    text = str(exc.kwargs.get("error") or "")
+    if "Temporary failure in name resolution" in text or "Name or service not known" in text:
+        return (
+            "the collector cannot resolve AWS's endpoint name (no DNS on this machine?): "
+            "check its network and resolver"
+        )
+    for code, what in _NO_ROUTE.items():
+        if f"[Errno {code}]" in text:
+            return f"{what} from the collector: check its network"
+    return None
 
 
 def _client_error_reason(call: str, exc: ClientError, inventory: Inventory) -> str:
@@ -710,12 +968,6 @@ def _attempts(n: int) -> str:
 
 
 def _one_line(text: str) -> str:
-    # AWS messages are not secrets, but keep what could be close to one out anyway: access key
-    # ids, user:password in an endpoint URL, and IAM's long encoded authorization blobs.
-    text = _ACCESS_KEY_ID.sub("<access key id>", text)
-    text = _URL_USERINFO.sub("//", text)
-    text = _ENCODED_AUTH_MESSAGE.sub(r"\1 (omitted)", text)
-    text = _WHITESPACE.sub(" ", text).strip()
-    if len(text) > _MAX_REASON_CHARS:
-        text = text[: _MAX_REASON_CHARS - 1] + "…"
-    return text
+    """A reason as it may be shown: no header, signature, credential, URL path or query
+    (text.scrub), one line, capped."""
+    return scrub(text, limit=_MAX_REASON_CHARS)

@@ -16,6 +16,12 @@ with a note. The runs lists and the branch are essential: when they fail, the so
 a `SourceFailure` naming the call and the answer. The token never appears in a reason, a
 note, a log line or the kept state.
 
+Every answer is read whole within the call's own budget (`timeout_s`, capped by the pass
+deadline) and a size cap (`wire.read_whole`), and must be GitHub's: JSON by content type, in the
+shape this source reads. An HTML page answered 200 (a proxy, a captive portal) is a failure
+naming what came back, never an empty CI. When the collector cannot reach GitHub at all (the
+API's name does not resolve, no route), the failure is marked `blind`.
+
     facts = GithubSource().collect(inventory, ctx)  # GithubFacts | SourceFailure
 """
 
@@ -24,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -44,11 +51,20 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from fleetboard import __version__
+from fleetboard import __version__, jsonsafe
 from fleetboard.ci import IN_FLIGHT, RUNNING, SLOT_CLAIM_JOB, marker_slot, slot_claim_job_id
 from fleetboard.inventory import GithubSettings, Inventory
 from fleetboard.model import CiJob, CiRun, GithubFacts, SourceFailure
 from fleetboard.sources import PassContext, secret_value
+from fleetboard.sources.wire import (
+    AnswerOverrun,
+    collector_cause,
+    content_type,
+    evidence,
+    is_json,
+    read_whole,
+)
+from fleetboard.text import scrub
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +81,13 @@ MIN_CALL_S = 0.05
 #: Calls in flight at once (connections to the API host).
 CONCURRENCY = 4
 _MESSAGE_CHARS = 160
+#: The largest answer read: a page of 50 runs is ~400 KB; anything far beyond is not GitHub's.
+BODY_CAP_BYTES = 8 * 1024 * 1024
+#: An error answer is read only for its message.
+ERROR_BODY_CAP_BYTES = 64 * 1024
+#: Rate-limit header values outside these bounds are not GitHub's: treated as absent.
+_MAX_RATE_COUNT = 10**9
+_MAX_RESET_EPOCH = 4102444800  # 2100-01-01
 
 #: The SourceFailure reason when fleet.toml has no [github] section.
 NOT_CONFIGURED = "not configured (no [github] section in fleet.toml)"
@@ -83,11 +106,20 @@ class _Rate:
 class _CallFailed(Exception):
     """A call that brought back nothing usable; `reason` is the one line to show."""
 
-    def __init__(self, reason: str, *, status: int | None = None, rate_limited: bool = False):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        status: int | None = None,
+        rate_limited: bool = False,
+        blind: bool = False,
+    ):
         super().__init__(reason)
         self.reason = reason
         self.status = status
         self.rate_limited = rate_limited
+        #: The cause is on the collector's side (no DNS for the API's name, no route).
+        self.blind = blind
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +152,7 @@ class _Kept:
         if raw is None:
             return cls({}), None
         try:
-            doc = json.loads(raw)
+            doc = jsonsafe.loads(raw)
             entries = doc["entries"] if doc.get("version") == STATE_VERSION else {}
             if not isinstance(entries, dict):
                 raise TypeError("entries is not an object")
@@ -178,6 +210,8 @@ class _Session:
         self.authenticated = bool(token)
         #: Set once GitHub says the rate limit is spent: later calls are not made at all.
         self.limited: str | None = None
+        #: Rate-limit headers that could not be read, said once each in the notes.
+        self.header_notes: list[str] = []
 
     def close(self) -> None:
         self._pool.clear()
@@ -185,6 +219,10 @@ class _Session:
     def scrub(self, text: str) -> str:
         """`text` with the token blanked out, wherever it came from."""
         return text.replace(self._token, "***") if self._token else text
+
+    def scrub_reason(self, text: str) -> str:
+        """A reason as it may be shown: no token, header, query or URL path (text.scrub)."""
+        return scrub(text, [self._token] if self._token else ())
 
     def get(self, path: str, query: str, endpoint: _Endpoint, *, final: bool = False) -> Any:
         """GET one resource and return its slimmed body: on 304 the one kept from an earlier
@@ -207,19 +245,32 @@ class _Session:
             headers["If-None-Match"] = kept["etag"]
         with self._lock:
             self.requests += 1
+        deadline = time.monotonic() + budget_s
         try:
             response = self._pool.request(
                 "GET",
                 url,
                 headers=headers,
-                timeout=urllib3.Timeout(connect=budget_s, read=budget_s, total=budget_s),
+                timeout=urllib3.Timeout(connect=budget_s, read=budget_s),
                 retries=False,
                 redirect=False,
+                preload_content=False,
             )
         except HTTPError as exc:
-            raise _CallFailed(f"{call} {self._transport(exc, budget_s)}") from None
-        self._read_rate(response)
+            raise self._transport(call, exc, budget_s) from None
         status = response.status
+        cap = BODY_CAP_BYTES if status == 200 else ERROR_BODY_CAP_BYTES
+        try:
+            data = read_whole(response, deadline=deadline, cap_bytes=cap, read_s=budget_s)
+        except AnswerOverrun as overrun:
+            raise _CallFailed(
+                f"{call} answered {status}, then {overrun} within {budget_s:.1f} s"
+            ) from None
+        except HTTPError as exc:
+            raise self._transport(call, exc, budget_s) from None
+        finally:
+            response.release_conn()
+        self._read_rate(response)
         log.debug("github: %s answered %s", call, status)
         if status == 304:
             if kept is None:
@@ -229,11 +280,18 @@ class _Session:
             self.kept.reuse(url)
             return kept["body"]
         if status != 200:
-            refusal = self._refusal(call, response)
+            refusal = self._refusal(call, response, data)
             if refusal.rate_limited:
                 self.limited = refusal.reason.split(": ", 1)[-1]
             raise refusal
-        body = _decode(call, response.data, endpoint.shape)
+        media_type = content_type(response.headers)
+        if not is_json(media_type):
+            host = urlsplit(self.settings.api_url).netloc
+            raise _CallFailed(
+                f"{call} answered 200 with {media_type or 'no content type'}, not GitHub's "
+                f"JSON: {evidence(data)} — a proxy or captive portal may be answering for {host}"
+            )
+        body = _decode(call, data, endpoint.shape)
         slim = endpoint.slim(body)
         self.kept.keep(url, response.headers.get("ETag"), slim, final=final)
         return slim
@@ -243,9 +301,10 @@ class _Session:
         arrive in any order, and the budget only goes down until the window resets."""
         remaining = _int_header(response, "X-RateLimit-Remaining")
         limit = _int_header(response, "X-RateLimit-Limit")
-        reset_at = _int_header(response, "X-RateLimit-Reset")
-        reset = datetime.fromtimestamp(reset_at, UTC) if reset_at is not None else None
+        reset, unreadable = _reset_header(response)
         with self._lock:
+            if unreadable is not None and unreadable not in self.header_notes:
+                self.header_notes.append(unreadable)
             rate = self.rate
             if reset is not None and rate.reset is not None and reset != rate.reset:
                 if reset < rate.reset:
@@ -260,30 +319,32 @@ class _Session:
             if reset is not None:
                 rate.reset = reset
 
-    def _refusal(self, call: str, response: urllib3.BaseHTTPResponse) -> _CallFailed:
+    def _refusal(self, call: str, response: urllib3.BaseHTTPResponse, data: bytes) -> _CallFailed:
         status = response.status
-        message = _message(response)
+        message = _message(response, data)
         said = f"{call} answered {status}" + (f" {message}" if message else "")
         remaining = _int_header(response, "X-RateLimit-Remaining")
         if status in (403, 429) and remaining == 0:
-            reset = _int_header(response, "X-RateLimit-Reset")
-            until = (
-                "" if reset is None else f" until {datetime.fromtimestamp(reset, UTC):%H:%M:%S} UTC"
-            )
+            reset, unreadable = _reset_header(response)
+            until = "" if reset is None else f" until {reset:%H:%M:%S} UTC"
+            if unreadable is not None:
+                until = f" ({unreadable})"
             limit = _int_header(response, "X-RateLimit-Limit")
+            of = f" of {limit}" if limit is not None else ""
             hint = "" if self.authenticated else "; set a GitHub token for 5000 an hour"
             return _CallFailed(
-                f"{call} answered {status}: rate limited{until} (0 of {limit} requests left){hint}",
+                f"{call} answered {status}: rate limited{until} (0{of} requests left){hint}",
                 status=status,
                 rate_limited=True,
             )
-        if status in (403, 429) and (
-            response.headers.get("Retry-After") or "secondary rate limit" in message.lower()
+        after = _int_header(response, "Retry-After", upper=7 * 24 * 3600)
+        if status == 429 or (
+            status == 403 and (after is not None or "secondary rate limit" in message.lower())
         ):
-            after = response.headers.get("Retry-After")
-            wait = f": retry after {after} s" if after else ""
+            wait = f": retry after {after} s" if after is not None else ""
+            kind = "secondary rate limit" if status == 403 else "rate limited (too many requests)"
             return _CallFailed(
-                f"{call} answered {status}: secondary rate limit{wait}",
+                f"{call} answered {status}: {kind}{wait}",
                 status=status,
                 rate_limited=True,
             )
@@ -301,8 +362,14 @@ class _Session:
             )
         return _CallFailed(said, status=status)
 
-    def _transport(self, exc: HTTPError, budget_s: float) -> str:
+    def _transport(self, call: str, exc: HTTPError, budget_s: float) -> _CallFailed:
         host = urlsplit(self.settings.api_url).netloc
+        cause = collector_cause(exc, f"GitHub's API ({host})")
+        if cause is not None:
+            return _CallFailed(f"{call} not answered: {cause}", blind=True)
+        return _CallFailed(f"{call} {self._transport_text(exc, budget_s, host)}")
+
+    def _transport_text(self, exc: HTTPError, budget_s: float, host: str) -> str:
         # Most specific first: urllib3's NewConnectionError is also a ConnectTimeoutError.
         if isinstance(exc, NameResolutionError):
             return f"could not resolve {host}"
@@ -322,23 +389,39 @@ class _Session:
         return f"failed: {type(exc).__name__}: {_one_line(str(exc))}"
 
 
-def _int_header(response: urllib3.BaseHTTPResponse, name: str) -> int | None:
-    value = response.headers.get(name)
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
+def _int_header(
+    response: urllib3.BaseHTTPResponse, name: str, *, upper: int = _MAX_RATE_COUNT
+) -> int | None:
+    """A whole-number header in 0..upper; None when absent or anything else."""
+    value = (response.headers.get(name) or "").strip()
+    if not value.isdigit() or len(value) > len(str(upper)):
         return None
+    number = int(value)
+    return number if number <= upper else None
+
+
+def _reset_header(response: urllib3.BaseHTTPResponse) -> tuple[datetime | None, str | None]:
+    """X-RateLimit-Reset as a time, and a note when it is there but unreadable (absent,
+    out of range, not a number): then the reset time is treated as unknown."""
+    value = response.headers.get("X-RateLimit-Reset")
+    if value is None:
+        return None, None
+    epoch = _int_header(response, "X-RateLimit-Reset", upper=_MAX_RESET_EPOCH)
+    if epoch is None:
+        shown = scrub(value, limit=24)
+        return None, f"X-RateLimit-Reset {shown!r} is not a time: reset time unknown"
+    return datetime.fromtimestamp(epoch, UTC), None
 
 
 def _one_line(text: str) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= _MESSAGE_CHARS else line[: _MESSAGE_CHARS - 1] + "…"
+    """An exception's or a server's words as a reason may carry them (text.scrub)."""
+    return scrub(text, limit=_MESSAGE_CHARS)
 
 
-def _message(response: urllib3.BaseHTTPResponse) -> str:
+def _message(response: urllib3.BaseHTTPResponse, data: bytes) -> str:
     """GitHub's error message from the body (`{"message": ...}`), or the reason phrase."""
     try:
-        doc = json.loads(response.data)
+        doc = jsonsafe.loads(data)
     except ValueError:
         doc = None
     if isinstance(doc, dict) and isinstance(doc.get("message"), str):
@@ -349,7 +432,7 @@ def _message(response: urllib3.BaseHTTPResponse) -> str:
 def _decode(call: str, data: bytes, shape: str) -> Any:
     """The JSON body, checked against the shape this source reads (not GitHub's whole schema)."""
     try:
-        body = json.loads(data)
+        body = jsonsafe.loads(data)
     except ValueError as exc:
         detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise _CallFailed(f"{call} answered 200 with a body that is not JSON ({detail})") from None
@@ -585,9 +668,10 @@ class GithubSource:
             try:
                 facts = _Pass(settings, session).run()
             except _CallFailed as failed:
-                log.info("github: %s", session.scrub(failed.reason))
-                return SourceFailure(NAME, session.scrub(failed.reason))
-            notes = list(facts.notes)
+                reason = session.scrub_reason(failed.reason)
+                log.info("github: %s", reason)
+                return SourceFailure(NAME, reason, blind=failed.blind)
+            notes = list(facts.notes) + session.header_notes
             if token is None:
                 notes.insert(
                     0,

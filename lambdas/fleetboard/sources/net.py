@@ -1,7 +1,10 @@
 """The probe transport: HTTPS GETs and TLS handshakes against many hosts on one event loop.
 
-Each host gets one keep-alive connection (resolve, TCP, TLS with SNI, HTTP/1.1), a slot of
-a bounded semaphore, and every step a timeout capped by the pass deadline.
+Each host gets one keep-alive connection (resolve, TCP, TLS with SNI, HTTP/1.1) and a slot of
+a bounded semaphore. Every step is bounded as a whole, never per read, and capped by the pass
+deadline: the connection (lookup, TCP and handshake together) by `connect_timeout_s`, each
+answer (head and body together) by `read_timeout_s`. A host that trickles one byte a second,
+or a resolver that never returns, costs one probe's budget and fails alone.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ import contextlib
 import ipaddress
 import socket
 import ssl
+import threading
 import time
+import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -30,8 +35,11 @@ HEADER_CAP_BYTES = 64 * 1024
 HTTPS_PORT = 443
 
 _READ_CHUNK = 64 * 1024
-_CLOSE_WAIT_S = 1.0  # a polite TLS close; past this the connection is simply dropped
-_DNS_THREADS = 16  # getaddrinfo blocks, so lookups get a small pool of their own
+#: Polite TLS closes (close_notify sent) run in the background while other hosts are probed;
+#: when the prober is done, the ones whose peer has not answered yet get this long, all
+#: together, and are then dropped. A host mute after its handshake costs no slot time.
+_CLOSE_WAIT_S = 0.25
+_DETAIL_CAP = 160  # characters of an exception's text a reason may carry
 _NOT_STARTED = "pass deadline reached before this probe started"
 
 T = TypeVar("T")
@@ -69,27 +77,51 @@ class _Stale(Exception):
 class _Phase:
     """The step a timed block is in, so that a timeout names it."""
 
-    what: str
+    what: str  # "TLS handshake with x": "<what> timed out after N s"
+    #: Said instead of "<what> timed out ..." when the step's own timer runs out.
+    overrun: str = ""
+    reason: Reason = Reason.TIMEOUT
+
+    def enter(self, what: str, overrun: str = "", reason: Reason = Reason.TIMEOUT) -> None:
+        self.what, self.overrun, self.reason = what, overrun, reason
+
+
+def clean_detail(text: str, cap: int = _DETAIL_CAP) -> str:
+    """An exception's text fit for a reason: one line, control characters shown as escapes,
+    at most `cap` characters. Reasons are built from the host name, the path without its
+    query, and this; never from the request (headers, query strings)."""
+    shown = "".join(
+        ch if ch == " " or unicodedata.category(ch)[0] not in "CZ" else ascii(ch)[1:-1]
+        for ch in text.strip()
+    )
+    return shown if len(shown) <= cap else shown[: cap - 1] + "…"
+
+
+def path_only(path: str) -> str:
+    """A request path as a reason may show it: no query string, no fragment."""
+    return path.split("?", 1)[0].split("#", 1)[0]
 
 
 def _os_failure(exc: OSError) -> _Failure:
     if isinstance(exc, ssl.SSLCertVerificationError):
-        message = exc.verify_message or str(exc)
+        message = clean_detail(exc.verify_message or str(exc))
         return _Failure(ProbeError(Reason.TLS, message), retry=True, cert_rejected=True)
     if isinstance(exc, ssl.SSLError):
-        return _Failure(ProbeError(Reason.TLS, exc.reason or str(exc)), retry=True)
+        return _Failure(ProbeError(Reason.TLS, clean_detail(exc.reason or str(exc))), retry=True)
     if isinstance(exc, ConnectionRefusedError):
         return _Failure(ProbeError(Reason.CONNECT, "connection refused"), retry=True)
     if isinstance(exc, ConnectionResetError | BrokenPipeError):
         return _Failure(ProbeError(Reason.CONNECT, "connection reset"), retry=True)
-    return _Failure(ProbeError(Reason.CONNECT, exc.strerror or str(exc)), retry=True)
+    detail = clean_detail(exc.strerror or str(exc) or type(exc).__name__)
+    return _Failure(ProbeError(Reason.CONNECT, detail), retry=True)
 
 
-def _dns_failure(name: str, exc: socket.gaierror) -> _Failure:
-    if exc.errno == socket.EAI_NONAME:
+def _dns_failure(name: str, exc: Exception) -> _Failure:
+    if isinstance(exc, socket.gaierror) and exc.errno == socket.EAI_NONAME:
         # An authoritative "no such name" is an answer, not a blip: no retry.
         return _Failure(ProbeError(Reason.DNS, f"NXDOMAIN: {name} does not resolve"), retry=False)
-    detail = f"lookup of {name} failed: {exc.strerror or exc}"
+    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    detail = f"lookup of {name} failed: {clean_detail(why or type(exc).__name__)}"
     return _Failure(ProbeError(Reason.DNS, detail), retry=True)
 
 
@@ -160,14 +192,16 @@ def parse_head(raw: bytes) -> _Head:
     version, _, rest = lines[0].partition(" ")
     code = rest.partition(" ")[0]
     if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
-        raise ValueError(f"status line {lines[0][:80]!r}")
+        # Quoted as evidence ("SSH-2.0-OpenSSH_9.6"), but never past a "?": a server that
+        # echoes the request back must not carry a query string into a reason.
+        raise ValueError(f"status line {lines[0].split('?', 1)[0][:60]!r}")
     headers: dict[str, str] = {}
     for line in lines[1:]:
         if not line:
             continue
         name, sep, value = line.partition(":")
-        if not sep:
-            raise ValueError(f"header line {line[:80]!r}")
+        if not sep:  # not quoted: a header line is no evidence worth carrying into a reason
+            raise ValueError("a header line without a colon")
         key = name.strip().lower()
         headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
     return _Head(version, int(code), headers)
@@ -196,27 +230,25 @@ def _keeps_alive(head: _Head) -> bool:
 
 
 class _Wire:
-    """Reads one HTTP/1.1 response from a stream, every read under the read timeout."""
+    """Reads one HTTP/1.1 response from a stream. No read has a timeout of its own: the
+    caller bounds the whole answer, so a trickle of one byte a second cannot stretch it."""
 
-    def __init__(self, prober: Prober, reader: asyncio.StreamReader, hostname: str) -> None:
-        self._prober = prober
+    def __init__(self, reader: asyncio.StreamReader) -> None:
         self._reader = reader
-        self._phase = _Phase(f"read from {hostname}")
 
-    async def _timed(self, read: Callable[[], Awaitable[bytes]]) -> bytes:
-        async with self._prober.step(self._phase, self._prober.settings.read_timeout_s):
-            try:
-                return await read()
-            except asyncio.LimitOverrunError as exc:
-                raise _protocol_failure("headers exceed 64 KiB") from exc
-            except ValueError as exc:  # StreamReader.readline past the limit
-                raise _protocol_failure("line exceeds 64 KiB") from exc
-            except OSError as exc:
-                raise _os_failure(exc) from exc
+    async def _read(self, read: Callable[[], Awaitable[bytes]]) -> bytes:
+        try:
+            return await read()
+        except asyncio.LimitOverrunError as exc:
+            raise _protocol_failure("headers exceed 64 KiB") from exc
+        except ValueError as exc:  # StreamReader.readline past the limit
+            raise _protocol_failure("line exceeds 64 KiB") from exc
+        except OSError as exc:
+            raise _os_failure(exc) from exc
 
     async def head(self, *, reused: bool) -> _Head:
         try:
-            raw = await self._timed(partial(self._reader.readuntil, b"\r\n\r\n"))
+            raw = await self._read(partial(self._reader.readuntil, b"\r\n\r\n"))
         except asyncio.IncompleteReadError as exc:
             if reused and not exc.partial:
                 raise _Stale from exc
@@ -248,7 +280,7 @@ class _Wire:
         parts: list[bytes] = []
         got = 0
         while got < size:
-            part = await self._timed(partial(self._reader.read, min(_READ_CHUNK, size - got)))
+            part = await self._read(partial(self._reader.read, min(_READ_CHUNK, size - got)))
             if not part:
                 if eof_ok:
                     break
@@ -261,7 +293,7 @@ class _Wire:
         parts: list[bytes] = []
         got = 0
         while True:
-            line = await self._timed(self._reader.readline)
+            line = await self._read(self._reader.readline)
             if not line.endswith(b"\n"):
                 raise asyncio.IncompleteReadError(line, None)
             try:
@@ -279,7 +311,7 @@ class _Wire:
             await self._until(2)  # the CRLF after each chunk
 
     async def _trailers(self) -> None:
-        while (await self._timed(self._reader.readline)).strip():
+        while (await self._read(self._reader.readline)).strip():
             pass
 
 
@@ -378,14 +410,19 @@ class Prober:
         self.ctx = ctx
         self._slots = asyncio.Semaphore(limit)
         self._verifying = client_context(settings.ca_bundle)
-        self._dns = ThreadPoolExecutor(min(limit, _DNS_THREADS), "fleetboard-dns")
+        self._closing: set[asyncio.Task[None]] = set()
 
     async def __aenter__(self) -> Prober:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        # A lookup stuck in getaddrinfo must not hold the pass: leave its thread behind.
-        self._dns.shutdown(wait=False, cancel_futures=True)
+        """Give the polite closes still under way one short wait, together; drop the rest."""
+        closing, self._closing = self._closing, set()
+        if closing:
+            await asyncio.wait(closing, timeout=min(_CLOSE_WAIT_S, self.ctx.remaining_s()))
+        for task in closing:
+            task.cancel()
+        await asyncio.gather(*closing, return_exceptions=True)
 
     async def probe(self, host: Host) -> HostProbe:
         """GET every path of the host over one keep-alive connection."""
@@ -437,8 +474,8 @@ class Prober:
             if remaining < limit_s:  # the monitor ran out of time, not the host
                 error = ProbeError(Reason.DEADLINE, f"pass deadline reached during {phase.what}")
                 raise _Failure(error, retry=False) from exc
-            error = ProbeError(Reason.TIMEOUT, f"{phase.what} timed out after {budget:g} s")
-            raise _Failure(error, retry=False) from exc
+            detail = phase.overrun or f"{phase.what} timed out after {budget:g} s"
+            raise _Failure(ProbeError(phase.reason, detail), retry=False) from exc
 
     async def retrying(self, attempt: Callable[[], Awaitable[T]]) -> tuple[T | _Failure, int]:
         """Run `attempt`, and once more after the retry delay if `_worth_retrying` says so."""
@@ -452,13 +489,24 @@ class Prober:
         """Resolve, connect and handshake under one connect timeout, like curl's."""
         target = host.address.host if host.address else host.hostname
         port = host.address.port if host.address else HTTPS_PORT
-        phase = _Phase(f"DNS lookup of {target}")
+        limit = self.settings.connect_timeout_s
+        phase = _Phase(
+            f"DNS lookup of {target}",
+            f"lookup of {target} got no answer within {limit:g} s",
+            Reason.DNS,
+        )
         try:
-            async with self.step(phase, self.settings.connect_timeout_s):
+            async with self.step(phase, limit):
                 ips = await self._resolve(target, port)
                 reader, writer = await self._connect(ips, port, phase)
-                phase.what = f"TLS handshake with {host.hostname}"
-                await writer.start_tls(context or self._verifying, server_hostname=host.hostname)
+                phase.enter(f"TLS handshake with {host.hostname}")
+                try:
+                    await writer.start_tls(
+                        context or self._verifying, server_hostname=host.hostname
+                    )
+                except BaseException:  # failed or timed out: never leave the socket open
+                    writer.transport.abort()
+                    raise
         except OSError as exc:
             failure = _os_failure(exc)
             failure.connecting = True
@@ -471,13 +519,16 @@ class Prober:
     async def _resolve(self, target: str, port: int) -> list[str]:
         with contextlib.suppress(ValueError):
             return [str(ipaddress.ip_address(target))]  # an IP literal: nothing to resolve
-        loop = asyncio.get_running_loop()
         try:
-            ips = await loop.run_in_executor(self._dns, self.ctx.resolver, target, port)
-        except socket.gaierror as exc:
+            found = await _lookup(self.ctx.resolver, target, port)
+        except Exception as exc:  # gaierror, or anything a resolver may raise (UnicodeError)
             raise _dns_failure(target, exc) from exc
-        if not ips:
+        ips = [ip for ip in found if _is_ip(ip)] if isinstance(found, list | tuple) else []
+        if not found:
             raise _Failure(ProbeError(Reason.DNS, f"{target} has no addresses"), retry=True)
+        if not ips:  # connecting to a name would call getaddrinfo again, unbounded
+            detail = f"lookup of {target} gave no usable address"
+            raise _Failure(ProbeError(Reason.DNS, detail), retry=True)
         return ips
 
     async def _connect(
@@ -485,10 +536,10 @@ class Prober:
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """TCP to the first address that answers; a refusal moves on to the next one."""
         for ip in ips[:-1]:
-            phase.what = f"connect to {ip}:{port}"
+            phase.enter(f"connect to {ip}:{port}")
             with contextlib.suppress(OSError):
                 return await asyncio.open_connection(ip, port, limit=HEADER_CAP_BYTES)
-        phase.what = f"connect to {ips[-1]}:{port}"
+        phase.enter(f"connect to {ips[-1]}:{port}")
         return await asyncio.open_connection(ips[-1], port, limit=HEADER_CAP_BYTES)
 
     async def _handshake(self, host: Host) -> CertFacts:
@@ -518,34 +569,99 @@ class Prober:
         return cert_from_der(host.hostname, der, error, self.ctx.now())
 
     async def request(self, conn: _Conn, host: Host, path: str) -> _Response:
-        """Send one GET and read its response; `_Stale` if a reused connection was closed."""
+        """Send one GET and read its response; `_Stale` if a reused connection was closed.
+
+        The whole answer, head and body, must come within the read timeout: a host that
+        sends its head and then one byte a second fails here, alone, not at the pass deadline.
+        """
         reused = conn.requests > 0
         conn.requests += 1
-        conn.writer.write(request_bytes(host.hostname, path))
-        wire = _Wire(self, conn.reader, host.hostname)
-        head = await wire.head(reused=reused)
-        while 100 <= head.status < 200:  # interim answers (100 Continue, 103) precede the real one
-            head = await wire.head(reused=False)
-        try:
-            kind, length = _framing(head)
-        except ValueError as exc:
-            raise _protocol_failure(str(exc)) from exc
-        body, truncated = await wire.body(kind, length, self.settings.body_cap_bytes)
+        limit = self.settings.read_timeout_s
+        phase = _Phase(
+            f"the answer from {host.hostname}",
+            f"{host.hostname}: no complete answer within {limit:g} s",
+        )
+        async with self.step(phase, limit):
+            conn.writer.write(request_bytes(host.hostname, path))
+            wire = _Wire(conn.reader)
+            head = await wire.head(reused=reused)
+            while 100 <= head.status < 200:  # interim answers (100, 103) precede the real one
+                head = await wire.head(reused=False)
+            try:
+                kind, length = _framing(head)
+            except ValueError as exc:
+                raise _protocol_failure(str(exc)) from exc
+            body, truncated = await wire.body(kind, length, self.settings.body_cap_bytes)
         reusable = kind != "close" and not truncated and _keeps_alive(head)
         return _Response(head.status, body, truncated, reusable)
 
     async def close(self, conn: _Conn, *, graceful: bool) -> None:
-        """Close politely (TLS close_notify) when the exchange ended cleanly, else drop it."""
+        """Close politely (TLS close_notify) when the exchange ended cleanly, else drop it.
+
+        A polite close is not waited for here: the peer's answer to close_notify is waited
+        for in the background, and at most _CLOSE_WAIT_S past the last probe (`__aexit__`).
+        """
         writer = conn.writer
         if not graceful:
             writer.transport.abort()
             return
         writer.close()
+        task = asyncio.ensure_future(_closed(writer))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+
+async def _closed(writer: asyncio.StreamWriter) -> None:
+    """Wait for a closing connection to finish closing; drop it if that is cut short."""
+    try:
+        await writer.wait_closed()
+    except OSError:
+        writer.transport.abort()
+    except asyncio.CancelledError:
+        writer.transport.abort()
+        raise
+
+
+def _is_ip(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+async def _lookup(resolve: Callable[[str, int], list[str]], target: str, port: int) -> list[str]:
+    """Call the blocking resolver on a daemon thread of its own and wait for its answer.
+
+    The caller's timeout bounds the wait. A resolver that never returns keeps only its own
+    thread: not a pooled worker other lookups queue behind, and not one the interpreter
+    waits for at exit. Whatever it returns after the pass moved on goes nowhere.
+    """
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[list[str]] = loop.create_future()
+
+    def settle(found: list[str] | None, error: Exception | None) -> None:
+        if answer.done():  # timed out, and cancelled, meanwhile
+            return
+        if error is not None:
+            answer.set_exception(error)
+        else:
+            answer.set_result(found or [])
+
+    def run() -> None:
+        found: list[str] | None = None
+        error: Exception | None = None
         try:
-            async with asyncio.timeout(min(_CLOSE_WAIT_S, self.ctx.remaining_s())):
-                await writer.wait_closed()
-        except (TimeoutError, OSError):
-            writer.transport.abort()
+            found = resolve(target, port)
+        except Exception as exc:  # handed to the probe, which classifies it
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop has closed: the pass is over
+            loop.call_soon_threadsafe(settle, found, error)
+
+    threading.Thread(target=run, name=f"fleetboard-dns {target}", daemon=True).start()
+    return await answer
 
 
 async def _caught(attempt: Callable[[], Awaitable[T]]) -> T | _Failure:
@@ -640,7 +756,8 @@ def _not_tried(first: HttpExchange, failure: _Failure, paths: Sequence[str]) -> 
     if failure.connecting:  # the one connection every path needed could not be made
         return [replace(first, path=path) for path in paths]
     if failure.error.reason is Reason.TIMEOUT:
-        error = ProbeError(Reason.TIMEOUT, f"not tried: {first.path} timed out on this host")
+        detail = f"not tried: {path_only(first.path)} timed out on this host"
+        error = ProbeError(Reason.TIMEOUT, detail)
     else:
         error = ProbeError(Reason.DEADLINE, "pass deadline reached before this request")
     return [replace(first, path=path, attempts=0, error=error) for path in paths]

@@ -95,9 +95,12 @@ class Fault:
     code: str
     message: str
     xml: bool = False  # EC2's XML even for a JSON-protocol call, as moto's IAM denials are
+    raw: tuple[str, bytes] | None = None  # (content type, body) sent as they are
 
     def answer(self, json_protocol: bool) -> tuple[str, bytes]:
         """(content type, body) as the call's protocol spells an error."""
+        if self.raw is not None:
+            return self.raw
         if json_protocol and not self.xml:
             body = json.dumps({"__type": self.code, "message": self.message}).encode()
             return "application/x-amz-json-1.1", body
@@ -143,6 +146,16 @@ class CountingProxy:
         """Answer every request for `call` (e.g. 'ssm:ListCommands') with this AWS error."""
         with self.lock:
             self.call_faults[call] = Fault(status, code, message, xml)
+
+    def answer_call(self, call: str, status: int, content_type: str, body: bytes) -> None:
+        """Answer every request for `call` with this status and body, whatever they are (a
+        proxy's or a captive portal's page); an empty `call` answers every request so."""
+        fault = Fault(status, "", "", raw=(content_type, body))
+        with self.lock:
+            if call:
+                self.call_faults[call] = fault
+            else:
+                self.always = fault
 
     def hold(self, call: str, seconds: float) -> None:
         """Keep every request for `call` waiting this long before relaying it (a slow or

@@ -29,6 +29,7 @@ from tests.integration.aws.fleet import (
 from fleetboard.demo.aws_world import SsmCommand, World, WorldSpec, build_world, deploy_comment
 from fleetboard.inventory import Inventory
 from fleetboard.model import AwsFacts, DeployFacts
+from fleetboard.sources import aws as aws_source
 from fleetboard.sources.aws import (
     COMMANDS_PAGE_SIZE,
     DEPLOY_DOCUMENT,
@@ -447,9 +448,21 @@ def test_list_commands_is_not_sent_once_the_deadline_has_passed(
     inv = inventory(proxy.url, world.zone_id, declared(world))
     factory = warm(inv, factories)
     sent_before = len(proxy.calls)
-    proxy.hold("route53:ListResourceRecordSets", 1.5)  # answers, but after the deadline
 
-    facts = facts_of(collect(inv, factory, deadline_s=1.0))
+    def deadline_passes(**_: object) -> None:  # Route 53 answers, and the deadline is past
+        scope = aws_source._SCOPE.get()
+        assert scope is not None
+        scope.deadline = time.monotonic() - 0.001
+
+    factory("route53").meta.events.register(
+        "after-call.route-53.ListResourceRecordSets", deadline_passes, unique_id="test-deadline"
+    )
+    try:
+        facts = facts_of(collect(inv, factory, deadline_s=30.0))
+    finally:
+        factory("route53").meta.events.unregister(
+            "after-call.route-53.ListResourceRecordSets", unique_id="test-deadline"
+        )
 
     assert_other_facts_stand(facts, world)
     assert LIST_COMMANDS not in proxy.calls[sent_before:]

@@ -1,0 +1,202 @@
+"""How each fault of the matrix looks on the wire, per source, and `stage`, which sets the
+fault servers up for one cell.
+
+A fault that is an answer of the service is spelled in the service's own protocol: EC2's
+XML errors, GitHub's JSON and rate-limit headers, JSON-RPC; a fault below HTTP (refused,
+silent, DNS, and the TLS layer's) is a port, a name or a FaultServer mode.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from tests.integration.faults.conftest import Rig, Wiring
+from tests.integration.faults.servers import (
+    SILENT,
+    Behaviour,
+    FaultServer,
+    answer,
+    flood,
+    raw,
+    refused_address,
+    relay_slow,
+    trickle,
+)
+
+HTML_PAGE = (
+    "<!DOCTYPE html><html><head><title>Welcome to nginx!</title></head>"
+    "<body><h1>Welcome to nginx!</h1><p>If you see this page, the web server works.</p>"
+    "</body></html>"
+)
+EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
+XML = "text/xml;charset=UTF-8"
+JSON = "application/json; charset=utf-8"
+
+
+def _aws_error(code: str, message: str) -> str:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+        "</Errors><RequestID>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestID></Response>"
+    )
+
+
+def _rate_headers(remaining: int) -> tuple[tuple[str, str], ...]:
+    reset = int(time.time()) + 1800
+    return (
+        ("X-RateLimit-Limit", "5000"),
+        ("X-RateLimit-Remaining", str(remaining)),
+        ("X-RateLimit-Reset", str(reset)),
+        ("X-RateLimit-Used", "5000"),
+        ("X-RateLimit-Resource", "core"),
+    )
+
+
+#: The far end's answer per (source, fault), for faults that are an answer of the service.
+ANSWERS: dict[tuple[str, str], Behaviour] = {
+    ("aws", "trickle"): trickle(
+        f'<?xml version="1.0" encoding="UTF-8"?><Describe xmlns="{EC2_NS}">', XML
+    ),
+    ("aws", "500"): answer(500, _aws_error("InternalError", "An internal error occurred"), XML),
+    ("aws", "wrong-content"): answer(200, HTML_PAGE, "text/html"),
+    # Well-formed, the service's content type, but another API's answer: S3's bucket list.
+    ("aws", "wrong-shape"): answer(
+        200,
+        '<?xml version="1.0" encoding="UTF-8"?><ListAllMyBucketsResult '
+        'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>x</ID></Owner><Buckets/>'
+        "</ListAllMyBucketsResult>",
+        XML,
+    ),
+    ("aws", "malformed"): answer(
+        200,
+        f'<?xml version="1.0" encoding="UTF-8"?><DescribeAddressesResponse xmlns="{EC2_NS}">'
+        "<requestId>x</requestId><addressesSet><item><publicIp>3.214.",
+        XML,
+    ),
+    ("aws", "oversized"): flood(
+        XML, 48 << 20, f'<?xml version="1.0"?><DescribeAddressesResponse xmlns="{EC2_NS}">'.encode()
+    ),
+    ("aws", "throttled"): answer(400, _aws_error("Throttling", "Rate exceeded"), XML),
+    ("github", "trickle"): trickle('{"total_count": 1, "workflow_runs": [', JSON),
+    ("github", "500"): answer(500, '{"message": "Server Error"}', JSON),
+    ("github", "wrong-content"): answer(200, HTML_PAGE, "text/html; charset=utf-8"),
+    ("github", "wrong-shape"): answer(200, '{"message": "ok", "data": []}', JSON),
+    ("github", "malformed"): answer(200, '{"total_count": 1, "workflow_runs": [{"id": 1', JSON),
+    ("github", "oversized"): flood(
+        JSON, 48 << 20, b'{"total_count": 0, "workflow_runs": [], "x": "'
+    ),
+    ("github", "throttled"): answer(
+        403,
+        '{"message": "API rate limit exceeded for user ID 1.", '
+        '"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}',
+        JSON,
+        *_rate_headers(0),
+    ),
+    ("github", "throttled-429"): answer(
+        429,
+        '{"message": "You have exceeded a secondary rate limit. Please wait a few minutes."}',
+        JSON,
+        ("Retry-After", "60"),
+        *_rate_headers(0),
+    ),
+    ("chain", "trickle"): trickle('[{"jsonrpc": "2.0", "id": 0, "result": "0x', JSON),
+    ("chain", "500"): answer(500, "upstream unavailable", "text/plain"),
+    ("chain", "wrong-content"): answer(200, HTML_PAGE, "text/html"),
+    # A batch answer that answers none of the batch's requests.
+    ("chain", "wrong-shape"): answer(200, '[{"jsonrpc": "2.0", "id": 999, "result": "0x0"}]', JSON),
+    ("chain", "malformed"): answer(200, '[{"jsonrpc": "2.0", "id": 0, "result": "0x33c', JSON),
+    ("chain", "oversized"): flood(JSON, 48 << 20, b'[{"jsonrpc": "2.0", "id": 0, "result": "0x'),
+    ("chain", "throttled"): answer(
+        429,
+        '{"jsonrpc": "2.0", "id": null, "error": {"code": -32005, "message": "rate limit exceeded"}}',
+        JSON,
+        ("Retry-After", "1"),
+    ),
+    # The host faulty.fleet.test, over TLS with a good certificate unless said otherwise.
+    ("host", "trickle"): trickle('{"ok": true}', JSON),
+    ("host", "500"): answer(500, "internal error", "text/plain"),
+    ("host", "wrong-content"): answer(200, HTML_PAGE, "text/html"),
+    ("host", "wrong-shape"): answer(200, '[{"ok": true}]', JSON),  # an array is no health
+    ("host", "malformed"): answer(200, '{"ok": tru', JSON),
+    ("host", "oversized"): flood(JSON, 8 << 20, b'{"ok": true, "pad": "'),
+    ("host", "throttled"): answer(429, "Too Many Requests", "text/plain", ("Retry-After", "30")),
+}
+
+#: Names that cannot resolve anywhere (RFC 6761), for the sources that resolve themselves.
+UNRESOLVABLE = {
+    "aws": "http://ec2.fault-matrix.invalid:4566",
+    "github": "http://api.fault-matrix.invalid",
+    "chain": "http://rpc.fault-matrix.invalid:8545",
+}
+HEALTHY_HOST = answer(200, '{"ok": true}', JSON)
+
+
+def service_fault(source: str, fault: str, server: FaultServer, path: str | None = None) -> str:
+    """Make `server` answer as `source`'s far end does under `fault` (aws, github, chain);
+    return the URL the source must use. `path` (with a query, if any) is kept in the URL;
+    by default "/" for the RPC and nothing for the others (GitHub's base URL has no slash)."""
+    if path is None:
+        path = "/" if source == "chain" else ""
+    if fault == "refused":
+        return f"http://{refused_address()}{path}"
+    if fault == "dns":
+        return UNRESOLVABLE[source] + path
+    server.behave(SILENT if fault == "silent" else ANSWERS[(source, fault)])
+    return server.url + path
+
+
+def host_fault(fault: str, tls: FaultServer, healthy_address: str) -> str | None:
+    """Make the TLS server answer as a misbehaving host's web server does under `fault`;
+    return the address faulty.fleet.test must be reached at (None: resolve its name)."""
+    if fault == "refused":
+        return refused_address()
+    if fault in ("dns", "dns-hang"):
+        return None  # resolved, and not in the zone (or never answered)
+    tls.behave(SILENT if fault == "silent" else ANSWERS[("host", fault)])
+    return healthy_address
+
+
+def _tls_layer(fault: str, rig: Rig) -> Behaviour | None:
+    """A fault below HTTP, served by the plain server in faulty.fleet.test's place."""
+    if fault == "silent":  # TCP accepted, the ClientHello never answered
+        return SILENT
+    if fault == "trickle":  # the real handshake, relayed one byte a second
+        return relay_slow(("127.0.0.1", rig.tls.port))
+    if fault == "malformed":  # not TLS at all: nginx's answer to TLS on a plain port
+        return raw(
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\n\r\n"
+            "<html>The plain HTTP request was sent to HTTPS port</html>"
+        )
+    return None
+
+
+#: Faults of the TLS layer that are a certificate the good TLS server presents instead.
+CERTIFICATES = {
+    "wrong-content": "other-name",  # issued to someone-else.example
+    "oversized": "huge-chain",  # a chain three times what a client accepts
+}
+
+
+def stage(rig: Rig, source: str, fault: str) -> Wiring:
+    """Set the fault servers up for one cell; return where each source must look."""
+    wiring = rig.healthy()
+    rig.tls.behave(HEALTHY_HOST)
+    rig.plain.behave(Behaviour())
+    if source in ("aws", "github", "chain"):
+        url = service_fault(source, fault, rig.plain)
+        if source == "aws":
+            return replace(wiring, aws_url=url)
+        if source == "github":
+            return replace(wiring, github_url=url)
+        return replace(wiring, rpc_url=url)
+    if source == "tls":
+        below_http = _tls_layer(fault, rig)
+        if below_http is not None:
+            rig.plain.behave(below_http)
+            return replace(wiring, faulty_address=rig.plain.address)
+        if fault in CERTIFICATES:
+            rig.tls.behave(replace(HEALTHY_HOST, cert=CERTIFICATES[fault]))
+            return wiring
+    address = host_fault(fault, rig.tls, rig.tls.address)
+    return replace(wiring, faulty_address=address, dns_hangs=fault == "dns-hang")

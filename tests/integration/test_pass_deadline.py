@@ -1,0 +1,391 @@
+"""A pass is published by its deadline plus a small grace, whatever a source does.
+
+Stuck sources are real: one that blocks on an Event nobody sets, or the real aws source
+against a loopback server that sends its headers and then one body byte at a time. Wall
+time is asserted by the deadline itself: the pass runs on a thread joined with a timeout of
+deadline + grace (+ a margin for judging and writing the board), so a pass that overruns
+fails the test; nothing here sleeps to wait for time to pass.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from fleetboard import collect, handler
+from fleetboard.collect import DEADLINE_GRACE_S, PassResult
+from fleetboard.config import LoadedConfig, load
+from fleetboard.demo.hosts import refused_port
+from fleetboard.inventory import Inventory
+from fleetboard.model import SourceFailure
+from fleetboard.publish import LATEST, LocalPublisher
+from fleetboard.sources import PassContext
+from fleetboard.sources.http import HttpSource
+from fleetboard.sources.tls import TlsSource
+
+DEADLINE_S = 2.0
+#: Judging, rendering and writing the board after the sources: not waiting, so small.
+MARGIN_S = 1.5
+#: Starting a Python process that imports boto3 on a busy 2-core machine.
+STARTUP_S = 8.0
+
+
+def fleet_toml(endpoint: str, deadline_s: float = DEADLINE_S) -> str:
+    """One environment whose only host refuses at once, AWS at `endpoint`."""
+    return f"""
+[fleet]
+name = "deadline"
+zone = "example.org"
+zone_id = "Z0000000000000000000"
+region = "us-east-1"
+eip_tag_pattern = "agentkeys-broker-eip*"
+services = []
+workers = []
+period_s = 60
+
+[aws]
+endpoint_url = "{endpoint}"
+
+[probe]
+connect_timeout_s = 1
+read_timeout_s = 1
+pass_deadline_s = {deadline_s:g}
+
+[environments.prod]
+broker_host = "broker.example.org"
+hosts.broker.address = "127.0.0.1:{refused_port()}"
+"""
+
+
+@pytest.fixture
+def loaded(tmp_path: Path) -> LoadedConfig:
+    path = tmp_path / "fleet.toml"
+    path.write_text(fleet_toml(f"http://127.0.0.1:{refused_port()}"))
+    return load(path)
+
+
+@dataclass
+class Stuck:
+    """A source whose collect blocks until `release` is set (in these tests: after the pass),
+    then optionally saves state, and says it finished."""
+
+    name: str
+    release: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+    save: bytes | None = None
+    needs: ClassVar[tuple[str, ...]] = ()
+    wants: ClassVar[tuple[str, ...]] = ()
+
+    def collect(self, inventory: Inventory, ctx: PassContext) -> object:
+        try:
+            self.release.wait()
+            if self.save is not None and ctx.state is not None:
+                ctx.state.save_state(self.name, self.save)
+            return f"{self.name}: late answer"
+        finally:
+            self.finished.set()
+
+
+@dataclass
+class Quick:
+    """A source that answers at once, after running `then` (if any)."""
+
+    name: str
+    answer: object = "answered"
+    then: Callable[[PassContext], None] | None = None
+    needs: ClassVar[tuple[str, ...]] = ()
+    wants: ClassVar[tuple[str, ...]] = ()
+
+    def collect(self, inventory: Inventory, ctx: PassContext) -> object:
+        if self.then is not None:
+            self.then(ctx)
+        return self.answer
+
+
+@pytest.fixture
+def stuck() -> Iterator[Callable[..., Stuck]]:
+    """Makes stuck sources; releases every one at the end and waits for its thread to end."""
+    made: list[Stuck] = []
+
+    def make(name: str, **kw: Any) -> Stuck:
+        made.append(Stuck(name, **kw))
+        return made[-1]
+
+    yield make
+    for source in made:
+        source.release.set()
+    for source in made:
+        assert source.finished.wait(timeout=10), f"{source.name} did not end when released"
+
+
+def within(limit_s: float, work: Callable[[], Any]) -> tuple[Any, float]:
+    """Run `work` on a thread; fail unless it returns within `limit_s`. (result, seconds)."""
+    box: list[Any] = []
+    started = time.monotonic()
+    runner = threading.Thread(target=lambda: box.append(work()), daemon=True)
+    runner.start()
+    runner.join(timeout=limit_s)
+    took = time.monotonic() - started
+    assert not runner.is_alive(), f"still running after {limit_s:g} s"
+    assert box, "the work raised (see the thread's traceback above)"
+    return box[0], took
+
+
+def one_pass(loaded: LoadedConfig, out: Path, sources: list[Any]) -> PassResult:
+    ctx = collect.new_context(loaded, resolver=lambda host, port: ["127.0.0.1"])
+    return collect.run_pass(loaded, ctx, LocalPublisher(out), sources=sources)
+
+
+# --------------------------------------------------------------------------- in-process
+
+
+def test_a_stuck_source_is_unknown_and_the_board_is_published_by_deadline_plus_grace(
+    loaded: LoadedConfig, tmp_path: Path, stuck: Callable[..., Stuck]
+) -> None:
+    sources = [stuck("aws"), HttpSource(), TlsSource()]
+    result, took = within(
+        DEADLINE_S + DEADLINE_GRACE_S + MARGIN_S,
+        lambda: one_pass(loaded, tmp_path / "board", sources),
+    )
+    assert result.error is None and result.published[-1] == "index.html"
+    runs = result.board.collector.sources
+    assert runs["aws"].error == f"no complete answer within {DEADLINE_S:g} s"
+    assert runs["http"].ok and runs["tls"].ok  # the others answered, and are on the board
+    doc = json.loads((tmp_path / "board" / LATEST).read_text())
+    issues = {i["check"]: i["text"] for i in doc["summary"]["issues"]}
+    assert "no complete answer within 2 s" in issues["source:aws"]
+    assert "connection refused" in issues["broker"]
+    print(f"pass with a stuck source: {took:.2f} s (deadline {DEADLINE_S:g} s)")
+
+
+def test_a_source_that_needs_a_stuck_one_answers_without_it(
+    loaded: LoadedConfig, tmp_path: Path, stuck: Callable[..., Stuck]
+) -> None:
+    # tls needs http: with http stuck, tls stops waiting before the pass does, and answers.
+    sources = [Quick("aws", SourceFailure("aws", "not asked")), stuck("http"), TlsSource()]
+    result, _ = within(
+        DEADLINE_S + DEADLINE_GRACE_S + MARGIN_S,
+        lambda: one_pass(loaded, tmp_path / "board", sources),
+    )
+    runs = result.board.collector.sources
+    assert runs["http"].error == "no complete answer within 2 s"
+    assert runs["tls"].ok, runs["tls"]
+    assert result.error is None
+
+
+def test_an_abandoned_source_cannot_write_into_a_later_pass(
+    loaded: LoadedConfig, tmp_path: Path, stuck: Callable[..., Stuck]
+) -> None:
+    store = LocalPublisher(tmp_path / "board")
+    late = stuck("late", save=b'{"from": "pass 1"}')
+    in_time = Quick("github", then=lambda ctx: ctx.state.save_state("github", b"{}"))  # type: ignore[union-attr]
+    first = collect.new_context(loaded, state=store)
+    results, runs = within(
+        DEADLINE_S + DEADLINE_GRACE_S + MARGIN_S,
+        lambda: collect.run_sources([late, in_time], loaded, first),
+    )[0]
+    assert results["late"] == SourceFailure("late", "no complete answer within 2 s")
+    assert store.load_state("github") == b"{}"  # a write within the pass is kept
+
+    def wake_pass_ones_source(ctx: PassContext) -> None:
+        late.release.set()  # pass 1's source finishes now, inside pass 2
+        assert late.finished.wait(timeout=10)
+
+    second = collect.new_context(loaded, state=store)
+    again = [Quick("late", answer="pass 2's own"), Quick("wake", then=wake_pass_ones_source)]
+    results, runs = within(
+        DEADLINE_S + DEADLINE_GRACE_S + MARGIN_S,
+        lambda: collect.run_sources(again, loaded, second),
+    )[0]
+    assert results == {"late": "pass 2's own", "wake": "answered"}
+    assert all(run.ok for run in runs.values())
+    assert store.load_state("late") is None  # its late write was dropped
+    assert not list((tmp_path / "board").glob(".fleetboard-tmp-*"))
+
+
+def test_the_lambda_handler_publishes_by_its_invocations_remaining_time(
+    tmp_path: Path, stuck: Callable[..., Stuck], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "fleet.toml"
+    config.write_text(fleet_toml(f"http://127.0.0.1:{refused_port()}", deadline_s=40))
+    rt = handler.Runtime(
+        loaded=load(config),
+        publisher=LocalPublisher(tmp_path / "board"),
+        aws_client=None,
+        resolver=lambda host, port: ["127.0.0.1"],
+    )
+    monkeypatch.setattr(handler, "runtime", lambda: rt)
+    monkeypatch.setattr(collect, "default_sources", lambda inv: (stuck("aws"), HttpSource()))
+    # 10 s left: 2 s of grace and 5 s to publish kept back, so the sources get 3 s, not 40.
+    remaining_ms = 10_000
+    outcome, took = within(
+        remaining_ms / 1000,
+        lambda: handler.handler({}, LambdaContext(remaining_ms=remaining_ms)),
+    )
+    assert outcome["error"] is None and outcome["published"][-1] == "index.html"
+    doc = json.loads((tmp_path / "board" / LATEST).read_text())
+    assert doc["collector"]["sources"]["aws"]["error"] == "no complete answer within 3 s"
+    assert took < 3 + DEADLINE_GRACE_S + MARGIN_S
+    print(f"handler with a stuck source: {took:.2f} s (10 s left, budget 3 s)")
+
+
+@dataclass
+class LambdaContext:
+    """What Powertools and the handler read from a Lambda context."""
+
+    remaining_ms: int
+    aws_request_id: str = "req-deadline"
+    function_name: str = "fleetboard-collector"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:fleetboard"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+# --------------------------------------------------------------------------- the command
+
+
+class TrickleServer:
+    """HTTP on 127.0.0.1 that answers every request with its headers at once and then its
+    body one byte every `every_s`: each read gets something, so no read timeout fires, and
+    the answer never completes. Stops, with every connection, on exit."""
+
+    def __init__(self, every_s: float = 0.5) -> None:
+        self.every_s = every_s
+        self.stopping = threading.Event()
+        self.requests = 0
+        outer = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                conn: socket.socket = self.request
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    head += chunk
+                outer.requests += 1
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 1000000\r\n\r\n<"
+                )
+                # Paced by the stop event, so stopping never waits out a tick.
+                while not outer.stopping.wait(outer.every_s):
+                    try:
+                        conn.sendall(b" ")
+                    except OSError:  # the client gave up: nothing left to trickle to
+                        return
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = False
+        self.server.block_on_close = True  # server_close joins every connection's thread
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> TrickleServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+def test_collect_exits_by_its_deadline_while_aws_trickles_one_byte_at_a_time(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "board"
+    with TrickleServer() as aws:
+        config = tmp_path / "fleet.toml"
+        config.write_text(fleet_toml(aws.url))
+        env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        }
+        command = [sys.executable, "-m", "fleetboard", "collect", "--config", str(config)]
+        limit_s = DEADLINE_S + DEADLINE_GRACE_S + MARGIN_S + STARTUP_S
+        started = time.monotonic()
+        with subprocess.Popen(
+            [*command, "--out", str(out)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as child:
+            try:
+                stdout, stderr = child.communicate(timeout=limit_s)
+            finally:
+                if child.poll() is None:
+                    child.kill()
+                    child.communicate()
+        took = time.monotonic() - started
+        assert aws.requests >= 1  # the aws source really was stuck on this server
+    assert child.returncode == 0, stderr
+    assert "aws (no complete answer within 2 s)" in stdout
+    doc = json.loads((out / LATEST).read_text())
+    assert doc["collector"]["sources"]["aws"]["error"] == "no complete answer within 2 s"
+    print(f"`fleetboard collect` with a trickling AWS endpoint: {took:.2f} s (limit {limit_s:g})")
+
+
+#: `fleetboard collect` whose aws source is stuck in a pool thread, as net.py's DNS lookups
+#: run: concurrent.futures joins such (non-daemon) workers when the interpreter exits.
+STUCK_IN_A_POOL = """
+import runpy, threading
+from concurrent.futures import ThreadPoolExecutor
+from fleetboard import collect
+
+class StuckLookup:
+    name, needs, wants = "aws", (), ()
+
+    def collect(self, inventory, ctx):
+        pool = ThreadPoolExecutor(1, "stuck-lookup")
+        return pool.submit(threading.Event().wait).result()  # never set
+
+collect.default_sources = lambda inventory: (StuckLookup(),)
+runpy.run_module("fleetboard", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_collect_exits_even_when_a_stuck_source_holds_a_thread_the_exit_would_join(
+    loaded: LoadedConfig, tmp_path: Path
+) -> None:
+    # `loaded` wrote tmp_path/fleet.toml.
+    command = [sys.executable, "-c", STUCK_IN_A_POOL, "collect", "--config"]
+    limit_s = DEADLINE_S + DEADLINE_GRACE_S + MARGIN_S + STARTUP_S
+    started = time.monotonic()
+    with subprocess.Popen(
+        [*command, str(tmp_path / "fleet.toml"), "--out", str(tmp_path / "board")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as child:
+        try:
+            stdout, stderr = child.communicate(timeout=limit_s)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.communicate()
+    assert child.returncode == 0, stderr
+    assert "aws (no complete answer within 2 s)" in stdout
+    print(f"`fleetboard collect` with a source stuck in a pool: {time.monotonic() - started:.2f} s")
