@@ -17,7 +17,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
-from fleetboard.config import AuthSettings
+from fleetboard.inventory import AuthSettings
 from infra.collector import acknowledge
 
 #: Where the hosted sign-in page sends the viewer back, and where the edge function

@@ -317,7 +317,7 @@ def collector_statements(
             resources=[bucket.arn_for_objects(LATEST)],
         ),
         iam.PolicyStatement(
-            sid="KeepSourceState",  # publish.StateStore: state/<source>.json, read then written
+            sid="KeepSourceState",  # state.StateStore: state/<source>.json, read then written
             actions=["s3:GetObject", "s3:PutObject"],
             resources=[bucket.arn_for_objects(f"{STATE_PREFIX}*")],
         ),

@@ -29,7 +29,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from fleetboard.config import AuthSettings, ConfigError
+from fleetboard.config import ConfigError
+from fleetboard.inventory import AuthSettings
 from infra.auth import CALLBACK_PATH, COOKIE_DAYS, SIGN_OUT_PATH, hosted_ui_domain
 from infra.collector import acknowledge
 

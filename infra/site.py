@@ -16,7 +16,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IValidation
 
-from fleetboard.config import DeploySettings
+from fleetboard.inventory import DeploySettings
 from fleetboard.publish import HISTORY_PREFIX, LATEST
 
 #: What the page loads, and nothing more (site/templates/index.html.j2, site/static/):

@@ -17,6 +17,14 @@ say "mypy --strict"
 .venv/bin/mypy
 say "node --test (edge auth)"
 # The shell expands the glob: Node 21+ no longer walks a directory given to --test.
-node --test lambdas/edge_auth/test/*.test.js
+# The tests get a TMPDIR of their own, which must be empty after them: nothing outlives.
+node_tmp="$(mktemp -d -t fleetboard-node-tests-XXXXXX)"
+TMPDIR="$node_tmp" node --test lambdas/edge_auth/test/*.test.js
+if [ -n "$(ls -A "$node_tmp")" ]; then
+  echo "node tests left these behind: $(ls -A "$node_tmp")" >&2
+  rm -rf "$node_tmp"
+  exit 1
+fi
+rmdir "$node_tmp"
 say "pytest"
 .venv/bin/pytest "$@"

@@ -27,6 +27,7 @@ from fleetboard.demo.aws_world import (
 )
 from fleetboard.demo.dns import ZoneResolver
 from fleetboard.demo.hosts import BlackHole, HostServerProcess, SimHost, json_reply, text_reply
+from fleetboard.exits import EXIT_OK
 from fleetboard.inventory import Address, Inventory, service_host
 
 ZONE = "litentry.org"
@@ -253,7 +254,7 @@ def run_bench(
             return stopped.exit_code
     if as_json:
         print(json.dumps(figures))
-        return 0
+        return EXIT_OK
     f = figures
     print(
         f"fleet: {f['envs']} environments, {f['endpoints']} endpoints, {f['probes']} probes, "
@@ -268,4 +269,4 @@ def run_bench(
         f"page {f['page_bytes'] / 1024:.0f} KiB, "
         f"snapshot {f['snapshot_bytes'] / 1024:.0f} KiB"
     )
-    return 0
+    return EXIT_OK

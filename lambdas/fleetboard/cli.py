@@ -1,16 +1,5 @@
 """The `fleetboard` command: validate, collect, demo, bench, inventory. Thin: the work is
-elsewhere.
-
-Exit codes (the same list is in `fleetboard --help`):
-  0  done: for collect, the whole board (history, latest.json, assets, index.html) is new
-  1  the board is red and --fail-on-red was given, or `inventory check` found drift
-  2  bad input (config, env files, arguments)
-  3  the pass ran but the board was not replaced: latest.json and index.html are still the
-     last good board's (the snapshot failed its checks, or the folder could not be written
-     before latest.json was); stderr lists any file that was written (a history object)
-  4  the board was replaced part-way: latest.json is new but index.html or an asset is
-     not (a write failed after latest.json); stderr lists what was and was not written,
-     and the next whole pass repairs it
+elsewhere. Its exit codes are listed in exits.py (and in `fleetboard --help`).
 
 The command never waits on a source stuck past the pass deadline: when the pass leaves such
 work behind, the process ends at once after printing its report (see `main`).
@@ -28,16 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fleetboard import __version__
-from fleetboard.config import ConfigError, LoadedConfig, load
-
-EXIT_OK, EXIT_RED, EXIT_BAD_INPUT, EXIT_NOT_PUBLISHED, EXIT_PART_PUBLISHED = 0, 1, 2, 3, 4
-
-EXIT_CODES = """exit codes:
-  0  done (collect: the whole board is new)
-  1  the board is red and --fail-on-red was given; `inventory check` found drift
-  2  bad input: config, env files, arguments
-  3  the board was not replaced: latest.json and index.html are the last good board's
-  4  the board was replaced part-way: latest.json is new, index.html or an asset is not"""
+from fleetboard.config import ConfigError, load
+from fleetboard.exits import EXIT_BAD_INPUT, EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,7 +50,7 @@ def _run(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     return code
 
 
@@ -155,49 +136,15 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _collect(args: argparse.Namespace) -> int:
+    from fleetboard.report import pass_and_report
+
     loaded = load(args.config)
     if args.endpoint_url:
         aws = dataclasses.replace(loaded.inventory.aws, endpoint_url=args.endpoint_url)
         loaded = dataclasses.replace(
             loaded, inventory=dataclasses.replace(loaded.inventory, aws=aws)
         )
-    return _pass_and_report(loaded, args.out, fail_on_red=args.fail_on_red)
-
-
-def _pass_and_report(
-    loaded: LoadedConfig,
-    out: Path,
-    *,
-    fail_on_red: bool = False,
-    context_overrides: dict[str, object] | None = None,
-) -> int:
-    from fleetboard import collect
-    from fleetboard.publish import LocalPublisher
-
-    ctx = collect.laptop_context(loaded, **(context_overrides or {}))
-    try:
-        result = collect.run_pass(loaded, ctx, LocalPublisher(out))
-    except OSError as exc:  # the folder could not even be read (e.g. --out is a file)
-        print(
-            f"fleetboard: cannot write the board into {out}: {exc.strerror or exc}", file=sys.stderr
-        )
-        return EXIT_NOT_PUBLISHED
-    print(report(result))
-    if result.error:
-        where = f"cannot write the board into {out}: " if result.publish_failed else ""
-        print(f"fleetboard: {where}{result.error}", file=sys.stderr)
-        return publish_code(result.published)
-    if fail_on_red and result.board.summary.status.value == "red":
-        return EXIT_RED
-    return EXIT_OK
-
-
-def publish_code(written: Sequence[str]) -> int:
-    """The exit code of a pass whose board was not published whole: 3 when latest.json is
-    still the last good board's (then so is index.html, written after it), else 4."""
-    from fleetboard.publish import LATEST
-
-    return EXIT_PART_PUBLISHED if LATEST in written else EXIT_NOT_PUBLISHED
+    return pass_and_report(loaded, args.out, fail_on_red=args.fail_on_red)
 
 
 def _end_now_if_work_left(code: int) -> None:
@@ -215,30 +162,6 @@ def _end_now_if_work_left(code: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
-
-
-def report(result: object) -> str:
-    """What a pass says on a terminal: status, issues, next action, where the board is."""
-    from fleetboard.collect import PassResult
-
-    assert isinstance(result, PassResult)
-    s = result.board.summary
-    c = result.board.collector
-    lines = [f"fleet {s.status.value}: {s.message}"]
-    lines += [f"  - {issue.text}" for issue in s.issues[:20]]
-    if len(s.issues) > 20:
-        lines.append(f"  ... and {len(s.issues) - 20} more")
-    lines.append(f"next: {s.suggested_next_action}")
-    failed = [f"{name} ({run.error})" for name, run in c.sources.items() if not run.ok]
-    lines.append(
-        f"pass: {c.duration_s:.2f} s, {c.probes} probes, {c.aws_requests} AWS requests"
-        + (f"; failed sources: {', '.join(failed)}" if failed else "")
-    )
-    if result.published:
-        lines.append(f"wrote {len(result.published)} files: {', '.join(result.published)}")
-    if result.unpublished:
-        lines.append(f"NOT written: {', '.join(result.unpublished)}")
-    return "\n".join(lines)
 
 
 def _inventory_import(args: argparse.Namespace) -> int:

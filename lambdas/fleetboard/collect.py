@@ -39,11 +39,11 @@ from fleetboard.publish import (
     Publisher,
     PublishError,
     Release,
-    StateStore,
     history_key,
 )
 from fleetboard.rules.chain import nonce_key
 from fleetboard.sources import PassContext, Source
+from fleetboard.state import StateStore
 
 log = logging.getLogger("fleetboard")
 

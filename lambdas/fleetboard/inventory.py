@@ -1,7 +1,9 @@
 """What the fleet is meant to be: environments, their hosts, and how to probe them.
 
-config.py builds an Inventory from fleet.toml; every source reads one. Host names follow the
-fleet's suffix rule (FLEET_FACTS §2) unless a host override names them.
+fleetboard.config builds an Inventory from fleet.toml; every source reads one. Host names
+follow the fleet's suffix rule (FLEET_FACTS §2) unless a host override names them. Each
+settings type here owns its defaults; [deploy]'s (read by `cdk deploy`, not by a pass) are
+here too.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fleetboard.chain import parse_amount
 from fleetboard.model import EnvKind
 
 #: Paths probed on every host, and the broker's extra ones.
@@ -112,6 +115,13 @@ class GithubSettings:
     timeout_s: float = 5.0
 
 
+#: [chain]'s wallet floors when it names none, in whole tokens: the chain's decimals scale
+#: them to wei (ChainSettings' own defaults are these at its default 18 decimals).
+DEFAULT_DEPLOY_MIN = "1"
+DEFAULT_PAYMASTER_MIN_DEPOSIT = "0.2"
+_DECIMALS = 18
+
+
 @dataclass(frozen=True, slots=True)
 class ChainSettings:
     """[chain]: the EVM chain the fleet's wallets live on (FLEET_FACTS §5).
@@ -124,12 +134,14 @@ class ChainSettings:
     chain_id: int
     name: str = "heima"
     token: str = "HEI"  # noqa: S105 - the token symbol, not a credential
-    decimals: int = 18
+    decimals: int = _DECIMALS
     rpc_env: str = "FLEETBOARD_RPC_URL"
     rpc_url: str | None = None
     explorer_url: str | None = None  # e.g. "https://explorer.heima.network"
-    deploy_min_wei: int = 10**18  # deployer, sponsor and bundler wallets: red below this
-    paymaster_min_deposit_wei: int = 2 * 10**17  # EntryPoint.balanceOf(paymaster): red below
+    #: deployer, sponsor and bundler wallets: red below this
+    deploy_min_wei: int = parse_amount(DEFAULT_DEPLOY_MIN, _DECIMALS)
+    #: EntryPoint.balanceOf(paymaster): red below this
+    paymaster_min_deposit_wei: int = parse_amount(DEFAULT_PAYMASTER_MIN_DEPOSIT, _DECIMALS)
     timeout_s: float = 8.0
     max_block_age_s: int = 300  # a newest block older than this: the RPC node lags
 
@@ -182,6 +194,45 @@ class Inventory:
     def hosts(self) -> list[tuple[Environment, Host]]:
         """Every probed host of every environment not retired, in inventory order."""
         return [(env, h) for env in self.environments if not env.retired for h in env.hosts]
+
+
+#: The Cognito group whose members see the board, unless [deploy.auth] group names another.
+DEFAULT_AUTH_GROUP = "fleetboard-viewers"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    """[deploy.auth]: sign-in in front of the board (docs/decisions/0009).
+
+    Stage 1 sets `domain_prefix` (the pool, its group, hosted UI and app client are built);
+    stage 2 adds the pool's and client's ids from the fleetboard-auth stack's outputs, and
+    the edge function that checks every request is built with them.
+    """
+
+    domain_prefix: str  # <prefix>.auth.<region>.amazoncognito.com
+    group: str = DEFAULT_AUTH_GROUP
+    callback_host: str | None = None  # default: domain_name, and the *.cloudfront.net host
+    user_pool_id: str | None = None  # stage 2, with client_id
+    client_id: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Both ids are known: the edge function can be built (stage 2)."""
+        return bool(self.user_pool_id and self.client_id)
+
+
+@dataclass(frozen=True, slots=True)
+class DeploySettings:
+    """[deploy]: how `cdk deploy` builds the scheduled board. Not read by a pass."""
+
+    alarm_email: str | None = None
+    memory_mb: int = 512
+    log_retention_days: int = 30
+    history_days: int = 30  # history/ objects expire after this many days
+    domain_name: str | None = None
+    certificate_arn: str | None = None  # ACM, us-east-1; with domain_name
+    tracing: bool = False  # X-Ray: off, so the collector's role writes nothing but its logs
+    auth: AuthSettings | None = None  # none: the board answers every request with 403
 
 
 # --------------------------------------------------------------------------- naming rules

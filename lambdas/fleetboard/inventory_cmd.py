@@ -14,8 +14,7 @@ from pathlib import Path
 
 from fleetboard import config, importer, tomlout
 from fleetboard.envfiles import EnvFileError
-
-EXIT_OK, EXIT_DRIFT, EXIT_BAD_INPUT = 0, 1, 2
+from fleetboard.exits import EXIT_BAD_INPUT, EXIT_DRIFT, EXIT_OK
 
 HEADER = """fleet.toml written by `fleetboard inventory import {scripts}`
 from the fleet's env files (operator-workstation*.env, broker*.env). Regenerate it rather

@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from fleetboard.state import StateStore
+
 log = logging.getLogger("fleetboard")
 
 LATEST = "latest.json"
@@ -97,14 +99,6 @@ def _cause(exc: BaseException) -> str:
         name = errno.errorcode.get(exc.errno, str(exc.errno))
         return f"{exc.strerror or os.strerror(exc.errno)} ({name})"
     return type(exc).__name__
-
-
-class StateStore(Protocol):
-    """Where sources keep a little state between passes, beside the board."""
-
-    def load_state(self, name: str) -> bytes | None: ...
-
-    def save_state(self, name: str, data: bytes) -> None: ...
 
 
 class Publisher(StateStore, Protocol):

@@ -32,18 +32,23 @@ pick_python() {
 }
 
 # ensure_venv EXTRA: .venv with the project installed editable with [EXTRA], the packages the
-# Lambda ships pinned by lambdas/requirements.lock; skipped when neither file has changed.
+# Lambda ships pinned by lambdas/requirements.lock. The venv only ever grows: its stamp lists
+# every extra installed ("EXTRA:HASH" a line, HASH of both files), and an extra not yet in it
+# is installed together with all those already there. So switching between the scripts
+# (demo: [demo]; tests and cdk: [dev]) installs nothing the second time, and a change to
+# either file reinstalls every extra the venv had, not just the one asked for.
 ensure_venv() {
-  local extra="$1" py stamp want
-  want="$extra:$(cat pyproject.toml lambdas/requirements.lock | sha256sum | cut -c1-16)"
+  local extra="$1" py stamp hash extras
+  hash=$(cat pyproject.toml lambdas/requirements.lock | sha256sum | cut -c1-16)
   stamp=.venv/.fleetboard-installed
-  if [ -x .venv/bin/python ] && [ -f "$stamp" ] && grep -qx "$want" "$stamp" 2>/dev/null; then
+  if [ -x .venv/bin/python ] && [ -f "$stamp" ] && grep -qx "$extra:$hash" "$stamp" 2>/dev/null; then
     return 0
   fi
   py=$(pick_python)
   if [ ! -x .venv/bin/python ]; then
     say "creating .venv with $($py --version)"
     "$py" -m venv .venv
+    rm -f "$stamp"
   fi
   local uv=(.venv/bin/python -m uv)
   if ! "${uv[@]}" --version >/dev/null 2>&1; then
@@ -55,10 +60,12 @@ ensure_venv() {
       .venv/bin/python -m pip install -q --disable-pip-version-check uv
     fi
   fi
-  say "installing fleetboard[$extra] into .venv"
+  # The extras asked for now and every one installed before, each once, in a stable order.
+  extras=$({ echo "$extra"; if [ -f "$stamp" ]; then cut -d: -f1 "$stamp"; fi; } | grep . | sort -u | paste -sd, -)
+  say "installing fleetboard[$extras] into .venv"
   # The Lambda's lock constrains the venv too: what tests run is what ships.
-  "${uv[@]}" pip install -q --python .venv/bin/python -c lambdas/requirements.lock -e ".[$extra]"
-  echo "$want" > "$stamp"
+  "${uv[@]}" pip install -q --python .venv/bin/python -c lambdas/requirements.lock -e ".[$extras]"
+  tr , '\n' <<<"$extras" | sed "s/\$/:$hash/" > "$stamp"
 }
 
 # ensure_chromium: Debian's Chromium for the browser tests (never a test tool's own download).

@@ -3,8 +3,10 @@ laptop and a phone, and what the small script does with time."""
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -273,7 +275,9 @@ def test_without_javascript_the_issues_and_cards_are_all_there(
     [("desktop", DESKTOP, "light"), ("phone", PHONE, "light"), ("desktop-dark", DESKTOP, "dark")],
     ids=["desktop", "phone", "desktop-dark"],
 )
-def test_screenshot(open_page: OpenPage, name: str, viewport: dict[str, int], scheme: str) -> None:
+def test_screenshot(
+    open_page: OpenPage, name: str, viewport: dict[str, int], scheme: str, tmp_path: Path
+) -> None:
     opened = open_page(
         "demo",
         clock=FRESH,
@@ -283,5 +287,7 @@ def test_screenshot(open_page: OpenPage, name: str, viewport: dict[str, int], sc
         device_scale_factor=2 if name == "phone" else 1,
     )
     opened.page.wait_for_load_state("networkidle")
-    opened.page.screenshot(path=f"/tmp/fleetboard-page-{name}.png", full_page=True)
+    # To look at them: FLEETBOARD_SCREENSHOTS=DIR keeps them there; else they go with tmp_path.
+    folder = Path(os.environ.get("FLEETBOARD_SCREENSHOTS") or tmp_path)
+    opened.page.screenshot(path=str(folder / f"fleetboard-page-{name}.png"), full_page=True)
     opened.assert_quiet()

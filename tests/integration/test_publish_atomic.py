@@ -25,7 +25,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from fleetboard import cli, collect
+from fleetboard import cli, collect, exits, report
 from fleetboard.demo.aws_world import DEMO_CREDENTIALS, reset_moto, start_moto_server
 from fleetboard.demo.hosts import refused_port
 from fleetboard.inventory import Inventory
@@ -240,7 +240,7 @@ def command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     config.write_text(CONFIG.format(port=refused_port()))
     monkeypatch.setattr(collect, "default_sources", lambda inventory: (Answers(),))
     argv = ["collect", "--config", str(config), "--out", str(tmp_path / "board")]
-    assert cli.main(argv) == cli.EXIT_OK
+    assert cli.main(argv) == exits.EXIT_OK
     return argv
 
 
@@ -256,7 +256,7 @@ def test_the_command_exits_3_when_a_full_disk_published_nothing(
     FullDisk(free=len(before[0]) + 100).install(monkeypatch)  # history fits; latest does not
     code = cli.main(command)
     out = capsys.readouterr()
-    assert code == cli.EXIT_NOT_PUBLISHED == 3
+    assert code == exits.EXIT_NOT_PUBLISHED == 3
     assert out.err.startswith(f"fleetboard: cannot write the board into {board}: No space left")
     assert "nothing was published, the last good board stays" in out.err
     assert "NOT written: history/" in out.out and "wrote " not in out.out
@@ -275,7 +275,7 @@ def test_the_command_exits_4_and_lists_both_sides_when_the_page_was_not_replaced
     fail_rename(monkeypatch, at=3)  # history, latest.json; then index.html (assets unchanged)
     code = cli.main(command)
     out = capsys.readouterr()
-    assert code == cli.EXIT_PART_PUBLISHED == 4
+    assert code == exits.EXIT_PART_PUBLISHED == 4
     assert "; published only history/" in out.err and out.err.rstrip().endswith(
         ", latest.json; not published: index.html"
     )
@@ -287,7 +287,7 @@ def test_the_exit_codes_are_in_the_commands_help() -> None:
     help_text = cli._parser().format_help()
     assert "3  the board was not replaced" in help_text
     assert "4  the board was replaced part-way" in help_text
-    assert cli.__doc__ is not None and "4  the board was replaced part-way" in cli.__doc__
+    assert exits.__doc__ is not None and "4  the board was replaced part-way" in exits.__doc__
 
 
 # --------------------------------------------------------------------------- S3
@@ -381,7 +381,7 @@ def test_s3_publish_that_fails_part_way_says_exactly_which_objects_are_new(
     latest, page = s3_board(client, name)
     assert json.loads(latest)["pass"] == (2 if LATEST in order[:written] else 1)
     assert page == before[1]  # the page never went out after a failure before it
-    assert cli.publish_code(caught.value.written) == code
+    assert report.publish_code(caught.value.written) == code
     listed = {o["Key"] for o in client.list_objects_v2(Bucket=name).get("Contents", [])}
     assert (second.history_key in listed) == (written > 0)
 

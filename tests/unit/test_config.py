@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from fleetboard import config
+from fleetboard.config.shape import python_regex
 from fleetboard.inventory import Address
 from fleetboard.model import EnvKind
 
@@ -601,7 +602,7 @@ def test_a_pem_ca_bundle_beside_the_config_is_taken(tmp_path: Path) -> None:
     ],
 )
 def test_schema_patterns_anchor_at_the_very_end(pattern: str, text: str, matches: bool) -> None:
-    assert bool(config._python_regex(pattern).search(text)) is matches
+    assert bool(python_regex(pattern).search(text)) is matches
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.errors import InvalidArgument
 
 from fleetboard import config
+from fleetboard.config.shape import fleet_schema
 
 # Hypothesis keeps a folder of caches (constants, Unicode tables; the example database is off
 # below): under the project's download cache, never a `.hypothesis/` in the working tree.
@@ -209,7 +210,7 @@ def _schema_keys(node: Any) -> Iterator[str]:
 
 
 KNOWN_KEYS = sorted(
-    {*_schema_keys(config._schema()), "prod", "test", "test-2", "base", "broker", "audit", "mcp"}
+    {*_schema_keys(fleet_schema()), "prod", "test", "test-2", "base", "broker", "audit", "mcp"}
 )
 
 #: Strings that have broken a config reader somewhere: a trailing newline (Python's `$`),

@@ -20,8 +20,9 @@ try {
 // In CI the bundle test must run; elsewhere a missing dev tool is a skip with the reason.
 const skip = esbuildMissing && process.env.CI !== 'true' ? esbuildMissing : false;
 
-test('the bundle is one file well under 1 MB zipped, and it gates requests', { skip }, async () => {
+test('the bundle is one file well under 1 MB zipped, and it gates requests', { skip }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-auth-bundle-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true })); // nothing outlives the run
   const file = build(dir);
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(h.CONFIG));
   assert.deepEqual(fs.readdirSync(dir).sort(), ['config.json', 'index.js']);

@@ -2,7 +2,7 @@
 // config.json: every problem reported at once, with the message that names the fix; a bad
 // or missing file answers every request with a 500 page instead of throwing.
 
-const { test, describe } = require('node:test');
+const { test, describe, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -97,6 +97,7 @@ describe('parseConfig', () => {
 
 describe('handlerFromFile', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-auth-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true })); // nothing outlives the run
 
   async function answerWith(fileText, t) {
     const file = path.join(dir, `config-${Math.random().toString(36).slice(2)}.json`);

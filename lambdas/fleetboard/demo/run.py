@@ -32,6 +32,7 @@ from fleetboard.demo.chain_world import CHAIN_ID, ChainWorld, build_chain_world
 from fleetboard.demo.dns import ZoneResolver
 from fleetboard.demo.github import GithubServer, demo_world
 from fleetboard.demo.hosts import HostServer
+from fleetboard.exits import EXIT_OK
 from fleetboard.secrets import Secret
 from fleetboard.sources import utc_now
 
@@ -151,7 +152,7 @@ def run_demo(*, out: Path, once: bool, port: int, every_s: int) -> int:
 
 
 def _run_demo(*, out: Path, once: bool, port: int, every_s: int) -> int:
-    from fleetboard.cli import EXIT_OK, _pass_and_report
+    from fleetboard.report import pass_and_report
 
     out.mkdir(parents=True, exist_ok=True)
     _remove_orphaned_workdirs()
@@ -173,7 +174,7 @@ def _run_demo(*, out: Path, once: bool, port: int, every_s: int) -> int:
                 print(f"demo chain: none ({fleet.chain_note}); the board shows it not configured")
             print(f"demo config: {fleet.config_path} (validated like any fleet.toml)")
             procs.phase("pass")
-            code = _pass_and_report(fleet.loaded, out, context_overrides=fleet.context_overrides())
+            code = pass_and_report(fleet.loaded, out, context_overrides=fleet.context_overrides())
             if once or code != EXIT_OK:
                 print(f"board written to {out.resolve()}/index.html")
                 return code
@@ -220,7 +221,7 @@ def _serve(fleet: DemoFleet, out: Path, port: int, every_s: int) -> int:
         if thread.is_alive():
             server.shutdown()
         server.server_close()
-    return 0
+    return EXIT_OK
 
 
 def _remove_orphaned_workdirs(root: Path | None = None) -> None:

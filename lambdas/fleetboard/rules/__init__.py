@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from fleetboard.inventory import Environment, Inventory
+from fleetboard.lifecycle import env_lifecycle
 from fleetboard.model import (
     AwsFacts,
     Board,
@@ -50,7 +51,6 @@ from fleetboard.rules.ci import (
     slot_ci,
 )
 from fleetboard.rules.drift import aws_drift, fleet_drift, http_drift
-from fleetboard.rules.lifecycle import env_lifecycle, find_address, find_instance
 from fleetboard.rules.summary import (
     by_severity,
     collector_issue,
@@ -239,11 +239,8 @@ __all__ = [
     "collector_blindness",
     "days_left",
     "deployed_issuer",
-    "env_lifecycle",
     "environment_view",
     "evaluate",
-    "find_address",
-    "find_instance",
     "fleet_drift",
     "fleet_issues",
     "http_drift",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fleetboard.inventory import HEALTH_PATH, ISSUER_PATH, READY_PATH, Environment, Host
+from fleetboard.lifecycle import find_address, find_instance
 from fleetboard.model import (
     AwsFacts,
     CertFacts,
@@ -17,7 +18,6 @@ from fleetboard.model import (
     Status,
     TlsFacts,
 )
-from fleetboard.rules.lifecycle import find_address, find_instance
 from fleetboard.rules.verdicts import (
     classify_cert,
     classify_health,

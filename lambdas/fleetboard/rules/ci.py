@@ -12,6 +12,7 @@ from datetime import datetime
 
 from fleetboard.ci import RUNNING, SlotBasis, slot_claim
 from fleetboard.inventory import Environment, Inventory
+from fleetboard.lifecycle import find_instance
 from fleetboard.model import (
     AwsFacts,
     CiRun,
@@ -26,7 +27,6 @@ from fleetboard.model import (
     SourceFailure,
     Status,
 )
-from fleetboard.rules.lifecycle import find_instance
 
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 

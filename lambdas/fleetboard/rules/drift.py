@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 
 from fleetboard.inventory import HEALTH_PATH, ISSUER_PATH, Environment, Inventory
+from fleetboard.lifecycle import find_address
 from fleetboard.model import (
     AwsFacts,
     Drift,
@@ -13,7 +14,6 @@ from fleetboard.model import (
     SourceFailure,
     Status,
 )
-from fleetboard.rules.lifecycle import find_address
 from fleetboard.rules.verdicts import deployed_issuer, json_object
 
 

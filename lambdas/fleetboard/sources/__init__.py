@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
 
 from fleetboard.inventory import Inventory
-from fleetboard.publish import StateStore
 from fleetboard.secrets import Secret
+from fleetboard.state import StateStore
 
 #: Resolves a host name to IP addresses, raising socket.gaierror when it cannot.
 #: The system resolver in production; the demo answers from its simulated Route 53 zone.

@@ -13,8 +13,8 @@ from dataclasses import replace
 from typing import ClassVar
 
 from fleetboard.inventory import Host, Inventory
+from fleetboard.lifecycle import env_lifecycle
 from fleetboard.model import AwsFacts, HttpFacts, Lifecycle
-from fleetboard.rules import env_lifecycle
 from fleetboard.sources import PassContext
 from fleetboard.sources.net import HostProbe, Prober, run_sync
 

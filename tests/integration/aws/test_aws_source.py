@@ -27,7 +27,7 @@ from tests.integration.aws.fleet import (
     spec,
 )
 
-from fleetboard import rules
+from fleetboard import lifecycle
 from fleetboard.demo.aws_world import DEMO_CREDENTIALS, WorldSpec, build_world
 from fleetboard.inventory import AwsSettings
 from fleetboard.model import Lifecycle
@@ -71,7 +71,7 @@ def test_tagged_eips_and_their_instances_are_found_with_type_state_and_launch_ti
         facts.instances[world.environments["prod"].instance_id or ""].instance_type == "t3.medium"
     )
     for env in inv.environments:
-        assert rules.env_lifecycle(env, facts) is Lifecycle.RUNNING
+        assert lifecycle.env_lifecycle(env, facts) is Lifecycle.RUNNING
         assert facts.a_records[env.broker_host] == (world.environments[env.name].eip,)
 
 
@@ -88,9 +88,9 @@ def test_stopped_instance_is_reported_stopped_and_its_lifecycle_is_stopped(
     stopped = world.environments["test-3"]
     assert facts.instances[stopped.instance_id or ""].state == "stopped"
     # A stopped instance keeps its EIP: the slot is parked, not gone.
-    assert rules.find_address(inv.environment("test-3"), facts) is not None
-    assert rules.env_lifecycle(inv.environment("test-3"), facts) is Lifecycle.STOPPED
-    assert rules.env_lifecycle(inv.environment("prod"), facts) is Lifecycle.RUNNING
+    assert lifecycle.find_address(inv.environment("test-3"), facts) is not None
+    assert lifecycle.env_lifecycle(inv.environment("test-3"), facts) is Lifecycle.STOPPED
+    assert lifecycle.env_lifecycle(inv.environment("prod"), facts) is Lifecycle.RUNNING
 
 
 def test_eip_tagged_test_2_is_never_taken_for_test(
@@ -107,9 +107,9 @@ def test_eip_tagged_test_2_is_never_taken_for_test(
 
     assert [a.tag for a in facts.addresses] == ["agentkeys-broker-eip-test-2"]
     slot_1, slot_2 = inv.environment("test"), inv.environment("test-2")
-    assert rules.find_address(slot_1, facts) is None
-    assert rules.env_lifecycle(slot_1, facts) is Lifecycle.MISSING
-    found = rules.find_address(slot_2, facts)
+    assert lifecycle.find_address(slot_1, facts) is None
+    assert lifecycle.env_lifecycle(slot_1, facts) is Lifecycle.MISSING
+    found = lifecycle.find_address(slot_2, facts)
     assert found is not None and found.public_ip == world.environments["test-2"].eip
 
 
@@ -122,7 +122,7 @@ def test_both_slot_eips_each_go_to_their_own_slot(
     facts = facts_of(collect(inv, factories(inv)))
 
     for name in ("test", "test-2"):
-        found = rules.find_address(inv.environment(name), facts)
+        found = lifecycle.find_address(inv.environment(name), facts)
         assert found is not None
         assert (found.public_ip, found.instance_id) == (
             world.environments[name].eip,
@@ -162,8 +162,8 @@ def test_declared_environment_without_an_eip_is_missing(
 
     facts = facts_of(collect(inv, factories(inv)))
 
-    assert rules.env_lifecycle(inv.environment("test-4"), facts) is Lifecycle.MISSING
-    assert rules.env_lifecycle(inv.environment("prod"), facts) is Lifecycle.RUNNING
+    assert lifecycle.env_lifecycle(inv.environment("test-4"), facts) is Lifecycle.MISSING
+    assert lifecycle.env_lifecycle(inv.environment("prod"), facts) is Lifecycle.RUNNING
 
 
 def test_unassociated_eip_leaves_the_environment_missing(
@@ -176,7 +176,7 @@ def test_unassociated_eip_leaves_the_environment_missing(
 
     (address,) = facts.addresses
     assert (address.tag, address.instance_id) == ("agentkeys-broker-eip-test-5", None)
-    assert rules.env_lifecycle(inv.environment("test-5"), facts) is Lifecycle.MISSING
+    assert lifecycle.env_lifecycle(inv.environment("test-5"), facts) is Lifecycle.MISSING
 
 
 def test_declared_instance_that_no_longer_exists_does_not_fail_the_call(
@@ -198,8 +198,8 @@ def test_declared_instance_that_no_longer_exists_does_not_fail_the_call(
     assert "i-0a5c74cdbb3e5be84" not in facts.instances
     assert slot_1 in facts.instances
     assert proxy.calls.count("ec2:DescribeInstances") == 1
-    assert rules.env_lifecycle(inv.environment("test"), facts) is Lifecycle.RUNNING
-    assert rules.env_lifecycle(inv.environment("test-2"), facts) is Lifecycle.MISSING
+    assert lifecycle.env_lifecycle(inv.environment("test"), facts) is Lifecycle.RUNNING
+    assert lifecycle.env_lifecycle(inv.environment("test-2"), facts) is Lifecycle.MISSING
 
 
 def test_more_than_200_instance_ids_are_chunked_by_the_filter_limit(

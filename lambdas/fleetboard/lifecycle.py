@@ -1,4 +1,10 @@
-"""Whether an environment is meant to be up: running, stopped, missing, retired, unknown."""
+"""Whether an environment is meant to be up: running, stopped, missing, retired, unknown.
+
+Read from the inventory and the aws source's facts alone, and pure. It sits below both
+sources/ and rules/: the rules start every environment's verdict from it, and the http and
+tls sources skip the hosts of a stopped environment by it, so both ask the same question of
+the same code.
+"""
 
 from __future__ import annotations
 
