@@ -170,7 +170,7 @@ def _run(loaded: config.LoadedConfig, records: dict[str, str], holed: set[str]) 
 
     started = time.monotonic()
     board = collect.build_board(loaded, context())
-    release, _ = collect.release_of(board, loaded.period_s)
+    release, _ = collect.release_of(board)
     wall = time.monotonic() - started
 
     # Warm figures for the two steps after the sources, as a scheduled pass pays them: the
@@ -188,9 +188,7 @@ def _run(loaded: config.LoadedConfig, records: dict[str, str], holed: set[str]) 
     validate_ms = median(
         timed(lambda: snapshot.validate(snapshot.to_document(board))) for _ in range(3)
     )
-    render_ms = median(
-        timed(lambda: render.render_page(doc, period_s=loaded.period_s)) for _ in range(3)
-    )
+    render_ms = median(timed(lambda: render.render_page(doc)) for _ in range(3))
 
     inv = loaded.inventory
     if holed:

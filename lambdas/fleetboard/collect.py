@@ -281,6 +281,7 @@ def build_board(
         sources=runs,
         aws_requests=aws.requests if aws else 0,
         probes=len(http.exchanges) if http else 0,
+        period_s=loaded.period_s,
     )
     clock = now or ctx.now
     return rules.evaluate(loaded.inventory, obs, clock().replace(microsecond=0), collector)
@@ -305,13 +306,13 @@ def previous_nonces(latest: bytes | None) -> dict[str, int]:
         return {}
 
 
-def release_of(board: Board, period_s: int) -> tuple[Release, dict[str, Any]]:
+def release_of(board: Board) -> tuple[Release, dict[str, Any]]:
     """Validate and render a board; raises if either fails, before anything is written."""
     from fleetboard import render
 
     doc = snapshot.to_document(board)
     snapshot.validate(doc)
-    page = render.render_page(doc, period_s=period_s).encode()
+    page = render.render_page(doc).encode()
     release = Release(
         history_key=history_key(board.generated_at),
         snapshot=snapshot.dumps(doc),
@@ -335,7 +336,7 @@ def run_pass(
     previous = publisher.read(LATEST) if loaded.inventory.chain is not None else None
     board = build_board(loaded, ctx, sources=sources, previous=previous)
     try:
-        release, doc = release_of(board, loaded.period_s)
+        release, doc = release_of(board)
     except Exception as exc:
         log.exception("snapshot not published")
         error = f"not published, the last good board stays: {type(exc).__name__}: {exc}"

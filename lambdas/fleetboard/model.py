@@ -6,9 +6,11 @@ sources' observations to the snapshot JSON. No I/O, no clock.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, ClassVar
 
 
 class Status(StrEnum):
@@ -249,7 +251,26 @@ class GithubFacts:
 
 
 # --------------------------------------------------------------------------- the board
-# What a pass publishes. snapshot.py turns these into JSON; the schema file is the contract.
+# What a pass publishes. snapshot.py turns these into JSON, field by field in the order
+# written here; the schema file is the contract, and a test holds the two together.
+# How a field is written, when not as itself, is said on the field with `as_json(...)`.
+
+#: The schedule period when fleet.toml names none; the page takes the period from the
+#: snapshot (collector.period_s), never from a default of its own.
+DEFAULT_PERIOD_S = 60
+
+
+def as_json(
+    *,
+    key: str | None = None,
+    digits: int | None = None,
+    string: bool = False,
+    omit: bool = False,
+) -> Mapping[str, Any]:
+    """Field metadata for the snapshot: `key` names it in the JSON (a dotted key nests it,
+    `fleet.name`), `digits` rounds a float, `string` writes an int as a decimal string
+    (money: JSON numbers lose precision past 2**53), `omit` leaves it out."""
+    return {"json": {"key": key, "digits": digits, "string": string, "omit": omit}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +293,7 @@ class Check:
     source: str  # the source that observed it: "aws", "http", "tls", "rules"
     observed_at: datetime | None
     host: str | None = None
-    latency_ms: float | None = None
+    latency_ms: float | None = field(default=None, metadata=as_json(digits=1))
     optional: bool = False  # an optional endpoint never makes its environment worse
     cert: CertSummary | None = None
 
@@ -288,7 +309,7 @@ class Drift:
 class Machine:
     instance_id: str | None
     state: str | None
-    instance_type: str | None
+    instance_type: str | None = field(metadata=as_json(key="type"))
     launched_at: datetime | None
     eip: str | None
     eip_tag: str
@@ -328,6 +349,9 @@ class RunView:
 @dataclass(frozen=True, slots=True)
 class SlotCi:
     """CI on one test slot: who holds it, and who waits."""
+
+    #: Properties the snapshot writes too, before the fields.
+    JSON_PROPERTIES: ClassVar[tuple[str, ...]] = ("holder",)
 
     holders: tuple[RunView, ...]  # runs in progress on it; more than one is an issue
     queued: tuple[RunView, ...]
@@ -374,9 +398,9 @@ class WalletView:
 
     role: str  # "deployer", "sponsor", "bundler", "paymaster deposit"
     address: str
-    balance_wei: int | None
+    balance_wei: int | None = field(metadata=as_json(string=True))
     balance: str  # for people: "1.25 HEI"; "unknown" when not read
-    floor_wei: int
+    floor_wei: int = field(metadata=as_json(string=True))
     nonce: int | None  # None for a deposit
     nonce_moved: bool | None  # since the previous snapshot; None when there is none to compare
     status: Status
@@ -407,7 +431,7 @@ class ChainSummary:
     chain_id: int | None
     expected_chain_id: int
     block_number: int | None
-    block_age_s: float | None
+    block_age_s: float | None = field(metadata=as_json(digits=1))
     requests: int
     error: str | None
     network: str | None = None  # a [chain.networks] name; None: the [chain] network
@@ -430,8 +454,9 @@ class EnvironmentView:
     chain: ChainView | None = None  # environments with a [environments.X.chain] identity
     #: Everything of its own that needs a look (checks, certificates, drift, wallets and
     #: deposits, master registration, stale binary, its CI), red first: the one list its
-    #: status, its card's counts and the summary's issues all come from.
-    issues: tuple[Issue, ...] = ()
+    #: status, its card's counts and the summary's issues all come from. Not in the
+    #: snapshot: the summary's issues carry them, each with its env.
+    issues: tuple[Issue, ...] = field(default=(), metadata=as_json(omit=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,17 +474,20 @@ class Summary:
 @dataclass(frozen=True, slots=True)
 class SourceRun:
     ok: bool
-    duration_s: float
+    duration_s: float = field(metadata=as_json(digits=3))
     error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CollectorInfo:
     version: str
-    duration_s: float
-    sources: dict[str, SourceRun]
+    duration_s: float = field(metadata=as_json(digits=3))
     aws_requests: int = 0
     probes: int = 0
+    sources: dict[str, SourceRun] = field(kw_only=True)
+    #: The schedule period, so the page and its script call a board stale by the
+    #: collector's own schedule.
+    period_s: int = field(default=DEFAULT_PERIOD_S, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,13 +495,14 @@ class Board:
     """Everything one pass decided: the contents of a snapshot."""
 
     generated_at: datetime
-    fleet: str
-    zone: str
-    region: str
+    fleet: str = field(metadata=as_json(key="fleet.name"))
+    zone: str = field(metadata=as_json(key="fleet.zone"))
+    region: str = field(metadata=as_json(key="fleet.region"))
+    collector: CollectorInfo
     summary: Summary
     environments: tuple[EnvironmentView, ...]
-    fleet_drift: tuple[Drift, ...]  # drift that belongs to no declared environment
-    collector: CollectorInfo
+    #: Drift that belongs to no declared environment.
+    fleet_drift: tuple[Drift, ...] = field(metadata=as_json(key="drift"))
     ci: CiSummary | None = None
     chain: ChainSummary | None = None
     chain_networks: tuple[ChainSummary, ...] = ()  # one line per [chain.networks] in use

@@ -6,7 +6,7 @@ fails the render instead of publishing a blank. The helpers here are small pure 
 the templates use as filters.
 
     from fleetboard import render
-    html = render.render_page(doc, period_s=60)
+    html = render.render_page(doc)
     files = {"index.html": html.encode(), **render.static_assets()}
 """
 
@@ -24,6 +24,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from fleetboard import text
+from fleetboard.model import SEVERITY, Lifecycle, Status
 from fleetboard.publish import ASSETS
 
 JsonDoc = Mapping[str, Any]
@@ -35,10 +36,18 @@ R = TypeVar("R")
 STATIC_FILES = ASSETS
 
 #: Lifecycles shown as a grey pill instead of the environment's (meaningless) health.
-PARKED = frozenset({"stopped", "retired", "missing"})
+_PARKED_ORDER = (Lifecycle.STOPPED, Lifecycle.RETIRED, Lifecycle.MISSING)
+PARKED = frozenset(str(lifecycle) for lifecycle in _PARKED_ORDER)
 
-#: Every word a status pill can carry, worst first: the order of tallies and lists.
-WORDS = ("red", "amber", "unknown", "optional", "stopped", "retired", "missing", "green")
+#: Every word a status pill can carry, worst first: the order of tallies and lists. The
+#: statuses in the model's SEVERITY order, "optional" after the failing ones (a failing
+#: optional check), the parked lifecycles, and green last.
+WORDS: tuple[str, ...] = (
+    *(str(s) for s in SEVERITY if s != Status.GREEN),
+    "optional",
+    *(str(lifecycle) for lifecycle in _PARKED_ORDER),
+    str(Status.GREEN),
+)
 _RANK = {word: i for i, word in enumerate(WORDS)}
 
 
@@ -473,13 +482,14 @@ def _strict(helper: Callable[P, R]) -> Callable[P, R]:
     return strict
 
 
-def render_page(doc: JsonDoc, *, period_s: int = 60) -> str:
-    """The page for a validated snapshot `doc`; `period_s` is the collector's schedule.
+def render_page(doc: JsonDoc) -> str:
+    """The page for a validated snapshot `doc`; the stale clock's period is the snapshot's
+    own (`collector.period_s`), so the page has no schedule default of its own.
 
     Raises jinja2.UndefinedError when `doc` lacks a key the page reads.
     """
     template = jinja_env().get_template("index.html.j2")
-    return template.render(doc=doc, period_s=int(period_s))
+    return template.render(doc=doc)
 
 
 def static_assets() -> dict[str, bytes]:

@@ -6,7 +6,10 @@
   var body = document.body;
   var generatedIso = body.getAttribute("data-generated-at") || "";
   var generated = Date.parse(generatedIso);
-  var period = Number(body.getAttribute("data-period-s")) || 60;
+  /* The schedule period comes from the snapshot (collector.period_s): no default here. */
+  var period = Number(body.getAttribute("data-period-s"));
+  /* How often the browser asks for latest.json: its own pace, not the schedule's. */
+  var POLL_MS = 60 * 1000;
   var ageEl = document.getElementById("age");
   var banner = document.getElementById("stale");
 
@@ -65,7 +68,7 @@
       ageEl.textContent = "· " + ago(age);
       ageEl.hidden = false;
     }
-    if (!banner) return;
+    if (!banner || !(period > 0)) return;
     var level = age > 5 * period ? "red" : age > 2 * period ? "amber" : "";
     if (!level) {
       banner.hidden = true;
@@ -97,7 +100,7 @@
   localTimes();
   tick();
   setInterval(tick, 1000);
-  setInterval(poll, 60000);
+  setInterval(poll, POLL_MS);
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden) {
       tick();

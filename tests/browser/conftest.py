@@ -44,7 +44,8 @@ def publish(folder: Path, board: Board, *, latest: Board | None = None) -> None:
     """Write a board the way the collector publishes it; `latest` overrides latest.json."""
     folder.mkdir(parents=True)
     doc = document(board)
-    (folder / "index.html").write_text(render.render_page(doc, period_s=PERIOD_S))
+    assert doc["collector"]["period_s"] == PERIOD_S  # the page takes it from the snapshot
+    (folder / "index.html").write_text(render.render_page(doc))
     (folder / "latest.json").write_bytes(snapshot.dumps(document(latest or board)))
     for name, body in render.static_assets().items():
         (folder / name).write_bytes(body)

@@ -517,7 +517,7 @@ def _allowed(csp: dict[str, list[str]], directive: str, url: str) -> bool:
 
 
 def _pages() -> Iterator[tuple[str, str]]:
-    yield "index.html", render_page(document(demo_board()), period_s=60)
+    yield "index.html", render_page(document(demo_board()))
     yield "not-found.html", (STATIC / "not-found.html").read_text(encoding="utf-8")
 
 

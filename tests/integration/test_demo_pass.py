@@ -151,7 +151,7 @@ def test_a_page_that_fails_to_render_is_not_published(
     _, out = first_pass
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
-    def broken(doc: dict, *, period_s: int = 60) -> str:
+    def broken(doc: dict) -> str:
         raise KeyError("environments")
 
     monkeypatch.setattr(render, "render_page", broken)

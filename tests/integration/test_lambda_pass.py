@@ -181,7 +181,7 @@ def test_a_broken_pass_leaves_the_last_good_board_in_the_bucket(
     bucket = rt.publisher.bucket  # type: ignore[attr-defined]
     before = s3.get_object(Bucket=bucket, Key=LATEST)["Body"].read()
 
-    def broken(doc: dict, *, period_s: int = 60) -> str:
+    def broken(doc: dict) -> str:
         raise ValueError("template broke")
 
     monkeypatch.setattr(render, "render_page", broken)

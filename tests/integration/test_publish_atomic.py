@@ -26,7 +26,7 @@ import pytest
 from botocore.config import Config
 
 from fleetboard import cli, collect, exits, report
-from fleetboard.demo.aws_world import DEMO_CREDENTIALS, reset_moto, start_moto_server
+from fleetboard.demo.aws_world import DEMO_CREDENTIALS, reset_moto
 from fleetboard.demo.hosts import refused_port
 from fleetboard.inventory import Inventory
 from fleetboard.model import SourceFailure
@@ -293,15 +293,6 @@ def test_the_exit_codes_are_in_the_commands_help() -> None:
 # --------------------------------------------------------------------------- S3
 
 
-@pytest.fixture(scope="module")
-def moto() -> Iterator[str]:
-    url, stop = start_moto_server()
-    try:
-        yield url
-    finally:
-        stop()
-
-
 def s3_client(endpoint: str, **config: Any) -> Any:
     return boto3.client(
         "s3",
@@ -336,7 +327,8 @@ class LosesS3At:
 
 
 @pytest.fixture
-def bucket(moto: str) -> Iterator[tuple[Any, str]]:
+def bucket(moto_server: str) -> Iterator[tuple[Any, str]]:
+    moto = moto_server  # the session's one moto (tests/integration/conftest.py)
     reset_moto(moto)
     client = s3_client(moto)
     client.create_bucket(Bucket="board")

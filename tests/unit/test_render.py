@@ -79,7 +79,7 @@ def demo_doc() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def demo_html(demo_doc: dict[str, Any]) -> str:
-    return render.render_page(demo_doc, period_s=60)
+    return render.render_page(demo_doc)
 
 
 @pytest.fixture(scope="module")
@@ -386,7 +386,8 @@ def test_times_are_utc_time_elements_with_source_in_title(demo_html: str) -> Non
 
 
 def test_schedule_period_reaches_the_script(demo_doc: dict[str, Any]) -> None:
-    html = render.render_page(demo_doc, period_s=300)
+    doc = {**demo_doc, "collector": {**demo_doc["collector"], "period_s": 300}}
+    html = render.render_page(doc)
     assert '<body data-period-s="300"' in html
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-#: fleet.period_s when fleet.toml names none.
-DEFAULT_PERIOD_S = 60
+# fleet.period_s when fleet.toml names none: the model's, so a board built without a config
+# and the page agree with the schedule.
+from fleetboard.model import DEFAULT_PERIOD_S as DEFAULT_PERIOD_S
+
 #: The staleness alarm waits this many periods, within CloudWatch's one day; the Lambda's
 #: timeout is the period less a margin, at most Lambda's 900 s, and the pass ends a margin
 #: before it.

@@ -1,4 +1,5 @@
-"""Real parts for the aws source's tests: a moto server, and a counting proxy in front of it.
+"""Real parts for the aws source's tests: the shared moto server (tests/integration/conftest.py)
+reset for each test, and a counting proxy in front of it.
 
 The proxy is the independent witness for request counts: it sees every HTTP request that
 reaches it and names the API call, so the source's own botocore-hook counter is checked
@@ -28,19 +29,9 @@ from fleetboard.demo.aws_world import (
     DEMO_CREDENTIALS,
     reset_moto,
     set_moto_auth,
-    start_moto_server,
 )
 from fleetboard.inventory import Inventory
 from fleetboard.sources.aws import AwsClientFactory, StaticCredentials, make_aws_client_factory
-
-
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[str]:
-    url, stop = start_moto_server()
-    try:
-        yield url
-    finally:
-        stop()
 
 
 @pytest.fixture

@@ -1,41 +1,20 @@
-"""Real parts for the chain source's tests: anvil (npm @foundry-rs/anvil) with the registry
-and EntryPoint contracts of tests/contracts/, compiled by solc-js and deployed for real.
+"""Real parts for the chain source's tests: the shared anvil with the registry and EntryPoint
+deployed (`node`, `contracts`: tests/integration/conftest.py), and a second chain of its own.
 
-scripts/lib/setup.sh (`ensure_node_tools`) installs both; without them the tests here are
-skipped, except in CI (`CI=true`), where they fail.
+scripts/lib/setup.sh (`ensure_node_tools`) installs anvil and solc-js; without them the tests
+here are skipped, except in CI (`CI=true`), where they fail.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
+from tests.integration.fixtures.chain import Contracts
 
 from fleetboard.demo import chain as local
 
-
-@dataclass(frozen=True, slots=True)
-class Contracts:
-    registry: str
-    entrypoint: str
-
-
-@pytest.fixture(scope="session")
-def node() -> Iterator[local.LocalChain]:
-    why = local.available()
-    if why is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(why)
-        pytest.skip(why)
-    with local.LocalChain.start(chain_id=212013) as chain:
-        yield chain
-
-
-@pytest.fixture(scope="session")
-def contracts(node: local.LocalChain) -> Contracts:
-    return Contracts(node.deploy("SidecarRegistry"), node.deploy("EntryPoint"))
+__all__ = ["Contracts"]  # the tests here import it from this module
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,10 @@
 """A small, whole fleet on loopback for the fault matrix and the secret grep.
 
-Every source is real and healthy by default: AWS is the moto server of tests/integration/aws,
-the hosts are the HTTPS HostServer of tests/integration/probes (broker and audit) plus one
-host, `faulty.fleet.test`, served by a TLS FaultServer, GitHub is the fake of
-tests/integration/github (its answers checked against GitHub's OpenAPI description), and the
-chain is anvil from tests/integration/chain with the registry and EntryPoint deployed.
+Every source is real and healthy by default, on the servers tests/integration/conftest.py
+starts once for the whole session: AWS is the moto server, the hosts are the HTTPS HostServer
+(broker and audit) plus one host, `faulty.fleet.test`, served by a TLS FaultServer, GitHub is
+the fake (its answers checked against GitHub's OpenAPI description; a cell also looks by hand),
+and the chain is anvil with the registry and EntryPoint deployed.
 
 A cell points ONE source at a FaultServer (or a refused port, or a name that does not
 resolve) and runs a whole pass, in a thread, with a 4 s deadline: `Rig.run`.
@@ -23,14 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-# Fixtures shared with the per-source suites, imported so pytest registers them here too.
-from tests.integration.aws.conftest import moto_server
-from tests.integration.chain.conftest import Contracts, contracts, node
 from tests.integration.faults.servers import FaultServer
-from tests.integration.github.conftest import github_server, openapi
+from tests.integration.fixtures.chain import CHAIN_ID, Contracts
 from tests.integration.github.openapi import OpenApiCheck
-from tests.integration.probes.conftest import hosts
 
 from fleetboard import chain as evm
 from fleetboard import collect
@@ -51,11 +46,9 @@ from fleetboard.publish import LocalPublisher
 from fleetboard.secrets import Secret
 from fleetboard.sources.aws import StaticCredentials, make_aws_client_factory
 
-__all__ = ["contracts", "github_server", "hosts", "moto_server", "node", "openapi"]
-
 ZONE = "fleet.test"
-BROKER = f"broker.{ZONE}"  # served by the probes' HostServer: /healthz, /readyz, issuer
-AUDIT = f"audit.{ZONE}"  # served by the probes' HostServer: "ok"
+BROKER = f"broker.{ZONE}"  # served by the shared HostServer: /healthz, /readyz, issuer
+AUDIT = f"audit.{ZONE}"  # served by the shared HostServer: "ok"
 FAULTY = f"faulty.{ZONE}"  # served by the TLS FaultServer: the host a cell breaks
 HOSTS = (BROKER, AUDIT, FAULTY)
 
@@ -171,7 +164,7 @@ class Rig:
             "slot_count = 1",
             "",
             "[chain]",
-            f"chain_id = {local_chain_id()}",
+            f"chain_id = {CHAIN_ID}",
             'rpc_env = "FLEETBOARD_FAULTS_UNSET_RPC"',
             f"registry = {q(self.contracts.registry)}",
             f"entrypoint = {q(self.contracts.entrypoint)}",
@@ -280,10 +273,6 @@ class _Collect(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
-
-
-def local_chain_id() -> int:
-    return 212013
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """Real parts for the probe tests: the simulated HTTPS hosts, a black hole, a refused port.
 
-One HostServer serves every host name of these tests on 127.0.0.1; the `fleet` fixture builds
+One HostServer, the shared `hosts` (tests/integration/conftest.py), serves every host name of
+these tests (tests/integration/fixtures/hosts.py) on 127.0.0.1; the `fleet` fixture builds
 inventories straight from the inventory dataclasses and runs the real sources against it.
 """
 
@@ -10,21 +11,14 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from tests.integration.fixtures.hosts import EXPIRY, ZONE, name
 
 from fleetboard.demo.dns import ZoneResolver
-from fleetboard.demo.hosts import (
-    BlackHole,
-    CertKind,
-    HostServer,
-    Reply,
-    SimHost,
-    json_reply,
-    text_reply,
-)
+from fleetboard.demo.hosts import BlackHole, HostServer
 from fleetboard.inventory import (
     BROKER_PATHS,
     Address,
@@ -39,51 +33,6 @@ from fleetboard.model import EnvKind, HttpFacts, TlsFacts
 from fleetboard.sources import PassContext
 from fleetboard.sources.http import HttpSource
 from fleetboard.sources.tls import TlsSource
-
-ZONE = "fleet.test"
-FIVE_MB = 5 * 1024 * 1024
-#: A whole-second expiry date, so the certificate can carry it exactly.
-EXPIRY = (datetime.now(UTC) + timedelta(days=45)).replace(microsecond=0)
-
-
-def name(label: str) -> str:
-    return f"{label}.{ZONE}"
-
-
-SIM_HOSTS = (
-    SimHost(
-        name("broker"),
-        {
-            "/healthz": text_reply("ok"),
-            "/readyz": json_reply({"status": "ready", "degraded": False, "checks": []}),
-            "/.well-known/openid-configuration": json_reply(
-                {"issuer": f"https://{name('broker')}"}
-            ),
-        },
-    ),
-    SimHost(name("audit"), {"/healthz": text_reply("ok")}),
-    SimHost(name("cred"), {"/healthz": json_reply({"ok": True, "memory_bucket": "mem-test"})}),
-    SimHost(name("sick"), {"/healthz": json_reply({"ok": False, "reason": "db down"})}),
-    SimHost(name("gateway"), {"/healthz": text_reply("bad gateway", 502)}),
-    SimHost(name("expiring"), {"/healthz": text_reply("ok")}, not_after=EXPIRY),
-    SimHost(name("expired"), {"/healthz": text_reply("ok")}, CertKind.EXPIRED),
-    SimHost(name("stranger"), {"/healthz": text_reply("ok")}, CertKind.WRONG_CA),
-    SimHost(name("mismatch"), {"/healthz": text_reply("ok")}, CertKind.HOSTNAME_MISMATCH),
-    SimHost(
-        name("huge"),
-        {
-            "/chunked": Reply(generated_bytes=FIVE_MB, chunked=True),
-            "/length": Reply(generated_bytes=FIVE_MB),
-        },
-    ),
-    SimHost(name("closing"), {p: text_reply("ok", close=True) for p in ("/healthz", "/readyz")}),
-)
-
-
-@pytest.fixture(scope="session")
-def hosts() -> Iterator[HostServer]:
-    with HostServer(SIM_HOSTS) as server:
-        yield server
 
 
 @pytest.fixture(scope="session")
