@@ -1,4 +1,4 @@
-"""The auth stack: the Cognito user pool that says who may see the board (DESIGN §8).
+"""The auth stack: the Cognito user pool that says who may see the board (docs/design.md).
 
 Admin-created users only, TOTP MFA required, a strong password policy, the required group,
 the hosted sign-in domain, and one app client with a secret for the code grant, whose

@@ -1,7 +1,7 @@
 """The collector stack: the scheduled Lambda, its read-only role, its secrets and alarms.
 
 Each construct below is one unit (secrets, function, schedule, alarms); CollectorStack only
-composes them and adds the outputs an operator needs (DESIGN §8).
+composes them and adds the outputs an operator needs (docs/design.md#infrastructure).
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ class CollectorSecrets(Construct):
 
 class CollectorFunction(Construct):
     """The collector Lambda with its own log group and a role that can only read the fleet
-    and write the board's own keys (DESIGN §8). A pass never overlaps the next.
+    and write the board's own keys (docs/design.md#security). A pass never overlaps the next.
     """
 
     def __init__(
@@ -354,7 +354,8 @@ def _nag_name(scope: IConstruct, arn: str, *, owner: IConstruct | None = None) -
 
 class CollectorSchedule(Construct):
     """EventBridge Scheduler invoking the collector every period: no retries, short event
-    age, so a late tick is dropped rather than stacked behind the next (DESIGN §8).
+    age, so a late tick is dropped rather than stacked behind the next
+    (docs/design.md#infrastructure).
     """
 
     def __init__(

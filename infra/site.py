@@ -1,5 +1,6 @@
 """The site stack: the private bucket the collector publishes into, and the CloudFront
-distribution that serves it (DESIGN §8), plus the managed policy other tools read it by.
+distribution that serves it, plus the managed policy other tools read it by
+(docs/design.md#infrastructure).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from fleetboard.publish import HISTORY_PREFIX, LATEST
 
 #: What the page loads, and nothing more (site/templates/index.html.j2, site/static/):
 #: board.css, board.js, `fetch("latest.json")` and the `data:,` favicon. No inline script
-#: or style anywhere (DESIGN §7), so no 'unsafe-inline' and no hashes.
+#: or style anywhere (docs/design.md#page), so no 'unsafe-inline' and no hashes.
 CSP: Mapping[str, tuple[str, ...]] = {
     "default-src": ("'self'",),
     "img-src": ("'self'", "data:"),
@@ -41,7 +42,8 @@ CSP_HEADER = "; ".join(f"{name} {' '.join(sources)}" for name, sources in CSP.it
 NONCURRENT_DAYS = 3
 #: A missing page or a first latest.json after deploy shows up within seconds.
 ERROR_CACHING = cdk.Duration.seconds(10)
-#: DESIGN §8: latest.json is never cached beyond seconds, whatever its Cache-Control says.
+#: latest.json is never cached beyond seconds, whatever its Cache-Control says
+#: (docs/design.md#infrastructure).
 LATEST_MAX_TTL = cdk.Duration.seconds(10)
 NOT_FOUND_PAGE = "/not-found.html"
 VIEWER_REQUEST = cloudfront.LambdaEdgeEventType.VIEWER_REQUEST
@@ -107,7 +109,7 @@ class LogsBucket(Construct):
 
 
 class BoardBucket(Construct):
-    """The private bucket the collector publishes the board into (DESIGN §6 layout)."""
+    """The private bucket the collector publishes the board into (docs/design.md#publishing)."""
 
     def __init__(self, scope: Construct, id: str, *, logs: s3.IBucket, history_days: int) -> None:
         super().__init__(scope, id)
@@ -162,8 +164,8 @@ class BoardDistribution(Construct):
     ) -> None:
         super().__init__(scope, id)
         self._origin = origins.S3BucketOrigin.with_origin_access_control(bucket)
-        # The auth seam (DESIGN §8): a viewer-request Lambda@Edge on every behaviour. Any
-        # behaviour added later goes through behaviour(), so it cannot be left open.
+        # The auth seam (docs/design.md#infrastructure): a viewer-request Lambda@Edge on every
+        # behaviour. Any behaviour added later goes through behaviour(), so it cannot be left open.
         self._edge_lambdas = list(edge_lambdas)
         # Without a viewer-request function (stage 1), every behaviour denies everything.
         self.deny: cloudfront.Function | None = None
@@ -200,7 +202,7 @@ class BoardDistribution(Construct):
             ),
         )
         # Min TTL 0 lets each object's Cache-Control rule (short for the page and
-        # latest.json, immutable for history/, DESIGN §6); the default only applies to an
+        # latest.json, immutable for history/, docs/design.md); the default only applies to an
         # object published without one. The key is the path alone: the board has no
         # variants, and a query string must not be a way past the cache to the bucket. The
         # edge function reads its cookies before the cache lookup, so they stay out too.
@@ -299,7 +301,7 @@ class BoardDistribution(Construct):
             self.distribution,
             "CFR1",
             "No geo restriction: the fleet's operators travel, and the viewer-request auth "
-            "function (DESIGN §8) gates every request whatever its country.",
+            "function (docs/design.md#infrastructure) gates every request whatever its country.",
         )
         _ack(
             self.distribution,
@@ -343,7 +345,7 @@ class EveryBehaviourSignsIn:
         return [
             f"{self.distribution.node.path}: the cache behaviour for "
             f"{b.get('pathPattern', '*')!r} has no viewer-request sign-in function; build "
-            "every behaviour with BoardDistribution.behaviour() (DESIGN §8, decision 0009)"
+            "every behaviour with BoardDistribution.behaviour() (docs/decisions/0009)"
             for b in behaviours
             if not _signs_in(b)
         ]
@@ -394,7 +396,7 @@ def _logical_ref(bucket: s3.IBucket) -> str:
 class SiteStack(cdk.Stack):
     """Bucket, logs, distribution and reader policy, with the outputs an operator needs.
 
-    `edge_lambdas` is the auth seam (DESIGN §8): the sign-in function (infra/edge.py) goes
+    `edge_lambdas` is the auth seam: the sign-in function (infra/edge.py) goes
     here and lands on every cache behaviour as viewer-request. Without one, every behaviour
     answers 403 (`sign_in_not_configured`), and synth fails if any behaviour has neither.
 

@@ -26,16 +26,19 @@ from fleetboard.model import (
     ChainSummary,
     ChainView,
     Check,
+    CheckKind,
     CiSummary,
     CollectorInfo,
     DeployView,
     Drift,
+    DriftKind,
     EnvironmentView,
     EnvKind,
     Issue,
     Lifecycle,
     Machine,
     RunView,
+    SlotBasis,
     SlotCi,
     SourceFailure,
     SourceRun,
@@ -66,7 +69,7 @@ def document(board: Board) -> dict[str, Any]:
 
 
 def _host(label: str, suffix: str) -> str:
-    """Host names by the fleet's suffix rule (FLEET_FACTS §2), slot 1's exceptions included."""
+    """Host names by the fleet's suffix rule (docs/fleet.md#hosts), slot 1's exceptions included."""
     if label == "broker":
         return {"": "broker", "-test": "test-broker"}.get(suffix, f"broker{suffix}") + f".{ZONE}"
     if label == "mcp" and suffix == "-test":
@@ -92,7 +95,7 @@ def http_check(
     return Check(
         id=f"http:{host}{path}",
         name=name,
-        kind="http",
+        kind=CheckKind.HTTP,
         status=status,
         reason=reason,
         summary=summary,
@@ -111,7 +114,7 @@ def tls_check(
     return Check(
         id=f"tls:{host}",
         name=f"tls:{label.removeprefix('worker:')}",
-        kind="tls",
+        kind=CheckKind.TLS,
         status=status,
         reason="" if status == Status.GREEN else f"cert expires in {days_left} days",
         summary=f"certificate expires in {days_left} days",
@@ -132,7 +135,7 @@ def machine_check(env: str, state: str, at: datetime = NOW) -> Check:
     return Check(
         id=f"machine:{env}",
         name="machine",
-        kind="machine",
+        kind=CheckKind.MACHINE,
         status=Status.GREEN if running else Status.UNKNOWN,
         reason="" if running else f"stopped: instance is {state}",
         summary=f"instance {state}",
@@ -188,7 +191,7 @@ def drift_check(
     return Check(
         id=f"drift:{kind}",
         name=f"drift:{kind}",
-        kind="drift",
+        kind=CheckKind.DRIFT,
         status=status,
         reason="" if status == Status.GREEN else f"drift {kind}",
         summary=summary,
@@ -260,15 +263,12 @@ def _issues(envs: list[EnvironmentView], fleet_drift: tuple[Drift, ...]) -> tupl
         if env.lifecycle != Lifecycle.RUNNING:
             continue
         for c in env.checks:
-            if c.status != Status.GREEN and not c.optional and c.kind != "drift":
-                text = f"{env.name} {c.name} {c.status}: {c.summary}"
-                found.append(Issue(status=c.status, env=env.name, check=c.name, text=text))
+            if c.status != Status.GREEN and not c.optional and c.kind is not CheckKind.DRIFT:
+                found.append(Issue.of(c.status, env.name, c.name, c.summary))
         for d in env.drift:
-            text = f"{env.name} drift:{d.kind} {d.status}: {d.text}"
-            found.append(Issue(status=d.status, env=env.name, check=f"drift:{d.kind}", text=text))
+            found.append(Issue.of(d.status, env.name, f"drift:{d.kind}", d.text))
     for d in fleet_drift:
-        text = f"fleet drift:{d.kind} {d.status}: {d.text}"
-        found.append(Issue(status=d.status, env="fleet", check=f"drift:{d.kind}", text=text))
+        found.append(Issue.of(d.status, "fleet", f"drift:{d.kind}", d.text))
     found.extend(_ci_issues(envs))
     found.extend(_chain_issues(envs))
     return tuple(sorted(found, key=_severity))
@@ -280,14 +280,14 @@ def _ci_issues(envs: list[EnvironmentView]) -> list[Issue]:
     found: list[Issue] = []
 
     def issue(status: Status, env: str, check: str, detail: str) -> None:
-        found.append(Issue(status, env, check, f"{env} {check} {status.value}: {detail}"))
+        found.append(Issue.of(status, env, check, detail))
 
     def label(run: RunView) -> str:
         return f"run #{run.number}" + (f" (PR #{run.pr})" if run.pr else "")
 
     for env in envs:
         if env.ci is not None:
-            confirmed = [r for r in env.ci.holders if r.mapped_by != "computed"]
+            confirmed = [r for r in env.ci.holders if r.mapped_by is not SlotBasis.COMPUTED]
             if len(confirmed) > 1:
                 who = " and ".join(label(r) for r in confirmed)
                 issue(
@@ -321,11 +321,10 @@ def _chain_issues(envs: list[EnvironmentView]) -> list[Issue]:
         for w in env.chain.wallets:
             if w.status == Status.RED:
                 check = f"wallet:{w.role.replace(' ', '-')}"
-                text = f"{env.name} {check} red: {w.address} {w.text}"
-                found.append(Issue(Status.RED, env.name, check, text))
+                found.append(Issue.of(Status.RED, env.name, check, f"{w.address} {w.text}"))
         if env.chain.master_registered is False:
-            text = f"{env.name} chain:master amber: {env.chain.master_text} (omni {env.chain.omni})"
-            found.append(Issue(Status.AMBER, env.name, "chain:master", text))
+            detail = f"{env.chain.master_text} (omni {env.chain.omni})"
+            found.append(Issue.of(Status.AMBER, env.name, "chain:master", detail))
     return found
 
 
@@ -428,7 +427,7 @@ def _board(
 
 
 # --------------------------------------------------------------------------- CI and deploys
-# GitHub Actions as FLEET_FACTS §6 describes it: one workflow, slot-bound jobs in one
+# GitHub Actions as docs/fleet.md#ci describes it: one workflow, slot-bound jobs in one
 # concurrency group per slot, a marker step or the slot-claim annotation naming the slot.
 
 REPO = "litentry/agentKeys"
@@ -469,7 +468,7 @@ def run_view(
     started_at: datetime | None = None,
     job: str | None = None,
     slot: int | None = None,
-    mapped_by: str | None = None,
+    mapped_by: SlotBasis | None = None,
     url: str | None = None,
 ) -> RunView:
     return RunView(
@@ -488,7 +487,9 @@ def run_view(
         job=job,
         slot=slot,
         mapped_by=mapped_by,
-        group=slot_group(slot) if slot is not None and mapped_by != "computed" else None,
+        group=slot_group(slot)
+        if slot is not None and mapped_by is not SlotBasis.COMPUTED
+        else None,
     )
 
 
@@ -563,7 +564,7 @@ def deploy_view(
 
 
 # --------------------------------------------------------------------------- chain identity
-# Heima as FLEET_FACTS §5 describes it: HEI with 18 decimals; deployer, sponsor and bundler
+# Heima as docs/fleet.md#chain describes it: HEI with 18 decimals; deployer, sponsor and bundler
 # red below 1 HEI, the paymaster's deposit red below 0.2 HEI; addresses on the explorer.
 
 CHAIN_ID = 212013
@@ -777,7 +778,7 @@ def _demo_runs(at: datetime, kind: CiKind, hostile: bool) -> list[RunView]:
         started_at=at - timedelta(minutes=15, seconds=10),
         job=None if computed else JOB_E2E,
         slot=1,  # PR 411 % 3 + 1 = 1: the guess agrees with the marker here
-        mapped_by="computed" if computed else "marker",
+        mapped_by=SlotBasis.COMPUTED if computed else SlotBasis.MARKER,
     )
     queued = run_view(
         19433502114,
@@ -789,7 +790,7 @@ def _demo_runs(at: datetime, kind: CiKind, hostile: bool) -> list[RunView]:
         actor="dlee",
         created_at=at - timedelta(minutes=3, seconds=23),
         slot=2 if computed else 1,  # PR 415 % 3 + 1 = 2: the guess is wrong
-        mapped_by="computed" if computed else "annotation",
+        mapped_by=SlotBasis.COMPUTED if computed else SlotBasis.ANNOTATION,
         url="javascript:alert(1)" if hostile else None,
     )
     push = run_view(
@@ -816,7 +817,7 @@ def _demo_runs(at: datetime, kind: CiKind, hostile: bool) -> list[RunView]:
             started_at=at - timedelta(minutes=8, seconds=16),
             job=JOB_DEPLOY,
             slot=1,
-            mapped_by="marker",
+            mapped_by=SlotBasis.MARKER,
         )
         runs.insert(1, second)
     return runs
@@ -983,7 +984,7 @@ def demo_board(
     )
     t2_drift = (
         Drift(
-            kind="worker_a_record",
+            kind=DriftKind.WORKER_A_RECORD,
             status=Status.AMBER,
             text=f"{audit_host} A 3.214.219.209 ≠ broker A 54.145.185.156",
         ),
@@ -1026,7 +1027,7 @@ def demo_board(
 
     fleet_drift = (
         Drift(
-            kind="undeclared_slot",
+            kind=DriftKind.UNDECLARED_SLOT,
             status=Status.AMBER,
             text="EIP tagged agentkeys-broker-eip-test-4 (98.84.12.201) is not in fleet.toml",
         ),
@@ -1103,7 +1104,7 @@ def _big_ci(envs: list[EnvironmentView], at: datetime) -> tuple[list[Environment
                     started_at=started,
                     job=None if computed else JOB_E2E,
                     slot=env.slot,
-                    mapped_by="computed" if computed else "marker",
+                    mapped_by=SlotBasis.COMPUTED if computed else SlotBasis.MARKER,
                 )
             )
             if i % 12 == 1:
@@ -1119,7 +1120,7 @@ def _big_ci(envs: list[EnvironmentView], at: datetime) -> tuple[list[Environment
                         actor=ACTORS[(i + 2) % len(ACTORS)],
                         created_at=at - timedelta(minutes=i % 4 + 1),
                         slot=env.slot,
-                        mapped_by="annotation",
+                        mapped_by=SlotBasis.ANNOTATION,
                     )
                 )
         deploys[env.name] = deploy_view(branch, *deployed)
@@ -1173,7 +1174,11 @@ def big_board(n_envs: int, at: datetime = NOW) -> Board:
                 summary="degraded: tier2/paymaster not configured",
             )
             drift = (
-                Drift(kind="deployed_ref", status=Status.AMBER, text="deployed ref 3 behind main"),
+                Drift(
+                    kind=DriftKind.EIP_TAG,
+                    status=Status.AMBER,
+                    text="EIP by tag is 203.0.113.9, but the env file says 203.0.113.10",
+                ),
             )
         elif i and i % 7 == 0:
             lifecycle = Lifecycle.STOPPED

@@ -12,7 +12,7 @@ import hashlib
 import re
 from decimal import Decimal
 
-#: SidecarRegistry.operatorMasterWallet(bytes32): the public mapping's getter (FLEET_FACTS §5).
+#: SidecarRegistry.operatorMasterWallet(bytes32): the public mapping's getter (docs/fleet.md#chain).
 OPERATOR_MASTER_WALLET = "0x664cc611"
 #: EntryPoint.balanceOf(address): the paymaster's deposit.
 BALANCE_OF = "0x70a08231"

@@ -1,6 +1,6 @@
 """Which test slot a CI run holds, from what the github source read: pure, no I/O.
 
-The fleet's CI says it three ways (FLEET_FACTS §6), best first: a no-op marker step named
+The fleet's CI says it three ways (docs/fleet.md#ci), best first: a no-op marker step named
 `test-fleet slot N` in the slot-bound jobs, the `slot-claim` job's annotation
 `slot-claim slot=N group=G`, and, when neither is there yet, the static rule PR# % N + 1.
 
@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 
-from fleetboard.model import CiRun
+from fleetboard.model import CiRun, SlotBasis
 
 #: Run (and job) statuses that mean "not finished": GitHub's `status` values short of
 #: `completed`. `waiting` is an environment approval, `pending` a concurrency-group wait.
@@ -27,14 +26,6 @@ SLOT_CLAIM_JOB = "slot-claim"
 
 _MARKER = re.compile(r"^\s*test-fleet\s+slot\s+(\d+)\s*$", re.IGNORECASE)
 _CLAIM = re.compile(r"\bslot-claim\s+slot=(\d+)(?:\s+group=(\S+))?", re.IGNORECASE)
-
-
-class SlotBasis(StrEnum):
-    """How a run's slot is known, best first."""
-
-    MARKER = "marker"  # a job ran the `test-fleet slot N` step
-    ANNOTATION = "annotation"  # the slot-claim job said `slot-claim slot=N group=G`
-    COMPUTED = "computed"  # neither yet: PR# % N + 1, shown as "(computed)"
 
 
 @dataclass(frozen=True, slots=True)

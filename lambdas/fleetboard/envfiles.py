@@ -1,6 +1,6 @@
 """The fleet's own env files, read the way its scripts read them: through bash.
 
-Each environment has two files (FLEET_FACTS §1): `operator-workstation<ext>.env` (account,
+Each environment has two files (docs/fleet.md#env-files): `operator-workstation<ext>.env` (account,
 hosts, chain) and `broker<ext>.env` (INSTANCE_ID, EIP), written for `set -a; . file`, with
 shell interpolation (`${BROKER_HOST#*.}`), so a line parser gets host names wrong. They are
 evaluated by bash, one pair at a time, in an empty environment (`env -i`, no profile, no

@@ -65,7 +65,7 @@ class Runtime:
 
 @cache
 def runtime() -> Runtime:
-    """Config from the bundle, clients at container scope (DESIGN §8)."""
+    """Config from the bundle, clients at container scope (docs/design.md#infrastructure)."""
     import boto3
     from botocore.config import Config
 
@@ -162,8 +162,8 @@ def _record(result: PassResult) -> None:
             with _one("SourceFailures", MetricUnit.Count, 1) as metric:
                 metric.add_dimension("Source", source)
     for env in board.environments:
-        if env.lifecycle.value in ("stopped", "retired"):
-            continue  # parked: its status says nothing about health
+        if env.lifecycle.parked:
+            continue  # its status says nothing about health
         with _one("EnvironmentStatus", MetricUnit.NoUnit, STATUS_LEVEL[env.status.value]) as m:
             m.add_dimension("Environment", env.name)
 

@@ -19,14 +19,14 @@ from fleetboard.envfiles import EnvFileError, EnvPair, discover, env_order, eval
 from fleetboard.inventory import Inventory, service_host, suffix_from_broker
 from fleetboard.tomlout import Path_
 
-#: Chains the importer knows, from the fleet's chain-profiles/<chain>.json (FLEET_FACTS §5).
+#: Chains the importer knows, from the fleet's chain-profiles/<chain>.json (docs/fleet.md#chain).
 CHAINS: dict[str, dict[str, Any]] = {
     "heima": {
         "chain_id": 212013,
         "token": "HEI",
         "rpc_url": "https://rpc.heima-parachain.heima.network",
         "explorer_url": "https://explorer.heima.network",
-        "deploy_min": "1",  # the chain profile's funding{} floors (FLEET_FACTS §5)
+        "deploy_min": "1",  # the chain profile's funding{} floors (docs/fleet.md#chain)
         "paymaster_min_deposit": "0.2",
     },
     "base": {
@@ -195,7 +195,7 @@ def _environment(env: _Env, zone: str, doc: Document) -> dict[str, Any]:
         rule = service_host(service, suffix, zone)
         explicit = env.get(key)
         if explicit is None and service == "mcp" and suffix == "-test":
-            explicit = f"test-mcp.{zone}"  # slot 1's grandfathered prefix style (FLEET_FACTS §1)
+            explicit = f"test-mcp.{zone}"  # slot 1's exception (docs/fleet.md#hosts)
             source = "slot 1's known exception"
         else:
             source = env.where(key)

@@ -1,7 +1,7 @@
 """What the fleet is meant to be: environments, their hosts, and how to probe them.
 
 fleetboard.config builds an Inventory from fleet.toml; every source reads one. Host names
-follow the fleet's suffix rule (FLEET_FACTS §2) unless a host override names them. Each
+follow the fleet's suffix rule (docs/fleet.md#hosts) unless a host override names them. Each
 settings type here owns its defaults; [deploy]'s (read by `cdk deploy`, not by a pass) are
 here too.
 """
@@ -124,7 +124,7 @@ _DECIMALS = 18
 
 @dataclass(frozen=True, slots=True)
 class ChainSettings:
-    """[chain]: the EVM chain the fleet's wallets live on (FLEET_FACTS §5).
+    """[chain]: the EVM chain the fleet's wallets live on (docs/fleet.md#chain).
 
     The RPC URL is a secret (it may carry an API key): the `rpc_url` secret on Lambda, the
     `rpc_env` variable on a laptop; `rpc_url` here only for a public, keyless endpoint.

@@ -6,6 +6,7 @@ sources' observations to the snapshot JSON. No I/O, no clock.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +23,7 @@ class Status(StrEnum):
     UNKNOWN = "unknown"
 
 
-#: Rollup order: the first of these present wins (DESIGN §5).
+#: Rollup order: the first of these present wins (docs/design.md#status-rules).
 SEVERITY: tuple[Status, ...] = (Status.RED, Status.AMBER, Status.UNKNOWN, Status.GREEN)
 
 
@@ -35,6 +36,19 @@ class Lifecycle(StrEnum):
     RETIRED = "retired"  # declared retired in fleet.toml: not probed
     UNKNOWN = "unknown"  # the aws source could not tell
 
+    @property
+    def parked(self) -> bool:
+        """Meant to be down (stopped, retired): its health says nothing, so its checks
+        make no issues, it is never red for being down, and it is counted by lifecycle."""
+        return self in (Lifecycle.STOPPED, Lifecycle.RETIRED)
+
+    @property
+    def grey(self) -> bool:
+        """Shown by its lifecycle, grey, with its checks hidden: parked, or missing (no
+        instance to look at). Wider than `parked`: a missing environment is still
+        watched, so its issues count and the summary lists it."""
+        return self.parked or self is Lifecycle.MISSING
+
 
 class Reason(StrEnum):
     """Why a probe failed, by layer: the first word of every failed check's reason."""
@@ -43,12 +57,55 @@ class Reason(StrEnum):
     CONNECT = "connect"
     TIMEOUT = "timeout"
     TLS = "tls"
+    CERT = "cert"  # the certificate verified but is expiring, expired or undated
     HTTP = "http"  # rendered as "http 502"
     BODY = "body"
     DEADLINE = "deadline"  # the pass ran out of time before this probe
     SOURCE = "source"  # the source that would observe it failed
     COLLECTOR = "collector"  # the collector could not see (no DNS, no route): not the fleet's
     INTERNAL = "internal"  # a bug in the collector, caught around the source
+
+    @classmethod
+    def of(cls, reason: str) -> Reason | None:
+        """The layer a check's reason names by its first word ("http 502", "tls: ..."),
+        or None when the word is not a failure layer ("slow: ...", "optional: ...")."""
+        word = _FIRST_WORD.match(reason)
+        try:
+            return cls(word.group(0)) if word else None
+        except ValueError:
+            return None
+
+
+_FIRST_WORD = re.compile(r"[a-z]+")
+
+
+class CheckKind(StrEnum):
+    """What a check looks at: the first part of its id."""
+
+    HTTP = "http"
+    TLS = "tls"
+    MACHINE = "machine"
+    DRIFT = "drift"
+
+
+class DriftKind(StrEnum):
+    """What differs from what fleet.toml and the env files declare."""
+
+    EIP_MISSING = "eip_missing"  # no EIP carries the environment's tag
+    EIP_TAG = "eip_tag"  # the tagged EIP is not the declared one
+    BROKER_A_RECORD = "broker_a_record"  # the broker's name points elsewhere
+    WORKER_A_RECORD = "worker_a_record"  # a worker's name is not the broker's (#201)
+    ISSUER = "issuer"  # the broker serves another slot's issuer
+    BUCKET = "bucket"  # a worker reports another slot's bucket
+    UNDECLARED_SLOT = "undeclared_slot"  # an EIP tagged like a slot fleet.toml lacks
+
+
+class SlotBasis(StrEnum):
+    """How a run's slot is known, best first."""
+
+    MARKER = "marker"  # a job ran the `test-fleet slot N` step
+    ANNOTATION = "annotation"  # the slot-claim job said `slot-claim slot=N group=G`
+    COMPUTED = "computed"  # neither yet: PR# % N + 1, shown as "(computed)"
 
 
 class EnvKind(StrEnum):
@@ -146,7 +203,7 @@ class InstanceFacts:
 @dataclass(frozen=True, slots=True)
 class DeployFacts:
     """The last CI deploy to one instance, from the SSM command comment
-    `gh-ci deploy <run id> ref=<ref>` (FLEET_FACTS §6): a read-only deploy trail."""
+    `gh-ci deploy <run id> ref=<ref>` (docs/fleet.md#ci): a read-only deploy trail."""
 
     instance_id: str
     run_id: int | None
@@ -286,7 +343,7 @@ class Check:
 
     id: str  # stable: "<kind>:<host><path>", e.g. "http:audit-test-2.litentry.org/healthz"
     name: str  # short label for people: "broker", "worker:audit", "readyz", "tls:audit"
-    kind: str  # "http", "tls", "machine", "drift"
+    kind: CheckKind
     status: Status
     reason: str  # "" when green; else starts with a Reason value: "http 502", "timeout"
     summary: str  # one line: "HTTP 502 in 41 ms", "certificate expires in 5 days"
@@ -300,7 +357,7 @@ class Check:
 
 @dataclass(frozen=True, slots=True)
 class Drift:
-    kind: str  # "worker_a_record", "eip_tag", "issuer", "bucket", "undeclared_slot", ...
+    kind: DriftKind
     status: Status
     text: str
 
@@ -322,6 +379,13 @@ class Issue:
     env: str  # "fleet" for issues that belong to no single environment
     check: str
     text: str  # "<env> <check> <status>: <detail>"
+    #: The part after the colon, kept so no reader parses `text` back (not in the snapshot).
+    detail: str = field(metadata=as_json(omit=True))
+
+    @classmethod
+    def of(cls, status: Status, env: str, check: str, detail: str) -> Issue:
+        """The issue with its one-line text: `<env> <check> <status>: <detail>`."""
+        return cls(status, env, check, f"{env} {check} {status.value}: {detail}", detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,7 +406,7 @@ class RunView:
     started_at: datetime | None
     job: str | None  # the job running now
     slot: int | None
-    mapped_by: str | None  # "marker", "annotation" or "computed" (a guess: PR number % N + 1)
+    mapped_by: SlotBasis | None  # COMPUTED is a guess: PR number % N + 1
     group: str | None  # the concurrency group the slot-claim annotation names
 
 

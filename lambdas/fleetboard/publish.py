@@ -1,13 +1,13 @@
 """Where a finished board goes: one Publisher interface, a local folder or the S3 bucket.
 
-Write order is the contract (DESIGN §6): the immutable history object first, then
-latest.json, then the page's assets, then index.html last, so a reader never finds a page
-that points at data that is not there yet, and the page lags its snapshot by at most one
-write. A board is whole or not at all: the local folder first stages every file of a pass
-as a temporary file (`.fleetboard-tmp-*`) and renames them into place only once all of them
-are written, so a full disk publishes nothing; S3 writes each object atomically, in order,
-and stops at the first failure. A publish that stops part-way raises PublishError, which
-names exactly the keys written and the keys not.
+Write order is the contract (docs/design.md#publishing): the immutable history object first,
+then latest.json, then the page's assets, then index.html last, so a reader never finds a
+page that points at data that is not there yet, and the page lags its snapshot by at most
+one write. A board is whole or not at all: the local folder first stages every file of a
+pass as a temporary file (`.fleetboard-tmp-*`) and renames them into place only once all of
+them are written, so a full disk publishes nothing; S3 writes each object atomically, in
+order, and stops at the first failure. A publish that stops part-way raises PublishError,
+which names exactly the keys written and the keys not.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Snapshot document -> the status page, through the jinja2 templates in site/.
 
-The page is only a view of a validated snapshot dict (DESIGN §6, §7): the templates read
+The page is only a view of a validated snapshot dict (docs/design.md#page): the templates read
 its keys directly under `StrictUndefined`, so a schema change that the page does not follow
 fails the render instead of publishing a blank. The helpers here are small pure functions
 the templates use as filters.
@@ -24,7 +24,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from fleetboard import text
-from fleetboard.model import SEVERITY, Lifecycle, Status
+from fleetboard.model import SEVERITY, CheckKind, Lifecycle, SlotBasis, Status
 from fleetboard.publish import ASSETS
 
 JsonDoc = Mapping[str, Any]
@@ -35,17 +35,18 @@ R = TypeVar("R")
 #: CloudFront answers a missing key with the third.
 STATIC_FILES = ASSETS
 
-#: Lifecycles shown as a grey pill instead of the environment's (meaningless) health.
-_PARKED_ORDER = (Lifecycle.STOPPED, Lifecycle.RETIRED, Lifecycle.MISSING)
-PARKED = frozenset(str(lifecycle) for lifecycle in _PARKED_ORDER)
+#: Lifecycles shown as a grey pill, checks hidden, instead of the environment's health
+#: (`Lifecycle.grey`: parked or missing), the parked ones first.
+_GREY_ORDER = sorted((lc for lc in Lifecycle if lc.grey), key=lambda lc: not lc.parked)
+GREY = frozenset(str(lifecycle) for lifecycle in _GREY_ORDER)
 
 #: Every word a status pill can carry, worst first: the order of tallies and lists. The
 #: statuses in the model's SEVERITY order, "optional" after the failing ones (a failing
-#: optional check), the parked lifecycles, and green last.
+#: optional check), the grey lifecycles, and green last.
 WORDS: tuple[str, ...] = (
     *(str(s) for s in SEVERITY if s != Status.GREEN),
     "optional",
-    *(str(lifecycle) for lifecycle in _PARKED_ORDER),
+    *(str(lifecycle) for lifecycle in _GREY_ORDER),
     str(Status.GREEN),
 )
 _RANK = {word: i for i, word in enumerate(WORDS)}
@@ -63,14 +64,14 @@ def site_dir() -> Path:
 
 
 def env_word(env: JsonDoc) -> str:
-    """The pill of an environment: its lifecycle when parked, else its health."""
+    """The pill of an environment: its lifecycle when grey, else its health."""
     lifecycle: str = env["lifecycle"]
-    return lifecycle if lifecycle in PARKED else str(env["status"])
+    return lifecycle if lifecycle in GREY else str(env["status"])
 
 
 def check_word(check: JsonDoc, env: JsonDoc) -> str:
-    """The pill of a check: grey for a parked environment or an optional endpoint."""
-    if env["lifecycle"] in PARKED:
+    """The pill of a check: grey for a grey environment or an optional endpoint."""
+    if env["lifecycle"] in GREY:
         return str(env["lifecycle"])
     status: str = check["status"]
     if check["optional"] and status != "green":
@@ -121,7 +122,7 @@ def unseen_checks(env: JsonDoc) -> int:
 
 def attention(env: JsonDoc) -> list[JsonDoc]:
     """The checks of a running environment that are not green, worst first, optional last."""
-    if env["lifecycle"] in PARKED:
+    if env["lifecycle"] in GREY:
         return []
     found = [c for c in env["checks"] if c["status"] != "green"]
     return sorted(found, key=lambda c: rank(check_word(c, env)))
@@ -172,7 +173,7 @@ def by_rank(counts: Mapping[str, int]) -> list[tuple[str, int]]:
     return sorted(((w, n) for w, n in counts.items() if n), key=lambda item: rank(item[0]))
 
 
-#: A table longer than this folds its green (and parked) rows into one line per status word
+#: A table longer than this folds its green (and grey) rows into one line per status word
 #: (all green, stopped, ...) naming the environments, so a 100-environment fleet stays a
 #: readable page of bounded size; latest.json keeps all.
 FOLD_ABOVE = 300
@@ -203,12 +204,12 @@ def _table(
     rows = [Row(env, check_word(c, env), c) for env, c in pairs]
     if len(rows) <= FOLD_ABOVE:
         return Table(rows, len(rows), folded=False)
-    listed = [r for r in rows if r.word != "green" and r.word not in PARKED]
+    listed = [r for r in rows if r.word != "green" and r.word not in GREY]
     if worst_first:
         listed.sort(key=lambda r: rank(r.word))
     quiet: dict[str, list[Row]] = {}
     for r in rows:
-        if r.word == "green" or r.word in PARKED:
+        if r.word == "green" or r.word in GREY:
             quiet.setdefault(r.word, []).append(r)
     folds = []
     for word in sorted(quiet, key=rank):
@@ -223,7 +224,7 @@ def _table(
 def services(envs: Sequence[JsonDoc]) -> Table:
     """Every http check in the snapshot's order; past FOLD_ABOVE rows, the ones that need a
     look (worst first), then one folded line per quiet word (green, stopped, ...)."""
-    pairs = [(env, c) for env in envs for c in env["checks"] if c["kind"] == "http"]
+    pairs = [(env, c) for env in envs for c in env["checks"] if c["kind"] == CheckKind.HTTP]
     return _table(pairs, envs, worst_first=True)
 
 
@@ -235,7 +236,7 @@ def certificates(envs: Sequence[JsonDoc]) -> Table:
             if check["cert"] is None:
                 continue
             key = (env["name"], check["host"] or check["id"])
-            if key not in by_host or check["kind"] == "tls":  # prefer the tls source's view
+            if key not in by_host or check["kind"] == CheckKind.TLS:  # prefer the tls source's view
                 by_host[key] = (env, check)
     by_expiry = sorted(by_host.values(), key=lambda pair: _days(pair[1]))
     return _table(by_expiry, envs, worst_first=False)
@@ -281,11 +282,13 @@ def kind_label(env: JsonDoc) -> str:
 #: the operator clicks (never a resource the page loads).
 RUN_URL = re.compile(r"https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/actions/runs/(\d+)")
 
-#: How a run was tied to its slot (FLEET_FACTS §6), for the label's title.
-MAPPED_BY = {
-    "marker": "slot read from the run's marker step (test-fleet slot N)",
-    "annotation": "slot read from the run's slot-claim annotation",
-    "computed": "slot computed as PR number % slot count + 1, a guess: its jobs were not read",
+#: How a run was tied to its slot (docs/fleet.md#ci), for the label's title.
+MAPPED_BY: dict[str, str] = {
+    SlotBasis.MARKER: "slot read from the run's marker step (test-fleet slot N)",
+    SlotBasis.ANNOTATION: "slot read from the run's slot-claim annotation",
+    SlotBasis.COMPUTED: (
+        "slot computed as PR number % slot count + 1, a guess: its jobs were not read"
+    ),
 }
 
 
@@ -443,7 +446,8 @@ GLOBALS: dict[str, Any] = {
     "clashing": clashing,
     "runs_by_id": runs_by_id,
     "issues_by_env": issues_by_env,
-    "PARKED": PARKED,
+    "GREY": GREY,
+    "SlotBasis": SlotBasis,
 }
 
 

@@ -1,7 +1,7 @@
 """Board -> snapshot JSON, and the check of every snapshot against the schema in the repo.
 
-The JSON is the contract other tools read (DESIGN §6); the page is only a view of it, so
-render.py takes the validated document, not the dataclasses.
+The JSON is the contract other tools read (docs/design.md#snapshot); the page is only a view of
+it, so render.py takes the validated document, not the dataclasses.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """`fleetboard inventory import` / `check` on env files modelled on the real fleet's
-(tests/fixtures/fleet-scripts, FLEET_FACTS §1-§3), evaluated by real bash."""
+(tests/fixtures/fleet-scripts; docs/fleet.md#env-files), evaluated by real bash."""
 
 from __future__ import annotations
 

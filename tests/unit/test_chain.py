@@ -28,7 +28,7 @@ PROD_DEPLOYER = "0xdE644936D5B7d5d42032fd08bbA42Fbbfd6663Bc"
 
 
 def test_the_published_omni_test_vector() -> None:
-    # FLEET_FACTS §5: the harness hashes b"agentkeysevm0x000…000" for the zero address.
+    # docs/fleet.md#chain: the harness hashes b"agentkeysevm0x000…000" for the zero address.
     vector = b"agentkeysevm0x0000000000000000000000000000000000000000"
     assert evm.operator_omni("0x" + "0" * 40) == hashlib.sha256(vector).hexdigest()
 

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from fleetboard.ci import (
-    SlotBasis,
     SlotClaim,
     annotation_slot,
     computed_slot,
@@ -15,7 +14,7 @@ from fleetboard.ci import (
     slot_claim,
     slot_claim_job_id,
 )
-from fleetboard.model import CiJob, CiRun
+from fleetboard.model import CiJob, CiRun, SlotBasis
 
 
 def run(*, jobs: tuple[CiJob, ...] | None = None, **fields: Any) -> CiRun:

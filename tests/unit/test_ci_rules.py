@@ -18,6 +18,7 @@ from fleetboard.model import (
     CollectorInfo,
     DeployFacts,
     GithubFacts,
+    SlotBasis,
     SourceFailure,
     Status,
     TlsFacts,
@@ -106,14 +107,14 @@ def ci_issues(b: rules.Board) -> list[tuple[str, str, str]]:
 @pytest.mark.parametrize(
     ("the_run", "slot", "mapped_by"),
     [
-        (run(7, marker=2), 2, "marker"),
-        (run(7, annotation="slot-claim slot=3 group=heima-test-slot-3"), 3, "annotation"),
-        (run(7, pr=481), 481 % 3 + 1, "computed"),  # PR# % N + 1, N = 3 declared slots
+        (run(7, marker=2), 2, SlotBasis.MARKER),
+        (run(7, annotation="slot-claim slot=3 group=heima-test-slot-3"), 3, SlotBasis.ANNOTATION),
+        (run(7, pr=481), 481 % 3 + 1, SlotBasis.COMPUTED),  # PR# % N + 1, N = 3 declared slots
     ],
     ids=["marker step", "annotation only", "computed fallback"],
 )
 def test_a_running_run_holds_the_slot_its_evidence_names(
-    the_run: CiRun, slot: int, mapped_by: str
+    the_run: CiRun, slot: int, mapped_by: SlotBasis
 ) -> None:
     b = board(inventory(), github(the_run))
     names = {1: "test", 2: "test-2", 3: "test-3"}
@@ -145,7 +146,7 @@ def test_a_queued_run_waits_behind_the_running_one() -> None:
     ci = slot_of(b, "test")
     assert ci.holder.number == 7
     assert [r.number for r in ci.queued] == [8]
-    assert ci.queued[0].mapped_by == "computed"
+    assert ci.queued[0].mapped_by is SlotBasis.COMPUTED
     assert ci_issues(b) == []  # one waiting is the normal queue (limit 1)
 
 
@@ -292,5 +293,5 @@ def test_an_annotated_run_waits_behind_the_run_whose_marker_holds_the_slot() -> 
     b = board(inventory(), github(run(7, marker=2), run(9, pr=500, annotation="slot-claim slot=2")))
     ci = slot_of(b, "test-2")
     assert [r.number for r in ci.holders] == [7]
-    assert [(r.number, r.mapped_by) for r in ci.queued] == [(9, "annotation")]
+    assert [(r.number, r.mapped_by) for r in ci.queued] == [(9, SlotBasis.ANNOTATION)]
     assert ci_issues(b) == []

@@ -781,7 +781,7 @@ def blind_doc(cause: str = BLIND) -> dict[str, Any]:
         else e
         for e in board.environments
     )
-    first = Issue(Status.UNKNOWN, "fleet", "collector", f"fleet collector unknown: {cause}")
+    first = Issue.of(Status.UNKNOWN, "fleet", "collector", cause)
     summary = replace(
         board.summary,
         status=Status.UNKNOWN,

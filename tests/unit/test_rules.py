@@ -1042,14 +1042,52 @@ def test_a_source_blind_on_the_collector_side_names_what_to_fix(
         ("tls: [SSL: WRONG_VERSION_NUMBER] wrong version number", "listen 443 ssl"),
         ("tls: [SSL: EXCESSIVE_MESSAGE_SIZE] excessive message size", "listen 443 ssl"),
         ("body: not ok", "read its /healthz answer"),
+        ("cert: expired", "certbot"),
+        ("http 302", "look at it"),
+        ("optional: dns: NXDOMAIN: x.litentry.org does not resolve", "look at it"),
     ],
 )
 def test_the_next_action_fits_the_layer_that_failed(reason: str, hint: str) -> None:
-    from fleetboard.model import Check
+    from fleetboard.model import Check, CheckKind
     from fleetboard.rules.summary import _hint
 
-    check = Check("http:x/healthz", "worker:x", "http", Status.RED, reason, "", "http", None)
+    check = Check(
+        "http:x/healthz", "worker:x", CheckKind.HTTP, Status.RED, reason, "", "http", None
+    )
     assert hint in _hint(check)
+
+
+@pytest.mark.parametrize(
+    ("reason", "layer"),
+    [
+        ("http 502", Reason.HTTP),
+        ("tls: certificate has expired", Reason.TLS),
+        ("cert: expiring", Reason.CERT),
+        ("source: http failed: no route", Reason.SOURCE),
+        ("slow: over the slow_ms threshold", None),
+        ("optional: dns: NXDOMAIN", None),
+        ("", None),
+    ],
+)
+def test_a_reason_names_its_layer_by_its_first_word(reason: str, layer: Reason | None) -> None:
+    assert Reason.of(reason) is layer
+
+
+def test_parked_is_stopped_or_retired_and_grey_adds_missing() -> None:
+    assert {lc for lc in Lifecycle if lc.parked} == {Lifecycle.STOPPED, Lifecycle.RETIRED}
+    assert {lc for lc in Lifecycle if lc.grey} == {
+        Lifecycle.STOPPED,
+        Lifecycle.RETIRED,
+        Lifecycle.MISSING,
+    }
+
+
+def test_an_issue_keeps_its_detail_so_no_one_parses_its_text() -> None:
+    from fleetboard.model import Issue
+
+    issue = Issue.of(Status.RED, "test-2", "ci", "run #7: both hold slot 2")
+    assert issue.text == "test-2 ci red: run #7: both hold slot 2"
+    assert issue.detail == "run #7: both hold slot 2"
 
 
 def test_many_endpoints_that_do_not_resolve_are_one_missing_dns() -> None:

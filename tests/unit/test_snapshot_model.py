@@ -17,10 +17,13 @@ from fleetboard import model, snapshot
 from fleetboard.model import (
     Board,
     ChainSummary,
+    CheckKind,
     CollectorInfo,
+    DriftKind,
     EnvKind,
     Lifecycle,
     Machine,
+    SlotBasis,
     SourceRun,
     Status,
     Summary,
@@ -150,7 +153,17 @@ def test_the_walk_sees_a_field_added_to_the_schema_alone() -> None:
     ]
 
 
-@pytest.mark.parametrize(("enum", "definition"), [(Status, "status"), (Lifecycle, "lifecycle")])
+@pytest.mark.parametrize(
+    ("enum", "definition"),
+    [
+        (Status, "status"),
+        (Lifecycle, "lifecycle"),
+        (EnvKind, "env_kind"),
+        (CheckKind, "check_kind"),
+        (DriftKind, "drift_kind"),
+        (SlotBasis, "slot_basis"),
+    ],
+)
 def test_status_words_in_the_schema_are_the_model_enums(enum: type[Enum], definition: str) -> None:
     assert snapshot.schema()["definitions"][definition]["enum"] == [e.value for e in enum]
 

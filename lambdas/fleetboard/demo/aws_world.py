@@ -63,7 +63,7 @@ _COMMAND_SPACING_S = 0.002
 
 
 def deploy_comment(run_id: int | None, ref: str) -> str:
-    """The comment CI's deploy step gives its command (FLEET_FACTS §6); an empty
+    """The comment CI's deploy step gives its command (docs/fleet.md#ci); an empty
     GITHUB_RUN_ID (run_id None) leaves the two spaces the shell would."""
     return f"gh-ci deploy {run_id if run_id is not None else ''} ref={ref}"
 
@@ -409,7 +409,7 @@ def _create_environment(ec2: EC2Client, env: EnvSpec) -> CreatedEnv:
 
 
 def _allocate_eip(ec2: EC2Client, tag: str) -> tuple[str, str]:
-    # Tagged at allocation, as the fleet's setup-cloud.sh does (FLEET_FACTS §2).
+    # Tagged at allocation, as the fleet's setup-cloud.sh does (docs/fleet.md#hosts).
     address = ec2.allocate_address(
         Domain="vpc",
         TagSpecifications=[

@@ -3,7 +3,7 @@ anvil, set up so the board shows each thing an operator funding them looks for.
 
 - prod: its own contract set (registry, EntryPoint, paymaster), a funded deployer whose
   operator master is registered, a funded sponsor, and a paymaster deposit BELOW its floor;
-- test slots share the TEST contract set (FLEET_FACTS §5): slot 1 funded and registered,
+- test slots share the TEST contract set (docs/fleet.md#chain): slot 1 funded and registered,
   its nonce moving every pass (a CI run is using it); slot 2's deployer below the 1 HEI
   floor; the stopped slot 3 funded but its operator master never registered.
 

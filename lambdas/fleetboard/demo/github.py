@@ -33,7 +33,7 @@ API_VERSION = "2022-11-28"
 API_BASE = "https://api.github.com"  # what URLs inside the bodies point at, as on GitHub
 WEB_BASE = "https://github.com"
 
-#: A fixed clock for the bodies: the day #265 phase 4 landed (FLEET_FACTS §6).
+#: A fixed clock for the bodies: the day the fleet's CI began marking slots.
 T0 = datetime(2026, 6, 12, 10, 0, tzinfo=UTC)
 
 _BLACK_HOLE_MAX_S = 120.0  # a black-holed request is let go when the server stops, or after this
@@ -125,7 +125,7 @@ class GithubWorld:
 
 def marked_jobs(slot: int, *, claim: bool = True) -> tuple[SimJob, ...]:
     """The jobs of a run that holds `slot`: slot-claim done, the slot-bound job running its
-    `test-fleet slot N` marker step (FLEET_FACTS §6)."""
+    `test-fleet slot N` marker step (docs/fleet.md#ci)."""
     group = slot_group(slot)
     jobs = [
         SimJob("cargo fmt + clippy + test", "in_progress", ("Set up job", "Run cargo fmt")),
@@ -162,7 +162,7 @@ def claimed_job(slot: int, group: str) -> SimJob:
 
 
 def slot_group(slot: int) -> str:
-    """The concurrency group of a slot: slot 1 kept its legacy name (FLEET_FACTS §6)."""
+    """The concurrency group of a slot: slot 1 kept its legacy name (docs/fleet.md#ci)."""
     return "heima-test-deployer-nonce" if slot == 1 else f"heima-test-slot-{slot}"
 
 

@@ -1,8 +1,8 @@
 """The demo fleet: prod and three test slots shaped like the real one, showing every status.
 
 One description drives both simulated parts (the moto world and the HTTPS hosts) and the
-fleet.toml the demo collects with, so the three can never disagree. Bodies are quoted from
-FLEET_FACTS §4; what goes wrong, and where, is listed in `DEMO_STORY` for the README.
+fleet.toml the demo collects with, so the three can never disagree. Bodies are shaped as in
+docs/fleet.md#health; what goes wrong, and where, is listed in `DEMO_STORY` for the README.
 """
 
 from __future__ import annotations

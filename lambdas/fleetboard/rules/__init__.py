@@ -1,8 +1,9 @@
 """The status rules, one pure package: observations in; checks, rollups and issues out.
 
 No I/O and no clock: `now` is passed in, so every rule is a table-driven test. The order of
-decisions follows DESIGN §5: per-check status, lifecycle apart from health, drift flags,
-the environment rollup, the fleet summary with its issues (red first) and one next action.
+decisions follows docs/design.md#status-rules: per-check status, lifecycle apart from
+health, drift flags, the environment rollup, the fleet summary with its issues (red first)
+and one next action.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from fleetboard.model import (
     EnvironmentView,
     GithubFacts,
     HttpFacts,
-    Lifecycle,
     RunView,
     SourceFailure,
     Status,
@@ -121,7 +121,7 @@ def environment_view(
     drift: list[Drift] = []
     if isinstance(obs.aws, AwsFacts) and not env.retired:
         drift += aws_drift(env, obs.aws, inventory)
-    if lifecycle in (Lifecycle.RUNNING, Lifecycle.MISSING, Lifecycle.UNKNOWN):
+    if not lifecycle.parked:
         t = inventory.thresholds
         why = blind.check_reason if blind else None
         checks += http_checks(env, obs.http, t.slow_ms, why)
@@ -197,7 +197,7 @@ def evaluate(
     cause = summary_text(blind) if blind else None
     if cause is not None:
         issues.insert(0, collector_issue(cause))  # first: it frames every other line
-    running = [v for v in views if v.lifecycle not in (Lifecycle.STOPPED, Lifecycle.RETIRED)]
+    running = [v for v in views if not v.lifecycle.parked]
     status = worst([v.status for v in running] + [i.status for i in issues])
     if not running and not issues:
         status = Status.UNKNOWN

@@ -1,10 +1,10 @@
 """The collector's own blindness: when what failed is the collector's view, not the fleet.
 
 A collector with no AWS credentials, no DNS or no route out sees nothing of the fleet, and
-that says nothing about the fleet (DESIGN §5). The board then says so at the top, as
+that says nothing about the fleet. The board then says so at the top, as
 unknown, with the collector's cause and a next action about the collector; the checks it
 could not make are unknown, never red, and lifecycles it could not read are unknown, never
-"running".
+"running" (docs/design.md#status-rules).
 
 Two signals, both pure:
 

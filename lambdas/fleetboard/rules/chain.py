@@ -217,31 +217,19 @@ def env_chain_issues(view: EnvironmentView, read: bool) -> list[Issue]:
         check = f"wallet:{wallet.role.replace(' ', '-')}"
         if wallet.status is Status.RED or (wallet.status is Status.UNKNOWN and read):
             found.append(
-                Issue(
-                    wallet.status,
-                    view.name,
-                    check,
-                    f"{view.name} {check} {wallet.status.value}: {wallet.address} {wallet.text}",
-                )
+                Issue.of(wallet.status, view.name, check, f"{wallet.address} {wallet.text}")
             )
     if chain.master_registered is False:
         found.append(
-            Issue(
+            Issue.of(
                 Status.AMBER,
                 view.name,
                 "chain:master",
-                f"{view.name} chain:master amber: {chain.master_text} (omni {chain.omni})",
+                f"{chain.master_text} (omni {chain.omni})",
             )
         )
     elif read and chain.registry and chain.omni and chain.master_registered is None:
-        found.append(
-            Issue(
-                Status.UNKNOWN,
-                view.name,
-                "chain:master",
-                f"{view.name} chain:master unknown: {chain.master_text}",
-            )
-        )
+        found.append(Issue.of(Status.UNKNOWN, view.name, "chain:master", chain.master_text))
     return found
 
 
@@ -251,7 +239,5 @@ def chain_line_issues(summaries: Sequence[ChainSummary | None]) -> list[Issue]:
     for summary in summaries:
         if summary is not None and summary.status is Status.AMBER:
             check = "chain" if summary.network is None else f"chain:{summary.network}"
-            found.append(
-                Issue(Status.AMBER, "fleet", check, f"fleet {check} amber: {summary.text}")
-            )
+            found.append(Issue.of(Status.AMBER, "fleet", check, summary.text))
     return found

@@ -11,6 +11,7 @@ from fleetboard.model import (
     CertFacts,
     CertSummary,
     Check,
+    CheckKind,
     HttpFacts,
     Lifecycle,
     Machine,
@@ -58,15 +59,17 @@ def http_checks(
             name = _path_name(host, path)
             if not isinstance(http, HttpFacts):
                 why = http.reason if isinstance(http, SourceFailure) else "not collected"
-                checks.append(_unknown(check_id, name, "http", host, f"source: http failed: {why}"))
+                checks.append(
+                    _unknown(check_id, name, CheckKind.HTTP, host, f"source: http failed: {why}")
+                )
                 continue
             exchange = http.exchanges.get((host.hostname, path))
             if exchange is None:
                 why = http.skipped.get(host.hostname, "not probed this pass")
-                checks.append(_unknown(check_id, name, "http", host, f"internal: {why}"))
+                checks.append(_unknown(check_id, name, CheckKind.HTTP, host, f"internal: {why}"))
                 continue
             if blind is not None and exchange.error is not None:
-                checks.append(_unknown(check_id, name, "http", host, blind))
+                checks.append(_unknown(check_id, name, CheckKind.HTTP, host, blind))
                 continue
             verdict = _CLASSIFIERS.get(path, classify_health)(exchange, slow_ms)
             if host.optional:
@@ -76,7 +79,7 @@ def http_checks(
                 Check(
                     id=check_id,
                     name=name,
-                    kind="http",
+                    kind=CheckKind.HTTP,
                     status=status,
                     reason=reason,
                     summary=summary,
@@ -106,7 +109,9 @@ def tls_checks(
         name = f"tls:{host.label.removeprefix('worker:')}"
         if not isinstance(tls, TlsFacts):
             why = tls.reason if isinstance(tls, SourceFailure) else "not collected"
-            checks.append(_unknown(check_id, name, "tls", host, f"source: tls failed: {why}"))
+            checks.append(
+                _unknown(check_id, name, CheckKind.TLS, host, f"source: tls failed: {why}")
+            )
             continue
         seen = tls.certs.get(host.hostname)
         if isinstance(seen, CertFacts):
@@ -119,7 +124,7 @@ def tls_checks(
                 Check(
                     id=check_id,
                     name=name,
-                    kind="tls",
+                    kind=CheckKind.TLS,
                     status=verdict[0],
                     reason=verdict[1],
                     summary=verdict[2],
@@ -136,11 +141,11 @@ def tls_checks(
             detail = f"{seen.reason.value}: {seen.detail}" if seen else "internal: not checked"
             if blind is not None and seen is not None:
                 detail = blind
-            checks.append(_unknown(check_id, name, "tls", host, detail))
+            checks.append(_unknown(check_id, name, CheckKind.TLS, host, detail))
     return checks
 
 
-def _unknown(check_id: str, name: str, kind: str, host: Host, reason: str) -> Check:
+def _unknown(check_id: str, name: str, kind: CheckKind, host: Host, reason: str) -> Check:
     summary = reason.split(": ", 1)[-1]
     return Check(
         id=check_id,
@@ -182,7 +187,7 @@ def machine_check(
         return Check(
             id=f"machine:{env.name}",
             name="machine",
-            kind="machine",
+            kind=CheckKind.MACHINE,
             status=status,
             reason=reason,
             summary=summary,

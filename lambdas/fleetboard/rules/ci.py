@@ -1,7 +1,7 @@
 """CI on the board: which run holds each test slot, who waits, and what each slot runs.
 
 Pure: the github source's runs and the aws source's deploy trail in; run views, slot
-occupancy, deploy staleness and their issues out (FLEET_FACTS §6, §9).
+occupancy, deploy staleness and their issues out (docs/fleet.md#ci, #stale-binary).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from fleetboard.ci import RUNNING, SlotBasis, slot_claim
+from fleetboard.ci import RUNNING, slot_claim
 from fleetboard.inventory import Environment, Inventory
 from fleetboard.lifecycle import find_instance
 from fleetboard.model import (
@@ -21,8 +21,8 @@ from fleetboard.model import (
     EnvironmentView,
     GithubFacts,
     Issue,
-    Lifecycle,
     RunView,
+    SlotBasis,
     SlotCi,
     SourceFailure,
     Status,
@@ -50,7 +50,7 @@ def run_view(run: CiRun, slot_count: int) -> RunView:
         started_at=run.started_at,
         job=current,
         slot=claim.slot if claim else None,
-        mapped_by=claim.basis.value if claim else None,
+        mapped_by=claim.basis if claim else None,
         group=claim.group if claim else None,
     )
 
@@ -169,7 +169,7 @@ def _label(run: RunView) -> str:
 
 
 def _issue(status: Status, env: str, check: str, detail: str) -> Issue:
-    return Issue(status, env, check, f"{env} {check} {status.value}: {detail}")
+    return Issue.of(status, env, check, detail)
 
 
 def env_ci_issues(view: EnvironmentView, inventory: Inventory) -> list[Issue]:
@@ -178,7 +178,7 @@ def env_ci_issues(view: EnvironmentView, inventory: Inventory) -> list[Issue]:
     parked stack serves nothing, and CI redeploys it when it starts it again)."""
     found: list[Issue] = []
     limit = inventory.github.queue_limit if inventory.github else 1
-    parked = view.lifecycle in (Lifecycle.STOPPED, Lifecycle.RETIRED)
+    parked = view.lifecycle.parked
     ci = view.ci
     if ci is not None:
         confirmed = [r for r in ci.holders if r.mapped_by == SlotBasis.MARKER]
@@ -222,7 +222,7 @@ def red_slot_issue(view: EnvironmentView, status: Status) -> list[Issue]:
     """A run on a slot that is red for other reasons: amber, so it never changes the
     slot's status (already red) and can be added once the status is known."""
     ci = view.ci
-    parked = view.lifecycle in (Lifecycle.STOPPED, Lifecycle.RETIRED)
+    parked = view.lifecycle.parked
     if ci is None or ci.holder is None or parked or status is not Status.RED:
         return []
     return [

@@ -1,4 +1,7 @@
-"""Drift flags: what AWS and the answers say against what the slot should be (DESIGN §5)."""
+"""Drift flags: what AWS and the answers say against what the slot should be.
+
+Which flags there are, and why: docs/design.md#status-rules.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from fleetboard.lifecycle import find_address
 from fleetboard.model import (
     AwsFacts,
     Drift,
+    DriftKind,
     HttpFacts,
     SourceFailure,
     Status,
@@ -32,7 +36,7 @@ def aws_drift(env: Environment, aws: AwsFacts, inventory: Inventory) -> list[Dri
     if address is None:
         found.append(
             Drift(
-                "eip_missing",
+                DriftKind.EIP_MISSING,
                 Status.AMBER,
                 f"no EIP is tagged {env.eip_tag}, but fleet.toml declares {env.name}",
             )
@@ -40,7 +44,7 @@ def aws_drift(env: Environment, aws: AwsFacts, inventory: Inventory) -> list[Dri
     elif env.eip is not None and env.eip != address.public_ip:
         found.append(
             Drift(
-                "eip_tag",
+                DriftKind.EIP_TAG,
                 Status.AMBER,
                 f"EIP by tag {env.eip_tag} is {address.public_ip}, but the env file says {env.eip}",
             )
@@ -49,7 +53,7 @@ def aws_drift(env: Environment, aws: AwsFacts, inventory: Inventory) -> list[Dri
     if address is not None and broker_ips and address.public_ip not in broker_ips:
         found.append(
             Drift(
-                "broker_a_record",
+                DriftKind.BROKER_A_RECORD,
                 Status.RED,
                 f"{env.broker_host} A {', '.join(broker_ips)} is not the EIP "
                 f"{address.public_ip} tagged {env.eip_tag}",
@@ -66,7 +70,7 @@ def aws_drift(env: Environment, aws: AwsFacts, inventory: Inventory) -> list[Dri
         whose = f" ({owner}'s EIP)" if owner and owner != env.name else ""
         found.append(
             Drift(
-                "worker_a_record",
+                DriftKind.WORKER_A_RECORD,
                 Status.RED,
                 f"{host.hostname} A {', '.join(ips)}{whose} is not the broker's "
                 f"{', '.join(broker_ips)}: requests go to another stack",
@@ -84,7 +88,7 @@ def http_drift(env: Environment, http: HttpFacts, inventory: Inventory) -> list[
         names = f" (the issuer of {other})" if other else ""
         found.append(
             Drift(
-                "issuer",
+                DriftKind.ISSUER,
                 Status.RED,
                 f"the broker's issuer is {issuer}{names}, not {env.expected_issuer}: "
                 "this stack was set up for another slot",
@@ -106,7 +110,7 @@ def http_drift(env: Environment, http: HttpFacts, inventory: Inventory) -> list[
                 names = f" ({other}'s)" if other else ""
                 found.append(
                     Drift(
-                        "bucket",
+                        DriftKind.BUCKET,
                         Status.RED,
                         f"{host.hostname} reports {key} {value}{names}; "
                         f"{env.name} should use its own buckets",
@@ -122,7 +126,7 @@ def fleet_drift(inventory: Inventory, aws: AwsFacts | SourceFailure | None) -> l
     declared = {env.eip_tag for env in inventory.environments}
     return [
         Drift(
-            "undeclared_slot",
+            DriftKind.UNDECLARED_SLOT,
             Status.AMBER,
             f"EIP {a.public_ip} tagged {a.tag} belongs to no environment in fleet.toml",
         )

@@ -8,11 +8,14 @@ from collections.abc import Iterable, Sequence
 from fleetboard.model import (
     SEVERITY,
     Check,
+    CheckKind,
     Drift,
+    DriftKind,
     EnvironmentView,
     EnvKind,
     Issue,
     Lifecycle,
+    Reason,
     SourceFailure,
     Status,
 )
@@ -37,11 +40,8 @@ def counts_toward_health(check: Check) -> bool:
 # --------------------------------------------------------------------------- issues
 
 
-_ORDER = {Status.RED: 0, Status.AMBER: 1, Status.UNKNOWN: 2, Status.GREEN: 3}
-
-
-def issue_text(env: str, check: str, status: Status, detail: str) -> str:
-    return f"{env} {check} {status.value}: {detail}"
+#: Rank of a status in the model's SEVERITY: red first.
+_ORDER = {status: rank for rank, status in enumerate(SEVERITY)}
 
 
 def environment_issues(view: EnvironmentView) -> list[Issue]:
@@ -50,43 +50,27 @@ def environment_issues(view: EnvironmentView) -> list[Issue]:
     Its wallets, deploy and CI issues come from rules/chain.py and rules/ci.py; rules'
     `environment_view` puts them all in `EnvironmentView.issues`."""
     issues: list[Issue] = []
-    parked = view.lifecycle in (Lifecycle.STOPPED, Lifecycle.RETIRED)
+    parked = view.lifecycle.parked
     unknown: dict[str, list[str]] = {}
     for check in view.checks:
         if check.status in (Status.RED, Status.AMBER) and not parked:
             detail = f"{check.host} {check.summary}" if check.host else check.summary
-            issues.append(
-                Issue(
-                    check.status,
-                    view.name,
-                    check.name,
-                    issue_text(view.name, check.name, check.status, detail),
-                )
-            )
+            issues.append(Issue.of(check.status, view.name, check.name, detail))
         elif (
             check.status is Status.UNKNOWN
             and counts_toward_health(check)
             and not parked
             # A whole source failing is one fleet issue, not one per check; so is the
             # collector's own blindness (the "collector" issue).
-            and not check.reason.startswith(("source:", "collector:"))
+            and Reason.of(check.reason) not in (Reason.SOURCE, Reason.COLLECTOR)
         ):
             unknown.setdefault(check.reason, []).append(check.name)
     for reason, names in unknown.items():
         label = names[0] if len(names) == 1 else f"{len(names)} checks"
-        issues.append(
-            Issue(
-                Status.UNKNOWN,
-                view.name,
-                label,
-                issue_text(view.name, label, Status.UNKNOWN, reason),
-            )
-        )
+        issues.append(Issue.of(Status.UNKNOWN, view.name, label, reason))
     for d in view.drift:
         name = f"drift:{d.kind}"
-        issues.append(
-            Issue(d.status, view.name, name, issue_text(view.name, name, d.status, d.text))
-        )
+        issues.append(Issue.of(d.status, view.name, name, d.text))
     return issues
 
 
@@ -107,7 +91,7 @@ def env_status(view: EnvironmentView, issues: Sequence[Issue]) -> Status:
     environment has no chain view: its wallets may be inherited elsewhere). Its checks, its
     health and a stale binary (CI redeploys it when it starts it) do not count.
     """
-    if view.lifecycle in (Lifecycle.STOPPED, Lifecycle.RETIRED):
+    if view.lifecycle.parked:
         return worst(i.status for i in issues) if issues else Status.UNKNOWN
     seen = [c.status for c in view.checks if counts_toward_health(c)]
     seen += [d.status for d in view.drift]
@@ -144,26 +128,13 @@ def fleet_issues(
     """Every environment's own issues, the fleet's drift and the sources that failed (the
     ones that failed on the collector's side are the "collector" issue instead)."""
     issues = [i for view in views for i in view.issues]
+    issues += [Issue.of(d.status, "fleet", f"drift:{d.kind}", d.text) for d in drift]
     issues += [
-        Issue(
-            d.status,
-            "fleet",
-            f"drift:{d.kind}",
-            issue_text("fleet", f"drift:{d.kind}", d.status, d.text),
-        )
-        for d in drift
-    ]
-    issues += [
-        Issue(
+        Issue.of(
             Status.UNKNOWN,
             "fleet",
             f"source:{f.source}",
-            issue_text(
-                "fleet",
-                f"source:{f.source}",
-                Status.UNKNOWN,
-                f"{f.reason}; its part of the board is unknown",
-            ),
+            f"{f.reason}; its part of the board is unknown",
         )
         for f in failures
         if not f.blind
@@ -173,16 +144,11 @@ def fleet_issues(
 
 def collector_issue(blind: str) -> Issue:
     """The first issue of a board the collector could not see: its cause, not the fleet's."""
-    return Issue(
+    return Issue.of(
         Status.UNKNOWN,
         "fleet",
         "collector",
-        issue_text(
-            "fleet",
-            "collector",
-            Status.UNKNOWN,
-            f"{blind}; what it could not see is unknown, not down",
-        ),
+        f"{blind}; what it could not see is unknown, not down",
     )
 
 
@@ -194,29 +160,41 @@ _CERT_WORDS = re.compile(r"certif|expired|hostname|mismatch|self.signed|issuer|v
 
 
 def _hint(check: Check) -> str:
+    """What to look at, by the layer the check failed at (`Reason.of` its reason)."""
     reason = check.reason
-    if reason.startswith("http 5"):
-        return (
-            "nginx answers but the service behind it does not: check its systemd unit and journal"
-        )
-    if reason.startswith("http 429"):
-        return "it is rate limiting the collector: check nginx's limit_req for the collector"
-    if reason.startswith("http 4"):
-        return "nginx answers with a client error: check the vhost and the service's routes"
-    if reason.startswith(("timeout", "connect")):
-        return "the host or nginx is down: check the instance and nginx"
-    if reason.startswith("dns") and "NXDOMAIN" in reason:
-        return "its A record is missing: run dns-upsert-workers.sh for this environment"
-    if reason.startswith("dns"):
-        return "its name did not resolve: check the zone's records and name servers"
-    if reason.startswith("cert") or (reason.startswith("tls") and _CERT_WORDS.search(reason)):
-        return "renew or reissue its certificate (certbot)"
-    if reason.startswith("tls"):
-        # Not the certificate: the port does not speak TLS as a browser expects.
-        return "its port does not speak TLS properly: check nginx's `listen 443 ssl` vhost"
-    if reason.startswith("body"):
-        return "the service says it is not ok: read its /healthz answer"
+    match Reason.of(reason):
+        case Reason.HTTP:
+            code = reason.removeprefix(Reason.HTTP).strip()
+            if code.startswith("5"):
+                return (
+                    "nginx answers but the service behind it does not: "
+                    "check its systemd unit and journal"
+                )
+            if code == "429":
+                return (
+                    "it is rate limiting the collector: check nginx's limit_req for the collector"
+                )
+            if code.startswith("4"):
+                return "nginx answers with a client error: check the vhost and the service's routes"
+        case Reason.TIMEOUT | Reason.CONNECT:
+            return "the host or nginx is down: check the instance and nginx"
+        case Reason.DNS if "NXDOMAIN" in reason:
+            return "its A record is missing: run dns-upsert-workers.sh for this environment"
+        case Reason.DNS:
+            return "its name did not resolve: check the zone's records and name servers"
+        case Reason.CERT:
+            return _RENEW
+        case Reason.TLS if _CERT_WORDS.search(reason):
+            return _RENEW
+        case Reason.TLS:
+            # Not the certificate: the port does not speak TLS as a browser expects.
+            return "its port does not speak TLS properly: check nginx's `listen 443 ssl` vhost"
+        case Reason.BODY:
+            return "the service says it is not ok: read its /healthz answer"
     return "look at it"
+
+
+_RENEW = "renew or reissue its certificate (certbot)"
 
 
 def _check_action(view: EnvironmentView, check: Check) -> str:
@@ -226,6 +204,12 @@ def _check_action(view: EnvironmentView, check: Check) -> str:
     return f"{view.name}: {check.host or check.name} {check.summary}; {_hint(check)}."
 
 
+#: Drift that sends requests to another stack, and drift that says a stack was set up for
+#: another slot: the first two things to fix about an environment's reds.
+_MISROUTED = (DriftKind.WORKER_A_RECORD, DriftKind.BROKER_A_RECORD)
+_CROSS_WIRED = (DriftKind.ISSUER, DriftKind.BUCKET)
+
+
 def _red_action(view: EnvironmentView, issues: Sequence[Issue]) -> str | None:
     """What to do first about one environment's reds, by a fixed priority: misrouting,
     cross-wiring, a CI clash, an outage, an empty wallet, a certificate, the machine, then
@@ -233,30 +217,30 @@ def _red_action(view: EnvironmentView, issues: Sequence[Issue]) -> str | None:
     name = view.name
     prod = "Prod first: " if view.kind is EnvKind.PROD else ""
     for d in view.drift:
-        if d.kind in ("worker_a_record", "broker_a_record") and d.status is Status.RED:
+        if d.kind in _MISROUTED and d.status is Status.RED:
             return (
                 f"{prod}Fix DNS for {name}: {d.text}. Point it back at the broker's EIP with a "
                 "Route 53 UPSERT (dns-upsert-workers.sh), as after incident #201."
             )
     for d in view.drift:
-        if d.kind in ("issuer", "bucket") and d.status is Status.RED:
+        if d.kind in _CROSS_WIRED and d.status is Status.RED:
             return (
                 f"{prod}{name} is cross-wired: {d.text}. Keep CI off it and re-run its setup "
                 "for the right slot."
             )
     for issue in issues:
         if issue.check == "ci" and issue.status is Status.RED:
-            detail = issue.text.split(": ", 1)[1]
-            return f"{prod}{name}: {detail}. Cancel the extra run, or start the slot's instance."
-    parked = view.lifecycle in (Lifecycle.STOPPED, Lifecycle.RETIRED)
+            return (
+                f"{prod}{name}: {issue.detail}. Cancel the extra run, or start the slot's instance."
+            )
+    parked = view.lifecycle.parked
     red = [c for c in view.checks if c.status is Status.RED and not parked]
     for check in red:
-        if check.kind == "http":
+        if check.kind is CheckKind.HTTP:
             return _check_action(view, check)
     for issue in issues:
         if issue.check.startswith("wallet:") and issue.status is Status.RED:
-            detail = issue.text.split(": ", 1)[1]
-            return f"{prod}Fund {name}'s {issue.check.removeprefix('wallet:')}: {detail}."
+            return f"{prod}Fund {name}'s {issue.check.removeprefix('wallet:')}: {issue.detail}."
     for check in red:
         return _check_action(view, check)
     for issue in issues:
@@ -266,7 +250,7 @@ def _red_action(view: EnvironmentView, issues: Sequence[Issue]) -> str | None:
 
 
 def _amber_action(view: EnvironmentView, issues: Sequence[Issue]) -> str | None:
-    parked = view.lifecycle in (Lifecycle.STOPPED, Lifecycle.RETIRED)
+    parked = view.lifecycle.parked
     for check in view.checks:
         if check.status is Status.AMBER and not parked:
             what = f"{check.host or check.name} {check.summary}"
@@ -319,7 +303,7 @@ def suggested_next_action(
     for issue in issues:
         if issue.status is Status.AMBER:
             return f"Nothing is down. Next, {issue.text}."
-    running = [v for v in ranked if v.lifecycle not in (Lifecycle.STOPPED, Lifecycle.RETIRED)]
+    running = [v for v in ranked if not v.lifecycle.parked]
     unknown = [v.name for v in running if v.status is Status.UNKNOWN]
     if unknown:
         return (
@@ -343,7 +327,7 @@ def summary_message(
     """One sentence: which environments need attention. "running" only for environments
     known to run; a collector that cannot see (`blind`, its cause in a few words: "the
     collector has no DNS") says so first."""
-    watched = [v for v in views if v.lifecycle not in (Lifecycle.STOPPED, Lifecycle.RETIRED)]
+    watched = [v for v in views if not v.lifecycle.parked]
     parked = [v for v in views if v not in watched]
     tail = f" ({len(parked)} parked)" if parked else ""
     bad = [v for v in watched if v.status is not Status.GREEN]
@@ -371,10 +355,6 @@ def summary_message(
 def env_counts(views: Sequence[EnvironmentView]) -> dict[str, int]:
     counts = {s.value: 0 for s in (Status.RED, Status.AMBER, Status.UNKNOWN, Status.GREEN)}
     for v in views:
-        key = (
-            v.lifecycle.value
-            if v.lifecycle in (Lifecycle.STOPPED, Lifecycle.RETIRED)
-            else v.status.value
-        )
+        key = v.lifecycle.value if v.lifecycle.parked else v.status.value
         counts[key] = counts.get(key, 0) + 1
     return counts

@@ -70,7 +70,7 @@ HEALTH_FIELDS: tuple[Agrees, ...] = (
     Agrees("error", (None, False), empty=True),
     Agrees("errors", (None,), empty=True),
     # The bundler says ok but not ready until its submitter is funded: test slots run
-    # unsponsored by design, so that is amber, not red (FLEET_FACTS §4).
+    # unsponsored by design, so that is amber, not red (docs/fleet.md#health).
     Agrees(
         "ready",
         (True,),
@@ -269,7 +269,7 @@ def _health_object(doc: dict[str, Any], took: str) -> Verdict:
     )
 
 
-#: Broker /readyz (FLEET_FACTS §4): the body's `status` -> its status and the one HTTP code it
+#: Broker /readyz (docs/fleet.md#health): the body's `status` -> its status and the one HTTP code it
 #: comes with. A status with another code, or `ready` beside `"degraded": true`, says two
 #: things at once and is never green.
 READY_STATUSES: dict[str, tuple[Status, int]] = {
@@ -391,6 +391,6 @@ def optional_verdict(verdict: Verdict) -> Verdict:
     status, reason, summary = verdict
     if status is not Status.RED:
         return verdict
-    if reason.startswith("dns"):
+    if Reason.of(reason) is Reason.DNS:
         return Status.UNKNOWN, f"optional: {reason}", f"{summary} (optional)"
     return Status.AMBER, reason, f"{summary} (optional)"

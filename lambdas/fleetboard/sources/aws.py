@@ -1,7 +1,7 @@
 """The aws source: Elastic IPs by Name tag, the instances behind them, the zone's A records,
 and the deploy trail (the newest CI deploy command per instance).
 
-A pass makes the same few requests whatever the fleet size (DESIGN §9): one
+A pass makes the same few requests whatever the fleet size (docs/design.md#requests): one
 `ec2:DescribeAddresses`, one `ec2:DescribeInstances` (plus pages), the pages of one
 `route53:ListResourceRecordSets` and of one `ssm:ListCommands` (at most MAX_DEPLOY_PAGES).
 Failures come back as a `SourceFailure` whose reason names the call and AWS's error code,
@@ -80,7 +80,7 @@ DESCRIBE_INSTANCES = "ec2:DescribeInstances"
 LIST_RECORD_SETS = "route53:ListResourceRecordSets"
 LIST_COMMANDS = "ssm:ListCommands"
 
-#: The SSM document CI's deploy step runs (FLEET_FACTS §6); ListCommands is filtered to it.
+#: The SSM document CI's deploy step runs (docs/fleet.md#ci); ListCommands is filtered to it.
 DEPLOY_DOCUMENT = "AWS-RunShellScript"
 
 #: ListCommands' largest page: its MaxResults takes 1 to 50.
@@ -726,7 +726,7 @@ def _deploys(command: CommandTypeDef, known: set[str]) -> Iterator[DeployFacts]:
             )
 
 
-#: `gh-ci deploy ${GITHUB_RUN_ID} ref=${DEPLOY_REF}` (FLEET_FACTS §6), spaced loosely; an empty
+#: `gh-ci deploy ${GITHUB_RUN_ID} ref=${DEPLOY_REF}` (docs/fleet.md#ci), spaced loosely; an empty
 #: GITHUB_RUN_ID leaves no run id. The ref is one token: a branch name or a sha.
 _DEPLOY_COMMENT = re.compile(
     r"^\s*gh-ci\s+deploy(?:\s+(?P<run_id>\d+))?\s+ref=(?P<ref>\S+)\s*$", re.IGNORECASE

@@ -7,7 +7,7 @@ A pass asks GitHub's REST API, with urllib3 and no retries (a failure is data):
 3. per run in flight, its jobs (the `test-fleet slot N` marker step lives in their steps);
 4. only for runs whose jobs show no marker yet, the `slot-claim` job's annotations.
 
-That is 3 + (runs in flight) requests with today's two workflow files (DESIGN §9), plus one
+That is 3 + (runs in flight) requests with two workflow files (docs/design.md#requests), plus one
 the first time an unmarked run is seen. ETags are kept between passes in `ctx.state`
 ("github"), so an unchanged answer is a 304 that costs no rate limit when authenticated; the
 annotations of a finished slot-claim job never change and are not asked for again. Below

@@ -55,7 +55,7 @@ def suffix_of(name: str) -> str:
 
 
 def broker_host(suffix: str) -> str:
-    # Slot 1 keeps the grandfathered prefix style (FLEET_FACTS §1).
+    # Slot 1 keeps the grandfathered prefix style (docs/fleet.md#hosts).
     return f"test-broker.{ZONE}" if suffix == "-test" else f"broker{suffix}.{ZONE}"
 
 

@@ -21,7 +21,7 @@ from tests.integration.github.helpers import (
 )
 
 from fleetboard import __version__
-from fleetboard.ci import SlotBasis, annotation_slot, marker_slot, slot_claim
+from fleetboard.ci import annotation_slot, marker_slot, slot_claim
 from fleetboard.demo.github import (
     T0,
     Endpoint,
@@ -35,7 +35,7 @@ from fleetboard.demo.github import (
     waiting_jobs,
 )
 from fleetboard.demo.hosts import refused_port
-from fleetboard.model import CiRun, GithubFacts, SourceFailure
+from fleetboard.model import CiRun, GithubFacts, SlotBasis, SourceFailure
 from fleetboard.sources.github import NOT_CONFIGURED, GithubSource
 
 REPO = "litentry/agentKeys"
