@@ -25,14 +25,13 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct, IConstruct
 
 from fleetboard.config import (
-    MAX_LAMBDA_TIMEOUT_S,
     STALE_PERIODS,
-    TIMEOUT_MARGIN_S,
     ConfigError,
     DeploySettings,
     LoadedConfig,
 )
 from fleetboard.config import schedule_problems as _schedule_problems
+from fleetboard.config.schedule import lambda_timeout_s
 from fleetboard.handler import NAMESPACE, SECRET_ENV, SERVICE
 from fleetboard.publish import HISTORY_PREFIX, LATEST, PUBLISHED_KEYS, STATE_PREFIX
 from fleetboard.sources.aws import (
@@ -46,8 +45,7 @@ from infra.bundling import ARCHITECTURE, RUNTIME, collector_code
 HANDLER = "fleetboard.handler.handler"
 #: The metric handler.py emits after every pass: 1 when the board was published, else 0.
 PUBLISHED_METRIC = "PassPublished"
-# The schedule's limits live in config.py, so `validate` refuses what synth would.
-MAX_TIMEOUT_S = MAX_LAMBDA_TIMEOUT_S
+# The schedule's limits live in config/schedule.py, so `validate` refuses what synth would.
 #: The shortest age Lambda and Scheduler accept: a pass that could not start within a
 #: minute is dropped, since the next tick brings a fresher one.
 MAX_EVENT_AGE = cdk.Duration.seconds(60)
@@ -95,7 +93,7 @@ def acknowledge(construct: Construct, finding: str, reason: str) -> None:
 
 def timeout_s(loaded: LoadedConfig) -> int:
     """The Lambda timeout: a few seconds short of the period, so passes never overlap."""
-    return min(loaded.period_s - TIMEOUT_MARGIN_S, MAX_TIMEOUT_S)
+    return lambda_timeout_s(loaded.period_s)
 
 
 def schedule_problems(loaded: LoadedConfig, source: str = "fleet.toml") -> list[str]:

@@ -37,9 +37,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("FLEETBOARD_LEAKCHECK") == "0" or hasattr(config, "workerinput"):
         return
     system_tmp = tempfile.gettempdir()
-    _remove_dead_sessions(Path(system_tmp))
+    leaks.remove_dead_owned(Path(system_tmp), "fleetboard-tests-")
     session_tmp = tempfile.mkdtemp(prefix="fleetboard-tests-")
-    Path(session_tmp, ".owner").write_text(str(os.getpid()))
+    leaks.claim(Path(session_tmp))
     token = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
     _state.update(token=token, tmp=session_tmp, system_tmp=system_tmp)
     os.environ[leaks.MARKER_ENV] = token
@@ -65,7 +65,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     orphans = [p for p in procs if p not in pending]
     left = set(leaks.wait_gone([p.pid for p in orphans], _SETTLE_S))
     leaked = [p for p in orphans if p.pid in left]
-    folders = [p for p in leaks.temp_leftovers(session_tmp) if p.name != ".owner"]
+    folders = [p for p in leaks.temp_leftovers(session_tmp) if p.name != leaks.OWNER_FILE]
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
 
     def say(line: str) -> None:
@@ -112,15 +112,3 @@ def _basetemp(config: pytest.Config) -> str:
     factory = getattr(config, "_tmp_path_factory", None)
     given = getattr(factory, "_basetemp", None) or getattr(factory, "_given_basetemp", None)
     return str(given) if given else ""
-
-
-def _remove_dead_sessions(root: Path) -> None:
-    """The temp folders of earlier sessions that were killed outright (nothing cleans up
-    after a SIGKILL); a folder whose session still runs stays."""
-    for path in root.glob("fleetboard-tests-*"):
-        try:
-            owner = int((path / ".owner").read_text())
-        except (OSError, ValueError):
-            continue
-        if not leaks.alive([owner]):
-            shutil.rmtree(path, ignore_errors=True)

@@ -11,6 +11,7 @@ fails part-way says exactly which keys were written (PassResult.published/unpubl
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from fleetboard import __version__, jsonsafe, rules, snapshot
+from fleetboard import __version__, rules, snapshot
 from fleetboard.config import DEADLINE_GRACE_S, LoadedConfig
 from fleetboard.inventory import Inventory
 from fleetboard.model import (
@@ -168,7 +169,7 @@ def run_sources(
         future.set_running_or_notify_cancel()
     elapsed: dict[str, float] = {}
     for source in sources:
-        own = replace(ctx, state=state, pass_closed=gate.is_closed)
+        own = replace(ctx, state=state)
         worker = threading.Thread(
             target=_run_one,
             args=(source, loaded.inventory, own, futures, elapsed),
@@ -293,7 +294,7 @@ def previous_nonces(latest: bytes | None) -> dict[str, int]:
     if not latest:
         return {}
     try:
-        doc = jsonsafe.loads(latest)
+        doc = json.loads(latest)  # our own snapshot, validated when it was written
         return {
             nonce_key(env["chain"].get("network"), wallet["address"]): int(wallet["nonce"])
             for env in doc.get("environments", [])

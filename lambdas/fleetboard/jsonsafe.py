@@ -32,8 +32,9 @@ class TooDeep(ValueError):
 def depth(data: bytes | str) -> int:
     """How deep the brackets outside strings nest (an upper bound for malformed input)."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:  # the common case: nothing to count
-        return min(MAX_DEPTH, raw.count(b"[") + raw.count(b"{"))
+    opens = raw.count(b"[") + raw.count(b"{")
+    if opens <= MAX_DEPTH:  # the common case: no deeper than its bracket count, so safe
+        return opens
     outside = _STRING.sub(b"", raw)
     steps = (_STEP[m[0]] for m in _BRACKETS.findall(outside))
     return max(accumulate(steps, initial=0))

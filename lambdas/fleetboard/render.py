@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -84,15 +85,6 @@ def rank(word: str) -> int:
     return _RANK.get(word, len(WORDS))
 
 
-def tally(env: JsonDoc) -> list[tuple[str, int]]:
-    """(word, count) of the environment's checks, worst first, zero counts left out."""
-    counts: dict[str, int] = {}
-    for check in env["checks"]:
-        word = check_word(check, env)
-        counts[word] = counts.get(word, 0) + 1
-    return sorted(counts.items(), key=lambda item: rank(item[0]))
-
-
 def issues_by_env(doc: JsonDoc) -> dict[str, list[JsonDoc]]:
     """The summary's issues by environment: a card counts exactly the issues the summary
     lists for it (one list, computed once by the rules)."""
@@ -104,10 +96,7 @@ def issues_by_env(doc: JsonDoc) -> dict[str, list[JsonDoc]]:
 
 def issue_tally(issues: Iterable[JsonDoc]) -> list[tuple[str, int]]:
     """(word, count) of a card's issues, worst first, zero counts left out."""
-    counts: dict[str, int] = {}
-    for issue in issues:
-        counts[issue["status"]] = counts.get(issue["status"], 0) + 1
-    return sorted(counts.items(), key=lambda item: rank(item[0]))
+    return by_rank(Counter(issue["status"] for issue in issues))
 
 
 def green_checks(env: JsonDoc) -> int:
@@ -412,7 +401,6 @@ def master_word(chain: JsonDoc) -> str:
 FILTERS: dict[str, Any] = {
     "env_word": env_word,
     "check_word": check_word,
-    "tally": tally,
     "issue_tally": issue_tally,
     "green_checks": green_checks,
     "unseen_checks": unseen_checks,

@@ -4,6 +4,7 @@ one scrubber every source passes an exception's words through before they become
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 
@@ -116,3 +117,20 @@ def scrub(text: str, secrets: Iterable[str] = (), *, limit: int = REASON_CHARS) 
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text
+
+
+def visible(text: str, cap: int = 60) -> str:
+    r"""`text` with control and invisible characters shown as escapes (`\x00`, `\u202e`),
+    at most `cap` characters, cut with "…". The page escapes HTML itself: this only makes
+    sure nothing raw or invisible reaches it."""
+    out: list[str] = []
+    size = 0
+    for ch in text:
+        shown = ch if ch == " " or unicodedata.category(ch)[0] not in "CZ" else ascii(ch)[1:-1]
+        if size + len(shown) > cap:  # over: make room for the "…", never half an escape
+            while out and size + 1 > cap:
+                size -= len(out.pop())
+            return "".join(out) + "…"
+        out.append(shown)
+        size += len(shown)
+    return "".join(out)

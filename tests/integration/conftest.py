@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
-from typing import NoReturn
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
 
 import pytest
 from tests.integration.fixtures.chain import CHAIN_ID, Contracts
@@ -124,3 +125,22 @@ def node() -> Iterator[local.LocalChain]:
 def contracts(node: local.LocalChain) -> Contracts:
     """The registry and EntryPoint of tests/contracts/, compiled and deployed on `node`."""
     return Contracts(node.deploy("SidecarRegistry"), node.deploy("EntryPoint"))
+
+
+# --------------------------------------------------------------------------- DNS
+
+
+@pytest.fixture
+def no_dns_for(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """`no_dns_for(name, ...)`: those names fail to resolve, as on a machine with no DNS,
+    without a query ever leaving the machine (tests send nothing off loopback)."""
+    real = socket.getaddrinfo
+    refused: set[str] = set()
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host in refused:
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return lambda *names: refused.update(names)

@@ -449,7 +449,7 @@ def test_a_sigkilled_demo_takes_anvil_with_it_and_the_next_demo_removes_its_fold
     demo_run: Callable[..., DemoRun],
 ) -> None:
     from fleetboard.demo import chain as local
-    from fleetboard.demo.run import _remove_orphaned_workdirs
+    from fleetboard.demo.run import WORKDIR_PREFIX
 
     if local.available() is not None:
         pytest.skip(f"the demo runs without its chain: {local.available()}")
@@ -461,7 +461,7 @@ def test_a_sigkilled_demo_takes_anvil_with_it_and_the_next_demo_removes_its_fold
     run.process.wait(timeout=10)
     assert leaks.wait_gone([anvil], 5) == [], "anvil outlived a SIGKILLed demo"
     assert workdir.is_dir()  # nobody could remove it...
-    _remove_orphaned_workdirs(run.tmp)
+    leaks.remove_dead_owned(run.tmp, WORKDIR_PREFIX)
     assert not workdir.exists()  # ...until the next demo did
     for left in leaks.temp_leftovers(run.tmp):  # the hosts' certificates, likewise orphaned
         leaks.remove([left])

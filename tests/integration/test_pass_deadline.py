@@ -325,23 +325,9 @@ def test_collect_exits_by_its_deadline_while_aws_trickles_one_byte_at_a_time(
         }
         command = [sys.executable, "-m", "fleetboard", "collect", "--config", str(config)]
         limit_s = DEADLINE_S + DEADLINE_GRACE_S + MARGIN_S + STARTUP_S
-        started = time.monotonic()
-        with subprocess.Popen(
-            [*command, "--out", str(out)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        ) as child:
-            try:
-                stdout, stderr = child.communicate(timeout=limit_s)
-            finally:
-                if child.poll() is None:
-                    child.kill()
-                    child.communicate()
-        took = time.monotonic() - started
+        returncode, stdout, stderr, took = run_within([*command, "--out", str(out)], limit_s, env)
         assert aws.requests >= 1  # the aws source really was stuck on this server
-    assert child.returncode == 0, stderr
+    assert returncode == 0, stderr
     assert "aws (no complete answer within 2 s)" in stdout
     doc = json.loads((out / LATEST).read_text())
     assert doc["collector"]["sources"]["aws"]["error"] == "no complete answer within 2 s"
@@ -373,12 +359,22 @@ def test_collect_exits_even_when_a_stuck_source_holds_a_thread_the_exit_would_jo
     # `loaded` wrote tmp_path/fleet.toml.
     command = [sys.executable, "-c", STUCK_IN_A_POOL, "collect", "--config"]
     limit_s = DEADLINE_S + DEADLINE_GRACE_S + MARGIN_S + STARTUP_S
+    returncode, stdout, stderr, took = run_within(
+        [*command, str(tmp_path / "fleet.toml"), "--out", str(tmp_path / "board")], limit_s
+    )
+    assert returncode == 0, stderr
+    assert "aws (no complete answer within 2 s)" in stdout
+    print(f"`fleetboard collect` with a source stuck in a pool: {took:.2f} s")
+
+
+def run_within(
+    command: list[str], limit_s: float, env: dict[str, str] | None = None
+) -> tuple[int, str, str, float]:
+    """Run a command that must end by itself within `limit_s` (communicate's timeout fails
+    the test otherwise); killed in any case, so nothing outlives the test."""
     started = time.monotonic()
     with subprocess.Popen(
-        [*command, str(tmp_path / "fleet.toml"), "--out", str(tmp_path / "board")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as child:
         try:
             stdout, stderr = child.communicate(timeout=limit_s)
@@ -386,6 +382,4 @@ def test_collect_exits_even_when_a_stuck_source_holds_a_thread_the_exit_would_jo
             if child.poll() is None:
                 child.kill()
                 child.communicate()
-    assert child.returncode == 0, stderr
-    assert "aws (no complete answer within 2 s)" in stdout
-    print(f"`fleetboard collect` with a source stuck in a pool: {time.monotonic() - started:.2f} s")
+    return child.returncode, stdout, stderr, time.monotonic() - started

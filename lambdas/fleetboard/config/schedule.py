@@ -28,6 +28,12 @@ PUBLISH_RESERVE_S = 5.0
 AFTER_DEADLINE_S = DEADLINE_GRACE_S + PUBLISH_RESERVE_S
 
 
+def lambda_timeout_s(period_s: int) -> int:
+    """The collector Lambda's timeout: a margin short of the period, so passes never overlap,
+    and no more than Lambda allows."""
+    return min(period_s - TIMEOUT_MARGIN_S, MAX_LAMBDA_TIMEOUT_S)
+
+
 def schedule_problems(period_s: int, pass_deadline_s: float) -> list[tuple[str, str]]:
     """(key, text) for a schedule the scheduled board cannot run; empty when all is well.
 
@@ -52,7 +58,7 @@ def schedule_problems(period_s: int, pass_deadline_s: float) -> list[tuple[str, 
                 f"fit in CloudWatch's one-day window (at most {86400 // STALE_PERIODS})",
             )
         )
-    timeout = min(period_s - TIMEOUT_MARGIN_S, MAX_LAMBDA_TIMEOUT_S)
+    timeout = lambda_timeout_s(period_s)
     if pass_deadline_s > period_s - 2 * TIMEOUT_MARGIN_S:
         found.append(
             (

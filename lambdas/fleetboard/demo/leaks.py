@@ -141,6 +141,28 @@ def temp_leftovers(root: Path | None = None, prefix: str = TEMP_PREFIX) -> list[
         return []
 
 
+#: In a temp folder: the pid of the process that owns it, so a later run can tell a folder
+#: whose owner was killed outright (SIGKILL: nothing can clean up then) from a live one.
+OWNER_FILE = ".owner"
+
+
+def claim(folder: Path) -> None:
+    """Mark `folder` as this process's (see remove_dead_owned)."""
+    (folder / OWNER_FILE).write_text(str(os.getpid()))
+
+
+def remove_dead_owned(root: Path, prefix: str) -> None:
+    """Remove the `prefix*` folders in `root` whose owner is dead; a folder whose owner
+    still runs, or that has no owner file, stays."""
+    for path in root.glob(f"{prefix}*"):
+        try:
+            owner = int((path / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if owner != os.getpid() and not alive([owner]):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def kill(procs: Iterable[Proc]) -> None:
     for proc in procs:
         with contextlib.suppress(ProcessLookupError, PermissionError):

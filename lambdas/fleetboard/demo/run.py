@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fleetboard.config import LoadedConfig, load
-from fleetboard.demo import procs, scenario
+from fleetboard.demo import leaks, procs, scenario
 from fleetboard.demo.aws_world import (
     DEMO_CREDENTIALS,
     World,
@@ -39,7 +37,6 @@ from fleetboard.sources import utc_now
 #: The demo's temp folder (fleet.toml, the CA): removed on any exit but SIGKILL, and then by
 #: the next demo (it holds its owner's pid).
 WORKDIR_PREFIX = "fleetboard-demo-"
-_OWNER = "owner.pid"
 
 #: What the demo's own GitHub server accepts; a real token never goes near it.
 DEMO_GITHUB_TOKEN = "demo-token-for-the-simulated-github"  # noqa: S105
@@ -155,9 +152,9 @@ def _run_demo(*, out: Path, once: bool, port: int, every_s: int) -> int:
     from fleetboard.report import pass_and_report
 
     out.mkdir(parents=True, exist_ok=True)
-    _remove_orphaned_workdirs()
+    leaks.remove_dead_owned(Path(tempfile.gettempdir()), WORKDIR_PREFIX)
     with procs.temp_dir(WORKDIR_PREFIX) as tmp:
-        (tmp / _OWNER).write_text(str(os.getpid()))
+        leaks.claim(tmp)
         procs.phase("workdir", str(tmp))
         with demo_fleet(tmp) as fleet:
             print(
@@ -222,28 +219,6 @@ def _serve(fleet: DemoFleet, out: Path, port: int, every_s: int) -> int:
             server.shutdown()
         server.server_close()
     return EXIT_OK
-
-
-def _remove_orphaned_workdirs(root: Path | None = None) -> None:
-    """Remove the temp folders of earlier demos that were killed outright (SIGKILL: nothing
-    can clean up then); a folder whose owner still runs, or that has no owner file, stays."""
-    for path in (root or Path(tempfile.gettempdir())).glob(f"{WORKDIR_PREFIX}*"):
-        try:
-            owner = int((path / _OWNER).read_text())
-        except (OSError, ValueError):
-            continue
-        if owner != os.getpid() and not _alive(owner):
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -139,7 +139,7 @@ def fleet_issues(
         for f in failures
         if not f.blind
     ]
-    return rank_issues(issues, views)
+    return issues  # ranked once, with the CI and chain issues, by the caller
 
 
 def collector_issue(blind: str) -> Issue:

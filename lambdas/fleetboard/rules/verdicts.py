@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +19,7 @@ from fleetboard.model import (
     Reason,
     Status,
 )
+from fleetboard.text import visible
 
 # Each classify_* returns (status, reason, summary). reason is "" when green, otherwise it
 # starts with a Reason value so tools can group by failure class.
@@ -85,23 +85,6 @@ HEALTH_FIELDS: tuple[Agrees, ...] = (
 QUOTE_CAP = 60
 #: Whitespace a text body may carry around `ok` (HTTP's, not Unicode's).
 _HTTP_SPACE = " \t\r\n"
-
-
-def visible(text: str, cap: int = QUOTE_CAP) -> str:
-    r"""`text` with control and invisible characters shown as escapes (`\x00`, `\u202e`),
-    at most `cap` characters, cut with "…". The page escapes HTML itself: this only makes
-    sure nothing raw or invisible reaches it."""
-    out: list[str] = []
-    size = 0
-    for ch in text:
-        shown = ch if ch == " " or unicodedata.category(ch)[0] not in "CZ" else ascii(ch)[1:-1]
-        if size + len(shown) > cap:  # over: make room for the "…", never half an escape
-            while out and size + 1 > cap:
-                size -= len(out.pop())
-            return "".join(out) + "…"
-        out.append(shown)
-        size += len(shown)
-    return "".join(out)
 
 
 def quoted(text: str, cap: int = QUOTE_CAP) -> str:

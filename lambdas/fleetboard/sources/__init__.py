@@ -61,10 +61,6 @@ class PassContext:
     #: Where a source keeps state between passes (the publisher's store); None: nowhere.
     state: StateStore | None = None
     sleep: Callable[[float], None] = time.sleep
-    #: True once the pass stopped waiting for this source (its deadline and grace are
-    #: spent): whatever it returns is discarded and its state writes are dropped, so a
-    #: long-running source may check it and stop early.
-    pass_closed: Callable[[], bool] = field(default=lambda: False)
     #: time.monotonic() when the pass began: with `deadline`, the pass's whole time budget.
     started: float = field(default_factory=time.monotonic)
 

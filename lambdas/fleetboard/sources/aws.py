@@ -61,6 +61,7 @@ from fleetboard import jsonsafe
 from fleetboard.inventory import AwsSettings, Inventory
 from fleetboard.model import AddressFacts, AwsFacts, DeployFacts, InstanceFacts, SourceFailure
 from fleetboard.sources import PassContext
+from fleetboard.sources.wire import evidence
 from fleetboard.text import scrub
 
 if TYPE_CHECKING:
@@ -204,14 +205,6 @@ _AWS_FAILURES = (ClientError, BotoCoreError, ResponseParserError, _DeadlineReach
 BODY_CAP_BYTES = 16 * 1024 * 1024
 
 _XML_ROOT = re.compile(rb"^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<([A-Za-z_][\w.:-]*)", re.S)
-_EVIDENCE_CHARS = 60
-
-
-def _evidence(body: bytes) -> str:
-    """The start of a body, as a reason may quote it: escaped, scrubbed, capped."""
-    text = body[: _EVIDENCE_CHARS * 4].decode("utf-8", "replace")
-    text = scrub(text, limit=_EVIDENCE_CHARS)
-    return f'"{text}"' if text else "an empty body"
 
 
 def _check_answer(operation_model: Any = None, response_dict: Any = None, **_: Any) -> None:
@@ -245,28 +238,28 @@ def _check_answer(operation_model: Any = None, response_dict: Any = None, **_: A
         )
         if page or ("html" in content_type and element is None and not start.startswith(b"{")):
             raise _ForeignAnswer(
-                f"answered {status} with {shown_type}, not AWS's {kind}: {_evidence(body)}"
+                f"answered {status} with {shown_type}, not AWS's {kind}: {evidence(body)}"
             )
         return
     if json_protocol:
         if "json" not in content_type:
             raise _ForeignAnswer(
-                f"answered {status} with {shown_type}, not AWS's JSON: {_evidence(body)}"
+                f"answered {status} with {shown_type}, not AWS's JSON: {evidence(body)}"
             )
         try:
             doc = jsonsafe.loads(body or b"{}")
         except ValueError:
             raise _ForeignAnswer(
-                f"answered {status} with a body that is not JSON: {_evidence(body)}"
+                f"answered {status} with a body that is not JSON: {evidence(body)}"
             ) from None
         if not isinstance(doc, dict):
             raise _ForeignAnswer(
-                f"answered {status} with JSON that is not an object: {_evidence(body)}"
+                f"answered {status} with JSON that is not an object: {evidence(body)}"
             )
         return
     if "xml" not in content_type:
         raise _ForeignAnswer(
-            f"answered {status} with {shown_type}, not AWS's XML: {_evidence(body)}"
+            f"answered {status} with {shown_type}, not AWS's XML: {evidence(body)}"
         )
     match = _XML_ROOT.match(body)
     expected = f"{operation_model.name}Response"
@@ -274,7 +267,7 @@ def _check_answer(operation_model: Any = None, response_dict: Any = None, **_: A
     if root != expected:
         got = f"<{root}>" if root else "no XML element"
         raise _ForeignAnswer(
-            f"answered {status} with XML rooted at {got}, not AWS's <{expected}>: {_evidence(body)}"
+            f"answered {status} with XML rooted at {got}, not AWS's <{expected}>: {evidence(body)}"
         )
 
 

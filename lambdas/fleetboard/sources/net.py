@@ -16,7 +16,6 @@ import socket
 import ssl
 import threading
 import time
-import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -29,6 +28,7 @@ from fleetboard import __version__
 from fleetboard.inventory import Host, ProbeSettings
 from fleetboard.model import CertFacts, HttpExchange, ProbeError, Reason
 from fleetboard.sources import PassContext
+from fleetboard.text import visible
 
 USER_AGENT = f"fleetboard/{__version__}"
 HEADER_CAP_BYTES = 64 * 1024
@@ -90,11 +90,7 @@ def clean_detail(text: str, cap: int = _DETAIL_CAP) -> str:
     """An exception's text fit for a reason: one line, control characters shown as escapes,
     at most `cap` characters. Reasons are built from the host name, the path without its
     query, and this; never from the request (headers, query strings)."""
-    shown = "".join(
-        ch if ch == " " or unicodedata.category(ch)[0] not in "CZ" else ascii(ch)[1:-1]
-        for ch in text.strip()
-    )
-    return shown if len(shown) <= cap else shown[: cap - 1] + "…"
+    return visible(text.strip(), cap)
 
 
 def path_only(path: str) -> str:

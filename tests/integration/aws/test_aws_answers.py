@@ -8,7 +8,7 @@ import dataclasses
 import errno
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -200,18 +200,11 @@ def test_no_credentials_on_the_machine_is_blind_and_says_what_to_do(
 
 
 @pytest.fixture
-def unresolvable(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def unresolvable(no_dns_for: Callable[..., None]) -> str:
     """A host name the resolver does not know (as on a laptop with no DNS at all)."""
     name = "aws-endpoint.fleet.invalid"
-    real = socket.getaddrinfo
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host == name:
-            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    yield name
+    no_dns_for(name)
+    return name
 
 
 def test_an_endpoint_name_that_does_not_resolve_is_blind(

@@ -9,7 +9,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -181,16 +181,9 @@ def test_a_keyed_rpc_url_shows_its_host_and_never_its_path_query_or_userinfo(
     assert "user" not in got.reason and "apikey" not in got.reason
 
 
-def test_an_rpc_name_that_does_not_resolve_is_blind(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_rpc_name_that_does_not_resolve_is_blind(no_dns_for: Callable[..., None]) -> None:
     name = "rpc.heima.invalid"
-    real = socket.getaddrinfo
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host == name:
-            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    no_dns_for(name)
 
     got = failure(collect(f"https://{name}/v3/{KEY}"))
 

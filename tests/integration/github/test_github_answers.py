@@ -9,7 +9,7 @@ import errno
 import json
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -194,16 +194,9 @@ def test_a_429_is_rate_limited_with_its_retry_after(server: HostileHttp) -> None
 # --------------------------------------------------------------------------- the collector blind
 
 
-def test_an_api_name_that_does_not_resolve_is_blind(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_api_name_that_does_not_resolve_is_blind(no_dns_for: Callable[..., None]) -> None:
     name = "api.github.invalid"
-    real = socket.getaddrinfo
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host == name:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    no_dns_for(name)
 
     got = failure(collect(f"https://{name}"))
 
