@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -356,14 +356,35 @@ def _remove_foreign_bytecode(out: Path) -> None:
 
 @jsii.implements(cdk.ILocalBundling)
 class LocalBundler:
-    """CDK's local bundling hook: builds the asset here, so synth needs no Docker."""
+    """CDK's local bundling hook: runs `build(output_dir)` here, so synth needs no Docker."""
 
-    def __init__(self, config_path: Path) -> None:
-        self.config_path = config_path
+    def __init__(self, build: Callable[[Path], object]) -> None:
+        self._build = build
 
     def try_bundle(self, output_dir: str, *_args: Any, **_options: Any) -> bool:
-        build_bundle(Path(output_dir), self.config_path)
+        self._build(Path(output_dir))
         return True
+
+
+def local_asset(
+    source: Path, *, asset_hash: str, runtime: lambda_.Runtime, build: Callable[[Path], object]
+) -> lambda_.Code:
+    """A Lambda code asset that `build(out)` builds on this machine, named by `asset_hash`.
+
+    How both functions' assets are made (the collector's below, the sign-in function's in
+    edge.py); each differs only in its source folder, hash and build. The hash is known
+    before any build, so CDK skips bundling when `cdk.out` already holds the asset; the
+    runtime's image is only named, since the local bundler always builds.
+    """
+    return lambda_.Code.from_asset(
+        str(source),
+        asset_hash_type=cdk.AssetHashType.CUSTOM,
+        asset_hash=asset_hash,
+        bundling=cdk.BundlingOptions(
+            image=runtime.bundling_image,  # never pulled: LocalBundler always bundles
+            local=LocalBundler(build),
+        ),
+    )
 
 
 def collector_code(config_path: Path) -> lambda_.Code:
@@ -375,12 +396,9 @@ def collector_code(config_path: Path) -> lambda_.Code:
     when `cdk.out` already holds this very asset.
     """
     config_path = config_path.resolve()
-    return lambda_.Code.from_asset(
-        str(ROOT),
-        asset_hash_type=cdk.AssetHashType.CUSTOM,
+    return local_asset(
+        ROOT,
         asset_hash=asset_hash(config_path),
-        bundling=cdk.BundlingOptions(
-            image=RUNTIME.bundling_image,  # never pulled: LocalBundler always bundles
-            local=LocalBundler(config_path),
-        ),
+        runtime=RUNTIME,
+        build=lambda out: build_bundle(out, config_path),
     )

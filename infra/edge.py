@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
-import jsii
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -32,6 +31,7 @@ from constructs import Construct
 from fleetboard.config import ConfigError
 from fleetboard.inventory import AuthSettings
 from infra.auth import CALLBACK_PATH, COOKIE_DAYS, SIGN_OUT_PATH, hosted_ui_domain
+from infra.bundling import local_asset
 from infra.collector import acknowledge
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,28 +151,14 @@ def build_edge_bundle(out: Path, config: Mapping[str, Any]) -> None:
     sys.stderr.write("fleetboard edge bundle: index.js and config.json (secrets not shown)\n")
 
 
-@jsii.implements(cdk.ILocalBundling)
-class EdgeBundler:
-    """CDK's local bundling hook: builds the edge asset here, no Docker."""
-
-    def __init__(self, config: Mapping[str, Any]) -> None:
-        self._config = dict(config)
-
-    def try_bundle(self, output_dir: str, *_args: Any, **_options: Any) -> bool:
-        build_edge_bundle(Path(output_dir), self._config)
-        return True
-
-
 def edge_code(config: Mapping[str, Any]) -> lambda_.Code:
     """The function's asset: bundled index.js plus config.json, named by edge_asset_hash."""
-    return lambda_.Code.from_asset(
-        str(SOURCE),
-        asset_hash_type=cdk.AssetHashType.CUSTOM,
+    config = dict(config)  # a copy: the bundle is built from the very config hashed
+    return local_asset(
+        SOURCE,
         asset_hash=edge_asset_hash(config),
-        bundling=cdk.BundlingOptions(
-            image=RUNTIME.bundling_image,  # never pulled: EdgeBundler always bundles
-            local=EdgeBundler(config),
-        ),
+        runtime=RUNTIME,
+        build=lambda out: build_edge_bundle(out, config),
     )
 
 

@@ -19,6 +19,7 @@ from constructs import Construct, IValidation
 
 from fleetboard.inventory import DeploySettings
 from fleetboard.publish import HISTORY_PREFIX, LATEST
+from infra.collector import acknowledge
 
 #: What the page loads, and nothing more (site/templates/index.html.j2, site/static/):
 #: board.css, board.js, `fetch("latest.json")` and the `data:,` favicon. No inline script
@@ -69,10 +70,19 @@ async function handler(event) {
 """
 
 
-def _ack(construct: Construct, rule: str, reason: str) -> None:
-    """Acknowledge one cdk-nag AwsSolutions finding on the resource it concerns."""
-    cdk.Validations.of(construct).acknowledge(
-        cdk.Acknowledgment(id=f"AwsSolutions::AwsSolutions-{rule}", reason=reason)
+def private_bucket(scope: Construct, id: str, **props: Any) -> s3.Bucket:
+    """A bucket with what both of this stack's have, whatever they hold: no public access,
+    TLS 1.2 or later only, encrypted at rest with S3's own keys (CloudFront cannot write
+    its logs into SSE-KMS). `props` say the rest: ownership, versioning, lifecycle, removal.
+    """
+    return s3.Bucket(
+        scope,
+        id,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        minimum_tls_version=1.2,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        **props,
     )
 
 
@@ -81,17 +91,13 @@ class LogsBucket(Construct):
 
     def __init__(self, scope: Construct, id: str, *, retention_days: int) -> None:
         super().__init__(scope, id)
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "Bucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
             # CloudFront standard logs are written through an ACL grant to its log delivery
             # account, so ACLs stay enabled here, and only here; S3 server access logs come
             # through the bucket policy (@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy).
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-            encryption=s3.BucketEncryption.S3_MANAGED,  # CloudFront cannot write SSE-KMS
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-logs",
@@ -113,13 +119,9 @@ class BoardBucket(Construct):
 
     def __init__(self, scope: Construct, id: str, *, logs: s3.IBucket, history_days: int) -> None:
         super().__init__(scope, id)
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "Bucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            encryption=s3.BucketEncryption.S3_MANAGED,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             versioned=True,
             lifecycle_rules=[
@@ -297,20 +299,20 @@ class BoardDistribution(Construct):
         )
 
     def _acknowledge(self, *, custom_certificate: bool) -> None:
-        _ack(
+        acknowledge(
             self.distribution,
             "CFR1",
             "No geo restriction: the fleet's operators travel, and the viewer-request auth "
             "function (docs/design.md#infrastructure) gates every request whatever its country.",
         )
-        _ack(
+        acknowledge(
             self.distribution,
             "CFR2",
             "No WAF: a read-only static board with no forms, no query strings in the cache "
             "key and auth at the edge; a web ACL would cost more than the whole board.",
         )
         if not custom_certificate:
-            _ack(
+            acknowledge(
                 self.distribution,
                 "CFR4",
                 "No custom domain configured: the default *.cloudfront.net certificate "
@@ -377,7 +379,7 @@ class ReaderPolicy(Construct):
                 )
             ],
         )
-        _ack(
+        acknowledge(
             self.policy,
             f"IAM5[Resource::<{_logical_ref(bucket)}>/{HISTORY_PREFIX}*]",
             "history/* is the read-only archive of snapshots, one object per pass under a "

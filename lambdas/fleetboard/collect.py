@@ -21,19 +21,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from fleetboard import __version__, rules, snapshot
+from fleetboard import __version__, registry, rules, snapshot
 from fleetboard.config import DEADLINE_GRACE_S, LoadedConfig
 from fleetboard.inventory import Inventory
 from fleetboard.model import (
     AwsFacts,
     Board,
-    ChainFacts,
     CollectorInfo,
-    GithubFacts,
     HttpFacts,
     SourceFailure,
     SourceRun,
-    TlsFacts,
 )
 from fleetboard.publish import (
     LATEST,
@@ -42,6 +39,7 @@ from fleetboard.publish import (
     Release,
     history_key,
 )
+from fleetboard.registry import SourceKind
 from fleetboard.rules.chain import nonce_key
 from fleetboard.sources import PassContext, Source
 from fleetboard.state import StateStore
@@ -49,25 +47,13 @@ from fleetboard.state import StateStore
 log = logging.getLogger("fleetboard")
 
 
-def default_sources(inventory: Inventory) -> tuple[Source, ...]:
-    """The one list of sources, for what the inventory configures. Imported here so a pass
-    pays only for what it runs."""
-    from fleetboard.sources.aws import AwsSource
-    from fleetboard.sources.github import GithubSource
-    from fleetboard.sources.http import HttpSource
-    from fleetboard.sources.tls import TlsSource
-
-    sources: list[Source] = [AwsSource(), HttpSource(), TlsSource()]
-    if inventory.github is not None:  # not configured: no CI part, and no issue about it
-        sources.append(GithubSource())
-    if inventory.chain is not None:
-        from fleetboard.sources.chain import ChainSource, warm_up
-
-        warm_up()  # web3's import takes seconds of CPU: not while the probes are timed
-        sources.append(ChainSource())
-        used = {e.chain.network for e in inventory.environments if e.chain and not e.retired}
-        sources += [ChainSource(network=n) for n in sorted(inventory.chain_networks) if n in used]
-    return tuple(sources)
+def default_sources(
+    inventory: Inventory, kinds: Sequence[SourceKind] | None = None
+) -> tuple[Source, ...]:
+    """The sources of the registered kinds this inventory configures, warmed up first: a
+    slow import (web3's takes seconds of CPU) is not paid while the probes are timed."""
+    registry.warm_up(inventory, kinds)
+    return registry.sources_for(inventory, kinds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,27 +72,13 @@ class PassResult:
         return bool(self.unpublished)
 
 
-class PassGate:
-    """One pass's door: open while the pass waits for its sources, shut for good after.
-
-    A source the pass stopped waiting for keeps running on its own thread (nothing can stop a
-    thread stuck in a read); the gate is what keeps it out of every later pass. Its answer
-    goes into this pass's futures, which nobody reads any more, and its state writes are
-    dropped once the gate is shut. Lambda thaws a warm container with such threads still in
-    it, so "later" is a real next pass, not just the end of the process.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._open = True
-
-    def close(self) -> None:
-        with self._lock:
-            self._open = False
-
-    def is_closed(self) -> bool:
-        with self._lock:
-            return not self._open
+#: One pass's door: open (not set) while the pass waits for its sources, shut (set) for
+#: good after. A source the pass stopped waiting for keeps running on its own thread
+#: (nothing can stop a thread stuck in a read); the gate is what keeps it out of every later
+#: pass. Its answer goes into this pass's futures, which nobody reads any more, and its
+#: state writes are dropped once the gate is shut. Lambda thaws a warm container with such
+#: threads still in it, so "later" is a real next pass, not just the end of the process.
+PassGate = threading.Event
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +88,7 @@ class GatedState:
     (or the next container's pass) saved."""
 
     store: StateStore
-    gate: PassGate
+    closed: PassGate
 
     def load_state(self, name: str) -> bytes | None:
         return self.store.load_state(name)
@@ -124,7 +96,7 @@ class GatedState:
     def save_state(self, name: str, data: bytes) -> None:
         # Checked at the start of the write: a write begun before the deadline may still
         # land just after it, but none begun after it ever does.
-        if self.gate.is_closed():
+        if self.closed.is_set():
             log.warning("dropped a late state write %r from a source the pass gave up on", name)
             return
         self.store.save_state(name, data)
@@ -158,8 +130,8 @@ def run_sources(
                 raise ValueError(f"source {source.name!r} needs {need!r}, which must come first")
     budget_s = ctx.budget_s()
     give_up_at = ctx.deadline + DEADLINE_GRACE_S
-    gate = PassGate()
-    state = GatedState(ctx.state, gate) if ctx.state is not None else None
+    closed = PassGate()
+    state = GatedState(ctx.state, closed) if ctx.state is not None else None
     # One future per source, for this pass only: an abandoned source's late answer lands
     # in a future nobody reads again, never in another pass's results.
     futures: dict[str, Future[object]] = {name: Future() for name in names}
@@ -194,7 +166,7 @@ def run_sources(
             error = outcome.reason if isinstance(outcome, SourceFailure) else None
             runs[name] = SourceRun(ok=error is None, duration_s=elapsed[name], error=error)
         results[name] = outcome
-    gate.close()
+    closed.set()
     return results, runs
 
 
@@ -234,31 +206,12 @@ def _answered(future: Future[object]) -> bool:
     return future.done() and not future.cancelled() and future.exception() is None
 
 
-def observations(results: dict[str, object]) -> rules.Observations:
-    def pick(name: str, kind: type) -> Any:
-        value = results.get(name)
-        return value if isinstance(value, kind | SourceFailure) else None
-
-    known = {"aws", "http", "tls", "github", "chain"}
-    networks = {
-        k.removeprefix("chain:"): v
-        for k, v in results.items()
-        if k.startswith("chain:") and isinstance(v, ChainFacts | SourceFailure)
-    }
-    others = tuple(
-        v
-        for k, v in results.items()
-        if k not in known and not k.startswith("chain:") and isinstance(v, SourceFailure)
-    )
-    return rules.Observations(
-        aws=pick("aws", AwsFacts),
-        http=pick("http", HttpFacts),
-        tls=pick("tls", TlsFacts),
-        github=pick("github", GithubFacts),
-        chain=pick("chain", ChainFacts),
-        chain_networks=networks,
-        failures=others,
-    )
+def observations(
+    results: dict[str, object], kinds: Sequence[SourceKind] | None = None
+) -> rules.Observations:
+    """The sources' answers as the rules read them: sorted by the kinds' facts types."""
+    facts, source_rules = registry.sort_answers(results, kinds)
+    return rules.Observations(facts=facts, rules=source_rules)
 
 
 def build_board(
@@ -268,12 +221,16 @@ def build_board(
     sources: Sequence[Source] | None = None,
     now: Callable[[], datetime] | None = None,
     previous: bytes | None = None,
+    kinds: Sequence[SourceKind] | None = None,
 ) -> Board:
-    """Collect and judge, without publishing: the pure part of a pass after the I/O."""
-    chosen = sources if sources is not None else default_sources(loaded.inventory)
+    """Collect and judge, without publishing: the pure part of a pass after the I/O.
+
+    `kinds`: None for the registered ones (registry.KINDS); `sources` replaces the ones
+    they would build for this inventory (tests, the bench)."""
+    chosen = sources if sources is not None else default_sources(loaded.inventory, kinds)
     started = time.monotonic()
     results, runs = run_sources(chosen, loaded, ctx)
-    obs = replace(observations(results), previous_nonces=previous_nonces(previous))
+    obs = replace(observations(results, kinds), previous_nonces=previous_nonces(previous))
     aws = obs.aws if isinstance(obs.aws, AwsFacts) else None
     http = obs.http if isinstance(obs.http, HttpFacts) else None
     collector = CollectorInfo(
@@ -329,13 +286,14 @@ def run_pass(
     publisher: Publisher,
     *,
     sources: Sequence[Source] | None = None,
+    kinds: Sequence[SourceKind] | None = None,
 ) -> PassResult:
     """One whole pass. Never raises for a broken snapshot or a failed publish: it reports
     (`error`, and exactly which keys were and were not written) and keeps the old board."""
     if ctx.state is None:  # sources keep their state beside the board they publish
         ctx = replace(ctx, state=publisher)
     previous = publisher.read(LATEST) if loaded.inventory.chain is not None else None
-    board = build_board(loaded, ctx, sources=sources, previous=previous)
+    board = build_board(loaded, ctx, sources=sources, previous=previous, kinds=kinds)
     try:
         release, doc = release_of(board)
     except Exception as exc:

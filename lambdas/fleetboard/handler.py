@@ -24,10 +24,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from fleetboard import collect
+from fleetboard import collect, registry
 from fleetboard.collect import PassResult
 from fleetboard.config import DEADLINE_GRACE_S, PUBLISH_RESERVE_S, LoadedConfig, load
-from fleetboard.publish import Publisher, S3Publisher
+from fleetboard.publish import Publisher, S3Publisher, s3_client
 from fleetboard.secrets import Secret, read_secret
 from fleetboard.sources import PassContext, Resolver, system_resolver
 
@@ -66,28 +66,16 @@ class Runtime:
 @cache
 def runtime() -> Runtime:
     """Config from the bundle, clients at container scope (docs/design.md#infrastructure)."""
-    import boto3
-    from botocore.config import Config
-
     from fleetboard.sources.aws import make_aws_client_factory
 
     loaded = load(os.environ.get("FLEETBOARD_CONFIG", "fleet.toml"))
-    s3 = boto3.client(
-        "s3",
-        config=Config(
-            retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10
-        ),
-    )
     built = Runtime(
         loaded=loaded,
-        publisher=S3Publisher(os.environ["FLEETBOARD_BUCKET"], s3),
+        publisher=S3Publisher(os.environ["FLEETBOARD_BUCKET"], s3_client()),
         aws_client=make_aws_client_factory(loaded.inventory.aws),
         secret_ids={k: os.environ[v] for k, v in SECRET_ENV.items() if os.environ.get(v)},
     )
-    if loaded.inventory.chain is not None:
-        from fleetboard.sources.chain import warm_up
-
-        warm_up()  # seconds of import: once per container, not inside a pass's budget
+    registry.warm_up(loaded.inventory)  # seconds of import: once, not inside a pass's budget
     # Everything imported so far lives as long as the container: move it out of the
     # collector's reach, so a pass's garbage collections walk only the pass's own objects.
     gc.freeze()

@@ -86,6 +86,9 @@ class CheckKind(StrEnum):
     TLS = "tls"
     MACHINE = "machine"
     DRIFT = "drift"
+    #: A check of a source registered without rules of its own (registry.SourceKind.checks):
+    #: its `source` field names which.
+    SOURCE = "source"
 
 
 class DriftKind(StrEnum):

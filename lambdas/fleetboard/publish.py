@@ -263,6 +263,27 @@ def _s3_cause(key: str, exc: BaseException) -> str:
     return f"PutObject {key}: {code or type(exc).__name__}"
 
 
+#: The board bucket's client: a PUT is tried three times, each connecting within 3 s and
+#: answering within 10 s. Objects are small (a page is ~100 KB), so a healthy S3 answers in
+#: well under a second.
+S3_CONNECT_TIMEOUT_S = 3.0
+S3_READ_TIMEOUT_S = 10.0
+S3_ATTEMPTS = 3
+
+
+def s3_client() -> Any:
+    """The client S3Publisher is given on Lambda: one per container."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "standard", "max_attempts": S3_ATTEMPTS},
+        connect_timeout=S3_CONNECT_TIMEOUT_S,
+        read_timeout=S3_READ_TIMEOUT_S,
+    )
+    return boto3.client("s3", config=config)
+
+
 class S3Publisher:
     """Publishes into the board bucket: what the scheduled Lambda uses.
 

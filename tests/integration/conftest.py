@@ -2,7 +2,8 @@
 
 This conftest is their one owner: the moto server (`moto_server`), the simulated HTTPS hosts
 (`hosts`), the fake GitHub (`github_server`) with GitHub's OpenAPI description (`openapi`),
-and anvil (`node`) with the registry and EntryPoint deployed (`contracts`). aws/, chain/,
+and anvil (`node`) with the registry and EntryPoint deployed (`contracts`); and, for the
+tests that start `fleetboard` itself, `marked_run` (fixtures/child.py). aws/, chain/,
 faults/, github/ and probes/ take them from here; each folder's conftest keeps only what that
 folder alone uses (per-test resets, proxies, a second chain, ...). A conftest that imported
 another folder's fixture would get its own instance of it, and so start a second server.
@@ -22,10 +23,12 @@ import json
 import os
 import socket
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
 from tests.integration.fixtures.chain import CHAIN_ID, Contracts
+from tests.integration.fixtures.child import MarkedRun
 from tests.integration.fixtures.hosts import SIM_HOSTS
 from tests.integration.github.helpers import OCTOKIT_OPENAPI_VERSION, spec_file
 from tests.integration.github.openapi import OpenApiCheck
@@ -144,3 +147,22 @@ def no_dns_for(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     return lambda *names: refused.update(names)
+
+
+# --------------------------------------------------------------------------- child processes
+
+
+@pytest.fixture
+def marked_run(tmp_path: Path) -> Iterator[Callable[..., MarkedRun]]:
+    """`marked_run(*args, hold=None)`: `python -m fleetboard ARGS` started as a MarkedRun, in a
+    folder of its own under tmp_path; killed at the end with everything it started, even when
+    the test failed."""
+    runs: list[MarkedRun] = []
+
+    def start(*args: str, hold: str | None = None) -> MarkedRun:
+        runs.append(MarkedRun(tmp_path / f"run-{len(runs)}", *args, hold=hold))
+        return runs[-1]
+
+    yield start
+    for run in runs:
+        run.close()

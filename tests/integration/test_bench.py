@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
+from tests.integration.fixtures.child import MarkedRun, run_fleetboard
 
-from fleetboard.demo import leaks, procs
+from fleetboard.demo import leaks
 
 
 def bench(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "fleetboard", "bench", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_fleetboard("bench", *args, limit_s=300)
 
 
 def test_bench_json_has_the_promised_figures() -> None:
@@ -56,57 +49,16 @@ def test_bench_rejects_nonsense() -> None:
 # --------------------------------------------------------------------------- stopping
 
 
-class BenchRun:
-    """`fleetboard bench` held once its servers run (procs.HOLD_ENV), its processes marked."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.tmp = tmp_path / "tmp"
-        self.tmp.mkdir()
-        self.token = uuid.uuid4().hex
-        env = {
-            **os.environ,
-            "TMPDIR": str(self.tmp),
-            procs.PHASES_ENV: "1",
-            procs.HOLD_ENV: "pass",
-            "FLEETBOARD_TEST_BENCH": self.token,
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "fleetboard", "bench", "--envs", "2", "--latency-ms", "1"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-
-    def until(self, prefix: str) -> str:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:  # bounded by pytest-timeout; the bench prints it
-            if line.startswith(prefix):
-                return line.strip()
-        pytest.fail(f"the bench ended before {prefix!r}")
-
-    def started(self) -> list[int]:
-        needle = f"FLEETBOARD_TEST_BENCH={self.token}".encode()
-        found = leaks.processes(lambda _pid, env, _cmd: needle in env)
-        return [p.pid for p in found if p.pid != self.process.pid]
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.communicate()
-        leaks.kill(leaks.processes(lambda _p, env, _c: self.token.encode() in env))
-
-
 @pytest.fixture
-def bench_run(tmp_path: Path) -> Iterator[BenchRun]:
-    run = BenchRun(tmp_path)
-    yield run
-    run.close()  # even when the test failed
+def bench_run(marked_run: Callable[..., MarkedRun]) -> MarkedRun:
+    """`fleetboard bench` held once its servers run (procs.HOLD_ENV), as a MarkedRun
+    (fixtures/child.py): stopped with all it started at the end of the test."""
+    return marked_run("bench", "--envs", "2", "--latency-ms", "1", hold="pass")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
 def test_a_stop_signal_stops_the_bench_servers_and_removes_its_temp_folder(
-    bench_run: BenchRun, signum: int
+    bench_run: MarkedRun, signum: int
 ) -> None:
     line = bench_run.until("phase: pass")
     hosts = int(line.split("pid=")[1])
@@ -114,14 +66,13 @@ def test_a_stop_signal_stops_the_bench_servers_and_removes_its_temp_folder(
     assert hosts in children and len(children) >= 2  # moto and the hosts, both processes
     names = [p.name for p in leaks.temp_leftovers(bench_run.tmp)]
     assert any(n.startswith("fleetboard-bench-") for n in names), names
-    bench_run.process.send_signal(signum)
-    assert bench_run.process.wait(timeout=procs.STOP_GRACE_S + 10) == 128 + signum
-    assert leaks.wait_gone(children, 5) == []
-    assert leaks.temp_leftovers(bench_run.tmp) == []
+    code, _ = bench_run.stop_with(signum)
+    assert code == 128 + signum, bench_run.errors.read_text()
+    bench_run.assert_nothing_left(children)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
-def test_a_sigkilled_bench_takes_moto_and_the_hosts_with_it(bench_run: BenchRun) -> None:
+def test_a_sigkilled_bench_takes_moto_and_the_hosts_with_it(bench_run: MarkedRun) -> None:
     bench_run.until("phase: pass")
     children = bench_run.started()
     assert len(children) >= 2

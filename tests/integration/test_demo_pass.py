@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from tests.integration.fixtures.aws import DUMMY_AWS_ENV
+from tests.integration.fixtures.child import MarkedRun, run_fleetboard
 
 from fleetboard import collect, render, snapshot
 from fleetboard.collect import PassResult
@@ -173,18 +172,21 @@ def test_stopped_slot_is_not_probed(first_pass: tuple[PassResult, Path], fleet: 
 # --------------------------------------------------------------------------- the command
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "fleetboard", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
+def loopback_config(fleet: DemoFleet, folder: Path) -> Path:
+    """The demo's fleet.toml in `folder`, beside its CA, with the one host that has no address
+    override skipped: `collect` would look it up in real DNS (it uses the system resolver)."""
+    config = folder / "fleet.toml"
+    config.write_text(
+        fleet.config_path.read_text().replace(
+            "# weixin-test.litentry.org: no override and no A record.", "hosts.weixin.skip = true"
+        )
     )
+    (folder / "demo-ca.pem").write_bytes(fleet.hosts.ca_pem)
+    return config
 
 
 def test_demo_once_writes_the_board_and_exits_zero(tmp_path: Path) -> None:
-    done = run_cli("demo", "--once", "--out", str(tmp_path / "board"))
+    done = run_fleetboard("demo", "--once", "--out", str(tmp_path / "board"))
     assert done.returncode == 0, done.stderr
     assert "fleet red:" in done.stdout
     assert "test-2 worker:audit red" in done.stdout
@@ -194,11 +196,11 @@ def test_demo_once_writes_the_board_and_exits_zero(tmp_path: Path) -> None:
 
 
 def test_validate_says_ok_or_lists_problems_with_exit_two(fleet: DemoFleet, tmp_path: Path) -> None:
-    ok = run_cli("validate", "--config", str(fleet.config_path))
+    ok = run_fleetboard("validate", "--config", str(fleet.config_path))
     assert ok.returncode == 0 and ": ok: 4 environments" in ok.stdout
     bad = tmp_path / "fleet.toml"
     bad.write_text(fleet.config_path.read_text().replace("zone_id", "zone_idd"))
-    done = run_cli("validate", "--config", str(bad))
+    done = run_fleetboard("validate", "--config", str(bad))
     assert done.returncode == 2
     assert f"{bad}: fleet.zone_idd: unknown key; did you mean 'zone_id'?" in done.stderr
 
@@ -206,42 +208,21 @@ def test_validate_says_ok_or_lists_problems_with_exit_two(fleet: DemoFleet, tmp_
 def test_collect_uses_the_config_endpoint_and_can_fail_on_red(
     fleet: DemoFleet, tmp_path: Path
 ) -> None:
-    # The one host of the demo without an address override would be looked up in real DNS
-    # by `collect` (it uses the system resolver); skip it to keep the test on loopback.
-    config = tmp_path / "fleet.toml"
-    text = fleet.config_path.read_text().replace(
-        "# weixin-test.litentry.org: no override and no A record.", "hosts.weixin.skip = true"
-    )
-    config.write_text(text)
-    (tmp_path / "demo-ca.pem").write_bytes(fleet.hosts.ca_pem)
-    creds = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-    }
-    done = run_cli("collect", "--config", str(config), "--out", str(tmp_path / "b"), env=creds)
+    config = loopback_config(fleet, tmp_path)
+    args = ("collect", "--config", str(config), "--out", str(tmp_path / "b"))
+    done = run_fleetboard(*args, env=DUMMY_AWS_ENV)
     assert done.returncode == 0, done.stderr
     assert "4 AWS requests" in done.stdout
-    red = run_cli(
-        "collect", "--config", str(config), "--out", str(tmp_path / "b"), "--fail-on-red", env=creds
-    )
+    red = run_fleetboard(*args, "--fail-on-red", env=DUMMY_AWS_ENV)
     assert red.returncode == 1
 
 
 def test_collect_endpoint_url_flag_overrides_the_config(fleet: DemoFleet, tmp_path: Path) -> None:
-    config = tmp_path / "fleet.toml"
-    config.write_text(fleet.config_path.read_text())
-    (tmp_path / "demo-ca.pem").write_bytes(fleet.hosts.ca_pem)
-    creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
     from fleetboard.demo.hosts import refused_port
 
+    config = loopback_config(fleet, tmp_path)
     dead = f"http://127.0.0.1:{refused_port()}"
-    text = config.read_text().replace(
-        "# weixin-test.litentry.org: no override and no A record.", "hosts.weixin.skip = true"
-    )
-    config.write_text(text)
-    done = run_cli(
+    done = run_fleetboard(
         "collect",
         "--config",
         str(config),
@@ -249,7 +230,7 @@ def test_collect_endpoint_url_flag_overrides_the_config(fleet: DemoFleet, tmp_pa
         str(tmp_path / "b"),
         "--endpoint-url",
         dead,
-        env=creds,
+        env=DUMMY_AWS_ENV,
     )
     assert done.returncode == 0, done.stderr
     assert "failed sources: aws" in done.stdout
@@ -261,108 +242,18 @@ def test_collect_endpoint_url_flag_overrides_the_config(fleet: DemoFleet, tmp_pa
 # --------------------------------------------------------------------------- stopping
 
 
-#: A demo stopped by a signal exits within this: procs.STOP_GRACE_S bounds its cleanup, and
-#: the interpreter's exit takes a few seconds more (measured: ~3 s on an idle machine).
-STOP_BOUND_S = procs.STOP_GRACE_S + 10
-
-
-class DemoRun:
-    """`fleetboard demo` as a child: its temp folder inside the test's, its phases on stdout
-    (procs.PHASES_ENV), optionally held at one phase (procs.HOLD_ENV), and every process it
-    starts marked with a token of this run (found in /proc whoever their parent is)."""
-
-    def __init__(self, tmp_path: Path, *, hold: str | None = None, args: tuple[str, ...] = ()):
-        self.tmp = tmp_path / "tmp"
-        self.tmp.mkdir()
-        self.token = uuid.uuid4().hex
-        env = {
-            **os.environ,
-            "TMPDIR": str(self.tmp),
-            procs.PHASES_ENV: "1",
-            "FLEETBOARD_TEST_DEMO": self.token,
-        }
-        if hold is not None:
-            env[procs.HOLD_ENV] = hold
-        command = [sys.executable, "-m", "fleetboard", "demo", "--out", str(tmp_path / "b")]
-        self.errors = tmp_path / "stderr.txt"
-        with self.errors.open("w") as err:
-            self.process = subprocess.Popen(
-                [*command, "--port", "0", *args],
-                stdout=subprocess.PIPE,
-                stderr=err,
-                text=True,
-                env=env,
-            )
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._lines.put(line)
-        self._lines.put(None)
-
-    def until(self, prefix: str, timeout_s: float = 120) -> str:
-        """The first line from now on that starts with `prefix` (the demo's own readiness
-        lines: `phase: ...`, `board: URL`); fails if the demo ends or is silent that long."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                pytest.fail(f"no {prefix!r} line in {timeout_s} s: {self.errors.read_text()}")
-            if line is None:
-                pytest.fail(f"the demo ended before {prefix!r}: {self.errors.read_text()}")
-            if line.startswith(prefix):
-                return line.strip()
-
-    def started(self) -> list[int]:
-        """Every live process this demo started (itself excluded), by its mark."""
-        needle = f"FLEETBOARD_TEST_DEMO={self.token}".encode()
-        return [
-            p.pid
-            for p in leaks.processes(lambda _pid, env, _cmd: needle in env)
-            if p.pid != self.process.pid
-        ]
-
-    def stop_with(self, signum: int) -> tuple[int, float]:
-        """Send `signum`; return the exit code and how long the demo took to exit."""
-        sent = time.monotonic()
-        self.process.send_signal(signum)
-        try:
-            code = self.process.wait(timeout=STOP_BOUND_S)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"the demo did not exit within {STOP_BOUND_S} s of {signum!r}")
-        return code, time.monotonic() - sent
-
-    def assert_nothing_left(self, children: list[int]) -> None:
-        assert leaks.wait_gone(children, 5) == [], "children outlived the demo"
-        assert self.started() == [], "a process of the demo outlived it"
-        assert leaks.temp_leftovers(self.tmp) == [], "a temp folder outlived the demo"
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        leaks.kill(leaks.processes(lambda _p, env, _c: self.token.encode() in env))
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-
-
 @pytest.fixture
-def demo_run(tmp_path: Path) -> Iterator[Callable[..., DemoRun]]:
-    runs: list[DemoRun] = []
+def demo_run(marked_run: Callable[..., MarkedRun], tmp_path: Path) -> Callable[..., MarkedRun]:
+    """`demo_run(hold=None)`: `fleetboard demo` serving tmp_path/b on a free port, as a
+    MarkedRun (fixtures/child.py), stopped with all it started at the end of the test."""
 
-    def start(**kwargs: Any) -> DemoRun:
-        runs.append(DemoRun(tmp_path, **kwargs))
-        return runs[-1]
+    def start(hold: str | None = None) -> MarkedRun:
+        return marked_run("demo", "--out", str(tmp_path / "b"), "--port", "0", hold=hold)
 
-    yield start
-    for run in runs:  # even when the test failed: nothing it started outlives it
-        run.close()
+    return start
 
 
-def anvil_of(run: DemoRun) -> int | None:
+def anvil_of(run: MarkedRun) -> int | None:
     """anvil's pid, from the demo's phase line; None when the demo runs without a chain."""
     from fleetboard.demo import chain as local
 
@@ -372,7 +263,7 @@ def anvil_of(run: DemoRun) -> int | None:
 
 
 def test_demo_serves_the_board_on_loopback_and_stops_on_ctrl_c(
-    demo_run: Callable[..., DemoRun],
+    demo_run: Callable[..., MarkedRun],
 ) -> None:
     import urllib.request
 
@@ -395,7 +286,7 @@ def test_demo_serves_the_board_on_loopback_and_stops_on_ctrl_c(
 
 
 def test_sigterm_while_serving_stops_the_demo_like_ctrl_c(
-    demo_run: Callable[..., DemoRun],
+    demo_run: Callable[..., MarkedRun],
 ) -> None:
     run = demo_run()
     anvil = anvil_of(run)
@@ -421,7 +312,7 @@ def test_sigterm_while_serving_stops_the_demo_like_ctrl_c(
     ids=["moto-held", "anvil-held", "anvil-racing", "contracts-held-sigterm", "first-pass"],
 )
 def test_a_stop_signal_during_startup_stops_every_part_and_removes_the_temp_folder(
-    demo_run: Callable[..., DemoRun], phase: str, hold: bool, signum: int
+    demo_run: Callable[..., MarkedRun], phase: str, hold: bool, signum: int
 ) -> None:
     from fleetboard.demo import chain as local
 
@@ -446,7 +337,7 @@ def test_a_stop_signal_during_startup_stops_every_part_and_removes_the_temp_fold
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_a_sigkilled_demo_takes_anvil_with_it_and_the_next_demo_removes_its_folder(
-    demo_run: Callable[..., DemoRun],
+    demo_run: Callable[..., MarkedRun],
 ) -> None:
     from fleetboard.demo import chain as local
     from fleetboard.demo.run import WORKDIR_PREFIX
@@ -552,16 +443,12 @@ def test_a_stuck_cleanup_is_ended_with_its_children_and_folders(
 
 
 def test_collect_into_a_folder_it_cannot_write_says_so(fleet: DemoFleet, tmp_path: Path) -> None:
-    config = tmp_path / "fleet.toml"
-    text = fleet.config_path.read_text().replace(
-        "# weixin-test.litentry.org: no override and no A record.", "hosts.weixin.skip = true"
-    )
-    config.write_text(text)
-    (tmp_path / "demo-ca.pem").write_bytes(fleet.hosts.ca_pem)
+    config = loopback_config(fleet, tmp_path)
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the board folder should be")
-    creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    done = run_cli("collect", "--config", str(config), "--out", str(blocker), env=creds)
+    done = run_fleetboard(
+        "collect", "--config", str(config), "--out", str(blocker), env=DUMMY_AWS_ENV
+    )
     assert done.returncode == 3
     assert done.stderr.startswith(f"fleetboard: cannot write the board into {blocker}:")
     assert "Traceback" not in done.stderr

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
+from tests.integration.fixtures.aws import moto_client
 
 from fleetboard import handler, render
 from fleetboard.demo.aws_world import DEMO_CREDENTIALS
@@ -47,14 +47,16 @@ class FakeLambdaContext:
 
 
 class Recording:
-    """The real moto S3 client, with the keys it was asked to write, in order.
+    """The real moto S3 client of the board's `bucket`, with the keys it was asked to write,
+    in order.
 
     `puts` are the board's objects; `state_puts` what sources kept between passes. A key
     in `refuse` is answered as S3 answers when it is throttling (SlowDown), and not written.
     """
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, bucket: str) -> None:
         self._client = client
+        self.bucket = bucket
         self.puts: list[str] = []
         self.state_puts: list[str] = []
         self.refuse: set[str] = set()
@@ -73,16 +75,6 @@ class Recording:
         return getattr(self._client, name)
 
 
-def client(service: str, endpoint: str) -> Any:
-    return boto3.client(
-        service,
-        region_name="us-east-1",
-        endpoint_url=endpoint,
-        aws_access_key_id=DEMO_CREDENTIALS.access_key_id,
-        aws_secret_access_key=DEMO_CREDENTIALS.secret_access_key,
-    )
-
-
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoFleet]:
     with demo_fleet(tmp_path_factory.mktemp("demo")) as running:
@@ -91,15 +83,16 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoFleet]:
 
 @pytest.fixture
 def s3(fleet: DemoFleet) -> Recording:
-    raw = client("s3", fleet.world.endpoint_url)
-    raw.create_bucket(Bucket=f"{BUCKET}-{id(raw)}")
+    raw = moto_client("s3", fleet.world.endpoint_url)
+    bucket = f"{BUCKET}-{id(raw)}"
+    raw.create_bucket(Bucket=bucket)
     S3Publisher._written_assets.clear()  # a new container for every test
-    return Recording(raw)
+    return Recording(raw, bucket)
 
 
 @pytest.fixture
 def secrets(fleet: DemoFleet) -> dict[str, str]:
-    sm = client("secretsmanager", fleet.world.endpoint_url)
+    sm = moto_client("secretsmanager", fleet.world.endpoint_url)
     token = sm.create_secret(Name=f"fleetboard/github-token-{id(sm)}", SecretString=TOKEN)
     rpc = sm.create_secret(Name=f"fleetboard/rpc-url-{id(sm)}", SecretString="REPLACE_ME")
     return {"github_token": token["ARN"], "rpc_url": rpc["ARN"]}
@@ -108,15 +101,14 @@ def secrets(fleet: DemoFleet) -> dict[str, str]:
 def runtime(
     fleet: DemoFleet, s3: Recording, secret_ids: dict[str, str] | None = None
 ) -> handler.Runtime:
-    bucket = s3.list_buckets()["Buckets"][-1]["Name"]
     return handler.Runtime(
         loaded=fleet.loaded,
-        publisher=S3Publisher(bucket, s3),
+        publisher=S3Publisher(s3.bucket, s3),
         aws_client=make_aws_client_factory(
             fleet.loaded.inventory.aws, credentials=DEMO_CREDENTIALS
         ),
         secret_ids=secret_ids or {},
-        secrets_client=client("secretsmanager", fleet.world.endpoint_url),
+        secrets_client=moto_client("secretsmanager", fleet.world.endpoint_url),
         resolver=ZoneResolver({k: [v] for k, v in fleet.world.a_records.items()}),
     )
 
@@ -148,9 +140,7 @@ def test_a_pass_publishes_history_latest_assets_then_the_page(
 def test_every_object_says_its_type_and_how_long_it_may_be_cached(
     fleet: DemoFleet, s3: Recording, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rt = runtime(fleet, s3)
-    invoke(rt, monkeypatch)
-    bucket = rt.publisher.bucket  # type: ignore[attr-defined]
+    invoke(runtime(fleet, s3), monkeypatch)
     expected = {
         s3.puts[0]: ("application/json", CACHE_HISTORY),
         LATEST: ("application/json", CACHE_BOARD),
@@ -159,7 +149,7 @@ def test_every_object_says_its_type_and_how_long_it_may_be_cached(
         "board.js": ("text/javascript; charset=utf-8", CACHE_ASSET),
     }
     for key, (ctype, cache) in expected.items():
-        head = s3.head_object(Bucket=bucket, Key=key)
+        head = s3.head_object(Bucket=s3.bucket, Key=key)
         assert (head["ContentType"], head["CacheControl"]) == (ctype, cache), key
 
 
@@ -178,8 +168,7 @@ def test_a_broken_pass_leaves_the_last_good_board_in_the_bucket(
 ) -> None:
     rt = runtime(fleet, s3)
     invoke(rt, monkeypatch)
-    bucket = rt.publisher.bucket  # type: ignore[attr-defined]
-    before = s3.get_object(Bucket=bucket, Key=LATEST)["Body"].read()
+    before = s3.get_object(Bucket=s3.bucket, Key=LATEST)["Body"].read()
 
     def broken(doc: dict) -> str:
         raise ValueError("template broke")
@@ -189,7 +178,7 @@ def test_a_broken_pass_leaves_the_last_good_board_in_the_bucket(
     outcome = invoke(rt, monkeypatch, "req-0003")
     assert outcome["published"] == [] and "template broke" in outcome["error"]
     assert s3.puts == []
-    assert s3.get_object(Bucket=bucket, Key=LATEST)["Body"].read() == before
+    assert s3.get_object(Bucket=s3.bucket, Key=LATEST)["Body"].read() == before
 
 
 def test_a_publish_that_stops_part_way_says_which_objects_are_new_and_is_no_success(
@@ -281,10 +270,9 @@ def test_the_token_never_reaches_a_log_a_metric_or_an_object(
     invoke(rt, monkeypatch)
     out = capfd.readouterr()
     assert TOKEN not in out.out and TOKEN not in out.err and TOKEN not in log_stream.getvalue()
-    bucket = rt.publisher.bucket  # type: ignore[attr-defined]
     assert s3.state_puts == ["state/github.json"]  # the GitHub source kept its ETags
     for key in s3.puts + s3.state_puts:
-        assert TOKEN.encode() not in s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert TOKEN.encode() not in s3.get_object(Bucket=s3.bucket, Key=key)["Body"].read()
     assert TOKEN not in repr(handler._secrets(rt))
 
 
@@ -311,7 +299,7 @@ def test_a_secret_created_empty_is_not_configured_and_not_asked_again_each_pass(
 ) -> None:
     from fleetboard.secrets import read_secret
 
-    sm = client("secretsmanager", fleet.world.endpoint_url)
+    sm = moto_client("secretsmanager", fleet.world.endpoint_url)
     arn = sm.create_secret(Name=f"fleetboard/empty-{id(sm)}")["ARN"]  # as CDK creates it
     calls: list[str] = []
     sm.meta.events.register(
@@ -336,7 +324,7 @@ def test_a_keyed_rpc_url_from_secrets_manager_is_used_and_never_shown(
         pytest.fail(why) if os.environ.get("CI") == "true" else pytest.skip(why)
     key = "k3yInTheUrlPath0123456789abcdef"
     with RpcProxy(fleet.chain.node.url) as proxy:
-        sm = client("secretsmanager", fleet.world.endpoint_url)
+        sm = moto_client("secretsmanager", fleet.world.endpoint_url)
         url = proxy.url(f"/v2/{key}?apikey={key}")
         rpc = sm.create_secret(Name=f"fleetboard/rpc-url-{id(sm)}", SecretString=url)
         rt = runtime(fleet, s3, {"rpc_url": rpc["ARN"]})
@@ -344,8 +332,7 @@ def test_a_keyed_rpc_url_from_secrets_manager_is_used_and_never_shown(
     assert proxy.paths == [f"/v2/{key}?apikey={key}"]  # the pass asked the keyed URL, once
     out = capfd.readouterr()
     assert key not in out.out + out.err + log_stream.getvalue()
-    bucket = rt.publisher.bucket  # type: ignore[attr-defined]
     for name in s3.puts + s3.state_puts:
-        assert key.encode() not in s3.get_object(Bucket=bucket, Key=name)["Body"].read()
-    doc = json.loads(s3.get_object(Bucket=bucket, Key="latest.json")["Body"].read())
+        assert key.encode() not in s3.get_object(Bucket=s3.bucket, Key=name)["Body"].read()
+    doc = json.loads(s3.get_object(Bucket=s3.bucket, Key="latest.json")["Body"].read())
     assert doc["chain"]["status"] == "green" and doc["chain"]["requests"] == 1

@@ -10,11 +10,6 @@ fails the test; nothing here sleeps to wait for time to pass.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import socketserver
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +18,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from tests.integration.faults.servers import FaultServer, trickle
+from tests.integration.fixtures.aws import DUMMY_AWS_ENV
+from tests.integration.fixtures.child import run_fleetboard
+from tests.integration.fixtures.deadline import within
+from tests.integration.fixtures.fleet_toml import one_env_fleet_toml
 
 from fleetboard import collect, handler
 from fleetboard.collect import DEADLINE_GRACE_S, PassResult
@@ -44,29 +44,12 @@ STARTUP_S = 8.0
 
 def fleet_toml(endpoint: str, deadline_s: float = DEADLINE_S) -> str:
     """One environment whose only host refuses at once, AWS at `endpoint`."""
-    return f"""
-[fleet]
-name = "deadline"
-zone = "example.org"
-zone_id = "Z0000000000000000000"
-region = "us-east-1"
-eip_tag_pattern = "agentkeys-broker-eip*"
-services = []
-workers = []
-period_s = 60
-
-[aws]
-endpoint_url = "{endpoint}"
-
-[probe]
-connect_timeout_s = 1
-read_timeout_s = 1
-pass_deadline_s = {deadline_s:g}
-
-[environments.prod]
-broker_host = "broker.example.org"
-hosts.broker.address = "127.0.0.1:{refused_port()}"
-"""
+    return one_env_fleet_toml(
+        "deadline",
+        endpoint,
+        probe=f"connect_timeout_s = 1\nread_timeout_s = 1\npass_deadline_s = {deadline_s:g}",
+        prod=f'hosts.broker.address = "127.0.0.1:{refused_port()}"',
+    )
 
 
 @pytest.fixture
@@ -130,19 +113,6 @@ def stuck() -> Iterator[Callable[..., Stuck]]:
         assert source.finished.wait(timeout=10), f"{source.name} did not end when released"
 
 
-def within(limit_s: float, work: Callable[[], Any]) -> tuple[Any, float]:
-    """Run `work` on a thread; fail unless it returns within `limit_s`. (result, seconds)."""
-    box: list[Any] = []
-    started = time.monotonic()
-    runner = threading.Thread(target=lambda: box.append(work()), daemon=True)
-    runner.start()
-    runner.join(timeout=limit_s)
-    took = time.monotonic() - started
-    assert not runner.is_alive(), f"still running after {limit_s:g} s"
-    assert box, "the work raised (see the thread's traceback above)"
-    return box[0], took
-
-
 def one_pass(loaded: LoadedConfig, out: Path, sources: list[Any]) -> PassResult:
     ctx = collect.new_context(loaded, resolver=lambda host, port: ["127.0.0.1"])
     return collect.run_pass(loaded, ctx, LocalPublisher(out), sources=sources)
@@ -155,10 +125,11 @@ def test_a_stuck_source_is_unknown_and_the_board_is_published_by_deadline_plus_g
     loaded: LoadedConfig, tmp_path: Path, stuck: Callable[..., Stuck]
 ) -> None:
     sources = [stuck("aws"), HttpSource(), TlsSource()]
-    result, took = within(
+    timed = within(
         DEADLINE_S + DEADLINE_GRACE_S + MARGIN_S,
         lambda: one_pass(loaded, tmp_path / "board", sources),
     )
+    result = timed.value
     assert result.error is None and result.published[-1] == "index.html"
     runs = result.board.collector.sources
     assert runs["aws"].error == f"no complete answer within {DEADLINE_S:g} s"
@@ -167,7 +138,7 @@ def test_a_stuck_source_is_unknown_and_the_board_is_published_by_deadline_plus_g
     issues = {i["check"]: i["text"] for i in doc["summary"]["issues"]}
     assert "no complete answer within 2 s" in issues["source:aws"]
     assert "connection refused" in issues["broker"]
-    print(f"pass with a stuck source: {took:.2f} s (deadline {DEADLINE_S:g} s)")
+    print(f"pass with a stuck source: {timed.elapsed_s:.2f} s (deadline {DEADLINE_S:g} s)")
 
 
 def test_a_source_that_needs_a_stuck_one_answers_without_it(
@@ -175,10 +146,10 @@ def test_a_source_that_needs_a_stuck_one_answers_without_it(
 ) -> None:
     # tls needs http: with http stuck, tls stops waiting before the pass does, and answers.
     sources = [Quick("aws", SourceFailure("aws", "not asked")), stuck("http"), TlsSource()]
-    result, _ = within(
+    result = within(
         DEADLINE_S + DEADLINE_GRACE_S + MARGIN_S,
         lambda: one_pass(loaded, tmp_path / "board", sources),
-    )
+    ).value
     runs = result.board.collector.sources
     assert runs["http"].error == "no complete answer within 2 s"
     assert runs["tls"].ok, runs["tls"]
@@ -195,7 +166,7 @@ def test_an_abandoned_source_cannot_write_into_a_later_pass(
     results, runs = within(
         DEADLINE_S + DEADLINE_GRACE_S + MARGIN_S,
         lambda: collect.run_sources([late, in_time], loaded, first),
-    )[0]
+    ).value
     assert results["late"] == SourceFailure("late", "no complete answer within 2 s")
     assert store.load_state("github") == b"{}"  # a write within the pass is kept
 
@@ -208,7 +179,7 @@ def test_an_abandoned_source_cannot_write_into_a_later_pass(
     results, runs = within(
         DEADLINE_S + DEADLINE_GRACE_S + MARGIN_S,
         lambda: collect.run_sources(again, loaded, second),
-    )[0]
+    ).value
     assert results == {"late": "pass 2's own", "wake": "answered"}
     assert all(run.ok for run in runs.values())
     assert store.load_state("late") is None  # its late write was dropped
@@ -227,18 +198,19 @@ def test_the_lambda_handler_publishes_by_its_invocations_remaining_time(
         resolver=lambda host, port: ["127.0.0.1"],
     )
     monkeypatch.setattr(handler, "runtime", lambda: rt)
-    monkeypatch.setattr(collect, "default_sources", lambda inv: (stuck("aws"), HttpSource()))
+    monkeypatch.setattr(collect, "default_sources", lambda *_: (stuck("aws"), HttpSource()))
     # 10 s left: 2 s of grace and 5 s to publish kept back, so the sources get 3 s, not 40.
     remaining_ms = 10_000
-    outcome, took = within(
+    timed = within(
         remaining_ms / 1000,
         lambda: handler.handler({}, LambdaContext(remaining_ms=remaining_ms)),
     )
+    outcome = timed.value
     assert outcome["error"] is None and outcome["published"][-1] == "index.html"
     doc = json.loads((tmp_path / "board" / LATEST).read_text())
     assert doc["collector"]["sources"]["aws"]["error"] == "no complete answer within 3 s"
-    assert took < 3 + DEADLINE_GRACE_S + MARGIN_S
-    print(f"handler with a stuck source: {took:.2f} s (10 s left, budget 3 s)")
+    assert timed.elapsed_s < 3 + DEADLINE_GRACE_S + MARGIN_S
+    print(f"handler with a stuck source: {timed.elapsed_s:.2f} s (10 s left, budget 3 s)")
 
 
 @dataclass
@@ -258,77 +230,31 @@ class LambdaContext:
 # --------------------------------------------------------------------------- the command
 
 
-class TrickleServer:
-    """HTTP on 127.0.0.1 that answers every request with its headers at once and then its
-    body one byte every `every_s`: each read gets something, so no read timeout fires, and
-    the answer never completes. Stops, with every connection, on exit."""
-
-    def __init__(self, every_s: float = 0.5) -> None:
-        self.every_s = every_s
-        self.stopping = threading.Event()
-        self.requests = 0
-        outer = self
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                conn: socket.socket = self.request
-                head = b""
-                while b"\r\n\r\n" not in head:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    head += chunk
-                outer.requests += 1
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 1000000\r\n\r\n<"
-                )
-                # Paced by the stop event, so stopping never waits out a tick.
-                while not outer.stopping.wait(outer.every_s):
-                    try:
-                        conn.sendall(b" ")
-                    except OSError:  # the client gave up: nothing left to trickle to
-                        return
-
-        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = False
-        self.server.block_on_close = True  # server_close joins every connection's thread
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> TrickleServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopping.set()
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
-
-
 def test_collect_exits_by_its_deadline_while_aws_trickles_one_byte_at_a_time(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "board"
-    with TrickleServer() as aws:
+    # Its head at once, then a body byte a second (faults/servers.py): well inside the aws
+    # source's read timeout (5 s), so only the pass deadline can end the wait.
+    with FaultServer() as aws:
+        aws.behave(trickle(b"<", "text/xml"))
         config = tmp_path / "fleet.toml"
         config.write_text(fleet_toml(aws.url))
-        env = {
-            **os.environ,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_CONFIG_FILE": "/dev/null",
-            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        }
-        command = [sys.executable, "-m", "fleetboard", "collect", "--config", str(config)]
         limit_s = DEADLINE_S + DEADLINE_GRACE_S + MARGIN_S + STARTUP_S
-        returncode, stdout, stderr, took = run_within([*command, "--out", str(out)], limit_s, env)
+        started = time.monotonic()
+        done = run_fleetboard(
+            "collect",
+            "--config",
+            str(config),
+            "--out",
+            str(out),
+            env=DUMMY_AWS_ENV,
+            limit_s=limit_s,
+        )
+        took = time.monotonic() - started
         assert aws.requests >= 1  # the aws source really was stuck on this server
-    assert returncode == 0, stderr
-    assert "aws (no complete answer within 2 s)" in stdout
+    assert done.returncode == 0, done.stderr
+    assert "aws (no complete answer within 2 s)" in done.stdout
     doc = json.loads((out / LATEST).read_text())
     assert doc["collector"]["sources"]["aws"]["error"] == "no complete answer within 2 s"
     print(f"`fleetboard collect` with a trickling AWS endpoint: {took:.2f} s (limit {limit_s:g})")
@@ -348,7 +274,7 @@ class StuckLookup:
         pool = ThreadPoolExecutor(1, "stuck-lookup")
         return pool.submit(threading.Event().wait).result()  # never set
 
-collect.default_sources = lambda inventory: (StuckLookup(),)
+collect.default_sources = lambda *_: (StuckLookup(),)
 runpy.run_module("fleetboard", run_name="__main__", alter_sys=True)
 """
 
@@ -357,29 +283,13 @@ def test_collect_exits_even_when_a_stuck_source_holds_a_thread_the_exit_would_jo
     loaded: LoadedConfig, tmp_path: Path
 ) -> None:
     # `loaded` wrote tmp_path/fleet.toml.
-    command = [sys.executable, "-c", STUCK_IN_A_POOL, "collect", "--config"]
-    limit_s = DEADLINE_S + DEADLINE_GRACE_S + MARGIN_S + STARTUP_S
-    returncode, stdout, stderr, took = run_within(
-        [*command, str(tmp_path / "fleet.toml"), "--out", str(tmp_path / "board")], limit_s
-    )
-    assert returncode == 0, stderr
-    assert "aws (no complete answer within 2 s)" in stdout
-    print(f"`fleetboard collect` with a source stuck in a pool: {took:.2f} s")
-
-
-def run_within(
-    command: list[str], limit_s: float, env: dict[str, str] | None = None
-) -> tuple[int, str, str, float]:
-    """Run a command that must end by itself within `limit_s` (communicate's timeout fails
-    the test otherwise); killed in any case, so nothing outlives the test."""
     started = time.monotonic()
-    with subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as child:
-        try:
-            stdout, stderr = child.communicate(timeout=limit_s)
-        finally:
-            if child.poll() is None:
-                child.kill()
-                child.communicate()
-    return child.returncode, stdout, stderr, time.monotonic() - started
+    done = run_fleetboard(
+        *("collect", "--config", str(tmp_path / "fleet.toml"), "--out", str(tmp_path / "board")),
+        python=("-c", STUCK_IN_A_POOL),
+        limit_s=DEADLINE_S + DEADLINE_GRACE_S + MARGIN_S + STARTUP_S,
+    )
+    took = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert "aws (no complete answer within 2 s)" in done.stdout
+    print(f"`fleetboard collect` with a source stuck in a pool: {took:.2f} s")

@@ -21,12 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-import boto3
 import pytest
-from botocore.config import Config
+from tests.integration.fixtures.aws import DUMMY_AWS_ENV, moto_client
+from tests.integration.fixtures.child import run_fleetboard
+from tests.integration.fixtures.fleet_toml import one_env_fleet_toml
 
 from fleetboard import cli, collect, exits, report
-from fleetboard.demo.aws_world import DEMO_CREDENTIALS, reset_moto
+from fleetboard.demo.aws_world import reset_moto
 from fleetboard.demo.hosts import refused_port
 from fleetboard.inventory import Inventory
 from fleetboard.model import SourceFailure
@@ -210,77 +211,70 @@ class Answers:
         return SourceFailure(self.name, "not asked in this test")
 
 
-CONFIG = """
-[fleet]
-name = "atomic"
-zone = "example.org"
-zone_id = "Z0000000000000000000"
-region = "us-east-1"
-eip_tag_pattern = "agentkeys-broker-eip*"
-services = []
-workers = []
-period_s = 60
+def fleet_toml(prod: str = "") -> str:
+    """One environment, AWS at a port nothing listens on; `prod`: more lines for prod."""
+    return one_env_fleet_toml(
+        "atomic", f"http://127.0.0.1:{refused_port()}", probe="pass_deadline_s = 5", prod=prod
+    )
 
-[aws]
-endpoint_url = "http://127.0.0.1:{port}"
 
-[probe]
-pass_deadline_s = 5
+@dataclass
+class Command:
+    """`fleetboard collect` into `board`, run in-process: `run()` gives its exit code and
+    what it printed (stdout, stderr)."""
 
-[environments.prod]
-broker_host = "broker.example.org"
-"""
+    argv: list[str]
+    board: Path
+    capsys: pytest.CaptureFixture[str]
+
+    def run(self) -> tuple[int, str, str]:
+        self.capsys.readouterr()  # what earlier runs printed is not this run's
+        code = cli.main(self.argv)
+        out, err = self.capsys.readouterr()
+        return code, out, err
 
 
 @pytest.fixture
-def command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """`fleetboard collect` into tmp_path/board, its pass answered by a source in-process;
-    one whole board already published there."""
+def command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Command:
+    """The command, its pass answered by a source in-process; one whole board already
+    published by it."""
     config = tmp_path / "fleet.toml"
-    config.write_text(CONFIG.format(port=refused_port()))
-    monkeypatch.setattr(collect, "default_sources", lambda inventory: (Answers(),))
-    argv = ["collect", "--config", str(config), "--out", str(tmp_path / "board")]
-    assert cli.main(argv) == exits.EXIT_OK
-    return argv
+    config.write_text(fleet_toml())
+    monkeypatch.setattr(collect, "default_sources", lambda *_: (Answers(),))
+    board = tmp_path / "board"
+    run = Command(["collect", "--config", str(config), "--out", str(board)], board, capsys)
+    assert run.run()[0] == exits.EXIT_OK
+    return run
 
 
 def test_the_command_exits_3_when_a_full_disk_published_nothing(
-    command: list[str],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    command: Command, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    board = tmp_path / "board"
+    board = command.board
     before = board_of(board)
-    capsys.readouterr()
     FullDisk(free=len(before[0]) + 100).install(monkeypatch)  # history fits; latest does not
-    code = cli.main(command)
-    out = capsys.readouterr()
+    code, out, err = command.run()
     assert code == exits.EXIT_NOT_PUBLISHED == 3
-    assert out.err.startswith(f"fleetboard: cannot write the board into {board}: No space left")
-    assert "nothing was published, the last good board stays" in out.err
-    assert "NOT written: history/" in out.out and "wrote " not in out.out
+    assert err.startswith(f"fleetboard: cannot write the board into {board}: No space left")
+    assert "nothing was published, the last good board stays" in err
+    assert "NOT written: history/" in out and "wrote " not in out
     assert board_of(board) == before
     assert temps(board) == []
 
 
 def test_the_command_exits_4_and_lists_both_sides_when_the_page_was_not_replaced(
-    command: list[str],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    command: Command, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    board = tmp_path / "board"
-    capsys.readouterr()
     fail_rename(monkeypatch, at=3)  # history, latest.json; then index.html (assets unchanged)
-    code = cli.main(command)
-    out = capsys.readouterr()
+    code, out, err = command.run()
     assert code == exits.EXIT_PART_PUBLISHED == 4
-    assert "; published only history/" in out.err and out.err.rstrip().endswith(
+    assert "; published only history/" in err and err.rstrip().endswith(
         ", latest.json; not published: index.html"
     )
-    assert "NOT written: index.html" in out.out
-    assert temps(board) == []
+    assert "NOT written: index.html" in out
+    assert temps(command.board) == []
 
 
 def test_the_exit_codes_are_in_the_commands_help() -> None:
@@ -293,24 +287,14 @@ def test_the_exit_codes_are_in_the_commands_help() -> None:
 # --------------------------------------------------------------------------- S3
 
 
-def s3_client(endpoint: str, **config: Any) -> Any:
-    return boto3.client(
-        "s3",
-        region_name="us-east-1",
-        endpoint_url=endpoint,
-        aws_access_key_id=DEMO_CREDENTIALS.access_key_id,
-        aws_secret_access_key=DEMO_CREDENTIALS.secret_access_key,
-        config=Config(**config) if config else None,
-    )
-
-
 class LosesS3At:
     """The moto client, until the PUT of `key`: that one goes to a port nothing listens on
     (S3 unreachable from then on), a real botocore connection error."""
 
     def __init__(self, client: Any, key: str) -> None:
         self._client = client
-        self._dead = s3_client(
+        self._dead = moto_client(
+            "s3",
             f"http://127.0.0.1:{refused_port()}",
             retries={"max_attempts": 1},
             connect_timeout=2,
@@ -330,7 +314,7 @@ class LosesS3At:
 def bucket(moto_server: str) -> Iterator[tuple[Any, str]]:
     moto = moto_server  # the session's one moto (tests/integration/conftest.py)
     reset_moto(moto)
-    client = s3_client(moto)
+    client = moto_client("s3", moto)
     client.create_bucket(Bucket="board")
     S3Publisher._written_assets.clear()  # a new container
     yield client, "board"
@@ -403,26 +387,14 @@ def collect_in_child(config: Path, out: Path, file_limit: int | None = None) -> 
     """`fleetboard collect` as a real process; with `file_limit`, the kernel refuses any
     write that would make a file longer than that many bytes (RLIMIT_FSIZE, EFBIG): a disk
     that is full for the page but not for the snapshot."""
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-    }
-    start = ["-m", "fleetboard"] if file_limit is None else ["-c", LIMITED, str(file_limit)]
-    args = ["collect", "--config", str(config), "--out", str(out)]
-    return subprocess.run(
-        [sys.executable, *start, *args], capture_output=True, text=True, timeout=120, env=env
-    )
+    python = ("-m", "fleetboard") if file_limit is None else ("-c", LIMITED, str(file_limit))
+    args = ("collect", "--config", str(config), "--out", str(out))
+    return run_fleetboard(*args, python=python, env=DUMMY_AWS_ENV)
 
 
 def test_collect_whose_page_cannot_be_written_leaves_the_whole_old_board(tmp_path: Path) -> None:
     config = tmp_path / "fleet.toml"
-    config.write_text(
-        CONFIG.format(port=refused_port())
-        + f'hosts.broker.address = "127.0.0.1:{refused_port()}"\n'
-    )
+    config.write_text(fleet_toml(f'hosts.broker.address = "127.0.0.1:{refused_port()}"'))
     board = tmp_path / "board"
     first = collect_in_child(config, board)
     assert first.returncode == 0, first.stderr

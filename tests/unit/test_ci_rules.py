@@ -87,7 +87,9 @@ def board(
 ) -> rules.Board:
     aws = aws or aws_facts(inv, **aws_changes)  # type: ignore[arg-type]
     http = http_facts(inv, skip_envs=("test-3",) if aws_changes.get("stopped") else ())
-    obs = rules.Observations(aws=aws, http=http, tls=TlsFacts(certs=dict(http.certs)), github=gh)
+    obs = rules.Observations(
+        {"aws": aws, "http": http, "tls": TlsFacts(certs=dict(http.certs)), "github": gh}
+    )
     return rules.evaluate(inv, obs, NOW, CollectorInfo(version="t", duration_s=0.1, sources={}))
 
 

@@ -28,6 +28,21 @@ broker_host = "broker-test-2.litentry.org"
 """
 
 
+# GOOD with more lines in one of its tables: [probe] (added), [environments.prod], [fleet].
+def probe(lines: str) -> str:
+    return GOOD + "[probe]\n" + lines + "\n"
+
+
+def env_prod(lines: str) -> str:
+    return GOOD.replace(
+        'broker_host = "broker.litentry.org"', f'broker_host = "broker.litentry.org"\n{lines}'
+    )
+
+
+def fleet(lines: str) -> str:
+    return GOOD.replace("[fleet]", f"[fleet]\n{lines}")
+
+
 def problems(text: str, name: str = "fleet.toml") -> list[str]:
     with pytest.raises(config.ConfigError) as caught:
         config.loads(text, source=name)
@@ -42,13 +57,13 @@ def test_the_good_config_loads() -> None:
 MISTAKES = [
     (
         "unknown key, with a suggestion",
-        GOOD.replace('region = "us-east-1"', 'region = "us-east-1"\nworkrs = ["audit"]'),
+        fleet('workrs = ["audit"]'),
         "fleet.toml: fleet.workrs: unknown key; did you mean 'workers'? (known here: name, zone, "
         "zone_id, region, eip_tag_pattern, services, workers, optional, bucket_pattern, period_s)",
     ),
     (
         "wrong type",
-        GOOD + '[probe]\nconnect_timeout_s = "3"\n',
+        probe('connect_timeout_s = "3"'),
         'fleet.toml: probe.connect_timeout_s: "3" is a string; expected a number',
     ),
     (
@@ -58,9 +73,7 @@ MISTAKES = [
     ),
     (
         "bad tag pattern",
-        GOOD.replace(
-            'region = "us-east-1"', 'region = "us-east-1"\neip_tag_pattern = "agentkeys eip*"'
-        ),
+        fleet('eip_tag_pattern = "agentkeys eip*"'),
         'fleet.toml: fleet.eip_tag_pattern: "agentkeys eip*" has a space; tag patterns take '
         "letters, digits, '-', '_', '.', '*' and '?'",
     ),
@@ -92,10 +105,7 @@ MISTAKES = [
     ),
     (
         "an address with a bad port",
-        GOOD.replace(
-            'broker_host = "broker.litentry.org"',
-            'broker_host = "broker.litentry.org"\naddress = "127.0.0.1:99999"',
-        ),
+        env_prod('address = "127.0.0.1:99999"'),
         'fleet.toml: environments.prod.address: "127.0.0.1:99999" has port 99999; '
         "ports run from 1 to 65535",
     ),
@@ -257,12 +267,7 @@ def test_hostnames_follow_the_fleet_suffix_rule_with_overrides() -> None:
 def test_address_overrides_connect_elsewhere_but_keep_the_hostname(
     text: str, address: Address
 ) -> None:
-    inv = config.loads(
-        GOOD.replace(
-            'broker_host = "broker.litentry.org"',
-            f'broker_host = "broker.litentry.org"\naddress = "{text}"',
-        )
-    ).inventory
+    inv = config.loads(env_prod(f'address = "{text}"')).inventory
     prod = inv.environment("prod")
     assert {h.address for h in prod.hosts} == {address}
     assert prod.broker.hostname == "broker.litentry.org"
@@ -278,20 +283,6 @@ def test_the_example_config_in_the_repo_is_valid() -> None:
 #
 # Every malformed input is exit 2 from `fleetboard validate` and `fleetboard collect`, before
 # anything runs, with one line naming the file, the key and the value (escaped, capped).
-
-
-def probe(lines: str) -> str:
-    return GOOD + "[probe]\n" + lines + "\n"
-
-
-def env_prod(lines: str) -> str:
-    return GOOD.replace(
-        'broker_host = "broker.litentry.org"', f'broker_host = "broker.litentry.org"\n{lines}'
-    )
-
-
-def fleet(lines: str) -> str:
-    return GOOD.replace("[fleet]", f"[fleet]\n{lines}")
 
 
 #: (id, fleet.toml, the message after "<path>: "; a list where one input breaks two keys). A

@@ -304,7 +304,7 @@ def http_facts(inv: Inventory, overrides: dict | None = None, skip_envs: tuple =
 def board(inv: Inventory, aws: object, http: object, tls: object | None = None) -> rules.Board:
     if tls is None and isinstance(http, HttpFacts):
         tls = TlsFacts(certs=dict(http.certs))
-    obs = rules.Observations(aws=aws, http=http, tls=tls)  # type: ignore[arg-type]
+    obs = rules.Observations({"aws": aws, "http": http, "tls": tls})
     info = CollectorInfo(version="t", duration_s=0.1, sources={})
     return rules.evaluate(inv, obs, NOW, info)
 
@@ -329,6 +329,9 @@ def test_a_stopped_slot_is_grey_stopped_not_red() -> None:
     assert view.lifecycle is Lifecycle.STOPPED
     assert view.status is Status.UNKNOWN
     assert [c.kind for c in view.checks] == ["machine"]  # its services are not probed
+    # launched_at is its last start: a stopped machine has no uptime to show.
+    assert view.checks[0].summary.endswith("stopped, t3.medium")
+    assert ", up 3 d" in env_view(b, "test-2").checks[0].summary
     assert b.summary.status is Status.GREEN
     assert b.summary.counts["stopped"] == 1
     assert "1 parked" in b.summary.message
@@ -616,11 +619,13 @@ def chain_board(
     aws = with_deploys(inv, aws, {**current, **dict.fromkeys(stale, "0123456789ab")})
     http = http or http_facts(inv, skip_envs=stopped)
     obs = rules.Observations(
-        aws=aws,
-        http=http,
-        tls=TlsFacts(certs=dict(http.certs)),
-        github=github_facts(),
-        chain=chain if chain is not None else chain_facts(),
+        {
+            "aws": aws,
+            "http": http,
+            "tls": TlsFacts(certs=dict(http.certs)),
+            "github": github_facts(),
+            "chain": chain if chain is not None else chain_facts(),
+        }
     )
     return rules.evaluate(inv, obs, NOW, CollectorInfo(version="t", duration_s=0.1, sources={}))
 
@@ -732,7 +737,7 @@ def test_prod_with_an_empty_deposit_is_red_everywhere_and_first() -> None:
     assert env_view(b, "prod").status is Status.RED
     assert b.summary.status is Status.RED
     assert b.summary.issues[0].text.startswith("prod wallet:paymaster-deposit red")
-    assert b.summary.suggested_next_action.startswith("Prod first: Fund prod's paymaster-deposit")
+    assert b.summary.suggested_next_action.startswith("Prod first: Fund prod's paymaster deposit")
     assert "prod red" in b.summary.message and "test-2 red" in b.summary.message
     assert_one_account(b)
 
@@ -794,25 +799,7 @@ def ranked_board(broken: tuple[str, ...], how: HttpExchange | None = None) -> ru
         if env.name in broken:
             host = f"audit{env.suffix}.litentry.org"
             overrides[(host, HEALTH_PATH)] = replace(how or ex(502, "", ms=41), host=host)
-    return board(inv, aws, http_facts_for(inv, overrides))
-
-
-def http_facts_for(inv: Inventory, overrides: dict) -> HttpFacts:
-    exchanges, certs = {}, {}
-    for env in inv.environments:
-        for host in env.hosts:
-            certs[host.hostname] = CertFacts(
-                host.hostname, NOW + timedelta(days=60), "LE", host.hostname, True, observed_at=NOW
-            )
-            for path in host.paths:
-                body = "ok"
-                if path == READY_PATH:
-                    body = READYZ.format(s="ready", d="false", c="ok")
-                elif path == ISSUER_PATH:
-                    body = f'{{"issuer":"{env.expected_issuer}"}}'
-                exchanges[(host.hostname, path)] = ex(body=body, path=path, host=host.hostname)
-    exchanges.update(overrides)
-    return HttpFacts(exchanges=exchanges, certs=certs)
+    return board(inv, aws, http_facts(inv, overrides))
 
 
 @pytest.mark.parametrize(
@@ -1016,8 +1003,9 @@ def test_a_source_blind_on_the_collector_side_names_what_to_fix(
 ) -> None:
     inv = inventory()
     aws = failure if failure.source == "aws" else aws_facts(inv)
-    obs = rules.Observations(aws=aws, http=http_facts(inv), failures=(failure,))  # type: ignore[arg-type]
-    obs = replace(obs, tls=TlsFacts(certs=dict(http_facts(inv).certs)))
+    tls = TlsFacts(certs=dict(http_facts(inv).certs))
+    seen = {"aws": aws, "http": http_facts(inv), "tls": tls, failure.source: failure}
+    obs = rules.Observations(seen)
     b = rules.evaluate(inv, obs, NOW, CollectorInfo(version="t", duration_s=0.1, sources={}))
     assert b.summary.issues[0].check == "collector"
     assert failure.reason in b.summary.issues[0].text

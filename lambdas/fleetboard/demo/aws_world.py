@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
 from urllib.parse import urlsplit
 
 import boto3
@@ -247,6 +247,16 @@ def _moto_api(endpoint_url: str, path: str, body: bytes) -> None:
         conn.close()
 
 
+class _ClientArgs(TypedDict):
+    """boto3.client()'s keywords for a client of the moto server (typed, so mypy still
+    matches each call to its service's client type)."""
+
+    region_name: str
+    endpoint_url: str
+    aws_access_key_id: str
+    aws_secret_access_key: str
+
+
 def build_world(
     spec: WorldSpec,
     endpoint_url: str,
@@ -254,20 +264,16 @@ def build_world(
     credentials: StaticCredentials = DEMO_CREDENTIALS,
 ) -> World:
     """Create the spec's instances, EIPs, zone and A records on the moto server at endpoint_url."""
-    ec2: EC2Client = boto3.client(
-        "ec2",
+    # Every client of the world talks to the same moto server, in the spec's region, as
+    # the same user: one set of arguments.
+    moto = _ClientArgs(
         region_name=spec.region,
         endpoint_url=endpoint_url,
         aws_access_key_id=credentials.access_key_id,
         aws_secret_access_key=credentials.secret_access_key,
     )
-    route53: Route53Client = boto3.client(
-        "route53",
-        region_name=spec.region,
-        endpoint_url=endpoint_url,
-        aws_access_key_id=credentials.access_key_id,
-        aws_secret_access_key=credentials.secret_access_key,
-    )
+    ec2: EC2Client = boto3.client("ec2", **moto)
+    route53: Route53Client = boto3.client("route53", **moto)
 
     created = {env.name: _create_environment(ec2, env) for env in spec.environments}
     to_stop = [
@@ -288,13 +294,7 @@ def build_world(
     records = _a_records(spec.environments, created)
     _write_records(route53, zone_id, records, spec.ttl)
 
-    ssm: SSMClient = boto3.client(
-        "ssm",
-        region_name=spec.region,
-        endpoint_url=endpoint_url,
-        aws_access_key_id=credentials.access_key_id,
-        aws_secret_access_key=credentials.secret_access_key,
-    )
+    ssm: SSMClient = boto3.client("ssm", **moto)
     # Asked even with nothing to send: moto builds its SSM backend on first use, ~2 s in a
     # fresh process, which belongs to building the world, not to the first pass over it.
     ssm.list_commands(MaxResults=1)

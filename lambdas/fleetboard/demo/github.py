@@ -24,9 +24,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
+
+from fleetboard.demo.serving import Served
 
 LOOPBACK = "127.0.0.1"
 API_VERSION = "2022-11-28"
@@ -614,7 +615,7 @@ class _Answer(Exception):
         self.headers = dict(headers or {})
 
 
-class GithubServer:
+class GithubServer(Served):
     """The fake GitHub API on a free loopback port, served from background threads.
 
     `load(world)` swaps in a new world and resets the rate budget and the record; `observer`
@@ -655,14 +656,6 @@ class GithubServer:
         if self._thread is not None:
             self._thread.join(10)
             self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:

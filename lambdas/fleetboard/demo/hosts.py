@@ -29,6 +29,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from fleetboard.demo import procs
+from fleetboard.demo.serving import Served
 from fleetboard.inventory import Address
 
 if TYPE_CHECKING:
@@ -237,26 +238,12 @@ class _QuietEofRace(logging.Filter):
 _EOF_RACE_FILTER = _QuietEofRace()
 
 
-class _Served:
+class _Served(Served):
     """What both ways of running the hosts share: `with` support and the CA to trust."""
-
-    def start(self) -> Self:
-        raise NotImplementedError
-
-    def stop(self) -> None:
-        raise NotImplementedError
 
     @property
     def ca_pem(self) -> bytes:
         raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def write_ca(self, path: Path) -> Path:
         """Write the CA certificate where a probe can trust it (ProbeSettings.ca_bundle)."""

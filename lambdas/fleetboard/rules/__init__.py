@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from fleetboard.inventory import Environment, Inventory
 from fleetboard.lifecycle import env_lifecycle
@@ -40,7 +41,15 @@ from fleetboard.rules.blind import (
     summary_text,
 )
 from fleetboard.rules.chain import chain_line_issues, chain_summary, chain_view, env_chain_issues
-from fleetboard.rules.checks import http_checks, machine_check, machine_view, tls_checks
+from fleetboard.rules.checks import (
+    Judging,
+    SourceRule,
+    http_checks,
+    machine_check,
+    machine_view,
+    source_checks,
+    tls_checks,
+)
 from fleetboard.rules.ci import (
     ci_summary,
     deploy_view,
@@ -75,27 +84,57 @@ from fleetboard.rules.verdicts import (
     optional_verdict,
 )
 
+F = TypeVar("F")
+
+
+def _typed(value: object, kind: type[F]) -> F | SourceFailure | None:
+    return value if isinstance(value, kind | SourceFailure) else None
+
+
+class _Answer(Generic[F]):
+    """`obs.aws`: the answer of the source named like the attribute, if it is its facts
+    type or a failure; None when it did not run."""
+
+    def __init__(self, kind: type[F]) -> None:
+        self.kind = kind
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obs: Observations, owner: type) -> F | SourceFailure | None:
+        return _typed(obs.facts.get(self.name), self.kind)
+
 
 @dataclass(frozen=True, slots=True)
 class Observations:
-    """What the sources returned this pass; None when a source did not run."""
+    """What the sources returned this pass, by source name ("aws", "chain:base"): each its
+    kind's facts or a SourceFailure; a name that is absent did not run (not configured)."""
 
-    aws: AwsFacts | SourceFailure | None = None
-    http: HttpFacts | SourceFailure | None = None
-    tls: TlsFacts | SourceFailure | None = None
-    github: GithubFacts | SourceFailure | None = None  # None: [github] not configured
-    chain: ChainFacts | SourceFailure | None = None  # None: [chain] not configured
-    #: [chain.networks.<name>]'s facts, by name.
-    chain_networks: Mapping[str, ChainFacts | SourceFailure] = field(default_factory=dict)
-    failures: tuple[SourceFailure, ...] = field(default=())
+    facts: Mapping[str, object] = field(default_factory=dict)
     #: Nonces the previous snapshot showed, by lower-case address: did they move?
     previous_nonces: Mapping[str, int] = field(default_factory=dict)
+    #: The checks rules of the sources registered without rules of their own, by name.
+    rules: Mapping[str, SourceRule] = field(default_factory=dict)
+
+    #: The built-in kinds' answers, typed: facts, a failure, or None when it did not run
+    #: (github and chain: not configured).
+    aws = _Answer(AwsFacts)
+    http = _Answer(HttpFacts)
+    tls = _Answer(TlsFacts)
+    github = _Answer(GithubFacts)
+    chain = _Answer(ChainFacts)
+
+    @property
+    def chain_networks(self) -> dict[str, ChainFacts | SourceFailure]:
+        """[chain.networks.<name>]'s facts, by name."""
+        return {
+            key.removeprefix("chain:"): value
+            for key in self.facts
+            if key.startswith("chain:") and (value := _typed(self.facts.get(key), ChainFacts))
+        }
 
     def all_failures(self) -> list[SourceFailure]:
-        sources: list[object] = [self.aws, self.http, self.tls, self.github, self.chain]
-        sources += self.chain_networks.values()
-        found = [o for o in sources if isinstance(o, SourceFailure)]
-        found += [f for f in self.failures if f not in found]
+        found = [o for o in self.facts.values() if isinstance(o, SourceFailure)]
         if isinstance(self.aws, AwsFacts) and self.aws.deploy_error:
             # The deploy trail is one call of the aws source; its failure blinds only it.
             found.append(SourceFailure("aws:deploy-trail", self.aws.deploy_error))
@@ -126,6 +165,9 @@ def environment_view(
         why = blind.check_reason if blind else None
         checks += http_checks(env, obs.http, t.slow_ms, why)
         checks += tls_checks(env, obs.tls, now, t.tls_amber_days, t.tls_red_days, why)
+        judging = Judging(now, t, why)
+        for name, rule in sorted(obs.rules.items()):
+            checks += source_checks(env, name, obs.facts.get(name), rule, judging)
         if isinstance(obs.http, HttpFacts):
             drift += http_drift(env, obs.http, inventory)
     network = env.chain.network if env.chain else None
@@ -228,7 +270,9 @@ __all__ = [
     "Blindness",
     "Board",
     "EnvironmentView",
+    "Judging",
     "Observations",
+    "SourceRule",
     "Verdict",
     "aws_drift",
     "classify_cert",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from fleetboard.inventory import Inventory
 from fleetboard.model import (
@@ -31,13 +32,19 @@ from fleetboard.model import (
     SourceFailure,
 )
 
-#: Kinds of blindness, in the order the next action names them: without a network nothing
-#: else can be fixed, so it comes before credentials and the rest.
-DNS = "dns"
-CONNECT = "connect"
-CREDENTIALS = "credentials"
-OTHER = "other"
-_ORDER = (DNS, CONNECT, CREDENTIALS, OTHER)
+
+class BlindKind(StrEnum):
+    """What the collector lacks, in the order the next action names them: without a
+    network nothing else can be fixed, so it comes before credentials and the rest."""
+
+    DNS = "dns"
+    CONNECT = "connect"
+    CREDENTIALS = "credentials"
+    OTHER = "other"
+
+
+DNS, CONNECT, CREDENTIALS, OTHER = BlindKind
+_ORDER = tuple(BlindKind)
 
 #: Fewest distinct machines that must fail alike before the collector, not the fleet, is
 #: the likelier cause: one machine failing alone is that machine's outage.
@@ -49,7 +56,7 @@ class Blindness:
     """One thing the collector could not see, because of the collector."""
 
     source: str  # "http", "aws", "github", "chain", ...
-    kind: str  # DNS, CONNECT, CREDENTIALS, OTHER
+    kind: BlindKind
     cause: str  # a sentence: what the collector lacks, with the evidence
     short: str = ""  # the same in a few words after "the collector": "has no DNS"
 
@@ -164,11 +171,11 @@ def _folded(found: list[Blindness]) -> list[Blindness]:
     """The causes as the summary and next action name them: when every probe's lookup
     failed, or two or more endpoints do not resolve, the collector has no DNS, and one
     "no DNS" says it for all of them (each endpoint stays named in the issue's text)."""
-    dns = [b for b in found if b.kind == DNS]
+    dns = [b for b in found if b.kind is DNS]
     if not any(b.source == "http" for b in dns) and len(dns) < 2:
         return ordered(found)
     no_dns = Blindness("dns", DNS, "; ".join(b.cause for b in ordered(dns)), "has no DNS")
-    return [no_dns, *(b for b in ordered(found) if b.kind != DNS)]
+    return [no_dns, *(b for b in ordered(found) if b.kind is not DNS)]
 
 
 def short_text(found: list[Blindness]) -> str:
@@ -187,22 +194,22 @@ def next_action(found: list[Blindness]) -> str:
     """One thing to do about the collector, with the others after "also"."""
     actions = []
     for b in _folded(found):
-        if b.kind == DNS and b.source != "dns":
+        if b.kind is DNS and b.source != "dns":
             text = (
                 f"the collector cannot resolve {b.source}'s endpoint: check its network and "
                 f"resolver, and the {b.source} endpoint in fleet.toml, then collect again"
             )
-        elif b.kind == DNS:
+        elif b.kind is DNS:
             text = (
                 "the collector has no DNS: check its network (resolver, VPN, "
                 "`/etc/resolv.conf`) and collect again"
             )
-        elif b.kind == CONNECT:
+        elif b.kind is CONNECT:
             text = (
                 "the collector cannot connect out: check its network, proxy or firewall "
                 "and collect again"
             )
-        elif b.kind == CREDENTIALS and b.source == "aws":
+        elif b.kind is CREDENTIALS and b.source == "aws":
             text = (
                 "give the collector AWS credentials (a profile, a role or `AWS_*` environment "
                 "variables) and collect again"

@@ -1,10 +1,20 @@
-"""One environment's checks: its machine, every probed path, every certificate."""
+"""One environment's checks: its machine, every probed path, every certificate, and those
+of the sources registered without rules of their own (registry.SourceKind.checks)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from fleetboard.inventory import HEALTH_PATH, ISSUER_PATH, READY_PATH, Environment, Host
+from fleetboard.inventory import (
+    HEALTH_PATH,
+    ISSUER_PATH,
+    READY_PATH,
+    Environment,
+    Host,
+    Thresholds,
+)
 from fleetboard.lifecycle import find_address, find_instance
 from fleetboard.model import (
     AwsFacts,
@@ -161,6 +171,43 @@ def _unknown(check_id: str, name: str, kind: CheckKind, host: Host, reason: str)
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Judging:
+    """What a source's checks rule may read besides its facts: the pass's clock, the
+    thresholds, and the collector's own cause when its probes could not see."""
+
+    now: datetime
+    thresholds: Thresholds
+    blind: str | None = None
+
+
+#: A registered source's rule: (environment, its facts, judging) -> that environment's checks.
+SourceRule = Callable[[Environment, object, Judging], Sequence[Check]]
+
+
+def source_checks(
+    env: Environment, name: str, seen: object, rule: SourceRule, judging: Judging
+) -> list[Check]:
+    """A registered source's checks for one running environment. When the source failed
+    (or gave no answer) there is nothing to judge: one unknown check says why, so the card
+    never shows as seen what was not."""
+    if seen is None or isinstance(seen, SourceFailure):
+        why = seen.reason if isinstance(seen, SourceFailure) else "not collected"
+        return [
+            Check(
+                id=f"{CheckKind.SOURCE}:{name}:{env.name}",
+                name=name,
+                kind=CheckKind.SOURCE,
+                status=Status.UNKNOWN,
+                reason=f"source: {name} failed: {why}",
+                summary=f"not observed: {name} failed: {why}",
+                source=name,
+                observed_at=None,
+            )
+        ]
+    return list(rule(env, seen, judging))
+
+
 def machine_view(env: Environment, aws: AwsFacts | SourceFailure | None) -> Machine:
     facts = aws if isinstance(aws, AwsFacts) else None
     address = find_address(env, facts) if facts else None
@@ -206,7 +253,8 @@ def machine_check(
         summary = f"no instance behind an EIP tagged {env.eip_tag}"
         return verdict(Status.UNKNOWN, "state: no instance", summary, observed)
     uptime = ""
-    if machine.launched_at is not None:
+    # launched_at is the last start: an uptime only while it runs, never for a stopped one.
+    if machine.launched_at is not None and machine.state == "running":
         up = (now - machine.launched_at).total_seconds()
         uptime = f", up {_duration(up)}" if up >= 0 else ""
     what = f"{machine.instance_id} {machine.state}, {machine.instance_type}{uptime}"

@@ -238,9 +238,9 @@ def _red_action(view: EnvironmentView, issues: Sequence[Issue]) -> str | None:
     for check in red:
         if check.kind is CheckKind.HTTP:
             return _check_action(view, check)
-    for issue in issues:
-        if issue.check.startswith("wallet:") and issue.status is Status.RED:
-            return f"{prod}Fund {name}'s {issue.check.removeprefix('wallet:')}: {issue.detail}."
+    for wallet in view.chain.wallets if view.chain else ():
+        if wallet.status is Status.RED:
+            return f"{prod}Fund {name}'s {wallet.role}: {wallet.address} {wallet.text}."
     for check in red:
         return _check_action(view, check)
     for issue in issues:

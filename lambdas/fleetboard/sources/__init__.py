@@ -1,4 +1,4 @@
-"""The small interface every data source implements, and the one list of sources.
+"""The small interface every data source implements; registry.py lists the sources.
 
 A source gathers raw facts for the whole inventory in one go (one AWS call per kind, one
 bounded pool of probes) and returns them as plain data, or a SourceFailure with a reason.
@@ -8,8 +8,9 @@ ctx.deadline; one that does not is abandoned on its thread and shown as "no comp
 within N s", and nothing it does afterwards reaches this pass or a later one.
 
 Adding a source: write `sources/<kind>.py` with a class that has `name`, `needs`, `wants`
-and `collect`, add it to `collect.default_sources()`, and its facts to `Observations` in
-rules.py.
+and `collect` and the facts type it returns; declare its kind once in registry.py (facts
+type, how it is built, where it shows, its checks rule). docs/design.md#adding-a-source has
+the whole recipe.
 """
 
 from __future__ import annotations

@@ -22,11 +22,9 @@ endpoint, no route) are marked `blind`.
 
 from __future__ import annotations
 
-import errno
 import functools
 import logging
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -55,13 +53,12 @@ from botocore.exceptions import (
 from botocore.loaders import Loader, create_loader
 from botocore.parsers import ResponseParserError
 from botocore.retries.standard import RetryEventAdapter, StandardRetryConditions
-from urllib3.exceptions import NameResolutionError
 
 from fleetboard import jsonsafe
 from fleetboard.inventory import AwsSettings, Inventory
 from fleetboard.model import AddressFacts, AwsFacts, DeployFacts, InstanceFacts, SourceFailure
 from fleetboard.sources import PassContext
-from fleetboard.sources.wire import evidence
+from fleetboard.sources.wire import collector_cause, evidence
 from fleetboard.text import scrub
 
 if TYPE_CHECKING:
@@ -836,7 +833,7 @@ def _reason(
     elif isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
         text = f"{call} timed out {attempts} ({type(exc).__name__}): {exc}"
     elif isinstance(exc, EndpointConnectionError):
-        cause = _collector_cause(exc)
+        cause = collector_cause(exc.kwargs.get("error") or exc, "AWS's endpoint")
         if cause is not None:
             blind = True
             text = f"{call} not answered {attempts}: {cause} ({_endpoint(exc, inventory)})"
@@ -882,37 +879,6 @@ def _not_aws_hint(inventory: Inventory) -> str:
 def _endpoint(exc: EndpointConnectionError, inventory: Inventory) -> str:
     url = str(exc.kwargs.get("endpoint_url") or inventory.aws.endpoint_url or "")
     return scrub(url) or "AWS's endpoint"
-
-
-#: errno values that say the collector has no way out, whatever the fleet does.
-_NO_ROUTE = {errno.ENETUNREACH: "no route to the network", errno.EHOSTUNREACH: "no route to host"}
-
-
-def _collector_cause(exc: EndpointConnectionError) -> str | None:
-    """Why the collector itself could not reach the endpoint: its name does not resolve, or
-    there is no route; None for anything that may be the endpoint's own doing."""
-    seen: list[BaseException] = []
-    error: BaseException | None = exc.kwargs.get("error")
-    while error is not None and error not in seen and len(seen) < 8:
-        seen.append(error)
-        if isinstance(error, NameResolutionError | socket.gaierror):
-            return (
-                "the collector cannot resolve AWS's endpoint name (no DNS on this machine?): "
-                "check its network and resolver"
-            )
-        if isinstance(error, OSError) and error.errno in _NO_ROUTE:
-            return f"{_NO_ROUTE[error.errno]} from the collector: check its network"
-        error = error.__cause__ or error.__context__
-    text = str(exc.kwargs.get("error") or "")
-    if "Temporary failure in name resolution" in text or "Name or service not known" in text:
-        return (
-            "the collector cannot resolve AWS's endpoint name (no DNS on this machine?): "
-            "check its network and resolver"
-        )
-    for code, what in _NO_ROUTE.items():
-        if f"[Errno {code}]" in text:
-            return f"{what} from the collector: check its network"
-    return None
 
 
 def _client_error_reason(call: str, exc: ClientError, inventory: Inventory) -> str:

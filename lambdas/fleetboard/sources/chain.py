@@ -45,7 +45,6 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import (
     ConnectTimeoutError,
-    NameResolutionError,
     NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
@@ -60,6 +59,7 @@ from fleetboard.secrets import url_secrets
 from fleetboard.sources import PassContext, secret_value
 from fleetboard.sources.wire import (
     AnswerOverrun,
+    causes,
     collector_cause,
     content_type,
     evidence,
@@ -314,35 +314,18 @@ def _transport_failure(exc: Exception, timeout: float, endpoint: str) -> _Failed
     cause = collector_cause(exc, f"the RPC's host ({where})")
     if cause is not None:
         return _Failed(f"not answered: {cause}", blind=True)
-    causes = _causes(exc)
-    if isinstance(exc, requests.ReadTimeout) or _any(causes, ReadTimeoutError):
+    wrapped = causes(exc)
+    if isinstance(exc, requests.ReadTimeout) or _any(wrapped, ReadTimeoutError):
         return _Failed(f"no answer within {timeout:.1f} s")
     if isinstance(exc, requests.ConnectTimeout) or (
-        _any(causes, ConnectTimeoutError) and not _any(causes, NewConnectionError)
+        _any(wrapped, ConnectTimeoutError) and not _any(wrapped, NewConnectionError)
     ):
         return _Failed(f"no connection within {timeout:.1f} s")
     return _Failed(_connection_reason(exc))
 
 
-def _causes(exc: BaseException) -> list[BaseException]:
-    """`exc` and what it wraps: requests wraps urllib3's errors, which wrap the socket's."""
-    found: list[BaseException] = []
-    todo: list[BaseException] = [exc]
-    while todo and len(found) < 16:
-        error = todo.pop(0)
-        if any(error is e for e in found):
-            continue
-        found.append(error)
-        reason = getattr(error, "reason", None)  # urllib3's MaxRetryError
-        inner = error.args[0] if error.args else None  # requests' ConnectionError(urllib3's)
-        for nxt in (error.__cause__, error.__context__, reason, inner):
-            if isinstance(nxt, BaseException):
-                todo.append(nxt)
-    return found
-
-
-def _any(causes: list[BaseException], kind: type[BaseException]) -> bool:
-    return any(isinstance(e, kind) for e in causes)
+def _any(wrapped: list[BaseException], kind: type[BaseException]) -> bool:
+    return any(isinstance(e, kind) for e in wrapped)
 
 
 def _check_answer(status: int, headers: Mapping[str, str], data: bytes, sent: list[int]) -> None:
@@ -394,17 +377,15 @@ def _in_request_order(answer: Any, sent: list[int]) -> list[Any]:
 
 
 def _connection_reason(exc: Exception) -> str:
-    causes = _causes(exc)
-    text = " ".join(str(e) for e in causes)  # only searched, never shown: it holds the URL
-    if _any(causes, ConnectionRefusedError) or "Connection refused" in text:
+    wrapped = causes(exc)
+    text = " ".join(str(e) for e in wrapped)  # only searched, never shown: it holds the URL
+    if _any(wrapped, ConnectionRefusedError) or "Connection refused" in text:
         return "connection refused"
-    if _any(causes, NameResolutionError) or "Name or service not known" in text:
-        return "host name does not resolve"
-    if _any(causes, SSLError) or _any(causes, ssl.SSLError):
+    if _any(wrapped, SSLError) or _any(wrapped, ssl.SSLError):
         return "TLS failed (certificate or protocol)"
     if isinstance(exc, requests.exceptions.SSLError):
         return "TLS failed (certificate or protocol)"
-    if _any(causes, ProtocolError) or _any(causes, ConnectionError):
+    if _any(wrapped, ProtocolError) or _any(wrapped, ConnectionError):
         return "the connection was lost before a whole answer"
     return f"cannot connect ({type(exc).__name__})"
 

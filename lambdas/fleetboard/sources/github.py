@@ -44,7 +44,6 @@ import urllib3
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
-    NameResolutionError,
     NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
@@ -371,8 +370,7 @@ class _Session:
 
     def _transport_text(self, exc: HTTPError, budget_s: float, host: str) -> str:
         # Most specific first: urllib3's NewConnectionError is also a ConnectTimeoutError.
-        if isinstance(exc, NameResolutionError):
-            return f"could not resolve {host}"
+        # A name that does not resolve never gets here: that is the collector's cause.
         if isinstance(exc, NewConnectionError):
             refused = "refused" in str(exc).lower()
             return f"could not connect to {host}" + (": connection refused" if refused else "")

@@ -10,6 +10,7 @@ the collector's own (no DNS, no route) rather than the far end's.
 from __future__ import annotations
 
 import errno
+import socket
 import time
 from collections.abc import Mapping
 
@@ -107,23 +108,45 @@ def evidence(body: bytes, chars: int = 60) -> str:
     return f'"{text}"' if text else "an empty body"
 
 
+def causes(exc: BaseException) -> list[BaseException]:
+    """`exc` and what it wraps, nearest first: its cause and context, urllib3's MaxRetryError
+    `reason`, and requests' ConnectionError(urllib3's error) first argument."""
+    found: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(found) < 16:
+        error = todo.pop(0)
+        if any(error is e for e in found):
+            continue
+        found.append(error)
+        reason = getattr(error, "reason", None)
+        inner = error.args[0] if error.args else None
+        for nxt in (error.__cause__, error.__context__, reason, inner):
+            if isinstance(nxt, BaseException):
+                todo.append(nxt)
+    return found
+
+
+#: What a failure to look up a name says when only its text is left (botocore keeps the
+#: text of the socket's error, not the error).
+_NO_NAME_TEXT = ("Name or service not known", "Temporary failure in name resolution")
+_NO_ROUTE = (errno.ENETUNREACH, errno.EHOSTUNREACH)
+
+
 def collector_cause(exc: BaseException, what: str) -> str | None:
     """Why the collector itself could not reach `what` (a host): its name does not resolve or
-    there is no route; None when the cause may be the far end's. The exception's causes and
-    contexts are followed (requests wraps urllib3's errors, which wrap the socket's)."""
-    seen: list[BaseException] = []
-    error: BaseException | None = exc
-    while error is not None and all(error is not e for e in seen) and len(seen) < 8:
-        seen.append(error)
-        if isinstance(error, NameResolutionError):
-            return (
-                f"the collector cannot resolve {what} (no DNS on this machine?): check its "
-                "network and resolver"
-            )
-        if isinstance(error, OSError) and error.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-            return f"no route from the collector to {what}: check its network"
-        error = error.__cause__ or error.__context__
-    text = str(exc)
-    if "[Errno 101]" in text or "[Errno 113]" in text:
+    there is no route; None when the cause may be the far end's. What the exception wraps
+    is followed (requests wraps urllib3's errors, which wrap the socket's)."""
+    chain = causes(exc)
+    text = " ".join(str(e) for e in chain)  # only searched, never shown: it may hold a URL
+    if any(isinstance(e, NameResolutionError | socket.gaierror) for e in chain) or any(
+        words in text for words in _NO_NAME_TEXT
+    ):
+        return (
+            f"the collector cannot resolve {what} (no DNS on this machine?): check its "
+            "network and resolver"
+        )
+    if any(isinstance(e, OSError) and e.errno in _NO_ROUTE for e in chain) or any(
+        f"[Errno {code}]" in text for code in _NO_ROUTE
+    ):
         return f"no route from the collector to {what}: check its network"
     return None

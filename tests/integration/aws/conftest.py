@@ -22,8 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import pytest
+from tests.integration.fixtures.aws import moto_client
 
 from fleetboard.demo.aws_world import (
     DEMO_CREDENTIALS,
@@ -304,13 +304,7 @@ def factories() -> Iterator[Callable[..., AwsClientFactory]]:
 @pytest.fixture
 def iam_user(moto_url: str) -> Callable[[list[str]], StaticCredentials]:
     """Creates an IAM user allowed exactly `actions`, and returns its access key."""
-    iam = boto3.client(
-        "iam",
-        region_name="us-east-1",
-        endpoint_url=moto_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    iam = moto_client("iam", moto_url)
 
     def make(actions: list[str]) -> StaticCredentials:
         iam.create_user(UserName="fleetboard-collector")

@@ -8,15 +8,15 @@ import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from fleetboard.demo.aws_world import EnvSpec, World
+from tests.integration.fixtures import results
+from tests.integration.fixtures.inventory import aws_settings, inventory_of
+
+from fleetboard.demo.aws_world import EnvSpec, World, WorldSpec, build_world
 from fleetboard.inventory import (
     BROKER_PATHS,
-    AwsSettings,
     Environment,
     Host,
     Inventory,
-    ProbeSettings,
-    Thresholds,
     eip_tag_for,
     service_host,
 )
@@ -108,27 +108,27 @@ def inventory(
     connect_timeout_s: float = 2.0,
     read_timeout_s: float = 5.0,
 ) -> Inventory:
-    return Inventory(
-        source="fleet.toml",
-        fleet="agentkeys",
-        aws=AwsSettings(
-            region="us-east-1",
-            zone=ZONE,
-            zone_id=zone_id,
-            eip_tag_pattern=PATTERN,
-            endpoint_url=endpoint,
-            connect_timeout_s=connect_timeout_s,
-            read_timeout_s=read_timeout_s,
-        ),
-        probe=ProbeSettings(),
-        thresholds=Thresholds(),
-        environments=tuple(envs),
-        bucket_pattern="agentkeys-{bucket}{suffix}-429071895007",
+    aws = aws_settings(
+        zone=ZONE,
+        zone_id=zone_id,
+        eip_tag_pattern=PATTERN,
+        endpoint_url=endpoint,
+        connect_timeout_s=connect_timeout_s,
+        read_timeout_s=read_timeout_s,
     )
+    return inventory_of(envs, aws=aws)
 
 
 def declared(world: World, *names: str) -> list[Environment]:
     return [environment(n) for n in names or tuple(world.environments)]
+
+
+def prod_only(moto_url: str, endpoint: str | None = None, **timeouts: float) -> Inventory:
+    """prod alone, built in moto (its EIP, instance and records) and declared as the fleet,
+    AWS reached at `endpoint` (the counting proxy's URL) or at moto itself; `timeouts`:
+    `inventory`'s connect_timeout_s and read_timeout_s."""
+    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
+    return inventory(endpoint or moto_url, world.zone_id, declared(world), **timeouts)
 
 
 def collect(
@@ -144,12 +144,8 @@ def collect(
 
 
 def facts_of(result: AwsFacts | SourceFailure) -> AwsFacts:
-    assert isinstance(result, AwsFacts), result
-    return result
+    return results.facts_of(result, AwsFacts)
 
 
 def failure_of(result: AwsFacts | SourceFailure) -> SourceFailure:
-    assert isinstance(result, SourceFailure), result
-    assert result.source == "aws"
-    assert "\n" not in result.reason
-    return result
+    return results.failure_of(result, "aws")

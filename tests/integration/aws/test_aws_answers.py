@@ -16,15 +16,14 @@ import urllib3.util.connection
 from tests.integration.aws.fleet import (
     CountingProxy,
     collect,
-    declared,
     environment,
     facts_of,
     failure_of,
     inventory,
-    spec,
+    prod_only,
 )
 
-from fleetboard.demo.aws_world import DEMO_CREDENTIALS, WorldSpec, build_world
+from fleetboard.demo.aws_world import DEMO_CREDENTIALS
 from fleetboard.sources.aws import (
     BODY_CAP_BYTES,
     DESCRIBE_ADDRESSES,
@@ -110,8 +109,7 @@ def test_an_answer_that_is_not_aws_s_fails_the_source_and_is_never_an_empty_worl
     body: bytes,
     said: str,
 ) -> None:
-    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
-    inv = inventory(proxy.url, world.zone_id, declared(world))
+    inv = prod_only(moto_url, proxy.url)
     proxy.answer_call(call, status, content_type, body)
 
     failure = failure_of(collect(inv, factories(inv)))
@@ -127,8 +125,7 @@ def test_an_answer_that_is_not_aws_s_fails_the_source_and_is_never_an_empty_worl
 def test_a_list_commands_answer_that_is_not_aws_s_leaves_the_other_facts_standing(
     moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
 ) -> None:
-    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
-    inv = inventory(proxy.url, world.zone_id, declared(world))
+    inv = prod_only(moto_url, proxy.url)
     proxy.answer_call(LIST_COMMANDS, 200, "text/html", PORTAL)
 
     facts = facts_of(collect(inv, factories(inv)))
@@ -144,8 +141,7 @@ def test_a_list_commands_answer_that_is_not_aws_s_leaves_the_other_facts_standin
 def test_a_json_answer_that_is_not_an_object_is_not_aws_s(
     moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
 ) -> None:
-    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
-    inv = inventory(proxy.url, world.zone_id, declared(world))
+    inv = prod_only(moto_url, proxy.url)
     proxy.answer_call(LIST_COMMANDS, 200, "application/x-amz-json-1.1", b"[1, 2]")
 
     facts = facts_of(collect(inv, factories(inv)))
@@ -217,7 +213,7 @@ def test_an_endpoint_name_that_does_not_resolve_is_blind(
     assert failure.blind
     assert failure.reason == (
         "ec2:DescribeAddresses not answered after 3 attempts: the collector cannot resolve "
-        "AWS's endpoint name (no DNS on this machine?): check its network and resolver "
+        "AWS's endpoint (no DNS on this machine?): check its network and resolver "
         f"(http://{unresolvable}:4566)"
     )
 
@@ -238,7 +234,7 @@ def test_no_route_to_the_endpoint_is_blind(
     failure = failure_of(collect(inv, factories(inv)))
 
     assert failure.blind
-    assert "not answered after 3 attempts: no route to the network from the collector" in (
+    assert "not answered after 3 attempts: no route from the collector to AWS's endpoint" in (
         failure.reason
     )
 
@@ -259,9 +255,8 @@ def test_a_refused_connection_is_not_blind(factories: Callable[..., AwsClientFac
 def test_a_read_in_flight_is_cut_at_the_pass_deadline_not_at_the_read_timeout(
     moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
 ) -> None:
-    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
     # A 5 s read timeout, a 1 s deadline: Route 53 never answers in time.
-    inv = inventory(proxy.url, world.zone_id, declared(world), read_timeout_s=5.0)
+    inv = prod_only(moto_url, proxy.url, read_timeout_s=5.0)
     proxy.hold(LIST_RECORD_SETS, 10.0)  # released when the next test clears the proxy
 
     started = time.monotonic()
@@ -308,8 +303,7 @@ def test_an_exception_quoting_the_signed_request_never_reaches_the_reason(
 def test_a_malformed_answer_is_a_failure_that_never_quotes_the_body(
     moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
 ) -> None:
-    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
-    inv = inventory(proxy.url, world.zone_id, declared(world))
+    inv = prod_only(moto_url, proxy.url)
     truncated = (
         b'<?xml version="1.0" encoding="UTF-8"?><DescribeAddressesResponse xmlns="x">'
         b"<addressesSet><item><publicIp>3.214."
@@ -328,8 +322,7 @@ def test_a_malformed_answer_is_a_failure_that_never_quotes_the_body(
 def test_an_oversized_answer_is_a_failure_and_is_not_parsed(
     moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
 ) -> None:
-    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
-    inv = inventory(proxy.url, world.zone_id, declared(world))
+    inv = prod_only(moto_url, proxy.url)
     head = b'<?xml version="1.0"?><DescribeAddressesResponse xmlns="x">'
     body = head + b" " * (BODY_CAP_BYTES + 1)
     proxy.answer_call(DESCRIBE_ADDRESSES, 200, "text/xml", body)

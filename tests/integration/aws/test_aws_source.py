@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import boto3
 import botocore.retries.standard
 import pytest
 from tests.integration.aws.fleet import (
@@ -24,14 +23,22 @@ from tests.integration.aws.fleet import (
     facts_of,
     failure_of,
     inventory,
+    prod_only,
     spec,
 )
+from tests.integration.fixtures.aws import moto_client
 
 from fleetboard import lifecycle
-from fleetboard.demo.aws_world import DEMO_CREDENTIALS, WorldSpec, build_world
+from fleetboard.demo.aws_world import DEMO_CREDENTIALS, WorldSpec, build_world, deploy_comment
 from fleetboard.inventory import AwsSettings
 from fleetboard.model import Lifecycle
-from fleetboard.sources.aws import AwsClientFactory, StaticCredentials, make_aws_client_factory
+from fleetboard.sources.aws import (
+    COMMANDS_PAGE_SIZE,
+    DEPLOY_DOCUMENT,
+    AwsClientFactory,
+    StaticCredentials,
+    make_aws_client_factory,
+)
 
 # --------------------------------------------------------------------------- facts
 
@@ -236,13 +243,7 @@ def test_a_records_are_collected_across_pages_with_names_normalised(
     moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
 ) -> None:
     world = build_world(WorldSpec(environments=(spec("prod"), spec("test"))), moto_url)
-    route53 = boto3.client(
-        "route53",
-        region_name="us-east-1",
-        endpoint_url=moto_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    route53 = moto_client("route53", moto_url)
     extra = [
         ("Broker-Base.litentry.org.", "A", ["10.0.0.1", "10.0.0.2"]),  # case, dot, two values
         ("docs.litentry.org", "CNAME", ["litentry.github.io"]),
@@ -281,19 +282,32 @@ def test_a_records_are_collected_across_pages_with_names_normalised(
 
 
 @pytest.mark.parametrize(
-    ("environments", "record_pages"),
-    [(3, 1), (60, 3)],  # 10 hosts an environment; Route 53 pages hold 300 record sets
-    ids=["3-envs", "60-envs"],
+    ("environments", "deployed", "record_pages", "command_pages"),
+    [
+        # 10 hosts an environment; Route 53 pages hold 300 record sets. Never deployed: the
+        # deploy trail is one empty ListCommands page.
+        (3, False, 1, 1),
+        (60, False, 3, 1),
+        # One deploy each, listed newest first, 50 a page: 60 of them take a second page.
+        (3, True, 1, 1),
+        (60, True, 3, 2),
+    ],
+    ids=["3-envs", "60-envs", "3-envs-deployed", "60-envs-deployed"],
 )
 def test_requests_per_pass_do_not_grow_with_the_fleet(
     moto_url: str,
     proxy: CountingProxy,
     factories: Callable[..., AwsClientFactory],
     environments: int,
+    deployed: bool,
     record_pages: int,
+    command_pages: int,
 ) -> None:
-    names = env_names(environments)
-    world = build_world(WorldSpec(environments=tuple(spec(n) for n in names)), moto_url)
+    specs = (
+        spec(name, deploys=(deploy_comment(400 + i, f"pr-{i}"),) if deployed else ())
+        for i, name in enumerate(env_names(environments))
+    )
+    world = build_world(WorldSpec(environments=tuple(specs)), moto_url)
     inv = inventory(proxy.url, world.zone_id, declared(world))
     factory = factories(inv)
 
@@ -301,22 +315,30 @@ def test_requests_per_pass_do_not_grow_with_the_fleet(
 
     assert len(facts.addresses) == len(facts.instances) == environments
     assert len(facts.a_records) == 10 * environments
+    assert facts.deploy_error is None
+    assert len(facts.deploys or {}) == (environments if deployed else 0)
     expected = [
         "ec2:DescribeAddresses",
         "ec2:DescribeInstances",
         *["route53:ListResourceRecordSets"] * record_pages,
-        "ssm:ListCommands",  # no deploys in this world: one empty page
+        *["ssm:ListCommands"] * command_pages,  # one listing serves every instance
     ]
     assert proxy.calls == expected  # what reached the wire
     assert facts.requests == len(expected)  # what the pass reports
     assert factory.requests == len(expected)  # the factory's running total
+    # The listing's shape: every instance at once (no InstanceId), shell commands only, full pages.
+    first, *rest = [body for call, body in proxy.json_bodies if call == "ssm:ListCommands"]
+    assert first == {
+        "Filters": [{"key": "DocumentName", "value": DEPLOY_DOCUMENT}],
+        "MaxResults": COMMANDS_PAGE_SIZE,
+    }
+    assert all(body == {**first, "NextToken": body["NextToken"]} for body in rest)
 
 
 def test_a_retried_request_is_counted_once_per_attempt(
     moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
 ) -> None:
-    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
-    inv = inventory(proxy.url, world.zone_id, declared(world))
+    inv = prod_only(moto_url, proxy.url)
     proxy.fail_next(503, "Unavailable", "The server is overloaded.")
 
     facts = facts_of(collect(inv, factories(inv)))
@@ -328,8 +350,7 @@ def test_a_retried_request_is_counted_once_per_attempt(
 def test_counts_of_two_passes_are_kept_apart(
     moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
 ) -> None:
-    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
-    inv = inventory(proxy.url, world.zone_id, declared(world))
+    inv = prod_only(moto_url, proxy.url)
     factory = factories(inv)
 
     first, second = facts_of(collect(inv, factory)), facts_of(collect(inv, factory))
@@ -381,8 +402,7 @@ def test_throttling_that_outlasts_the_retries_is_a_failure(
     monkeypatch.setattr(
         botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0
     )
-    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
-    inv = inventory(proxy.url, world.zone_id, declared(world))
+    inv = prod_only(moto_url, proxy.url)
     proxy.fail_always(503, "RequestLimitExceeded", "Request limit exceeded.")
 
     failure = failure_of(collect(inv, factories(inv)))
@@ -399,8 +419,7 @@ def test_unknown_credentials_are_rejected_and_never_echoed(
     factories: Callable[..., AwsClientFactory],
     enforce_iam: Callable[[], None],
 ) -> None:
-    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
-    inv = inventory(moto_url, world.zone_id, declared(world))
+    inv = prod_only(moto_url)
     stranger = StaticCredentials("AKIAFLEETBOARDTEST01", "s3cr3t-never-in-a-reason")
     enforce_iam()
 
@@ -414,40 +433,46 @@ def test_unknown_credentials_are_rejected_and_never_echoed(
     assert "s3cr3t" not in repr(stranger) and "s3cr3t" not in str(stranger)
 
 
+@pytest.mark.parametrize(
+    ("allowed", "denied", "code", "said"),
+    [
+        # Forgot DescribeInstances: EC2 names the action it refused.
+        (
+            ["ec2:DescribeAddresses"],
+            "ec2:DescribeInstances",
+            "AccessDenied",
+            "not authorized to perform: ec2:DescribeInstances",
+        ),
+        # moto answers Route 53 denials with an empty 403; the status stands in for the code.
+        (
+            ["ec2:DescribeAddresses", "ec2:DescribeInstances"],
+            "route53:ListResourceRecordSets",
+            "HTTP 403",
+            "no message in the response",
+        ),
+    ],
+    ids=["ec2-with-its-error-code", "route53-empty-403"],
+)
 def test_a_denied_call_is_named_with_aws_error_code(
     moto_url: str,
     factories: Callable[..., AwsClientFactory],
     iam_user: Callable[[list[str]], StaticCredentials],
     enforce_iam: Callable[[], None],
+    allowed: list[str],
+    denied: str,
+    code: str,
+    said: str,
 ) -> None:
-    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
-    inv = inventory(moto_url, world.zone_id, declared(world))
-    collector = iam_user(["ec2:DescribeAddresses"])  # forgot DescribeInstances
+    inv = prod_only(moto_url)
+    collector = iam_user(allowed)
     enforce_iam()
 
     failure = failure_of(collect(inv, factories(inv, collector)))
 
-    assert failure.reason.startswith("ec2:DescribeInstances denied (AccessDenied): ")
-    assert "not authorized to perform: ec2:DescribeInstances" in failure.reason
-    assert failure.reason.endswith("allow ec2:DescribeInstances for the collector's role")
+    assert failure.reason.startswith(f"{denied} denied ({code}): "), failure.reason
+    assert said in failure.reason
+    assert failure.reason.endswith(f"allow {denied} for the collector's role")
     assert collector.secret_access_key not in failure.reason
-
-
-def test_a_denied_route53_call_without_an_error_body_is_still_named(
-    moto_url: str,
-    factories: Callable[..., AwsClientFactory],
-    iam_user: Callable[[list[str]], StaticCredentials],
-    enforce_iam: Callable[[], None],
-) -> None:
-    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
-    inv = inventory(moto_url, world.zone_id, declared(world))
-    collector = iam_user(["ec2:DescribeAddresses", "ec2:DescribeInstances"])
-    enforce_iam()
-
-    failure = failure_of(collect(inv, factories(inv, collector)))
-
-    # moto answers Route 53 denials with an empty 403; the status stands in for the code.
-    assert failure.reason.startswith("route53:ListResourceRecordSets denied (HTTP 403)")
 
 
 # --------------------------------------------------------------------------- the deadline

@@ -6,11 +6,10 @@ from __future__ import annotations
 import socket
 from urllib.parse import urlsplit
 
-import boto3
 import pytest
+from tests.integration.fixtures.aws import moto_client
 
 from fleetboard.demo.aws_world import (
-    DEMO_CREDENTIALS,
     EnvSpec,
     SsmCommand,
     WorldSpec,
@@ -72,13 +71,7 @@ def test_world_holds_instances_tagged_eips_records_and_drift(moto_url: str) -> N
     assert slot_3.eip is not None and slot_3.instance_id is not None  # both, not joined
     assert slot_4.eip is None and slot_4.instance_id is not None
 
-    ec2 = boto3.client(
-        "ec2",
-        region_name=world.region,
-        endpoint_url=moto_url,
-        aws_access_key_id=DEMO_CREDENTIALS.access_key_id,
-        aws_secret_access_key=DEMO_CREDENTIALS.secret_access_key,
-    )
+    ec2 = moto_client("ec2", moto_url, world.region)
     addresses = {
         tag["Value"]: address
         for address in ec2.describe_addresses()["Addresses"]
@@ -103,13 +96,7 @@ def test_world_holds_instances_tagged_eips_records_and_drift(moto_url: str) -> N
     assert {"Key": "Name", "Value": "test-2"} in instance.get("Tags", [])
     ec2.close()
 
-    route53 = boto3.client(
-        "route53",
-        region_name=world.region,
-        endpoint_url=moto_url,
-        aws_access_key_id=DEMO_CREDENTIALS.access_key_id,
-        aws_secret_access_key=DEMO_CREDENTIALS.secret_access_key,
-    )
+    route53 = moto_client("route53", moto_url, world.region)
     zone = route53.get_hosted_zone(Id=world.zone_id)["HostedZone"]
     assert zone["Name"] == "litentry.org."
     route53.close()
@@ -142,13 +129,7 @@ def test_deploys_are_sent_round_by_round_each_to_its_own_instance(moto_url: str)
     assert times == sorted(set(times))  # strictly increasing
     assert world.commands_to("test-3") == ()
 
-    ssm = boto3.client(
-        "ssm",
-        region_name=world.region,
-        endpoint_url=moto_url,
-        aws_access_key_id=DEMO_CREDENTIALS.access_key_id,
-        aws_secret_access_key=DEMO_CREDENTIALS.secret_access_key,
-    )
+    ssm = moto_client("ssm", moto_url, world.region)
     # What moto does with ListCommands: the filter and the page size are ignored, there is
     # no NextToken, and the oldest comes first (AWS lists the newest first). The counting
     # proxy in conftest.py does what AWS does for the source's tests.

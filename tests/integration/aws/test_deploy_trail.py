@@ -19,7 +19,6 @@ from tests.integration.aws.fleet import (
     CountingProxy,
     collect,
     declared,
-    env_names,
     environment,
     facts_of,
     inventory,
@@ -31,8 +30,6 @@ from fleetboard.inventory import Inventory
 from fleetboard.model import AwsFacts, DeployFacts
 from fleetboard.sources import aws as aws_source
 from fleetboard.sources.aws import (
-    COMMANDS_PAGE_SIZE,
-    DEPLOY_DOCUMENT,
     AwsClientFactory,
     AwsSource,
     parse_deploy_comment,
@@ -218,50 +215,8 @@ def test_an_instance_never_deployed_is_absent_and_instances_outside_the_fleet_ar
 # --------------------------------------------------------------------------- requests and pages
 
 
-@pytest.mark.parametrize(
-    ("environments", "record_pages", "command_pages"),
-    # One deploy each, listed newest first, 50 a page: 60 of them take a second page.
-    [(3, 1, 1), (60, 3, 2)],
-    ids=["3-envs", "60-envs"],
-)
-def test_one_listing_serves_every_instance(
-    moto_url: str,
-    proxy: CountingProxy,
-    factories: Callable[..., AwsClientFactory],
-    environments: int,
-    record_pages: int,
-    command_pages: int,
-) -> None:
-    names = env_names(environments)
-    world = build_world(
-        WorldSpec(
-            environments=tuple(
-                spec(n, deploys=(deploy_comment(400 + i, f"pr-{i}"),)) for i, n in enumerate(names)
-            )
-        ),
-        moto_url,
-    )
-    inv = inventory(proxy.url, world.zone_id, declared(world))
-    factory = factories(inv)
-
-    facts = facts_of(collect(inv, factory))
-
-    expected = [
-        "ec2:DescribeAddresses",
-        "ec2:DescribeInstances",
-        *["route53:ListResourceRecordSets"] * record_pages,
-        *[LIST_COMMANDS] * command_pages,
-    ]
-    assert proxy.calls == expected
-    assert facts.requests == factory.requests == len(expected)
-    assert len(deploys_of(facts)) == environments
-    # The call's shape: every instance at once (no InstanceId), shell commands only, full pages.
-    first, *rest = [body for call, body in proxy.json_bodies if call == LIST_COMMANDS]
-    assert first == {
-        "Filters": [{"key": "DocumentName", "value": DEPLOY_DOCUMENT}],
-        "MaxResults": COMMANDS_PAGE_SIZE,
-    }
-    assert all(body == {**first, "NextToken": body["NextToken"]} for body in rest)
+# One listing a pass serves every instance, however many: test_aws_source.py's
+# test_requests_per_pass_do_not_grow_with_the_fleet counts it with the pass's other calls.
 
 
 def test_paging_stops_once_every_instance_has_its_newest_deploy(

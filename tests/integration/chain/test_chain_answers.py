@@ -16,6 +16,7 @@ import pytest
 from tests.integration.chain.conftest import Contracts
 from tests.integration.chain.proxy import RpcProxy
 from tests.integration.chain.test_chain_source import address, fleet_toml
+from tests.integration.fixtures.results import failure_of
 from tests.integration.github.hostile import Answer, HostileHttp
 
 from fleetboard import config
@@ -45,9 +46,7 @@ def collect(
 
 
 def failure(result: ChainFacts | SourceFailure) -> SourceFailure:
-    assert isinstance(result, SourceFailure), result
-    assert KEY not in result.reason
-    return result
+    return failure_of(result, "chain", never_shown=[KEY])
 
 
 # --------------------------------------------------------------------------- not the node's answer

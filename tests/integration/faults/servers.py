@@ -26,11 +26,12 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 from xml.sax.saxutils import escape as xml_escape
 
 import trustme
+
+from fleetboard.demo.serving import Served
 
 LOOPBACK = "127.0.0.1"
 _CHUNK = 64 * 1024
@@ -123,7 +124,7 @@ class _Tls:
         return self.ca.cert_pem.bytes()
 
 
-class FaultServer:
+class FaultServer(Served):
     """A TCP (optionally TLS) server on 127.0.0.1 that misbehaves as told. Thread-safe."""
 
     def __init__(self, *, tls_names: Sequence[str] = ()) -> None:
@@ -179,14 +180,6 @@ class FaultServer:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # -------------------------------------------------------------------- the loop
 

@@ -7,8 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.integration.fixtures.inventory import inventory_of
+
 from fleetboard.demo.github import GithubServer
-from fleetboard.inventory import AwsSettings, GithubSettings, Inventory, ProbeSettings, Thresholds
+from fleetboard.inventory import GithubSettings, Inventory
 from fleetboard.secrets import Secret
 from fleetboard.sources import PassContext
 
@@ -54,21 +56,8 @@ def github_settings(server: GithubServer, **overrides: Any) -> GithubSettings:
 
 
 def inventory_with(settings: GithubSettings | None) -> Inventory:
-    return Inventory(
-        source="fleet.toml",
-        fleet="litentry.org",
-        aws=AwsSettings(
-            region="us-east-1",
-            zone="litentry.org",
-            zone_id="Z0000000000000000000",
-            eip_tag_pattern="agentkeys-broker-eip*",
-        ),
-        probe=ProbeSettings(),
-        thresholds=Thresholds(),
-        environments=(),
-        bucket_pattern="agentkeys-*",
-        github=settings,
-    )
+    """A fleet of no environments whose [github] is `settings`."""
+    return inventory_of(github=settings)
 
 
 def pass_context(

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import urllib3.util.connection
+from tests.integration.fixtures.results import failure_of
 from tests.integration.github.helpers import inventory_with
 from tests.integration.github.hostile import Answer, HostileHttp
 
@@ -52,10 +53,7 @@ def collect(
 
 
 def failure(result: GithubFacts | SourceFailure) -> SourceFailure:
-    assert isinstance(result, SourceFailure), result
-    assert result.source == "github"
-    assert TOKEN not in result.reason
-    return result
+    return failure_of(result, "github", never_shown=[TOKEN])
 
 
 # --------------------------------------------------------------------------- not GitHub's answer

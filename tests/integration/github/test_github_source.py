@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from tests.integration.fixtures import results
 from tests.integration.github.helpers import (
     TOKEN,
     MemoryState,
@@ -58,14 +59,12 @@ def collect(
 
 
 def facts_of(result: GithubFacts | SourceFailure) -> GithubFacts:
-    assert isinstance(result, GithubFacts), result
-    return result
+    return results.facts_of(result, GithubFacts)
 
 
 def failure_of(result: GithubFacts | SourceFailure) -> str:
-    assert isinstance(result, SourceFailure), result
-    assert result.source == "github"
-    return result.reason
+    """The failure's reason."""
+    return results.failure_of(result, "github").reason
 
 
 def run_by_id(facts: GithubFacts, run_id: int) -> CiRun:

@@ -16,18 +16,17 @@ from pathlib import Path
 
 import pytest
 from tests.integration.fixtures.hosts import EXPIRY, ZONE, name
+from tests.integration.fixtures.inventory import aws_settings, inventory_of
 
 from fleetboard.demo.dns import ZoneResolver
 from fleetboard.demo.hosts import BlackHole, HostServer
 from fleetboard.inventory import (
     BROKER_PATHS,
     Address,
-    AwsSettings,
     Environment,
     Host,
     Inventory,
     ProbeSettings,
-    Thresholds,
 )
 from fleetboard.model import EnvKind, HttpFacts, TlsFacts
 from fleetboard.sources import PassContext
@@ -106,15 +105,8 @@ class Fleet:
             )
             for index, (env_name, env_hosts) in enumerate(envs, start=1)
         )
-        return Inventory(
-            source="probes-test.toml",
-            fleet="probes-test",
-            aws=AwsSettings("us-east-1", ZONE, "Z0TEST", "agentkeys-broker-eip*"),
-            probe=settings or self.settings(),
-            thresholds=Thresholds(),
-            environments=environments,
-            bucket_pattern="agentkeys-{kind}{suffix}",
-        )
+        aws = aws_settings(zone=ZONE, zone_id="Z0TEST")
+        return inventory_of(environments, aws=aws, probe=settings or self.settings())
 
     def context(
         self,

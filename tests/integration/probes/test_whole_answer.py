@@ -11,12 +11,10 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
+from tests.integration.fixtures.deadline import within
 
 from fleetboard.demo.hosts import BlackHole
 from fleetboard.inventory import Address, Host, ProbeSettings
@@ -37,33 +35,6 @@ LONG_S = 600.0  # a timeout that must never be the one that ends a test
 def hostile() -> Iterator[HostileServer]:
     with HostileServer(tick_s=0.05) as server:
         yield server
-
-
-@dataclass
-class Timed:
-    value: Any
-    elapsed_s: float
-
-
-def within(budget_s: float, call: Callable[[], Any]) -> Timed:
-    """Run `call` on a thread; fail if it has not returned `budget_s` after it started."""
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = call()
-        except BaseException as exc:  # re-raised on the test's thread
-            box["error"] = exc
-
-    started = time.monotonic()
-    thread = threading.Thread(target=run, name="source-under-deadline", daemon=True)
-    thread.start()
-    thread.join(budget_s)
-    elapsed = time.monotonic() - started
-    assert not thread.is_alive(), f"the source overran its {budget_s:g} s budget"
-    if "error" in box:
-        raise box["error"]
-    return Timed(box["value"], elapsed)
 
 
 class Resolver:

@@ -1,0 +1,186 @@
+"""The one list of sources: what each returns, what it reads, and where it shows.
+
+Everything that treats sources alike finds them here and nowhere else: `collect` builds
+the sources the inventory configures and sorts their answers into `rules.Observations` by
+the facts type declared here; the failure list, the footer (`collector.sources`) and the
+metrics (`SourceFailures` by source) go over whatever ran. A source's own class declares its
+name, what it `needs` and `wants`, and `collect`; its entry here declares the rest.
+
+A kind with a part of its own on the board (the machine, CI, the chain) has rules and
+templates written for it, listed in `snapshot` and `page`. A new kind need not: give it a
+`checks` rule (facts -> one environment's checks, pure, in `rules/`) and its checks join
+each running environment's card, counts, issues and snapshot like any other; when it
+fails, each environment shows one unknown check with the reason. The recipe, with every
+file it touches, is in docs/design.md#adding-a-source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from fleetboard.inventory import Inventory
+from fleetboard.model import (
+    AwsFacts,
+    ChainFacts,
+    GithubFacts,
+    HttpFacts,
+    SourceFailure,
+    TlsFacts,
+)
+from fleetboard.rules import SourceRule
+from fleetboard.sources import Source
+
+
+@dataclass(frozen=True, slots=True)
+class SourceKind:
+    """One kind of source, declared once."""
+
+    name: str  # its answers are keyed by it, or by "<name>:<instance>" (chain networks)
+    facts: type  # what its collect returns when it answers (else a SourceFailure)
+    #: Its sources for this inventory, imported only when built (a pass pays for what it
+    #: runs): none when the inventory does not configure it.
+    build: Callable[[Inventory], Sequence[Source]]
+    #: Where its facts show in latest.json ("/"-separated keys, "*" for every item) and on
+    #: the page (templates under site/templates): checked against the schema and the files.
+    snapshot: tuple[str, ...] = ("environments/*/checks",)
+    page: tuple[str, ...] = ("_environments.html.j2",)
+    #: For a kind without rules of its own in rules.evaluate: its facts -> checks.
+    checks: SourceRule | None = None
+    #: Work to do once per process before the first pass (web3's import: seconds of CPU).
+    warm_up: Callable[[], None] | None = None
+
+    def owns(self, key: str) -> bool:
+        """Whether an answer's key ("chain", "chain:base") is one of this kind's sources."""
+        return key == self.name or key.startswith(f"{self.name}:")
+
+
+def _aws(inventory: Inventory) -> Sequence[Source]:
+    from fleetboard.sources.aws import AwsSource
+
+    return (AwsSource(),)
+
+
+def _http(inventory: Inventory) -> Sequence[Source]:
+    from fleetboard.sources.http import HttpSource
+
+    return (HttpSource(),)
+
+
+def _tls(inventory: Inventory) -> Sequence[Source]:
+    from fleetboard.sources.tls import TlsSource
+
+    return (TlsSource(),)
+
+
+def _github(inventory: Inventory) -> Sequence[Source]:
+    if inventory.github is None:  # not configured: no CI part, and no issue about it
+        return ()
+    from fleetboard.sources.github import GithubSource
+
+    return (GithubSource(),)
+
+
+def _chain(inventory: Inventory) -> Sequence[Source]:
+    if inventory.chain is None:
+        return ()
+    from fleetboard.sources.chain import ChainSource
+
+    used = {e.chain.network for e in inventory.environments if e.chain and not e.retired}
+    networks = [n for n in sorted(inventory.chain_networks) if n in used]
+    return (ChainSource(), *(ChainSource(network=n) for n in networks))
+
+
+def _chain_warm_up() -> None:
+    from fleetboard.sources.chain import warm_up
+
+    warm_up()
+
+
+#: The page's parts (site/templates) and the snapshot's most shared key.
+CARDS, TABLES, SUMMARY, FOOTER = (
+    "_environments.html.j2",
+    "_tables.html.j2",
+    "_summary.html.j2",
+    "_footer.html.j2",
+)
+CHECKS = "environments/*/checks"
+
+#: Every kind, in the order their sources start (a source comes after those it needs).
+KINDS: tuple[SourceKind, ...] = (
+    SourceKind(
+        "aws",
+        AwsFacts,
+        _aws,
+        (
+            CHECKS,
+            "environments/*/lifecycle",
+            "environments/*/machine",
+            "environments/*/drift",
+            "environments/*/deploy",
+            "drift",
+            "collector/aws_requests",
+        ),
+        (CARDS, TABLES, FOOTER),
+    ),
+    SourceKind(
+        "http",
+        HttpFacts,
+        _http,
+        (CHECKS, "environments/*/drift", "collector/probes"),
+        (CARDS, TABLES, FOOTER),
+    ),
+    SourceKind("tls", TlsFacts, _tls, (CHECKS,), (CARDS, TABLES)),
+    SourceKind(
+        "github",
+        GithubFacts,
+        _github,
+        ("ci", "environments/*/ci", "environments/*/deploy"),
+        (SUMMARY, TABLES, CARDS),
+    ),
+    SourceKind(
+        "chain",
+        ChainFacts,
+        _chain,
+        ("chain", "chain_networks", "environments/*/chain"),
+        (SUMMARY, CARDS),
+        warm_up=_chain_warm_up,
+    ),
+)
+
+
+def registered(kinds: Sequence[SourceKind] | None = None) -> Sequence[SourceKind]:
+    """`kinds`, or the registered ones: KINDS as it is now, read at each call."""
+    return KINDS if kinds is None else kinds
+
+
+def sources_for(
+    inventory: Inventory, kinds: Sequence[SourceKind] | None = None
+) -> tuple[Source, ...]:
+    """The sources a pass runs for this inventory, in the kinds' order."""
+    return tuple(source for kind in registered(kinds) for source in kind.build(inventory))
+
+
+def warm_up(inventory: Inventory, kinds: Sequence[SourceKind] | None = None) -> None:
+    """Once per process: the slow imports of the kinds this inventory runs."""
+    for kind in registered(kinds):
+        if kind.warm_up is not None and kind.build(inventory):
+            kind.warm_up()
+
+
+def sort_answers(
+    results: Mapping[str, object], kinds: Sequence[SourceKind] | None = None
+) -> tuple[dict[str, object], dict[str, SourceRule]]:
+    """Each source's answer kept under its key when it is its kind's facts or a failure;
+    anything else (a bug) is dropped. Also the checks rules of the kinds that answered."""
+    kept: dict[str, object] = {}
+    rules: dict[str, SourceRule] = {}
+    for key, answer in results.items():
+        kind = next((k for k in registered(kinds) if k.owns(key)), None)
+        if isinstance(answer, SourceFailure):
+            kept[key] = answer  # a source nobody registered still fails visibly
+        elif kind is not None and isinstance(answer, kind.facts):
+            kept[key] = answer
+        if kind is not None and kind.checks is not None:
+            rules[key] = kind.checks
+    return kept, rules
