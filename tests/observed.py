@@ -1,4 +1,4 @@
-"""What the sources saw, said as facts: a small builder of observations for page tests.
+"""What the sources saw, said as facts: the tests' one builder of observations.
 
 A test says what each source observed ("this host answered 502 in 41 ms", "this run holds
 slot 2 by its marker step", "the deployer holds 0.04 HEI") and gets the board the real
@@ -14,13 +14,17 @@ rollup and sentence on the board is the rules'.
 By default a running environment's every host answers healthy (its broker ready, with its
 own issuer) and presents a valid certificate; a stopped one is not probed, as the http
 source skips it (`sources.http.probe_targets`, the source's own rule).
+
+For the rules' unit tests: `exchange(...)`, one HttpExchange for a verdict function alone,
+and `all_running()`, the small fleet (`SMALL_FLEET`) with every machine up.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fleetboard import __version__, collect, config, rules
@@ -51,6 +55,8 @@ from fleetboard.model import (
 from fleetboard.rules.chain import ZERO_ADDRESS, nonce_key
 from fleetboard.sources.http import probe_targets
 
+#: The tests' clock: when the pass ran.
+NOW = datetime(2026, 11, 23, 8, 0, 3, tzinfo=UTC)
 #: How long each source took, for the footer (a failed one: its budget).
 DURATIONS = {"aws": 0.318, "http": 1.204, "tls": 0.012, "github": 0.236, "chain": 0.187}
 WORKFLOW = ".github/workflows/harness-ci.yml"
@@ -63,6 +69,24 @@ def ready_body(status: str = "ready", *failing: str) -> str:
     checks += [{"name": n, "status": status, "reason": "unsponsored"} for n in failing]
     body = {"status": status, "degraded": status == "degraded", "checks": checks}
     return json.dumps({**body, "ready": ["tier1/db", "tier2/ses"]})
+
+
+def exchange(
+    body: str = "ok",
+    code: int = 200,
+    *,
+    host: str = "audit-test-2.litentry.org",
+    path: str = HEALTH_PATH,
+    ms: float = 12.0,
+    error: ProbeError | None = None,
+    truncated: bool = False,
+    at: datetime = NOW,
+) -> HttpExchange:
+    """One GET of `host` `path`: answered `code` with `body` in `ms`, or, with `error`, no
+    answer at all (no code, body or time)."""
+    if error is not None:
+        return HttpExchange(host, path, at, 1, error=error)
+    return HttpExchange(host, path, at, 1, code, body, truncated, ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +123,13 @@ class Observed:
         self.machines: dict[str, _Machine] = {}
         self.other_eips: list[AddressFacts] = []
         self.records: dict[str, tuple[str, ...]] = {}
+        self.zone_only: dict[str, tuple[str, ...]] | None = None
         self.deploys: dict[str, DeployFacts] = {}
+        self.deploy_error: str | None = None
         self.exchanges: dict[tuple[str, str], HttpExchange] = {}
-        self.certs: dict[str, CertFacts | ProbeError] = {}
+        self.certs: dict[str, CertFacts] = {}
         self.unresolved: set[str] = set()
+        self.broken: dict[str, ProbeError] = {}
         self.no_dns: str | None = None
         self.runs: list[CiRun] = []
         self.github: dict[str, Any] = {}
@@ -137,6 +164,10 @@ class Observed:
         self.running(env, instance_id, eip, launched_days_ago=launched_days_ago)
         self.machines[env] = replace(self.machines[env], state="stopped")
 
+    def untagged(self, env: str) -> None:
+        """No EIP carries `env`'s tag: no address, machine or A record of it is seen."""
+        del self.machines[env]
+
     def eip_tagged(self, tag: str, ip: str) -> None:
         """An EIP with this Name tag and no instance behind it."""
         self.other_eips.append(AddressFacts(ip, tag, f"eipalloc-{ip.replace('.', '')}", None))
@@ -145,11 +176,19 @@ class Observed:
         """Route 53 has this A record for `host` (else: its environment's EIP)."""
         self.records[host] = ips
 
+    def zone_holds_only(self, host: str, *ips: str) -> None:
+        """Route 53 holds this one A record and none of the fleet's names."""
+        self.zone_only = {host.lower(): ips}
+
     def deployed(self, env: str, ref: str, ago: timedelta, run_id: int | None) -> None:
         """The newest `gh-ci deploy <run id> ref=<ref>` SSM command on `env`'s instance."""
         iid = self.machines[env].instance_id
         comment = f"gh-ci deploy {run_id or ''} ref={ref}"
         self.deploys[iid] = DeployFacts(iid, run_id, ref, self.at - ago, "Success", comment)
+
+    def deploys_unread(self, error: str) -> None:
+        """The deploy trail (SSM ListCommands) could not be read: `error`."""
+        self.deploy_error = error
 
     # ------------------------------------------------------------------- http and tls
 
@@ -159,18 +198,29 @@ class Observed:
         path: str = HEALTH_PATH,
         *,
         code: int = 200,
-        body: str = "ok",
+        body: str | None = None,
         ms: float | None = None,
     ) -> None:
-        """`host` answered GET `path` with this code and body (in `ms`, else its usual time)."""
-        at = self.at - timedelta(seconds=2)
-        latency = ms if ms is not None else self._latency(host, path)
-        exchange = HttpExchange(host, path, at, 1, code, body, False, latency)
-        self.exchanges[(host, path)] = exchange
+        """`host` answered GET `path` with this code and body (else its healthy one), in `ms`
+        (else its usual time)."""
+        self.probed(self._answer(host, path, code, body, ms))
+
+    def probed(self, probe: HttpExchange) -> None:
+        """The GET of probe.host probe.path gave exactly `probe` (an answer or an error),
+        whatever else is said of its host."""
+        self.exchanges[(probe.host, probe.path)] = probe
+
+    def probes_fail(self, error: ProbeError, *envs: str) -> None:
+        """Every probe of these environments' hosts (none named: of every environment's)
+        fails with `error`, their TLS handshakes too; Route 53 keeps their records."""
+        for env, host in self.inventory.hosts():
+            if not envs or env.name in envs:
+                self.broken[host.hostname] = error
 
     def does_not_resolve(self, host: str) -> None:
         """No A record for `host`: every probe of it fails with NXDOMAIN."""
         self.unresolved.add(host)
+        self.broken[host] = ProbeError(Reason.DNS, f"NXDOMAIN: {host} does not resolve")
 
     def nothing_resolves(self, why: str) -> None:
         """Every name lookup of the pass failed (`why`), as on a collector with no DNS."""
@@ -178,9 +228,7 @@ class Observed:
 
     def cert(self, host: str, days_left: int, issuer: str = "Let's Encrypt") -> None:
         """`host` presents a verified certificate expiring in `days_left` days."""
-        not_after = self.at + timedelta(days=days_left, hours=3, minutes=20)
-        seen = self.at - timedelta(seconds=2)
-        self.certs[host] = CertFacts(host, not_after, issuer, host, True, observed_at=seen)
+        self.certs[host] = self._cert_facts(host, days_left, issuer)
 
     # ------------------------------------------------------------------- github
 
@@ -220,18 +268,23 @@ class Observed:
         actor: str | None = "mira-k",
         job: str | None = None,
         marker: int | None = None,
-        claim: tuple[int, str] | None = None,
+        claim: tuple[int, str | None] | None = None,
         jobs_read: bool = True,
         url: str | None = None,
         repo: str = "litentry/agentKeys",
+        status: str | None = None,
     ) -> None:
-        """A run in flight: in progress once started, else queued. `job` is the job running
-        now; `marker` the N of its `test-fleet slot N` step; `claim` the (slot, group) of the
-        slot-claim job's annotation. `jobs_read=False`: the source did not read its jobs."""
+        """A run in flight: `status` (else in progress once started, else queued). `job` is
+        the job running now; `marker` the N of its `test-fleet slot N` step; `claim` the
+        (slot, group or None) of the slot-claim job's annotation. `jobs_read=False`: the
+        source did not read its jobs."""
         started = self.at - started_ago if started_ago is not None else None
         jobs: list[CiJob] = []
+        annotation = None
         if claim is not None:
             jobs.append(CiJob(run_id * 10, "slot-claim", "completed", started, ("claim",)))
+            group = f" group={claim[1]}" if claim[1] else ""
+            annotation = f"slot-claim slot={claim[0]}{group}"
         if job is not None:
             steps = ("Set up job", *([f"test-fleet slot {marker}"] if marker else []), "Run")
             jobs.append(CiJob(run_id * 10 + 1, job, "in_progress", started, steps))
@@ -241,7 +294,7 @@ class Observed:
                 number=number,
                 url=url if url is not None else f"https://github.com/{repo}/actions/runs/{run_id}",
                 workflow=WORKFLOW,
-                status="in_progress" if started else "queued",
+                status=status or ("in_progress" if started else "queued"),
                 event=event,
                 branch=branch,
                 head_sha=f"{run_id:040x}",
@@ -252,9 +305,7 @@ class Observed:
                 started_at=started,
                 jobs=tuple(jobs) if jobs_read else None,
                 # The annotations are the slot-claim job's: not read without its jobs.
-                annotations=(f"slot-claim slot={claim[0]} group={claim[1]}",)
-                if claim and jobs_read
-                else (),
+                annotations=(annotation,) if annotation and jobs_read else (),
             )
         )
 
@@ -323,6 +374,8 @@ class Observed:
             for name in sorted(n for n in inv.chain_networks if n in used):
                 key = f"chain:{name}"
                 results[key] = self.failures.get(key) or self._chain_facts(name)
+        for name, failure in self.failures.items():  # a source fleet.toml does not configure
+            results.setdefault(name, failure)
         return results
 
     def collector(self, results: dict[str, object]) -> CollectorInfo:
@@ -372,7 +425,12 @@ class Observed:
                     records[host.hostname.lower()] = (m.eip,)
         records.update({h.lower(): ips for h, ips in self.records.items()})
         return AwsFacts(
-            tuple(addresses + self.other_eips), instances, records, requests=4, deploys=self.deploys
+            tuple(addresses + self.other_eips),
+            instances,
+            records if self.zone_only is None else dict(self.zone_only),
+            requests=4,
+            deploys=None if self.deploy_error else self.deploys,
+            deploy_error=self.deploy_error,
         )
 
     def _machine_of(self, hostname: str) -> _Machine | None:
@@ -387,9 +445,7 @@ class Observed:
     def _failure(self, hostname: str) -> ProbeError | None:
         if self.no_dns is not None:
             return ProbeError(Reason.DNS, f"lookup of {hostname} failed: {self.no_dns}")
-        if hostname in self.unresolved:
-            return ProbeError(Reason.DNS, f"NXDOMAIN: {hostname} does not resolve")
-        return None
+        return self.broken.get(hostname)
 
     def _healthy(self, hostname: str, path: str) -> str:
         if path == READY_PATH:
@@ -399,14 +455,36 @@ class Observed:
             return json.dumps({"issuer": issuer, "jwks_uri": f"{issuer}/.well-known/jwks.json"})
         return "ok"
 
+    def _answer(
+        self,
+        host: str,
+        path: str,
+        code: int = 200,
+        body: str | None = None,
+        ms: float | None = None,
+    ) -> HttpExchange:
+        return exchange(
+            self._healthy(host, path) if body is None else body,
+            code,
+            host=host,
+            path=path,
+            ms=ms if ms is not None else self._latency(host, path),
+            at=self.at - timedelta(seconds=2),
+        )
+
+    def _cert_facts(self, host: str, days_left: int, issuer: str = "Let's Encrypt") -> CertFacts:
+        not_after = self.at + timedelta(days=days_left, hours=3, minutes=20)
+        seen = self.at - timedelta(seconds=2)
+        return CertFacts(host, not_after, issuer, host, True, observed_at=seen)
+
     def _cert(self, hostname: str) -> CertFacts | ProbeError:
         failure = self._failure(hostname)
         if failure is not None:
             return failure
-        if hostname not in self.certs:
-            machine = self._machine_of(hostname)
-            self.cert(hostname, machine.cert_days if machine else 60)
-        return self.certs[hostname]
+        if hostname in self.certs:
+            return self.certs[hostname]
+        machine = self._machine_of(hostname)
+        return self._cert_facts(hostname, machine.cert_days if machine else 60)
 
     def _http(self, aws: object) -> HttpFacts:
         hosts, skipped = probe_targets(self.inventory, aws)
@@ -417,12 +495,12 @@ class Observed:
             failure = self._failure(host.hostname)
             for path in host.paths:
                 key = (host.hostname, path)
-                if failure is not None:
-                    exchanges[key] = HttpExchange(host.hostname, path, at, 1, error=failure)
-                    continue
-                if key not in self.exchanges:
-                    self.answers(host.hostname, path, body=self._healthy(host.hostname, path))
-                exchanges[key] = self.exchanges[key]
+                if key in self.exchanges:
+                    exchanges[key] = self.exchanges[key]
+                elif failure is not None:
+                    exchanges[key] = exchange(host=host.hostname, path=path, error=failure, at=at)
+                else:
+                    exchanges[key] = self._answer(host.hostname, path)
             cert = self._cert(host.hostname)
             if isinstance(cert, CertFacts):
                 certs[host.hostname] = cert
@@ -452,3 +530,56 @@ class Observed:
             deposits=dict(seen.deposits),
             requests=1,
         )
+
+
+# --------------------------------------------------------------------------- a small fleet
+
+#: The rules' unit tests' fleet: prod (its EIP declared), test, test-2 and test-3; the
+#: signer service, workers audit and cred, and weixin, optional.
+SMALL_FLEET = """
+[fleet]
+name = "agentkeys"
+zone = "litentry.org"
+zone_id = "Z09723983CFJOHAE3VC65"
+region = "us-east-1"
+services = ["signer"]
+workers = ["audit", "cred", "weixin"]
+optional = ["weixin"]
+
+[environments.prod]
+broker_host = "broker.litentry.org"
+eip = "54.164.117.252"
+
+[environments.test]
+broker_host = "test-broker.litentry.org"
+
+[environments.test-2]
+broker_host = "broker-test-2.litentry.org"
+
+[environments.test-3]
+broker_host = "broker-test-3.litentry.org"
+"""
+
+#: The EIP tagged for each environment of SMALL_FLEET.
+SMALL_EIPS = {
+    "prod": "54.164.117.252",
+    "test": "3.214.219.209",
+    "test-2": "54.145.185.156",
+    "test-3": "44.1.1.3",
+}
+
+
+def all_running(
+    fleet_toml: str = SMALL_FLEET,
+    eips: Mapping[str, str] = SMALL_EIPS,
+    *,
+    stopped: tuple[str, ...] = (),
+    at: datetime = NOW,
+) -> Observed:
+    """`fleet_toml`'s fleet with a machine behind each environment's EIP of `eips`,
+    launched 3 days ago: running, or stopped for those in `stopped`."""
+    seen = Observed(fleet_toml, at)
+    for i, (name, eip) in enumerate(eips.items()):
+        machine = seen.stopped if name in stopped else seen.running
+        machine(name, f"i-0{i:016x}", eip, launched_days_ago=3)
+    return seen

@@ -92,18 +92,33 @@ def _parser() -> argparse.ArgumentParser:
         "inventory", help="fleet.toml from the fleet's own env files, and drift against them"
     )
     inv_sub = inv.add_subparsers(required=True, metavar="ACTION")
-    p = inv_sub.add_parser("import", help="write fleet.toml from scripts/*.env")
+    from fleetboard.inventory_cmd import CHECK_EXIT_CODES, IMPORT_EXIT_CODES
+
+    strict = "an environment whose env files are broken is fatal, instead of left out"
+    p = inv_sub.add_parser(
+        "import",
+        help="write fleet.toml from scripts/*.env",
+        epilog=IMPORT_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("scripts", type=Path, help="the fleet's scripts/ folder")
     p.add_argument("--out", required=True, type=Path, help="fleet.toml to write")
     p.add_argument(
         "--merge", action="store_true", help="keep keys written by hand in the existing --out"
     )
     p.add_argument("--chain", default="heima", choices=["heima", "base"], help="(heima)")
+    p.add_argument("--strict", action="store_true", help=strict)
     p.set_defaults(run=_inventory_import)
-    p = inv_sub.add_parser("check", help="list where fleet.toml and scripts/*.env disagree")
+    p = inv_sub.add_parser(
+        "check",
+        help="list where fleet.toml and scripts/*.env disagree",
+        epilog=CHECK_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("scripts", type=Path, help="the fleet's scripts/ folder")
     p.add_argument("--config", required=True, type=Path, help="path to fleet.toml")
     p.add_argument("--chain", default="heima", choices=["heima", "base"], help="(heima)")
+    p.add_argument("--strict", action="store_true", help=strict)
     p.set_defaults(run=_inventory_check)
 
     p = sub.add_parser("bench", help="time one pass over a simulated fleet of N environments")
@@ -167,13 +182,15 @@ def _end_now_if_work_left(code: int) -> None:
 def _inventory_import(args: argparse.Namespace) -> int:
     from fleetboard.inventory_cmd import run_import
 
-    return run_import(args.scripts, args.out, merge=args.merge, chain=args.chain)
+    return run_import(
+        args.scripts, args.out, merge=args.merge, chain=args.chain, strict=args.strict
+    )
 
 
 def _inventory_check(args: argparse.Namespace) -> int:
     from fleetboard.inventory_cmd import run_check
 
-    return run_check(args.scripts, args.config, chain=args.chain)
+    return run_check(args.scripts, args.config, chain=args.chain, strict=args.strict)
 
 
 def _demo(args: argparse.Namespace) -> int:

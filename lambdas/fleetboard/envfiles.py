@@ -8,8 +8,12 @@ rc), with a time limit, and only after every line has been checked to be a plain
 assignment: a value with command substitution (`$(…)` or backticks), or any line that is
 not `KEY=value`, is refused with its file and line before anything runs.
 
-    pairs, skipped = discover(Path("scripts"))
-    values = evaluate(pairs[0])  # {"BROKER_HOST": "broker.litentry.org", ...}
+    found = discover(Path("scripts"))  # pairs, notes on skipped files, broken environments
+    checked = check_pair(found.pairs[0])  # every line of both files, before anything runs
+    values = evaluate(checked)  # {"BROKER_HOST": "broker.litentry.org", ...}
+
+An environment whose files are broken does not stop the others: `discover` and the caller
+keep each environment's problem beside it (`Discovery.broken`), and the importer decides.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 #: `KEY=value`, optionally `export KEY=value`: the only lines an env file may hold.
@@ -27,7 +31,11 @@ TIME_LIMIT_S = 5.0
 
 
 class EnvFileError(ValueError):
-    """A problem with the env files, naming the file (and line or key)."""
+    """A problem with the env files, naming the file (and line or key): one line a problem."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,31 +52,42 @@ def environment_name(ext: str) -> str:
     return ext.lstrip(".") or "prod"
 
 
-def discover(scripts: Path) -> tuple[list[EnvPair], list[str]]:
-    """Every environment's file pair in `scripts`, in a stable order, and notes on files
-    skipped (VE: not AWS). Raises EnvFileError for a missing folder or machine file."""
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    """What `discover` found: the complete pairs, notes on files skipped on purpose, and
+    the environments whose files are incomplete, each with its problem (naming the file)."""
+
+    pairs: list[EnvPair]
+    notes: list[str] = field(default_factory=list)
+    broken: dict[str, str] = field(default_factory=dict)
+
+
+def discover(scripts: Path) -> Discovery:
+    """Every environment's file pair in `scripts`, in a stable order. Raises EnvFileError
+    only when there is nothing to read at all (no folder, no operator file)."""
     if not scripts.is_dir():
         raise EnvFileError(f"{scripts}: no such folder (the fleet's scripts/ folder)")
-    pairs: list[EnvPair] = []
-    notes: list[str] = []
+    found = Discovery(pairs=[])
     for path in sorted(scripts.glob("operator-workstation*.env")):
         m = _OPERATOR.match(path.name)
         if m is None:
             continue
         ext = m.group("ext")
         if ext.startswith(".ve"):
-            notes.append(f"{path}: Volcano Engine (not AWS): skipped")
+            found.notes.append(f"{path}: Volcano Engine (not AWS): skipped")
             continue
         machine = scripts / f"broker{ext}.env"
         if not machine.is_file():
-            raise EnvFileError(
+            found.broken[environment_name(ext)] = (
                 f"{machine}: missing: {path.name} has no machine file beside it "
                 "(INSTANCE_ID and EIP live there)"
             )
-        pairs.append(EnvPair(environment_name(ext), path, machine))
-    if not pairs:
+            continue
+        found.pairs.append(EnvPair(environment_name(ext), path, machine))
+    if not found.pairs and not found.broken:
         raise EnvFileError(f"{scripts}: no operator-workstation*.env files")
-    return sorted(pairs, key=lambda p: env_order(p.name)), notes
+    found.pairs.sort(key=lambda p: env_order(p.name))
+    return found
 
 
 def env_order(name: str) -> tuple[int, int, str]:
@@ -156,9 +175,28 @@ def _brace_end(value: str, start: int) -> int:
     return -1
 
 
-def evaluate(pair: EnvPair) -> dict[str, str]:
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A pair whose every line was checked to be a plain assignment. `evaluate` takes only
+    this, so no file reaches bash unchecked."""
+
+    pair: EnvPair
+    #: Each key either file assigns, and the file bash takes its value from (the last one
+    #: sourced that assigns it), for messages that name where a value came from.
+    sources: dict[str, Path]
+
+
+def check_pair(pair: EnvPair) -> Checked:
+    """Both files' lines checked (check_lines); raises EnvFileError naming file and line."""
+    sources = dict.fromkeys(check_lines(pair.operator), pair.operator)
+    sources.update(dict.fromkeys(check_lines(pair.machine), pair.machine))
+    return Checked(pair, sources)
+
+
+def evaluate(checked: Checked) -> dict[str, str]:
     """Both files' keys as bash sees them after `set -a; . operator; . machine`."""
-    keys = list(dict.fromkeys(check_lines(pair.operator) + check_lines(pair.machine)))
+    pair = checked.pair
+    keys = list(checked.sources)
     bash = shutil.which("bash")
     if bash is None:
         raise EnvFileError("bash not found: the env files are shell and need it to be read")

@@ -134,3 +134,8 @@ def visible(text: str, cap: int = 60) -> str:
         out.append(shown)
         size += len(shown)
     return "".join(out)
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """ "1 run", "2 runs": a count with its noun in the right number."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

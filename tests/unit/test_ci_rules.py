@@ -3,33 +3,17 @@ staleness, issues and the next action out."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from tests.unit.test_rules import EIPS, FLEET, NOW, aws_facts, http_facts
+from tests.observed import SMALL_FLEET, Observed, all_running
 
-from fleetboard import config, rules
-from fleetboard.inventory import Inventory
-from fleetboard.model import (
-    AwsFacts,
-    CiJob,
-    CiRun,
-    CollectorInfo,
-    DeployFacts,
-    GithubFacts,
-    SlotBasis,
-    SourceFailure,
-    Status,
-    TlsFacts,
-)
+from fleetboard import rules
+from fleetboard.model import SlotBasis, Status
 
 GITHUB = '\n[github]\nrepo = "litentry/agentKeys"\nworkflows = ["harness-ci.yml", "e2e-ci.yml"]\n'
 MAIN_SHA = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
-
-
-def inventory(extra: str = "") -> Inventory:
-    return config.loads(FLEET + GITHUB + extra).inventory
 
 
 def run(
@@ -37,60 +21,45 @@ def run(
     *,
     status: str = "in_progress",
     marker: int | None = None,
-    annotation: str | None = None,
+    claim: tuple[int, str | None] | None = None,
     pr: int | None = 481,
     title: str = "feat: vault rotation",
-) -> CiRun:
-    steps = ("Set up job", f"test-fleet slot {marker}") if marker else ("Set up job",)
-    jobs = (
-        CiJob(number * 10, "deploy broker to test EC2", "in_progress", NOW, steps),
-        CiJob(number * 10 + 1, "slot-claim", "completed", NOW, ("Set up job",)),
-    )
-    return CiRun(
-        id=9000 + number,
-        number=number,
-        url=f"https://github.com/litentry/agentKeys/actions/runs/{9000 + number}",
-        workflow=".github/workflows/e2e-ci.yml",
-        status=status,
-        event="pull_request",
-        branch="feat/vault",
-        head_sha="f" * 40,
-        title=title,
-        actor="hanwencheng",
-        pr=pr,
-        created_at=NOW - timedelta(minutes=20),
-        started_at=NOW - timedelta(minutes=19),
-        jobs=jobs,
-        annotations=(annotation,) if annotation else (),
-    )
+) -> dict[str, Any]:
+    """Observed.run's words for run #number of PR #pr, its deploy job started 19 minutes
+    ago: `marker`, the N of its `test-fleet slot N` step; `claim`, the slot (and group) of
+    its slot-claim annotation."""
+    return {
+        "run_id": 9000 + number,
+        "number": number,
+        "status": status,
+        "marker": marker,
+        "claim": claim,
+        "pr": pr,
+        "title": title,
+        "branch": "feat/vault",
+        "actor": "hanwencheng",
+        "created_ago": timedelta(minutes=20),
+        "started_ago": timedelta(minutes=19),
+        "job": "deploy broker to test EC2",
+    }
 
 
-def github(*runs: CiRun, **changes: object) -> GithubFacts:
-    facts = GithubFacts(
-        runs=runs,
-        main_sha=MAIN_SHA,
-        main_committed_at=NOW - timedelta(hours=2),
-        rate_remaining=4812,
-        rate_limit=5000,
-        rate_reset=NOW + timedelta(minutes=40),
-        requests=5,
-        not_modified=3,
-    )
-    return replace(facts, **changes)  # type: ignore[arg-type]
+def ci_seen(
+    *runs: dict[str, Any], extra: str = "", stopped: tuple[str, ...] = (), **github: Any
+) -> Observed:
+    """SMALL_FLEET with [github] (`extra`: more of its keys), every machine up (or
+    `stopped`); GitHub says main is at MAIN_SHA, committed 2 hours ago, and `runs` are in
+    flight (`github`: what else it read)."""
+    seen = all_running(SMALL_FLEET + GITHUB + extra, stopped=stopped)
+    reads = {"rate_remaining": 4812, "requests": 5, "not_modified": 3, **github}
+    seen.reads_github(main_sha=MAIN_SHA, main_committed_ago=timedelta(hours=2), **reads)
+    for each in runs:
+        seen.run(**each)
+    return seen
 
 
-def board(
-    inv: Inventory,
-    gh: GithubFacts | SourceFailure | None,
-    aws: AwsFacts | None = None,
-    **aws_changes: object,
-) -> rules.Board:
-    aws = aws or aws_facts(inv, **aws_changes)  # type: ignore[arg-type]
-    http = http_facts(inv, skip_envs=("test-3",) if aws_changes.get("stopped") else ())
-    obs = rules.Observations(
-        {"aws": aws, "http": http, "tls": TlsFacts(certs=dict(http.certs)), "github": gh}
-    )
-    return rules.evaluate(inv, obs, NOW, CollectorInfo(version="t", duration_s=0.1, sources={}))
+def board(*runs: dict[str, Any], **changes: Any) -> rules.Board:
+    return ci_seen(*runs, **changes).board()
 
 
 def slot_of(b: rules.Board, name: str):  # type: ignore[no-untyped-def]
@@ -110,15 +79,15 @@ def ci_issues(b: rules.Board) -> list[tuple[str, str, str]]:
     ("the_run", "slot", "mapped_by"),
     [
         (run(7, marker=2), 2, SlotBasis.MARKER),
-        (run(7, annotation="slot-claim slot=3 group=heima-test-slot-3"), 3, SlotBasis.ANNOTATION),
+        (run(7, claim=(3, "heima-test-slot-3")), 3, SlotBasis.ANNOTATION),
         (run(7, pr=481), 481 % 3 + 1, SlotBasis.COMPUTED),  # PR# % N + 1, N = 3 declared slots
     ],
     ids=["marker step", "annotation only", "computed fallback"],
 )
 def test_a_running_run_holds_the_slot_its_evidence_names(
-    the_run: CiRun, slot: int, mapped_by: SlotBasis
+    the_run: dict[str, Any], slot: int, mapped_by: SlotBasis
 ) -> None:
-    b = board(inventory(), github(the_run))
+    b = board(the_run)
     names = {1: "test", 2: "test-2", 3: "test-3"}
     holder = slot_of(b, names[slot]).holder
     assert (holder.number, holder.mapped_by) == (7, mapped_by)
@@ -127,14 +96,12 @@ def test_a_running_run_holds_the_slot_its_evidence_names(
 
 
 def test_the_annotation_keeps_its_concurrency_group() -> None:
-    b = board(
-        inventory(), github(run(7, annotation="slot-claim slot=1 group=heima-test-deployer-nonce"))
-    )
+    b = board(run(7, claim=(1, "heima-test-deployer-nonce")))
     assert slot_of(b, "test").holder.group == "heima-test-deployer-nonce"
 
 
 def test_no_runs_means_every_slot_is_free_and_ci_says_so() -> None:
-    b = board(inventory(), github())
+    b = board()
     assert all(e.ci is not None and e.ci.holder is None for e in b.environments if e.slot)
     assert b.ci is not None and b.ci.text.startswith("0 runs in progress, 0 queued")
     assert "4,812 of 5,000" in b.ci.text
@@ -142,9 +109,7 @@ def test_no_runs_means_every_slot_is_free_and_ci_says_so() -> None:
 
 
 def test_a_queued_run_waits_behind_the_running_one() -> None:
-    b = board(
-        inventory(), github(run(7, marker=1), run(8, status="queued", pr=480))
-    )  # 480 % 3 + 1 = 1
+    b = board(run(7, marker=1), run(8, status="queued", pr=480))  # 480 % 3 + 1 = 1
     ci = slot_of(b, "test")
     assert ci.holder.number == 7
     assert [r.number for r in ci.queued] == [8]
@@ -153,20 +118,18 @@ def test_a_queued_run_waits_behind_the_running_one() -> None:
 
 
 def test_a_queue_deeper_than_the_limit_is_amber() -> None:
-    inv = inventory("queue_limit = 0\n")
     b = board(
-        inv,
-        github(
-            run(7, marker=1), run(8, status="pending", marker=None, annotation="slot-claim slot=1")
-        ),
+        run(7, marker=1),
+        run(8, status="pending", marker=None, claim=(1, None)),
+        extra="queue_limit = 0\n",
     )
     assert ci_issues(b) == [
-        ("amber", "test", "test ci amber: 1 runs wait for slot 1 (more than 0)")
+        ("amber", "test", "test ci amber: 1 run waits for slot 1 (more than 0)")
     ]
 
 
 def test_two_runs_holding_one_slot_is_red_with_a_next_action() -> None:
-    b = board(inventory(), github(run(7, marker=2), run(9, marker=2, pr=500)))
+    b = board(run(7, marker=2), run(9, marker=2, pr=500))
     assert ci_issues(b)[0] == (
         "red", "test-2",
         "test-2 ci red: run #7 (PR #481) and run #9 (PR #500) both hold slot 2: they share one "
@@ -177,7 +140,7 @@ def test_two_runs_holding_one_slot_is_red_with_a_next_action() -> None:
 
 
 def test_a_computed_guess_does_not_displace_a_confirmed_holder() -> None:
-    b = board(inventory(), github(run(7, marker=2), run(9, pr=499)))  # 499 % 3 + 1 = 2
+    b = board(run(7, marker=2), run(9, pr=499))  # 499 % 3 + 1 = 2
     ci = slot_of(b, "test-2")
     assert [r.number for r in ci.holders] == [7]
     assert [r.number for r in ci.queued] == [9]
@@ -185,7 +148,7 @@ def test_a_computed_guess_does_not_displace_a_confirmed_holder() -> None:
 
 
 def test_a_run_holding_a_stopped_slot_is_red() -> None:
-    b = board(inventory(), github(run(7, marker=3)), stopped=("test-3",))
+    b = board(run(7, marker=3), stopped=("test-3",))
     assert ci_issues(b) == [(
         "red", "test-3",
         "test-3 ci red: run #7 (PR #481) holds slot 3, which is stopped: its deploy and tests will fail",
@@ -193,7 +156,7 @@ def test_a_run_holding_a_stopped_slot_is_red() -> None:
 
 
 def test_a_run_claiming_an_undeclared_slot_is_amber() -> None:
-    b = board(inventory(), github(run(7, marker=5)))
+    b = board(run(7, marker=5))
     assert ci_issues(b) == [
         (
             "amber",
@@ -204,12 +167,14 @@ def test_a_run_claiming_an_undeclared_slot_is_amber() -> None:
 
 
 def test_a_run_title_is_kept_as_text() -> None:
-    b = board(inventory(), github(run(7, marker=1, title="<script>alert(1)</script>")))
+    b = board(run(7, marker=1, title="<script>alert(1)</script>"))
     assert slot_of(b, "test").holder.title == "<script>alert(1)</script>"  # the page escapes it
 
 
 def test_github_down_makes_ci_unknown_and_leaves_the_rest_of_the_board() -> None:
-    b = board(inventory(), SourceFailure("github", "GET …/runs answered 500 Internal Server Error"))
+    seen = ci_seen()
+    seen.fails("github", "GET …/runs answered 500 Internal Server Error")
+    b = seen.board()
     assert b.ci is not None and b.ci.status is Status.UNKNOWN
     assert b.ci.text == "CI unknown: GET …/runs answered 500 Internal Server Error"
     assert [i.check for i in b.summary.issues] == ["source:github"]
@@ -217,31 +182,19 @@ def test_github_down_makes_ci_unknown_and_leaves_the_rest_of_the_board() -> None
 
 
 def test_without_github_configured_there_is_no_ci_part_and_no_issue() -> None:
-    inv = config.loads(FLEET).inventory
-    b = board(inv, None)
+    b = all_running().board()
     assert b.ci is None
     assert all(e.ci is None for e in b.environments)
     assert b.summary.issues == ()
 
 
 def test_notes_below_the_rate_floor_make_the_ci_line_amber() -> None:
-    gh = github(
-        run(7, marker=1), rate_remaining=40, notes=("annotations skipped: 40 requests left",)
-    )
-    b = board(inventory(), gh)
+    notes = ("annotations skipped: 40 requests left",)
+    b = board(run(7, marker=1), rate_remaining=40, notes=notes)
     assert b.ci is not None and b.ci.status is Status.AMBER and b.ci.notes
 
 
 # --------------------------------------------------------------------------- deploy trail
-
-
-def with_deploy(inv: Inventory, env: str, ref: str, at_hours_ago: float) -> AwsFacts:
-    aws = aws_facts(inv)
-    iid = next(a.instance_id for a in aws.addresses if a.public_ip == EIPS[env])
-    assert iid is not None
-    deploy = DeployFacts(iid, 24001, ref, NOW - timedelta(hours=at_hours_ago), "Success",
-                         f"gh-ci deploy 24001 ref={ref}")  # fmt: skip
-    return replace(aws, deploys={iid: deploy})
 
 
 @pytest.mark.parametrize(
@@ -263,8 +216,9 @@ def with_deploy(inv: Inventory, env: str, ref: str, at_hours_ago: float) -> AwsF
 def test_a_deploy_is_compared_with_main_only_where_it_can_be(
     ref: str, hours_ago: float, stale: bool | None, text: str
 ) -> None:
-    inv = inventory()
-    b = board(inv, github(), aws=with_deploy(inv, "prod", ref, hours_ago))
+    seen = ci_seen()
+    seen.deployed("prod", ref, timedelta(hours=hours_ago), 24001)
+    b = seen.board()
     deploy = next(e for e in b.environments if e.name == "prod").deploy
     assert deploy is not None
     assert (deploy.ref, deploy.run_id, deploy.stale, deploy.text) == (ref, 24001, stale, text)
@@ -273,11 +227,9 @@ def test_a_deploy_is_compared_with_main_only_where_it_can_be(
 
 
 def test_an_unreadable_deploy_trail_is_unknown_and_one_fleet_issue() -> None:
-    inv = inventory()
-    aws = replace(
-        aws_facts(inv), deploys=None, deploy_error="ssm:ListCommands denied (AccessDenied)"
-    )
-    b = board(inv, github(), aws=aws)
+    seen = ci_seen()
+    seen.deploys_unread("ssm:ListCommands denied (AccessDenied)")
+    b = seen.board()
     assert {e.deploy.text for e in b.environments if e.deploy} == {
         "unknown: ssm:ListCommands denied (AccessDenied)"
     }
@@ -285,14 +237,13 @@ def test_an_unreadable_deploy_trail_is_unknown_and_one_fleet_issue() -> None:
 
 
 def test_an_instance_with_no_deploy_on_record_says_so() -> None:
-    inv = inventory()
-    b = board(inv, github(), aws=replace(aws_facts(inv), deploys={}))
+    b = board()  # the trail was read and names no deploy
     assert {e.deploy.text for e in b.environments if e.deploy} == {"no CI deploy on record"}
 
 
 def test_an_annotated_run_waits_behind_the_run_whose_marker_holds_the_slot() -> None:
     # The slot-claim job runs first; the slot-bound jobs wait for the concurrency group.
-    b = board(inventory(), github(run(7, marker=2), run(9, pr=500, annotation="slot-claim slot=2")))
+    b = board(run(7, marker=2), run(9, pr=500, claim=(2, None)))
     ci = slot_of(b, "test-2")
     assert [r.number for r in ci.holders] == [7]
     assert [(r.number, r.mapped_by) for r in ci.queued] == [(9, SlotBasis.ANNOTATION)]

@@ -7,12 +7,12 @@ Green only on a positive, unambiguous signal: the whole body is `ok`, or a JSON 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
+from tests.observed import exchange
 
-from fleetboard.inventory import HEALTH_PATH, READY_PATH
-from fleetboard.model import HttpExchange, Status
+from fleetboard.inventory import READY_PATH
+from fleetboard.model import Status
 from fleetboard.rules.verdicts import (
     QUOTE_CAP,
     classify_health,
@@ -21,13 +21,8 @@ from fleetboard.rules.verdicts import (
     visible,
 )
 
-NOW = datetime(2026, 11, 23, 8, 0, 3, tzinfo=UTC)
 SLOW_MS = 2000.0
 GREEN, AMBER, RED = Status.GREEN, Status.AMBER, Status.RED
-
-
-def answer(body: str, code: int = 200, path: str = HEALTH_PATH) -> HttpExchange:
-    return HttpExchange("audit-test-2.litentry.org", path, NOW, 1, code, body, False, 12.0)
 
 
 # (id, body, status, reason): reason "" for green, else the exact reason.
@@ -119,27 +114,27 @@ BODIES = [
 def test_a_health_body_gets_the_status_the_rule_gives_it(
     body: str, status: Status, reason: str
 ) -> None:
-    got_status, got_reason, summary = classify_health(answer(body), SLOW_MS)
+    got_status, got_reason, summary = classify_health(exchange(body), SLOW_MS)
     assert (got_status, got_reason) == (status, reason)
     assert summary
     assert summary.isprintable(), summary  # no raw control or invisible character, ever
 
 
 def test_the_summary_quotes_the_body_capped_and_with_control_characters_made_visible() -> None:
-    _, _, summary = classify_health(answer("not ok\x00\x1b[31m\u202e" + "x" * 500), SLOW_MS)
+    _, _, summary = classify_health(exchange("not ok\x00\x1b[31m\u202e" + "x" * 500), SLOW_MS)
     assert "'not ok\\x00\\x1b[31m\\u202e" in summary
     assert "…" in summary
     assert len(summary) < 60 + QUOTE_CAP  # the quote is capped; the sentence around it is short
 
 
 def test_a_contradiction_is_quoted_as_the_field_and_value_that_say_so() -> None:
-    _, _, summary = classify_health(answer('{"ok":true,"status":"error"}', 200), SLOW_MS)
+    _, _, summary = classify_health(exchange('{"ok":true,"status":"error"}', 200), SLOW_MS)
     assert summary == 'HTTP 200 in 12 ms, ok is true but \'"status": "error"\''
 
 
 def test_a_not_ready_bundler_still_says_why() -> None:
     body = json.dumps({"ok": True, "ready": False, "reason": "submitter is OUT OF GAS"})
-    assert classify_health(answer(body), SLOW_MS) == (
+    assert classify_health(exchange(body), SLOW_MS) == (
         AMBER,
         "body: not ready",
         "ok but not ready: submitter is OUT OF GAS",
@@ -148,7 +143,7 @@ def test_a_not_ready_bundler_still_says_why() -> None:
 
 def test_quoted_html_is_left_for_the_page_to_escape() -> None:
     # The page escapes HTML once; a summary escaped here as well would show &lt; to people.
-    _, _, summary = classify_health(answer("<b>down</b>"), SLOW_MS)
+    _, _, summary = classify_health(exchange("<b>down</b>"), SLOW_MS)
     assert "'<b>down</b>'" in summary
 
 
@@ -215,7 +210,9 @@ READYZ = [
 def test_readyz_is_green_only_when_it_says_ready_plainly(
     code: int, body: str, status: Status, reason: str
 ) -> None:
-    got_status, got_reason, summary = classify_readyz(answer(body, code, READY_PATH), SLOW_MS)
+    got_status, got_reason, summary = classify_readyz(
+        exchange(body, code, path=READY_PATH), SLOW_MS
+    )
     assert (got_status, got_reason) == (status, reason)
     assert summary.isprintable()
 

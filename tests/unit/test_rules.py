@@ -2,154 +2,122 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from tests.observed import (
+    NOW,
+    SMALL_EIPS,
+    SMALL_FLEET,
+    Observed,
+    all_running,
+    exchange,
+    ready_body,
+)
 
-from fleetboard import config, render, rules, snapshot
-from fleetboard.inventory import HEALTH_PATH, ISSUER_PATH, READY_PATH, Inventory
+from fleetboard import render, rules, snapshot
+from fleetboard.inventory import ISSUER_PATH, READY_PATH
 from fleetboard.model import (
     SEVERITY,
-    AccountFacts,
-    AddressFacts,
-    AwsFacts,
-    CallFacts,
     CertFacts,
-    ChainFacts,
-    CollectorInfo,
-    DeployFacts,
-    GithubFacts,
     HttpExchange,
-    HttpFacts,
-    InstanceFacts,
     Lifecycle,
     ProbeError,
     Reason,
     SourceFailure,
     Status,
-    TlsFacts,
 )
 
-NOW = datetime(2026, 11, 23, 8, 0, 3, tzinfo=UTC)
 SLOW_MS = 2000.0
 
-
-def ex(
-    code: int | None = 200,
-    body: str = "ok",
-    *,
-    path: str = HEALTH_PATH,
-    host: str = "audit-test-2.litentry.org",
-    ms: float = 12.0,
-    error: ProbeError | None = None,
-    truncated: bool = False,
-) -> HttpExchange:
-    return HttpExchange(
-        host=host,
-        path=path,
-        observed_at=NOW,
-        attempts=1,
-        status_code=None if error else code,
-        body=body,
-        body_truncated=truncated,
-        latency_ms=None if error else ms,
-        error=error,
-    )
+#: Probes that got no answer, by the layer they failed at.
+TIMEOUT = ProbeError(Reason.TIMEOUT, "no answer in 4.0 s")
+REFUSED = ProbeError(Reason.CONNECT, "connection refused")
+UNREACHABLE = ProbeError(Reason.CONNECT, "Network is unreachable")
+NXDOMAIN = ProbeError(Reason.DNS, "NXDOMAIN: x.litentry.org does not resolve")
+DNS_HANGS = ProbeError(Reason.TIMEOUT, "DNS lookup of x.litentry.org timed out after 3 s")
+EXPIRED = ProbeError(Reason.TLS, "certificate has expired")
+LATE = ProbeError(Reason.DEADLINE, "pass deadline reached before this request")
 
 
 # --------------------------------------------------------------------------- /healthz
 
 HEALTH_CASES = [
-    ("plain ok text", ex(body="ok\n"), Status.GREEN, ""),
-    ("ok text in other case", ex(body="OK"), Status.GREEN, ""),
-    ("json ok true", ex(body='{"ok":true,"vault_bucket":"b","version":"0.1.0"}'), Status.GREEN, ""),
-    ("json ok false", ex(body='{"ok": false}'), Status.RED, "body"),
-    ("json without ok", ex(body='{"status":"fine"}'), Status.RED, "body"),
-    ("text that is not ok", ex(body="<html>maintenance</html>"), Status.RED, "body"),
-    ("empty body", ex(body=""), Status.RED, "body"),
+    ("plain ok text", exchange("ok\n"), Status.GREEN, ""),
+    ("ok text in other case", exchange("OK"), Status.GREEN, ""),
+    ("json ok true", exchange('{"ok":true,"vault_bucket":"b","version":"0.1"}'), Status.GREEN, ""),
+    ("json ok false", exchange('{"ok": false}'), Status.RED, "body"),
+    ("json without ok", exchange('{"status":"fine"}'), Status.RED, "body"),
+    ("text that is not ok", exchange("<html>maintenance</html>"), Status.RED, "body"),
+    ("empty body", exchange(""), Status.RED, "body"),
     (
         "bundler not ready is amber",
-        ex(body='{"ok":true,"ready":false,"missing":["x"]}'),
+        exchange('{"ok":true,"ready":false,"missing":["x"]}'),
         Status.AMBER,
         "body",
     ),
-    ("bundler ready", ex(body='{"ok":true,"ready":true}'), Status.GREEN, ""),
-    ("502 from nginx", ex(502, "Bad Gateway"), Status.RED, "http 502"),
-    ("503 before a cert exists", ex(503, "TLS cert not yet issued"), Status.RED, "http 503"),
-    ("a body over the cap", ex(body='{"ok":true' + "x" * 100, truncated=True), Status.RED, "body"),
-    ("slow but ok", ex(ms=2500), Status.AMBER, "slow"),
-    ("timeout", ex(error=ProbeError(Reason.TIMEOUT, "no answer in 4.0 s")), Status.RED, "timeout"),
-    ("refused", ex(error=ProbeError(Reason.CONNECT, "connection refused")), Status.RED, "connect"),
-    ("nxdomain", ex(error=ProbeError(Reason.DNS, "NXDOMAIN")), Status.RED, "dns"),
-    (
-        "bad certificate",
-        ex(error=ProbeError(Reason.TLS, "certificate has expired")),
-        Status.RED,
-        "tls",
-    ),
-    (
-        "pass deadline",
-        ex(error=ProbeError(Reason.DEADLINE, "pass deadline")),
-        Status.UNKNOWN,
-        "deadline",
-    ),
+    ("bundler ready", exchange('{"ok":true,"ready":true}'), Status.GREEN, ""),
+    ("502 from nginx", exchange("Bad Gateway", 502), Status.RED, "http 502"),
+    ("503 before a cert exists", exchange("TLS cert not yet issued", 503), Status.RED, "http 503"),
+    ("a body over the cap", exchange('{"ok":true' + "x" * 100, truncated=True), Status.RED, "body"),
+    ("slow but ok", exchange(ms=2500), Status.AMBER, "slow"),
+    ("timeout", exchange(error=TIMEOUT), Status.RED, "timeout"),
+    ("refused", exchange(error=REFUSED), Status.RED, "connect"),
+    ("nxdomain", exchange(error=NXDOMAIN), Status.RED, "dns"),
+    ("bad certificate", exchange(error=EXPIRED), Status.RED, "tls"),
+    ("pass deadline", exchange(error=LATE), Status.UNKNOWN, "deadline"),
 ]
 
 
 @pytest.mark.parametrize(
-    ("exchange", "status", "reason"),
+    ("answer", "status", "reason"),
     [c[1:] for c in HEALTH_CASES],
     ids=[c[0] for c in HEALTH_CASES],
 )
 def test_health_answers_get_the_status_an_operator_expects(
-    exchange: HttpExchange, status: Status, reason: str
+    answer: HttpExchange, status: Status, reason: str
 ) -> None:
-    got_status, got_reason, summary = rules.classify_health(exchange, SLOW_MS)
+    got_status, got_reason, summary = rules.classify_health(answer, SLOW_MS)
     assert got_status is status
     assert got_reason.startswith(reason)
     assert summary
 
 
 def test_a_502_summary_says_the_code_and_the_time() -> None:
-    assert rules.classify_health(ex(502, ms=41), SLOW_MS) == (
+    assert rules.classify_health(exchange(code=502, ms=41), SLOW_MS) == (
         Status.RED,
         "http 502",
         "HTTP 502 in 41 ms",
     )
 
 
-READYZ = '{{"status":"{s}","degraded":{d},"checks":[{{"name":"tier2/paymaster","status":"{c}","reason":"unsponsored"}}],"ready":["tier2/ses"]}}'
+DEGRADED = ready_body("degraded", "tier2/paymaster")
 
 READYZ_CASES = [
-    ("ready", ex(body=READYZ.format(s="ready", d="false", c="ok"), path=READY_PATH), Status.GREEN),
-    (
-        "degraded is amber, not red",
-        ex(body=READYZ.format(s="degraded", d="true", c="degraded"), path=READY_PATH),
-        Status.AMBER,
-    ),
+    ("ready", exchange(ready_body(), path=READY_PATH), Status.GREEN),
+    ("degraded is amber, not red", exchange(DEGRADED, path=READY_PATH), Status.AMBER),
     (
         "unready 503 is red",
-        ex(503, READYZ.format(s="unready", d="false", c="fail"), path=READY_PATH),
+        exchange(ready_body("unready", "tier2/paymaster"), 503, path=READY_PATH),
         Status.RED,
     ),
-    ("no readyz on an old build", ex(404, "not found", path=READY_PATH), Status.AMBER),
-    ("garbage", ex(body="ok", path=READY_PATH), Status.RED),
-    ("a 502", ex(502, "", path=READY_PATH), Status.RED),
+    ("no readyz on an old build", exchange("not found", 404, path=READY_PATH), Status.AMBER),
+    ("garbage", exchange("ok", path=READY_PATH), Status.RED),
+    ("a 502", exchange("", 502, path=READY_PATH), Status.RED),
 ]
 
 
 @pytest.mark.parametrize(
-    ("exchange", "status"), [c[1:] for c in READYZ_CASES], ids=[c[0] for c in READYZ_CASES]
+    ("answer", "status"), [c[1:] for c in READYZ_CASES], ids=[c[0] for c in READYZ_CASES]
 )
-def test_broker_readiness(exchange: HttpExchange, status: Status) -> None:
-    assert rules.classify_readyz(exchange, SLOW_MS)[0] is status
+def test_broker_readiness(answer: HttpExchange, status: Status) -> None:
+    assert rules.classify_readyz(answer, SLOW_MS)[0] is status
 
 
 def test_degraded_readyz_names_the_failing_check() -> None:
-    exchange = ex(body=READYZ.format(s="degraded", d="true", c="degraded"), path=READY_PATH)
-    assert rules.classify_readyz(exchange, SLOW_MS)[2] == "degraded: tier2/paymaster"
+    degraded = exchange(DEGRADED, path=READY_PATH)
+    assert rules.classify_readyz(degraded, SLOW_MS)[2] == "degraded: tier2/paymaster"
 
 
 # --------------------------------------------------------------------------- certificates
@@ -207,115 +175,19 @@ def test_optional_endpoints_never_turn_red(verdict: rules.Verdict, status: Statu
 
 # --------------------------------------------------------------------------- whole passes
 
-FLEET = """
-[fleet]
-name = "agentkeys"
-zone = "litentry.org"
-zone_id = "Z09723983CFJOHAE3VC65"
-region = "us-east-1"
-services = ["signer"]
-workers = ["audit", "cred", "weixin"]
-optional = ["weixin"]
-
-[environments.prod]
-broker_host = "broker.litentry.org"
-eip = "54.164.117.252"
-
-[environments.test]
-broker_host = "test-broker.litentry.org"
-
-[environments.test-2]
-broker_host = "broker-test-2.litentry.org"
-
-[environments.test-3]
-broker_host = "broker-test-3.litentry.org"
-"""
-
-EIPS = {
-    "prod": "54.164.117.252",
-    "test": "3.214.219.209",
-    "test-2": "54.145.185.156",
-    "test-3": "44.1.1.3",
-}
-
-
-def inventory() -> Inventory:
-    return config.loads(FLEET).inventory
-
-
-def aws_facts(
-    inv: Inventory,
-    *,
-    stopped: tuple[str, ...] = (),
-    records: dict | None = None,
-    extra_tags: tuple[str, ...] = (),
-    untagged: tuple[str, ...] = (),
-) -> AwsFacts:
-    addresses, instances, a_records = [], {}, {}
-    for env in inv.environments:
-        if env.name in untagged:
-            continue
-        iid = f"i-{abs(hash(env.name)) % 10**12:012x}"
-        ip = EIPS[env.name]
-        addresses.append(AddressFacts(ip, env.eip_tag, f"eipalloc-{env.name}", iid))
-        state = "stopped" if env.name in stopped else "running"
-        instances[iid] = InstanceFacts(iid, state, "t3.medium", NOW - timedelta(days=3))
-        for host in env.hosts:
-            a_records[host.hostname] = (ip,)
-    for tag in extra_tags:
-        addresses.append(AddressFacts("9.9.9.9", tag, "eipalloc-x", None))
-    a_records.update(records or {})
-    return AwsFacts(tuple(addresses), instances, a_records, requests=3)
-
-
-def http_facts(inv: Inventory, overrides: dict | None = None, skip_envs: tuple = ()) -> HttpFacts:
-    exchanges, certs = {}, {}
-    for env in inv.environments:
-        if env.name in skip_envs:
-            continue
-        for host in env.hosts:
-            certs[host.hostname] = CertFacts(
-                host.hostname,
-                NOW + timedelta(days=60),
-                "Let's Encrypt",
-                host.hostname,
-                True,
-                observed_at=NOW,
-            )
-            for path in host.paths:
-                body = "ok"
-                if path == READY_PATH:
-                    body = READYZ.format(s="ready", d="false", c="ok")
-                elif path == ISSUER_PATH:
-                    body = f'{{"issuer":"{env.expected_issuer}"}}'
-                elif host.label == "worker:cred":
-                    body = (
-                        f'{{"ok":true,"vault_bucket":"agentkeys-vault{env.suffix}-429071895007"}}'
-                    )
-                exchanges[(host.hostname, path)] = ex(body=body, path=path, host=host.hostname)
-    for key, value in (overrides or {}).items():
-        if isinstance(value, CertFacts):
-            certs[key] = value
-        else:
-            exchanges[key] = value
-    return HttpFacts(exchanges=exchanges, certs=certs)
-
-
-def board(inv: Inventory, aws: object, http: object, tls: object | None = None) -> rules.Board:
-    if tls is None and isinstance(http, HttpFacts):
-        tls = TlsFacts(certs=dict(http.certs))
-    obs = rules.Observations({"aws": aws, "http": http, "tls": tls})
-    info = CollectorInfo(version="t", duration_s=0.1, sources={})
-    return rules.evaluate(inv, obs, NOW, info)
-
 
 def env_view(b: rules.Board, name: str) -> rules.EnvironmentView:
     return next(e for e in b.environments if e.name == name)
 
 
 def test_a_healthy_fleet_is_green_with_nothing_to_do() -> None:
-    inv = inventory()
-    b = board(inv, aws_facts(inv), http_facts(inv))
+    seen = all_running()
+    for env in seen.inventory.environments:  # each cred worker names its own slot's bucket
+        bucket = f"agentkeys-vault{env.suffix}-429071895007"
+        seen.answers(
+            f"cred{env.suffix}.litentry.org", body=f'{{"ok":true,"vault_bucket":"{bucket}"}}'
+        )
+    b = seen.board()
     assert b.summary.status is Status.GREEN
     assert b.summary.issues == ()
     assert b.summary.suggested_next_action.startswith("Nothing to do")
@@ -323,8 +195,7 @@ def test_a_healthy_fleet_is_green_with_nothing_to_do() -> None:
 
 
 def test_a_stopped_slot_is_grey_stopped_not_red() -> None:
-    inv = inventory()
-    b = board(inv, aws_facts(inv, stopped=("test-3",)), http_facts(inv, skip_envs=("test-3",)))
+    b = all_running(stopped=("test-3",)).board()
     view = env_view(b, "test-3")
     assert view.lifecycle is Lifecycle.STOPPED
     assert view.status is Status.UNKNOWN
@@ -338,9 +209,9 @@ def test_a_stopped_slot_is_grey_stopped_not_red() -> None:
 
 
 def test_a_worker_502_makes_its_slot_red_with_a_sentence_and_a_next_action() -> None:
-    inv = inventory()
-    http = http_facts(inv, {("audit-test-2.litentry.org", HEALTH_PATH): ex(502, "", ms=41)})
-    b = board(inv, aws_facts(inv), http)
+    seen = all_running()
+    seen.answers("audit-test-2.litentry.org", code=502, body="", ms=41)
+    b = seen.board()
     assert env_view(b, "test-2").status is Status.RED
     assert b.summary.status is Status.RED
     first = b.summary.issues[0]
@@ -350,28 +221,18 @@ def test_a_worker_502_makes_its_slot_red_with_a_sentence_and_a_next_action() -> 
 
 
 def test_degraded_broker_makes_the_slot_amber() -> None:
-    inv = inventory()
-    degraded = ex(
-        body=READYZ.format(s="degraded", d="true", c="degraded"),
-        path=READY_PATH,
-        host="test-broker.litentry.org",
-    )
-    b = board(
-        inv, aws_facts(inv), http_facts(inv, {("test-broker.litentry.org", READY_PATH): degraded})
-    )
+    seen = all_running()
+    seen.answers("test-broker.litentry.org", READY_PATH, body=DEGRADED)
+    b = seen.board()
     assert env_view(b, "test").status is Status.AMBER
     assert b.summary.status is Status.AMBER
     assert b.summary.suggested_next_action.startswith("Nothing is down. Next, test:")
 
 
 def test_optional_endpoint_that_does_not_resolve_is_grey_and_harmless() -> None:
-    inv = inventory()
-    nx = ex(error=ProbeError(Reason.DNS, "NXDOMAIN"), host="weixin-test.litentry.org")
-    http = http_facts(inv, {("weixin-test.litentry.org", HEALTH_PATH): nx})
-    tls = TlsFacts(
-        certs={**http.certs, "weixin-test.litentry.org": ProbeError(Reason.DNS, "NXDOMAIN")}
-    )
-    b = board(inv, aws_facts(inv), http, tls)
+    seen = all_running()
+    seen.does_not_resolve("weixin-test.litentry.org")
+    b = seen.board()
     view = env_view(b, "test")
     weixin = next(c for c in view.checks if c.name == "worker:weixin")
     assert (weixin.status, weixin.optional) == (Status.UNKNOWN, True)
@@ -380,19 +241,10 @@ def test_optional_endpoint_that_does_not_resolve_is_grey_and_harmless() -> None:
 
 
 def test_certificate_five_days_from_expiry_is_a_red_issue() -> None:
-    inv = inventory()
-    cert = CertFacts(
-        "email-test-2.litentry.org",
-        NOW + timedelta(days=5, hours=1),
-        "Let's Encrypt",
-        "email-test-2.litentry.org",
-        True,
-        observed_at=NOW,
-    )
-    inv_hosts = {h.hostname for _, h in inv.hosts()}
-    assert "cred-test-2.litentry.org" in inv_hosts
-    http = http_facts(inv, {"cred-test-2.litentry.org": cert})
-    b = board(inv, aws_facts(inv), http)
+    seen = all_running()
+    assert "cred-test-2.litentry.org" in {h.hostname for _, h in seen.inventory.hosts()}
+    seen.cert("cred-test-2.litentry.org", 5)
+    b = seen.board()
     red = [i for i in b.summary.issues if i.status is Status.RED]
     assert [i.check for i in red] == ["tls:cred"]
     assert "certificate expires in 5 days" in red[0].text
@@ -400,9 +252,9 @@ def test_certificate_five_days_from_expiry_is_a_red_issue() -> None:
 
 
 def test_worker_a_record_pointing_away_from_its_broker_is_red_drift() -> None:
-    inv = inventory()
-    aws = aws_facts(inv, records={"cred-test-2.litentry.org": (EIPS["prod"],)})
-    b = board(inv, aws, http_facts(inv))
+    seen = all_running()
+    seen.a_record("cred-test-2.litentry.org", SMALL_EIPS["prod"])
+    b = seen.board()
     drift = env_view(b, "test-2").drift
     assert [d.kind for d in drift] == ["worker_a_record"]
     assert "prod's EIP" in drift[0].text
@@ -411,15 +263,10 @@ def test_worker_a_record_pointing_away_from_its_broker_is_red_drift() -> None:
 
 
 def test_issuer_naming_another_slot_is_red_drift() -> None:
-    inv = inventory()
-    wrong = ex(
-        body='{"issuer":"https://test-broker.litentry.org"}',
-        path=ISSUER_PATH,
-        host="broker-test-2.litentry.org",
-    )
-    b = board(
-        inv, aws_facts(inv), http_facts(inv, {("broker-test-2.litentry.org", ISSUER_PATH): wrong})
-    )
+    seen = all_running()
+    issuer = '{"issuer":"https://test-broker.litentry.org"}'
+    seen.answers("broker-test-2.litentry.org", ISSUER_PATH, body=issuer)
+    b = seen.board()
     drift = env_view(b, "test-2").drift
     assert [d.kind for d in drift] == ["issuer"]
     assert "(the issuer of test)" in drift[0].text
@@ -427,31 +274,25 @@ def test_issuer_naming_another_slot_is_red_drift() -> None:
 
 
 def test_worker_bucket_of_another_slot_is_red_drift() -> None:
-    inv = inventory()
+    seen = all_running()
     body = '{"ok":true,"vault_bucket":"agentkeys-vault-test-2-429071895007"}'
-    b = board(
-        inv,
-        aws_facts(inv),
-        http_facts(
-            inv,
-            {("cred-test.litentry.org", HEALTH_PATH): ex(body=body, host="cred-test.litentry.org")},
-        ),
-    )
+    seen.answers("cred-test.litentry.org", body=body)
+    b = seen.board()
     drift = env_view(b, "test").drift
     assert [d.kind for d in drift] == ["bucket"]
     assert "test-2's" in drift[0].text
 
 
 def test_eip_by_tag_differing_from_the_env_file_is_amber_drift() -> None:
-    inv = config.loads(FLEET.replace('eip = "54.164.117.252"', 'eip = "1.2.3.4"')).inventory
-    b = board(inv, aws_facts(inv), http_facts(inv))
+    b = all_running(SMALL_FLEET.replace('eip = "54.164.117.252"', 'eip = "1.2.3.4"')).board()
     assert [(d.kind, d.status) for d in env_view(b, "prod").drift] == [("eip_tag", Status.AMBER)]
 
 
 def test_undeclared_tagged_slot_and_declared_slot_without_eip_are_drift() -> None:
-    inv = inventory()
-    aws = aws_facts(inv, extra_tags=("agentkeys-broker-eip-test-4",), untagged=("test-3",))
-    b = board(inv, aws, http_facts(inv))
+    seen = all_running()
+    seen.eip_tagged("agentkeys-broker-eip-test-4", "9.9.9.9")
+    seen.untagged("test-3")
+    b = seen.board()
     assert [d.kind for d in b.fleet_drift] == ["undeclared_slot"]
     assert "agentkeys-broker-eip-test-4" in b.fleet_drift[0].text
     missing = env_view(b, "test-3")
@@ -460,9 +301,9 @@ def test_undeclared_tagged_slot_and_declared_slot_without_eip_are_drift() -> Non
 
 
 def test_aws_failure_is_unknown_never_green_and_never_an_outage() -> None:
-    inv = inventory()
-    failure = SourceFailure("aws", "ec2:DescribeAddresses denied (UnauthorizedOperation)")
-    b = board(inv, failure, http_facts(inv))
+    seen = all_running()
+    seen.fails("aws", "ec2:DescribeAddresses denied (UnauthorizedOperation)")
+    b = seen.board()
     assert {e.lifecycle for e in b.environments} == {Lifecycle.UNKNOWN}
     assert b.summary.status is Status.UNKNOWN
     assert [i.check for i in b.summary.issues] == ["source:aws"]
@@ -470,9 +311,9 @@ def test_aws_failure_is_unknown_never_green_and_never_an_outage() -> None:
 
 
 def test_http_source_failure_is_one_issue_not_one_per_check() -> None:
-    inv = inventory()
-    tls = TlsFacts(certs=dict(http_facts(inv).certs))
-    b = board(inv, aws_facts(inv), SourceFailure("http", "internal error (KeyError)"), tls)
+    seen = all_running()
+    seen.fails("http", "internal error (KeyError)")
+    b = seen.board()
     assert b.summary.status is Status.UNKNOWN
     assert [i.check for i in b.summary.issues] == ["source:http"]
     assert all(
@@ -481,34 +322,23 @@ def test_http_source_failure_is_one_issue_not_one_per_check() -> None:
 
 
 def test_issues_are_sorted_red_first() -> None:
-    inv = inventory()
-    degraded = ex(body=READYZ.format(s="degraded", d="true", c="degraded"), path=READY_PATH)
-    http = http_facts(
-        inv,
-        {
-            ("test-broker.litentry.org", READY_PATH): degraded,
-            ("audit-test-2.litentry.org", HEALTH_PATH): ex(502, ""),
-        },
-    )
-    b = board(inv, aws_facts(inv), http)
+    seen = all_running()
+    seen.answers("test-broker.litentry.org", READY_PATH, body=DEGRADED)
+    seen.answers("audit-test-2.litentry.org", code=502, body="")
+    b = seen.board()
     statuses = [i.status for i in b.summary.issues]
     assert statuses == sorted(statuses, key=[Status.RED, Status.AMBER, Status.UNKNOWN].index)
     assert statuses[0] is Status.RED
+    assert Status.AMBER in statuses  # the degraded broker, listed after the red
 
 
 def test_prod_red_comes_before_everything_else() -> None:
-    inv = inventory()
-    http = http_facts(
-        inv,
-        {
-            ("audit-test-2.litentry.org", HEALTH_PATH): ex(502, ""),
-            ("signer.litentry.org", HEALTH_PATH): ex(
-                error=ProbeError(Reason.TIMEOUT, "no answer in 4.0 s")
-            ),
-        },
-    )
-    b = board(inv, aws_facts(inv), http)
+    seen = all_running()
+    seen.answers("audit-test-2.litentry.org", code=502, body="")
+    seen.probed(exchange(error=TIMEOUT, host="signer.litentry.org"))
+    b = seen.board()
     assert b.summary.suggested_next_action.startswith("Prod first: signer.litentry.org")
+    assert env_view(b, "test-2").status is Status.RED  # prod first, though not the only red
 
 
 def test_worst_of_nothing_is_unknown() -> None:
@@ -527,11 +357,11 @@ PAYMASTER = "0x" + "fa" * 20
 REGISTRY = "0x" + "cc" * 20
 MAIN = "5e1f0c2a9b7d4e6f8a0b1c2d3e4f5a6b7c8d9e0f"
 
-#: FLEET with a chain identity for prod (deployer and paymaster deposit) and test (deployer,
-#: registry), and GitHub for the deploy trail's main head. Its own string: the CI tests
-#: build on FLEET as it is.
+#: SMALL_FLEET with a chain identity for prod (deployer and paymaster deposit) and test
+#: (deployer, registry), and GitHub for the deploy trail's main head. Its own string: the
+#: CI tests build on SMALL_FLEET as it is.
 CHAIN_FLEET = (
-    FLEET
+    SMALL_FLEET
     + f"""
 [environments.prod.chain]
 deployer = "{PROD_DEPLOYER}"
@@ -552,82 +382,40 @@ workflows = ["e2e-ci.yml"]
 )
 
 
-def chain_facts(
+def chain_seen(
     *,
     prod: int = 5 * HEI,
     test: int = 5 * HEI,
     deposit: int = HEI,
-    master: str = "0x" + "ab" * 20,
+    master: str | None = "0x" + "ab" * 20,
     unread: tuple[str, ...] = (),
-) -> ChainFacts:
-    from fleetboard import chain as evm
-
-    accounts = {
-        a: AccountFacts(
-            a, None if a in unread else b, 1, "malformed: no balance" if a in unread else None
-        )
-        for a, b in ((PROD_DEPLOYER, prod), (TEST_DEPLOYER, test))
-    }
-    omni = evm.operator_omni(TEST_DEPLOYER)
-    return ChainFacts(
-        chain_id=212013,
-        block_number=100,
-        block_time=NOW - timedelta(seconds=6),
-        accounts=accounts,
-        masters={(REGISTRY, omni): CallFacts(REGISTRY, "0x" + "0" * 24 + master[2:])},
-        deposits={(ENTRYPOINT, PAYMASTER): CallFacts(ENTRYPOINT, "0x" + f"{deposit:064x}")},
-        requests=1,
-    )
-
-
-def github_facts() -> GithubFacts:
-    return GithubFacts(
-        runs=(),
-        main_sha=MAIN,
-        main_committed_at=NOW - timedelta(hours=2),
-        rate_remaining=4000,
-        rate_limit=5000,
-        rate_reset=None,
-        requests=2,
-        not_modified=0,
-    )
-
-
-def with_deploys(inv: Inventory, aws: AwsFacts, refs: dict[str, str]) -> AwsFacts:
-    """AWS facts whose deploy trail says which sha each named environment runs."""
-    by_ip = {a.public_ip: a.instance_id for a in aws.addresses}
-    deploys = {}
-    for name, ref in refs.items():
-        iid = by_ip[EIPS[name]]
-        assert iid is not None
-        deploys[iid] = DeployFacts(iid, 1, ref, NOW - timedelta(hours=1), "Success", "gh-ci")
-    return replace(aws, deploys=deploys)
-
-
-def chain_board(
-    *,
-    chain: ChainFacts | SourceFailure | None = None,
-    aws: AwsFacts | None = None,
-    http: HttpFacts | None = None,
     stopped: tuple[str, ...] = (),
     stale: tuple[str, ...] = (),
     fleet: str = CHAIN_FLEET,
-) -> rules.Board:
-    inv = config.loads(fleet).inventory
-    aws = aws or aws_facts(inv, stopped=stopped)
-    current = {e.name: MAIN for e in inv.environments}
-    aws = with_deploys(inv, aws, {**current, **dict.fromkeys(stale, "0123456789ab")})
-    http = http or http_facts(inv, skip_envs=stopped)
-    obs = rules.Observations(
-        {
-            "aws": aws,
-            "http": http,
-            "tls": TlsFacts(certs=dict(http.certs)),
-            "github": github_facts(),
-            "chain": chain if chain is not None else chain_facts(),
-        }
+) -> Observed:
+    """CHAIN_FLEET seen: the deployers hold `prod` and `test` wei (`unread`: the chain could
+    not tell), the paymaster's deposit is `deposit`, test's master is `master` (None: not
+    registered); every environment runs main's head, deployed an hour ago (`stale`: an
+    older sha)."""
+    seen = all_running(fleet, stopped=stopped)
+    seen.reads_github(
+        main_sha=MAIN,
+        main_committed_ago=timedelta(hours=2),
+        rate_remaining=4000,
+        requests=2,
+        not_modified=0,
     )
-    return rules.evaluate(inv, obs, NOW, CollectorInfo(version="t", duration_s=0.1, sources={}))
+    for env in seen.inventory.environments:
+        ref = "0123456789ab" if env.name in stale else MAIN
+        seen.deployed(env.name, ref, timedelta(hours=1), 1)
+    for deployer, wei in ((PROD_DEPLOYER, prod), (TEST_DEPLOYER, test)):
+        if deployer in unread:
+            seen.balance_unread(deployer, "malformed: no balance")
+        else:
+            seen.balance(deployer, wei, nonce=1)
+    seen.master(REGISTRY, TEST_DEPLOYER, master)
+    seen.deposit(ENTRYPOINT, PAYMASTER, deposit)
+    return seen
 
 
 def assert_one_account(b: rules.Board) -> None:
@@ -648,32 +436,32 @@ def assert_one_account(b: rules.Board) -> None:
 
 
 OWN_CASES = [
-    # (id, board kwargs, env, expected status, the issue that says why)
+    # (id, chain_seen kwargs, env, expected status, the issue that says why)
     ("healthy", {}, "prod", Status.GREEN, None),
     (
         "paymaster deposit below its floor",
-        {"chain": chain_facts(deposit=HEI // 20)},
+        {"deposit": HEI // 20},
         "prod",
         Status.RED,
         "prod wallet:paymaster-deposit red",
     ),
     (
         "deployer below its floor",
-        {"chain": chain_facts(test=HEI // 25)},
+        {"test": HEI // 25},
         "test",
         Status.RED,
         "test wallet:deployer red",
     ),
     (
         "operator master not registered",
-        {"chain": chain_facts(master="0x" + "00" * 20)},
+        {"master": None},
         "test",
         Status.AMBER,
         "test chain:master amber",
     ),
     (
         "a wallet the chain could not tell",
-        {"chain": chain_facts(unread=(TEST_DEPLOYER,))},
+        {"unread": (TEST_DEPLOYER,)},
         "test",
         Status.UNKNOWN,
         "test wallet:deployer unknown",
@@ -688,7 +476,7 @@ OWN_CASES = [
     ),
     (
         "a stopped slot keeps its wallets: funds are on chain, and CI starts it on demand",
-        {"chain": chain_facts(test=HEI // 25), "stopped": ("test",)},
+        {"test": HEI // 25, "stopped": ("test",)},
         "test",
         Status.RED,
         "test wallet:deployer red",
@@ -711,7 +499,7 @@ OWN_CASES = [
 def test_an_environment_is_as_bad_as_everything_that_is_its_own(
     kwargs: dict[str, Any], env: str, status: Status, issue: str | None
 ) -> None:
-    b = chain_board(**kwargs)
+    b = chain_seen(**kwargs).board()
     view = env_view(b, env)
     assert view.status is status
     texts = [i.text for i in view.issues]
@@ -731,9 +519,9 @@ def test_an_environment_is_as_bad_as_everything_that_is_its_own(
 def test_prod_with_an_empty_deposit_is_red_everywhere_and_first() -> None:
     """The issue as seen: prod green on its card while the summary lists its deposit red,
     and the next action on a test slot."""
-    inv = config.loads(CHAIN_FLEET).inventory
-    http = http_facts(inv, {("audit-test-2.litentry.org", HEALTH_PATH): ex(502, "", ms=41)})
-    b = chain_board(chain=chain_facts(deposit=HEI // 20), http=http)
+    seen = chain_seen(deposit=HEI // 20)
+    seen.answers("audit-test-2.litentry.org", code=502, body="", ms=41)
+    b = seen.board()
     assert env_view(b, "prod").status is Status.RED
     assert b.summary.status is Status.RED
     assert b.summary.issues[0].text.startswith("prod wallet:paymaster-deposit red")
@@ -745,10 +533,10 @@ def test_prod_with_an_empty_deposit_is_red_everywhere_and_first() -> None:
 def test_a_card_counts_exactly_its_issues() -> None:
     """test-2 with a 502, a stale binary and a misrouted worker: its card counts what the
     summary lists for it, not its checks."""
-    inv = config.loads(CHAIN_FLEET).inventory
-    http = http_facts(inv, {("audit-test-2.litentry.org", HEALTH_PATH): ex(502, "", ms=41)})
-    aws = aws_facts(inv, records={"cred-test-2.litentry.org": (EIPS["prod"],)})
-    b = chain_board(http=http, aws=aws, stale=("test-2",))
+    seen = chain_seen(stale=("test-2",))
+    seen.answers("audit-test-2.litentry.org", code=502, body="", ms=41)
+    seen.a_record("cred-test-2.litentry.org", SMALL_EIPS["prod"])
+    b = seen.board()
     view = env_view(b, "test-2")
     assert [(i.status, i.check) for i in view.issues] == [
         (Status.RED, "worker:audit"),
@@ -786,20 +574,16 @@ broker_host = "broker.litentry.org"
 RANK_EIPS = {"prod": "1.0.0.1", "base": "1.0.0.2", "test": "1.0.0.3", "test-2": "1.0.0.4"}
 
 
-def ranked_board(broken: tuple[str, ...], how: HttpExchange | None = None) -> rules.Board:
-    inv = config.loads(RANKED_FLEET).inventory
-    addresses, instances = [], {}
-    for env in inv.environments:
-        iid = f"i-{env.name}"
-        addresses.append(AddressFacts(RANK_EIPS[env.name], env.eip_tag, None, iid))
-        instances[iid] = InstanceFacts(iid, "running", "t3.medium", NOW - timedelta(days=1))
-    aws = AwsFacts(tuple(addresses), instances, {}, requests=2)
-    overrides = {}
-    for env in inv.environments:
+def ranked_board(
+    broken: tuple[str, ...], *, code: int = 502, body: str = "", ms: float = 41
+) -> rules.Board:
+    """RANKED_FLEET with the audit worker of each `broken` environment answering `code`
+    with `body` in `ms`."""
+    seen = all_running(RANKED_FLEET, RANK_EIPS)
+    for env in seen.inventory.environments:
         if env.name in broken:
-            host = f"audit{env.suffix}.litentry.org"
-            overrides[(host, HEALTH_PATH)] = replace(how or ex(502, "", ms=41), host=host)
-    return board(inv, aws, http_facts(inv, overrides))
+            seen.answers(f"audit{env.suffix}.litentry.org", code=code, body=body, ms=ms)
+    return seen.board()
 
 
 @pytest.mark.parametrize(
@@ -827,8 +611,7 @@ def test_equal_reds_rank_prod_then_base_then_test_slots(
 
 
 def test_equal_ambers_rank_prod_first_too() -> None:
-    slow = ex(ms=2500)
-    b = ranked_board(("test", "prod"), slow)
+    b = ranked_board(("test", "prod"), code=200, body="ok", ms=2500)  # slow
     ambers = [i.env for i in b.summary.issues if i.status is Status.AMBER]
     assert ambers == ["prod", "test"]
     assert b.summary.suggested_next_action.startswith("Nothing is down. Next, prod:")
@@ -842,33 +625,6 @@ NO_CREDENTIALS = SourceFailure(
     blind=True,
 )
 
-
-def failing(inv: Inventory, error: ProbeError, only: tuple[str, ...] = ()) -> HttpFacts:
-    """Every probe (or only those of the named environments) failing with `error`; the
-    certificates the failed probes could not see are failures too."""
-    http = http_facts(inv)
-    exchanges = dict(http.exchanges)
-    certs: dict[str, CertFacts | ProbeError] = dict(http.certs)
-    for env in inv.environments:
-        if only and env.name not in only:
-            continue
-        for host in env.hosts:
-            for path in host.paths:
-                exchanges[(host.hostname, path)] = ex(error=error, host=host.hostname, path=path)
-            certs[host.hostname] = error
-    return HttpFacts(exchanges=exchanges, certs={})  # type: ignore[arg-type]
-
-
-def tls_of(http: HttpFacts, inv: Inventory, error: ProbeError | None) -> TlsFacts:
-    good = http_facts(inv).certs
-    failed = {k for (k, _), e in http.exchanges.items() if e.error is not None}
-    return TlsFacts(certs={h: (error if h in failed and error else c) for h, c in good.items()})
-
-
-NXDOMAIN = ProbeError(Reason.DNS, "NXDOMAIN: x.litentry.org does not resolve")
-DNS_HANGS = ProbeError(Reason.TIMEOUT, "DNS lookup of x.litentry.org timed out after 3 s")
-REFUSED = ProbeError(Reason.CONNECT, "connection refused")
-UNREACHABLE = ProbeError(Reason.CONNECT, "Network is unreachable")
 
 BLIND_CASES = [
     # (id, aws, probe error, only these envs fail, blind?, words in the next action)
@@ -890,10 +646,12 @@ BLIND_CASES = [
 def test_a_blind_collector_says_so_and_never_calls_the_fleet_red(
     aws: object, error: ProbeError | None, only: tuple[str, ...], blind: bool, action: str
 ) -> None:
-    inv = inventory()
-    aws_seen = aws_facts(inv) if aws == "aws" else aws
-    http = failing(inv, error, only) if error else http_facts(inv)
-    b = board(inv, aws_seen, http, tls_of(http, inv, error))
+    seen = all_running()
+    if isinstance(aws, SourceFailure):
+        seen.fails(aws.source, aws.reason, blind=aws.blind)
+    if error is not None:
+        seen.probes_fail(error, *only)
+    b = seen.board()
     first = b.summary.issues[0]
     assert action in b.summary.suggested_next_action
     if not blind:
@@ -923,9 +681,10 @@ def test_a_blind_collector_says_so_and_never_calls_the_fleet_red(
 
 
 def test_no_dns_and_no_credentials_fixes_the_network_first() -> None:
-    inv = inventory()
-    http = failing(inv, NXDOMAIN)
-    b = board(inv, NO_CREDENTIALS, http, tls_of(http, inv, NXDOMAIN))
+    seen = all_running()
+    seen.fails("aws", NO_CREDENTIALS.reason, blind=True)
+    seen.probes_fail(NXDOMAIN)
+    b = seen.board()
     action = b.summary.suggested_next_action
     assert action.startswith("The collector has no DNS: check its network")
     assert "Also give the collector AWS credentials" in action
@@ -934,46 +693,39 @@ def test_no_dns_and_no_credentials_fixes_the_network_first() -> None:
 
 
 def test_names_route_53_does_not_have_are_missing_records_not_a_blind_collector() -> None:
-    inv = inventory()
-    aws = aws_facts(inv)
-    aws = replace(aws, a_records={"elsewhere.litentry.org": ("9.9.9.9",)})
-    http = failing(inv, NXDOMAIN)
-    b = board(inv, aws, http, tls_of(http, inv, NXDOMAIN))
+    seen = all_running()
+    seen.zone_holds_only("elsewhere.litentry.org", "9.9.9.9")
+    seen.probes_fail(NXDOMAIN)
+    b = seen.board()
     assert b.summary.blind is None and b.summary.status is Status.RED
 
 
 def test_one_machine_failing_alone_is_its_outage_not_blindness() -> None:
     """Every other environment parked: the one left refusing is down, not the collector."""
-    inv = inventory()
-    parked = ("test", "test-2", "test-3")
-    http = failing(inv, REFUSED, ("prod",))
-    for name in parked:
-        env = inv.environment(name)
-        for host in env.hosts:
-            for path in host.paths:
-                http.exchanges.pop((host.hostname, path), None)
-    b = board(inv, aws_facts(inv, stopped=parked), http, tls_of(http, inv, REFUSED))
+    seen = all_running(stopped=("test", "test-2", "test-3"))
+    seen.probes_fail(REFUSED, "prod")
+    b = seen.board()
     assert b.summary.blind is None
     assert env_view(b, "prod").status is Status.RED
     assert b.summary.suggested_next_action.startswith("Prod first:")
 
 
 def test_probes_the_deadline_stopped_do_not_hide_blindness() -> None:
-    inv = inventory()
-    http = failing(inv, NXDOMAIN)
-    late = ProbeError(Reason.DEADLINE, "pass deadline reached before this request")
-    key = next(iter(http.exchanges))
-    http.exchanges[key] = ex(error=late, host=key[0], path=key[1])
-    b = board(inv, aws_facts(inv), http, tls_of(http, inv, NXDOMAIN))
+    seen = all_running()
+    seen.probes_fail(NXDOMAIN)
+    _, first = seen.inventory.hosts()[0]
+    seen.probed(exchange(error=LATE, host=first.hostname, path=first.paths[0]))
+    b = seen.board()
     assert b.summary.blind is not None and b.summary.status is Status.UNKNOWN
 
 
 def test_no_credentials_alone_leaves_what_the_probes_saw() -> None:
     """Probes that answered are the fleet's own word: a 502 stays red, and the collector
     still comes first in the issues."""
-    inv = inventory()
-    http = http_facts(inv, {("audit-test-2.litentry.org", HEALTH_PATH): ex(502, "", ms=41)})
-    b = board(inv, NO_CREDENTIALS, http)
+    seen = all_running()
+    seen.fails("aws", NO_CREDENTIALS.reason, blind=True)
+    seen.answers("audit-test-2.litentry.org", code=502, body="", ms=41)
+    b = seen.board()
     assert b.summary.status is Status.RED
     assert b.summary.issues[0].check == "collector"
     assert b.summary.message.startswith("The collector is partly blind")
@@ -1001,12 +753,9 @@ def test_no_credentials_alone_leaves_what_the_probes_saw() -> None:
 def test_a_source_blind_on_the_collector_side_names_what_to_fix(
     failure: SourceFailure, short: str, action: str
 ) -> None:
-    inv = inventory()
-    aws = failure if failure.source == "aws" else aws_facts(inv)
-    tls = TlsFacts(certs=dict(http_facts(inv).certs))
-    seen = {"aws": aws, "http": http_facts(inv), "tls": tls, failure.source: failure}
-    obs = rules.Observations(seen)
-    b = rules.evaluate(inv, obs, NOW, CollectorInfo(version="t", duration_s=0.1, sources={}))
+    seen = all_running()
+    seen.fails(failure.source, failure.reason, blind=failure.blind)
+    b = seen.board()
     assert b.summary.issues[0].check == "collector"
     assert failure.reason in b.summary.issues[0].text
     assert f"the collector {short}" in b.summary.message

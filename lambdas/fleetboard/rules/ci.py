@@ -27,6 +27,7 @@ from fleetboard.model import (
     SourceFailure,
     Status,
 )
+from fleetboard.text import counted
 
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 
@@ -210,7 +211,9 @@ def env_ci_issues(view: EnvironmentView, inventory: Inventory) -> list[Issue]:
                     Status.AMBER,
                     view.name,
                     "ci",
-                    f"{len(ci.queued)} runs wait for slot {view.slot} (more than {limit})",
+                    f"{counted(len(ci.queued), 'run')} "
+                    f"{'waits' if len(ci.queued) == 1 else 'wait'} for slot {view.slot} "
+                    f"(more than {limit})",
                 )
             )
     if view.deploy is not None and view.deploy.stale and not parked:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,13 +42,6 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-    SSLError,
-)
 
 import fleetboard.chain as evm
 from fleetboard import __version__, jsonsafe
@@ -59,12 +51,12 @@ from fleetboard.secrets import url_secrets
 from fleetboard.sources import PassContext, secret_value
 from fleetboard.sources.wire import (
     AnswerOverrun,
-    causes,
     collector_cause,
     content_type,
     evidence,
     is_json,
     read_whole,
+    transport_reason,
 )
 from fleetboard.text import scrub
 
@@ -314,18 +306,7 @@ def _transport_failure(exc: Exception, timeout: float, endpoint: str) -> _Failed
     cause = collector_cause(exc, f"the RPC's host ({where})")
     if cause is not None:
         return _Failed(f"not answered: {cause}", blind=True)
-    wrapped = causes(exc)
-    if isinstance(exc, requests.ReadTimeout) or _any(wrapped, ReadTimeoutError):
-        return _Failed(f"no answer within {timeout:.1f} s")
-    if isinstance(exc, requests.ConnectTimeout) or (
-        _any(wrapped, ConnectTimeoutError) and not _any(wrapped, NewConnectionError)
-    ):
-        return _Failed(f"no connection within {timeout:.1f} s")
-    return _Failed(_connection_reason(exc))
-
-
-def _any(wrapped: list[BaseException], kind: type[BaseException]) -> bool:
-    return any(isinstance(e, kind) for e in wrapped)
+    return _Failed(transport_reason(exc, timeout))
 
 
 def _check_answer(status: int, headers: Mapping[str, str], data: bytes, sent: list[int]) -> None:
@@ -374,20 +355,6 @@ def _in_request_order(answer: Any, sent: list[int]) -> list[Any]:
         raise _Failed("malformed answer: not a batch answer")
     by_id = {item["id"]: item for item in answer}
     return [by_id[i] for i in sent]
-
-
-def _connection_reason(exc: Exception) -> str:
-    wrapped = causes(exc)
-    text = " ".join(str(e) for e in wrapped)  # only searched, never shown: it holds the URL
-    if _any(wrapped, ConnectionRefusedError) or "Connection refused" in text:
-        return "connection refused"
-    if _any(wrapped, SSLError) or _any(wrapped, ssl.SSLError):
-        return "TLS failed (certificate or protocol)"
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS failed (certificate or protocol)"
-    if _any(wrapped, ProtocolError) or _any(wrapped, ConnectionError):
-        return "the connection was lost before a whole answer"
-    return f"cannot connect ({type(exc).__name__})"
 
 
 def _facts(

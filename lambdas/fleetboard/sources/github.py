@@ -42,12 +42,7 @@ from urllib.parse import quote, urlsplit
 
 import urllib3
 from urllib3.exceptions import (
-    ConnectTimeoutError,
     HTTPError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-    SSLError,
 )
 
 from fleetboard import __version__, jsonsafe
@@ -62,6 +57,7 @@ from fleetboard.sources.wire import (
     evidence,
     is_json,
     read_whole,
+    transport_reason,
 )
 from fleetboard.text import scrub
 
@@ -366,25 +362,7 @@ class _Session:
         cause = collector_cause(exc, f"GitHub's API ({host})")
         if cause is not None:
             return _CallFailed(f"{call} not answered: {cause}", blind=True)
-        return _CallFailed(f"{call} {self._transport_text(exc, budget_s, host)}")
-
-    def _transport_text(self, exc: HTTPError, budget_s: float, host: str) -> str:
-        # Most specific first: urllib3's NewConnectionError is also a ConnectTimeoutError.
-        # A name that does not resolve never gets here: that is the collector's cause.
-        if isinstance(exc, NewConnectionError):
-            refused = "refused" in str(exc).lower()
-            return f"could not connect to {host}" + (": connection refused" if refused else "")
-        if isinstance(exc, ConnectTimeoutError):
-            return f"timed out connecting to {host} after {budget_s:.1f} s"
-        if isinstance(exc, ReadTimeoutError):
-            return f"timed out after {budget_s:.1f} s with no answer from {host}"
-        if isinstance(exc, SSLError):
-            return f"TLS with {host} failed: {_one_line(str(exc))}"
-        if isinstance(exc, ProtocolError):
-            return (
-                f"lost the connection to {host}: {_one_line(str(exc.args[0]) if exc.args else '')}"
-            )
-        return f"failed: {type(exc).__name__}: {_one_line(str(exc))}"
+        return _CallFailed(f"{call} not answered by {host}: {transport_reason(exc, budget_s)}")
 
 
 def _int_header(

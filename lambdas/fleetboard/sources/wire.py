@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import errno
 import socket
+import ssl
 import time
 from collections.abc import Mapping
 
 import urllib3
-from urllib3.exceptions import NameResolutionError, ReadTimeoutError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
 
 from fleetboard.text import scrub
 
@@ -150,3 +158,32 @@ def collector_cause(exc: BaseException, what: str) -> str | None:
     ):
         return f"no route from the collector to {what}: check its network"
     return None
+
+
+def transport_reason(exc: BaseException, budget_s: float) -> str:
+    """What went wrong on the wire, in a few words with no URL in them (a keyed RPC URL is a
+    secret): the far end's side of a failure the collector did not cause (collector_cause
+    is asked first). Most specific first: urllib3's NewConnectionError is also a
+    ConnectTimeoutError, and requests wraps urllib3's errors, which wrap the socket's."""
+    chain = causes(exc)
+
+    def found(kind: type[BaseException] | tuple[type[BaseException], ...]) -> bool:
+        return any(isinstance(e, kind) for e in chain)
+
+    text = " ".join(str(e) for e in chain)  # only searched, never shown: it may hold a URL
+    if found(ConnectionRefusedError) or "Connection refused" in text:
+        return "connection refused"
+    if found(ReadTimeoutError) or type(exc).__name__ == "ReadTimeout":
+        return f"no answer within {budget_s:.1f} s"
+    if (found(ConnectTimeoutError) and not found(NewConnectionError)) or (
+        type(exc).__name__ == "ConnectTimeout"
+    ):
+        return f"no connection within {budget_s:.1f} s"
+    tls = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
+    if tls is not None or found(SSLError):
+        # OpenSSL's own words ("self-signed certificate", WRONG_VERSION_NUMBER): no URL.
+        why = getattr(tls, "verify_message", None) or getattr(tls, "reason", None) or ""
+        return f"TLS failed: {why.lower().replace('_', ' ') or 'certificate or protocol'}"
+    if found((ProtocolError, ConnectionError)):
+        return "the connection was lost before a whole answer"
+    return f"cannot connect ({type(exc).__name__})"
