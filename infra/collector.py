@@ -260,9 +260,10 @@ class CollectorFunction(Construct):
         acknowledge(
             role,
             f"IAM5[Resource::{_nag_name(role, bucket.bucket_arn, owner=bucket)}/{STATE_PREFIX}*]",
-            "state/ holds one small object per source that keeps state between passes "
-            "(state/<source>.json, e.g. the GitHub source's ETags; publish.state_key); the "
-            "sources name them, and GetObject and PutObject are the only actions on them.",
+            "state/ holds the small objects kept between passes: one per source that needs "
+            "it (state/<source>.json, e.g. the GitHub source's ETags) and the board's "
+            "memory (state/timeline.json); publish.state_key names them, and GetObject and "
+            "PutObject are the only actions on them.",
         )
 
 
@@ -315,7 +316,8 @@ def collector_statements(
             resources=[bucket.arn_for_objects(LATEST)],
         ),
         iam.PolicyStatement(
-            sid="KeepSourceState",  # state.StateStore: state/<source>.json, read then written
+            # state.StateStore: state/<name>.json (sources, the timeline), read then written
+            sid="KeepSourceState",
             actions=["s3:GetObject", "s3:PutObject"],
             resources=[bucket.arn_for_objects(f"{STATE_PREFIX}*")],
         ),

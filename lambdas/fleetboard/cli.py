@@ -54,6 +54,17 @@ def _run(args: argparse.Namespace) -> int:
     return code
 
 
+def _env_files_arguments(p: argparse.ArgumentParser) -> None:
+    """What `inventory import` and `inventory check` both read, and how."""
+    p.add_argument("scripts", type=Path, help="the fleet's scripts/ folder")
+    p.add_argument("--chain", default="heima", choices=["heima", "base"], help="(heima)")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="an environment whose env files are broken is fatal, instead of left out",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fleetboard",
@@ -94,20 +105,17 @@ def _parser() -> argparse.ArgumentParser:
     inv_sub = inv.add_subparsers(required=True, metavar="ACTION")
     from fleetboard.inventory_cmd import CHECK_EXIT_CODES, IMPORT_EXIT_CODES
 
-    strict = "an environment whose env files are broken is fatal, instead of left out"
     p = inv_sub.add_parser(
         "import",
         help="write fleet.toml from scripts/*.env",
         epilog=IMPORT_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("scripts", type=Path, help="the fleet's scripts/ folder")
+    _env_files_arguments(p)
     p.add_argument("--out", required=True, type=Path, help="fleet.toml to write")
     p.add_argument(
         "--merge", action="store_true", help="keep keys written by hand in the existing --out"
     )
-    p.add_argument("--chain", default="heima", choices=["heima", "base"], help="(heima)")
-    p.add_argument("--strict", action="store_true", help=strict)
     p.set_defaults(run=_inventory_import)
     p = inv_sub.add_parser(
         "check",
@@ -115,10 +123,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog=CHECK_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("scripts", type=Path, help="the fleet's scripts/ folder")
+    _env_files_arguments(p)
     p.add_argument("--config", required=True, type=Path, help="path to fleet.toml")
-    p.add_argument("--chain", default="heima", choices=["heima", "base"], help="(heima)")
-    p.add_argument("--strict", action="store_true", help=strict)
     p.set_defaults(run=_inventory_check)
 
     p = sub.add_parser("bench", help="time one pass over a simulated fleet of N environments")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from fleetboard import __version__, registry, rules, snapshot
+from fleetboard import __version__, memory, registry, rules, snapshot
 from fleetboard.config import DEADLINE_GRACE_S, LoadedConfig
 from fleetboard.inventory import Inventory
 from fleetboard.model import (
@@ -292,8 +292,12 @@ def run_pass(
     (`error`, and exactly which keys were and were not written) and keeps the old board."""
     if ctx.state is None:  # sources keep their state beside the board they publish
         ctx = replace(ctx, state=publisher)
-    previous = publisher.read(LATEST) if loaded.inventory.chain is not None else None
+    last_board = _LastBoard(publisher)
+    previous = last_board() if loaded.inventory.chain is not None else None
     board = build_board(loaded, ctx, sources=sources, previous=previous, kinds=kinds)
+    # What the board remembers: since-times and the last day's changes. Read once, and
+    # written once only after the whole board is published, so it never runs ahead of it.
+    board, timeline = memory.remember(memory.load(publisher, last_board, board.generated_at), board)
     try:
         release, doc = release_of(board)
     except Exception as exc:
@@ -311,7 +315,24 @@ def run_pass(
             error=str(exc),
             unpublished=exc.unwritten,
         )
+    memory.save(publisher, timeline)
     return PassResult(board=board, document=doc, published=written)
+
+
+class _LastBoard:
+    """The last published latest.json, read at most once a pass, and only if asked for
+    (the chain's nonces, or a timeline to rebuild)."""
+
+    def __init__(self, publisher: Publisher) -> None:
+        self._publisher = publisher
+        self._read = False
+        self._data: bytes | None = None
+
+    def __call__(self) -> bytes | None:
+        if not self._read:
+            self._read = True
+            self._data = self._publisher.read(LATEST)
+        return self._data
 
 
 def new_context(loaded: LoadedConfig, **overrides: Any) -> PassContext:

@@ -356,6 +356,9 @@ class Check:
     latency_ms: float | None = field(default=None, metadata=as_json(digits=1))
     optional: bool = False  # an optional endpoint never makes its environment worse
     cert: CertSummary | None = None
+    #: Since when it has had this status, as far as the board remembers (memory/): None
+    #: until the pass's timeline is applied.
+    since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,6 +387,7 @@ class Issue:
     text: str  # "<env> <check> <status>: <detail>"
     #: The part after the colon, kept so no reader parses `text` back (not in the snapshot).
     detail: str = field(metadata=as_json(omit=True))
+    since: datetime | None = None  # since when it has stood at this status (memory/)
 
     @classmethod
     def of(cls, status: Status, env: str, check: str, detail: str) -> Issue:
@@ -524,6 +528,8 @@ class EnvironmentView:
     #: status, its card's counts and the summary's issues all come from. Not in the
     #: snapshot: the summary's issues carry them, each with its env.
     issues: tuple[Issue, ...] = field(default=(), metadata=as_json(omit=True))
+    #: Since when it has shown its word (its status, or its lifecycle when grey).
+    since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -536,6 +542,7 @@ class Summary:
     #: The collector's own cause when it could not see (no credentials, no DNS, no route
     #: out): said at the top of the board; None when it could see.
     blind: str | None = None
+    since: datetime | None = None  # since when the fleet has had this status (memory/)
 
 
 @dataclass(frozen=True, slots=True)
@@ -555,6 +562,25 @@ class CollectorInfo:
     #: The schedule period, so the page and its script call a board stale by the
     #: collector's own schedule.
     period_s: int = field(default=DEFAULT_PERIOD_S, kw_only=True)
+    #: When the board's memory begins: every `since` is at or after it, and one equal to it
+    #: means "at least since then". None before the timeline is applied.
+    memory_from: datetime | None = field(default=None, kw_only=True)
+    #: Why the memory began again at `memory_from` (its saved state was lost or
+    #: unreadable), said on the page; None when it is whole.
+    memory_reset: str | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One change the board saw: an environment's word or a check's status."""
+
+    at: datetime
+    env: str
+    check: str | None  # None: the environment itself
+    #: The words the board showed: a status, or an environment's lifecycle while it is grey.
+    before: str = field(metadata=as_json(key="from"))
+    after: str = field(metadata=as_json(key="to"))
+    reason: str  # what it is now, in a line: the check's summary or the top issue's text
 
 
 @dataclass(frozen=True, slots=True)
@@ -573,3 +599,5 @@ class Board:
     ci: CiSummary | None = None
     chain: ChainSummary | None = None
     chain_networks: tuple[ChainSummary, ...] = ()  # one line per [chain.networks] in use
+    #: Changes of the last 24 hours, newest first (memory/).
+    recent: tuple[Transition, ...] = ()

@@ -499,6 +499,35 @@ def test_github_etags_are_kept_beside_the_board_and_answered_304_next_pass(
     assert "demo-token" not in (out / "state" / "github.json").read_text()
 
 
+def test_the_next_pass_remembers_since_when_and_a_lost_memory_is_said(
+    fleet: DemoFleet, tmp_path: Path
+) -> None:
+    def a_pass() -> dict:
+        ctx = collect.laptop_context(fleet.loaded, **fleet.context_overrides())
+        result = collect.run_pass(fleet.loaded, ctx, LocalPublisher(tmp_path))
+        assert result.error is None
+        return result.document
+
+    first = a_pass()
+    assert (tmp_path / "state" / "timeline.json").is_file()
+    assert first["collector"]["memory_from"] == first["generated_at"]
+    second = a_pass()
+    # test-2 was red in the first pass and still is: red since the first pass.
+    assert env_of(second, "test-2")["status"] == "red"
+    assert env_of(second, "test-2")["since"] == first["generated_at"]
+    assert second["summary"]["since"] == first["generated_at"]
+    assert second["collector"]["memory_reset"] is None
+
+    (tmp_path / "state" / "timeline.json").write_bytes(b'{"version": 1, "held": ')
+    third = a_pass()  # a broken timeline: rebuilt from the last board, and said
+    assert third["collector"]["memory_reset"].startswith("history reset at ")
+    assert env_of(third, "test-2")["since"] == first["generated_at"]
+
+
+def env_of(doc: dict, name: str) -> dict:
+    return next(e for e in doc["environments"] if e["name"] == name)
+
+
 def chain_of(fleet: DemoFleet) -> None:
     if fleet.chain is None:  # anvil or solc-js missing: scripts/test.sh installs both
         if os.environ.get("CI") == "true":

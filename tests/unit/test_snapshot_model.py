@@ -229,6 +229,7 @@ def test_fields_are_renamed_rounded_and_nested_as_the_model_declares() -> None:
         "ci",
         "chain",
         "chain_networks",
+        "recent",
     ]
     assert doc["fleet"] == {"name": "f", "zone": "z", "region": "r"}
     assert doc["collector"] == {
@@ -238,6 +239,8 @@ def test_fields_are_renamed_rounded_and_nested_as_the_model_declares() -> None:
         "probes": 0,
         "sources": {"aws": {"ok": True, "duration_s": 0.0, "error": None}},
         "period_s": 300,
+        "memory_from": None,
+        "memory_reset": None,
     }
     assert snapshot.problems(doc) == []
 

@@ -41,9 +41,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 import urllib3
-from urllib3.exceptions import (
-    HTTPError,
-)
+from urllib3.exceptions import HTTPError
 
 from fleetboard import __version__, jsonsafe
 from fleetboard.ci import IN_FLIGHT, RUNNING, SLOT_CLAIM_JOB, marker_slot, slot_claim_job_id

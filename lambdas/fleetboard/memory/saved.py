@@ -1,0 +1,170 @@
+"""The timeline kept beside the board, and rebuilt when it is lost.
+
+One small JSON object (`state/timeline.json`), read once and written once a pass: each key's
+word and since, the last day's changes, when the memory began. It is checked whole on the
+way in; anything unreadable (a truncated write, another version, a hand edit) is a reset,
+not a failed pass: what can be rebuilt comes from the last published latest.json (its
+statuses, and its since-times where it has them), and the page says the history was reset.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from fleetboard import jsonsafe
+from fleetboard.memory.timeline import Held, Timeline
+from fleetboard.model import Lifecycle, Transition
+from fleetboard.state import StateStore
+from fleetboard.text import scrub
+
+log = logging.getLogger("fleetboard")
+
+STATE_NAME = "timeline"
+VERSION = 1
+NOTHING_SAVED = "no saved timeline was found"
+#: A saved timeline larger than this is not ours (1,000 environments of 12 checks is ~1 MB).
+MAX_BYTES = 8 * 1024 * 1024
+
+
+def encode(timeline: Timeline) -> bytes:
+    doc = {
+        "version": VERSION,
+        "began": _time(timeline.began),
+        "reset": timeline.reset,
+        "held": {key: [h.word, _time(h.since)] for key, h in timeline.held.items()},
+        "recent": [
+            [_time(t.at), t.env, t.check, t.before, t.after, t.reason] for t in timeline.recent
+        ],
+    }
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def decode(data: bytes) -> Timeline:
+    """The saved timeline; ValueError saying what is wrong with it."""
+    if len(data) > MAX_BYTES:
+        raise ValueError(f"{len(data)} bytes, more than {MAX_BYTES}")
+    doc = jsonsafe.loads(data)
+    if not isinstance(doc, dict) or doc.get("version") != VERSION:
+        raise ValueError(f"not a version {VERSION} timeline")
+    try:
+        held = {
+            _text(key): Held(_text(word), _parse(since))
+            for key, (word, since) in _mapping(doc["held"]).items()
+        }
+        recent = tuple(
+            Transition(
+                _parse(at),
+                _text(env),
+                None if check is None else _text(check),
+                _text(before),
+                _text(after),
+                _text(reason),
+            )
+            for at, env, check, before, after, reason in doc["recent"]
+        )
+        reset = doc.get("reset")
+        return Timeline(
+            began=_parse(doc["began"]),
+            held=held,
+            recent=recent,
+            reset=None if reset is None else _text(reset),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"malformed ({type(exc).__name__})") from None
+
+
+def load(store: StateStore, latest: Callable[[], bytes | None], now: datetime) -> Timeline | None:
+    """The timeline the last pass saved; else one rebuilt from the last latest.json, with
+    its reset said; None on the very first pass (nothing saved, nothing published)."""
+    try:
+        data = store.load_state(STATE_NAME)
+    except Exception as exc:  # the store itself failed: a reset, never a failed pass
+        data, why = None, f"the saved timeline could not be read ({type(exc).__name__})"
+    else:
+        why = NOTHING_SAVED
+        if data is not None:
+            try:
+                return decode(data)
+            except ValueError as exc:
+                why = f"the saved timeline was unreadable ({scrub(str(exc), limit=120)})"
+    log.warning("memory: %s; rebuilding from the last board", why)
+    try:
+        previous = latest()
+    except Exception:
+        previous = None
+    rebuilt = from_snapshot(previous) if previous else None
+    if previous is None and why == NOTHING_SAVED:
+        return None  # the first pass: nothing to remember, nothing lost
+    began = min([h.since for h in (rebuilt or {}).values()], default=now)
+    stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return Timeline(
+        began=began,
+        held=rebuilt or {},
+        reset=f"history reset at {stamp}: {why}; since-times come from the last board",
+    )
+
+
+def save(store: StateStore, timeline: Timeline) -> None:
+    """Write the timeline; a failure is logged (the next pass rebuilds), never raised."""
+    try:
+        store.save_state(STATE_NAME, encode(timeline))
+    except Exception as exc:
+        log.warning("memory: the timeline was not saved (%s)", type(exc).__name__)
+
+
+def from_snapshot(data: bytes) -> dict[str, Held] | None:
+    """Each environment's, check's and issue's word from a published latest.json, since its
+    `since` (a snapshot from before the board remembered: since its own time); None when
+    it cannot be read."""
+    try:
+        doc = jsonsafe.loads(data)
+        at = _parse(doc["generated_at"])
+        held: dict[str, Held] = {}
+
+        def since(item: Mapping[str, Any]) -> datetime:
+            value = item.get("since")
+            return _parse(value) if value else at
+
+        for env in doc["environments"]:
+            grey = env["lifecycle"] in {lc.value for lc in Lifecycle if lc.grey}
+            word = env["lifecycle"] if grey else env["status"]
+            held[f"env:{env['name']}"] = Held(_text(word), since(env))
+            for check in env["checks"]:
+                held[f"check:{check['id']}"] = Held(_text(check["status"]), since(check))
+        summary = doc["summary"]
+        for issue in summary["issues"]:
+            held[f"issue:{issue['env']}/{issue['check']}"] = Held(
+                _text(issue["status"]), since(issue)
+            )
+        held["fleet"] = Held(_text(summary["status"]), since(summary))
+        return held
+    except (ValueError, KeyError, TypeError, AttributeError):
+        log.warning("memory: the last latest.json could not be read either")
+        return None
+
+
+def _time(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse(value: object) -> datetime:
+    parsed = datetime.fromisoformat(_text(value).replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError("a time without its zone")
+    return parsed
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    return value
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError("not an object")
+    return value

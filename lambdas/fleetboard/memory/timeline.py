@@ -1,0 +1,112 @@
+"""Since when, and what changed: the board's memory of the present, as a pure function.
+
+Each thing the board shows has a key ("env:test-2", "check:<check id>", "issue:test-2/ci",
+"fleet") and a word (its status; an environment's lifecycle while it is grey). A word
+unchanged since the last pass keeps its `since`; a new word starts now and, for an
+environment or a check, is one line of `recent`. A thing seen for the first time starts
+now without a line: it was not there to change. The work and the state are proportional to
+what the board shows now, never to how long it has been remembering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from fleetboard.model import Board, Check, EnvironmentView, Issue, Transition
+
+#: How far back `recent` reaches, and the most lines it keeps (a storm across 100 slots
+#: must not grow the snapshot without bound).
+RECENT = timedelta(hours=24)
+RECENT_MAX = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A word, and since when it has been shown."""
+
+    word: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """What the board remembers after a pass."""
+
+    began: datetime  # when this memory began: every `since` is at or after it
+    held: Mapping[str, Held] = field(default_factory=dict)
+    recent: tuple[Transition, ...] = ()  # newest first
+    #: Why it began again at `began` (its saved state was lost); shown for a day.
+    reset: str | None = None
+
+
+def env_word(view: EnvironmentView) -> str:
+    """What an environment's card says: its lifecycle while grey, else its status."""
+    return view.lifecycle.value if view.lifecycle.grey else view.status.value
+
+
+def remember(previous: Timeline | None, board: Board) -> tuple[Board, Timeline]:
+    """This pass's board with its since-times and recent changes, and the timeline after it.
+    `previous` None: the first pass, whose memory begins now."""
+    now = board.generated_at
+    began = previous.began if previous else now
+    marks = _Marks(previous.held if previous else {}, now)
+    envs = [_environment(view, marks) for view in board.environments]
+    summary = board.summary
+    issues = tuple(_issue(issue, marks) for issue in summary.issues)
+    fleet_since = marks.keep("fleet", summary.status.value)
+    window = [t for t in previous.recent if now - t.at < RECENT] if previous else []
+    recent = tuple([*reversed(marks.changes), *window][:RECENT_MAX])
+    reset = previous.reset if previous and now - previous.began < RECENT else None
+    collector = replace(board.collector, memory_from=began, memory_reset=reset)
+    shown = replace(
+        board,
+        environments=tuple(envs),
+        summary=replace(summary, issues=issues, since=fleet_since),
+        recent=recent,
+        collector=collector,
+    )
+    return shown, Timeline(began=began, held=marks.held, recent=recent, reset=reset)
+
+
+class _Marks:
+    """The pass's bookkeeping: what each key held before, what it holds now, what changed."""
+
+    def __init__(self, before: Mapping[str, Held], now: datetime) -> None:
+        self.before = before
+        self.now = now
+        self.held: dict[str, Held] = {}
+        self.changes: list[Transition] = []
+
+    def keep(
+        self, key: str, word: str, line: tuple[str, str | None, str] | None = None
+    ) -> datetime:
+        """The since of `key` showing `word`; a change is one line of `recent` when `line`
+        (environment, check, reason) says it is one to list."""
+        was = self.before.get(key)
+        since = was.since if was is not None and was.word == word else self.now
+        if was is not None and was.word != word and line is not None:
+            env, check, reason = line
+            self.changes.append(Transition(self.now, env, check, was.word, word, reason))
+        self.held[key] = Held(word, since)
+        return since
+
+
+def _environment(view: EnvironmentView, marks: _Marks) -> EnvironmentView:
+    # A grey environment's checks are not rated: one line for the environment ("stopped"),
+    # not one more for each check that went unknown with it.
+    listed = not view.lifecycle.grey
+    checks = tuple(_check(view.name, check, marks, listed) for check in view.checks)
+    reason = view.issues[0].text if view.issues else f"{view.name} is {env_word(view)}"
+    since = marks.keep(f"env:{view.name}", env_word(view), (view.name, None, reason))
+    return replace(view, checks=checks, since=since)
+
+
+def _check(env: str, check: Check, marks: _Marks, listed: bool) -> Check:
+    line = (env, check.name, check.summary) if listed else None
+    return replace(check, since=marks.keep(f"check:{check.id}", check.status.value, line))
+
+
+def _issue(issue: Issue, marks: _Marks) -> Issue:
+    return replace(issue, since=marks.keep(f"issue:{issue.env}/{issue.check}", issue.status.value))

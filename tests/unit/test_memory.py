@@ -1,0 +1,210 @@
+"""The board remembers: since-times and the last day's changes, kept across passes, and a
+lost or broken memory rebuilt from the last board instead of failing the pass."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from tests.boards import NOW, ZONE, demo, document
+
+from fleetboard import memory, snapshot
+from fleetboard.memory import saved
+from fleetboard.memory.timeline import RECENT_MAX, Timeline
+from fleetboard.model import Board, EnvironmentView, Transition
+from fleetboard.publish import LocalPublisher
+
+AUDIT = f"audit-test-2.{ZONE}"
+AUDIT_CHECK = f"http:{AUDIT}/healthz"
+
+
+def env(board: Board, name: str) -> EnvironmentView:
+    return next(e for e in board.environments if e.name == name)
+
+
+def passes(*boards: Board, start: Timeline | None = None) -> tuple[Board, Timeline]:
+    """The boards as consecutive passes through the memory; the last board and timeline."""
+    timeline = start
+    shown = boards[0]
+    for board in boards:
+        shown, timeline = memory.remember(timeline, board)
+    assert timeline is not None
+    return shown, timeline
+
+
+def healthy_audit(at=NOW) -> Board:  # type: ignore[no-untyped-def]
+    seen = demo(at)
+    seen.answers(AUDIT)  # audit-test-2 answers ok: test-2 is red only for its A record
+    return seen.board()
+
+
+def test_the_first_pass_remembers_from_now_and_lists_no_change() -> None:
+    board, timeline = memory.remember(None, demo(NOW).board())
+    assert board.collector.memory_from == NOW and board.collector.memory_reset is None
+    assert board.summary.since == NOW
+    assert all(e.since == NOW for e in board.environments)
+    assert all(c.since == NOW for e in board.environments for c in e.checks)
+    assert all(i.since == NOW for i in board.summary.issues)
+    assert board.recent == ()
+    assert timeline.began == NOW
+
+
+def test_an_unchanged_status_keeps_its_since() -> None:
+    later = NOW + timedelta(minutes=14)
+    board, _ = passes(
+        demo(NOW).board(), demo(NOW + timedelta(minutes=1)).board(), demo(later).board()
+    )
+    test2 = env(board, "test-2")
+    assert test2.status.value == "red" and test2.since == NOW  # red for 14 min
+    assert board.recent == ()
+    assert board.collector.memory_from == NOW
+
+
+def test_a_check_that_fails_starts_its_since_and_is_listed_once_with_its_environment() -> None:
+    t1, t2 = NOW, NOW + timedelta(minutes=5)
+    before = healthy_audit(t1)
+    after = demo(t2).board()  # audit-test-2 answers 502
+    board, timeline = passes(before, after)
+    audit = next(c for c in env(board, "test-2").checks if c.id == AUDIT_CHECK)
+    assert audit.status.value == "red" and audit.since == t2
+    lines = [(t.env, t.check, t.before, t.after) for t in board.recent]
+    assert ("test-2", "worker:audit", "green", "red") in lines
+    assert all(t.at == t2 for t in board.recent)
+    # The machine kept its status: its since is still the first pass's.
+    machine = next(c for c in env(board, "test-2").checks if c.name == "machine")
+    assert machine.since == t1
+    assert timeline.recent == board.recent
+
+
+def test_a_slot_that_stops_is_one_line_not_one_per_check() -> None:
+    t2 = NOW + timedelta(minutes=3)
+    before = demo(NOW).board()
+    seen = demo(t2)
+    seen.stopped("test", "i-0135a8b2c53d14941", "3.214.219.209", launched_days_ago=3.1)
+    board, _ = passes(before, seen.board())
+    test_lines = [t for t in board.recent if t.env == "test"]
+    assert [(t.check, t.after) for t in test_lines] == [(None, "stopped")]
+    assert env(board, "test").since == t2
+
+
+def test_recent_keeps_a_day_newest_first_and_is_bounded() -> None:
+    old = Transition(NOW - timedelta(hours=25), "prod", None, "green", "red", "long ago")
+    day = Transition(NOW - timedelta(hours=23), "prod", None, "red", "green", "this morning")
+    flood = tuple(
+        Transition(NOW - timedelta(minutes=i), "test", "x", "green", "red", str(i))
+        for i in range(1, RECENT_MAX + 50)
+    )
+    start = Timeline(began=NOW - timedelta(days=3), recent=(*flood, day, old))
+    board, _ = memory.remember(start, demo(NOW).board())
+    assert len(board.recent) == RECENT_MAX
+    assert [t.at for t in board.recent] == sorted((t.at for t in board.recent), reverse=True)
+    assert old not in board.recent
+
+
+def test_the_timeline_survives_its_own_encoding() -> None:
+    _, timeline = passes(healthy_audit(NOW), demo(NOW + timedelta(minutes=5)).board())
+    assert saved.decode(saved.encode(timeline)) == timeline
+
+
+# ------------------------------------------------------------------ kept beside the board
+
+
+def published(folder: Path, board: Board) -> LocalPublisher:
+    """A board folder whose latest.json is `board`'s."""
+    publisher = LocalPublisher(folder)
+    (folder / "latest.json").write_bytes(snapshot.dumps(document(board)))
+    return publisher
+
+
+def test_a_saved_timeline_is_read_back_by_the_next_pass(tmp_path: Path) -> None:
+    store = LocalPublisher(tmp_path)
+    _, first = memory.remember(None, demo(NOW).board())
+    memory.save(store, first)
+    later = NOW + timedelta(hours=2)
+    board, _ = memory.remember(memory.load(store, lambda: None, later), demo(later).board())
+    assert env(board, "test-2").since == NOW
+    assert board.collector.memory_reset is None
+
+
+@pytest.mark.parametrize(
+    ("saved_bytes", "why"),
+    [
+        (None, "no saved timeline was found"),
+        (b'{"version": 1, "began": "2026-11-23T08:00:03Z"', "unreadable"),
+        (b'{"version": 99}', "not a version 1 timeline"),
+        (b'{"version": 1, "began": "x", "held": {}, "recent": []}', "malformed"),
+        (b"[" * 100_000, "unreadable"),
+    ],
+    ids=["lost", "truncated", "another-version", "bad-time", "too-deep"],
+)
+def test_a_lost_or_broken_timeline_is_rebuilt_from_the_last_board_and_said(
+    tmp_path: Path, saved_bytes: bytes | None, why: str
+) -> None:
+    first, _ = memory.remember(None, demo(NOW).board())
+    store = published(tmp_path, first)
+    if saved_bytes is not None:
+        (tmp_path / "state").mkdir()
+        (tmp_path / "state" / "timeline.json").write_bytes(saved_bytes)
+    later = NOW + timedelta(hours=1)
+    loaded = memory.load(store, lambda: (tmp_path / "latest.json").read_bytes(), later)
+    assert loaded is not None
+    board, _ = memory.remember(loaded, demo(later).board())
+    reset = board.collector.memory_reset
+    assert reset is not None and reset.startswith("history reset at 2026-11-23 09:00 UTC")
+    assert why in reset
+    # What the last board said is kept: test-2 has been red since the first pass.
+    assert env(board, "test-2").since == NOW
+    # The reset is said for a day, then the board stops saying it.
+    next_day = NOW + timedelta(hours=26)
+    _, timeline = memory.remember(loaded, demo(later).board())
+    quiet, _ = memory.remember(timeline, demo(next_day).board())
+    assert quiet.collector.memory_reset is None
+
+
+def test_a_board_from_before_memory_gives_its_own_time_as_since(tmp_path: Path) -> None:
+    doc = document(demo(NOW).board())  # no memory applied: every since is null
+    assert env_doc(doc, "test-2")["since"] is None
+    held = saved.from_snapshot(snapshot.dumps(doc))
+    assert held is not None and held["env:test-2"].since == NOW
+
+
+def env_doc(doc: dict, name: str) -> dict:
+    return next(e for e in doc["environments"] if e["name"] == name)
+
+
+def test_a_store_that_fails_is_a_reset_not_a_failed_pass() -> None:
+    class Broken:
+        def load_state(self, name: str) -> bytes | None:
+            raise OSError("disk gone")
+
+        def save_state(self, name: str, data: bytes) -> None:
+            raise OSError("disk gone")
+
+    first, _ = memory.remember(None, demo(NOW).board())
+    loaded = memory.load(Broken(), lambda: snapshot.dumps(document(first)), NOW)
+    assert loaded is not None and "could not be read (OSError)" in (loaded.reset or "")
+    memory.save(Broken(), loaded)  # logged, not raised
+
+
+def test_the_very_first_pass_is_not_a_reset(tmp_path: Path) -> None:
+    assert memory.load(LocalPublisher(tmp_path), lambda: None, NOW) is None
+
+
+def test_snapshots_from_before_memory_still_validate() -> None:
+    board, _ = memory.remember(None, demo(NOW).board())
+    doc = document(board)
+    assert snapshot.problems(doc) == []
+    old = document(replace(board, recent=()))
+    del old["recent"]
+    for key in ("memory_from", "memory_reset"):
+        del old["collector"][key]
+    del old["summary"]["since"]
+    for e in old["environments"]:
+        del e["since"]
+        for c in e["checks"]:
+            del c["since"]
+    for i in old["summary"]["issues"]:
+        del i["since"]
+    assert snapshot.problems(old) == []
