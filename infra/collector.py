@@ -262,8 +262,8 @@ class CollectorFunction(Construct):
             f"IAM5[Resource::{_nag_name(role, bucket.bucket_arn, owner=bucket)}/{STATE_PREFIX}*]",
             "state/ holds the small objects kept between passes: one per source that needs "
             "it (state/<source>.json, e.g. the GitHub source's ETags) and the board's "
-            "memory (state/timeline.json); publish.state_key names them, and GetObject and "
-            "PutObject are the only actions on them.",
+            "memory (state/timeline.json, state/wallets.json); publish.state_key names "
+            "them, and GetObject and PutObject are the only actions on them.",
         )
 
 

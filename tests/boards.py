@@ -12,14 +12,17 @@ snapshot dict, validated as the collector validates it.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from tests.observed import Observed, ready_body
 
 from fleetboard import chain as evm
-from fleetboard import snapshot
+from fleetboard import memory, snapshot
 from fleetboard.inventory import READY_PATH
+from fleetboard.memory import Timeline
+from fleetboard.memory.timeline import Held
 from fleetboard.model import Board
 
 NOW = datetime(2026, 11, 23, 8, 0, 3, tzinfo=UTC)
@@ -330,6 +333,51 @@ def _demo_chain(seen: Observed, kind: ChainKind, hostile: bool) -> None:
         seen.master(TEST_REGISTRY, SLOT2_DEPLOYER, SLOT2_MASTER)
 
 
+# --------------------------------------------------------------------------- the demo, remembered
+
+#: When the remembered demo's memory begins (its first pass): 64 minutes before NOW.
+REMEMBERED_FROM = NOW - timedelta(minutes=64)
+#: When audit-test-2 starts answering 502 (and, hostile, email-test-2 its script body).
+FAILS_AT = REMEMBERED_FROM + timedelta(minutes=50)
+#: When test slot 1 stops.
+STOPS_AT = REMEMBERED_FROM + timedelta(minutes=55)
+
+
+def remembered(*boards: Board, start: Timeline | None = None) -> tuple[Board, Timeline]:
+    """The boards as consecutive passes through the real memory: the last board as shown,
+    and the timeline after it."""
+    timeline = start
+    shown = boards[0]
+    for board in boards:
+        shown, timeline = memory.remember(timeline, board)
+    assert timeline is not None
+    return shown, timeline
+
+
+def remembered_demo_board(
+    at: datetime = NOW, *, hostile: bool = False, start: Timeline | None = None
+) -> Board:
+    """The demo as the board remembers it at `at` (NOW: 64 minutes of memory), each pass the
+    rules' board of `demo(...)`: at REMEMBERED_FROM every worker of test-2 answers (test-2
+    is red for its A record alone); at FAILS_AT audit-test-2 answers 502 (and, hostile,
+    email-test-2 answers its script body); at STOPS_AT test slot 1 stops, with its run
+    still holding it. So audit is red for 14 min, test stopped for 9 min, and the fleet
+    red for at least 1 h 4 min (since its memory began)."""
+
+    def observed(when: datetime) -> Board:
+        seen = demo(when, hostile=hostile)
+        if when < FAILS_AT:
+            seen.answers(f"audit-test-2.{ZONE}")
+            seen.answers(f"email-test-2.{ZONE}")
+        if when >= STOPS_AT:
+            seen.stopped("test", "i-0135a8b2c53d14941", "3.214.219.209", launched_days_ago=3.1)
+        return seen.board()
+
+    passes = [when for when in (REMEMBERED_FROM, FAILS_AT, STOPS_AT) if when < at]
+    shown, _ = remembered(*(observed(when) for when in [*passes, at]), start=start)
+    return shown
+
+
 # --------------------------------------------------------------------------- a blind collector
 
 NO_AWS_CREDENTIALS = (
@@ -473,3 +521,18 @@ def big_board(n_envs: int, at: datetime = NOW) -> Board:
         not_modified=requests - 4,
     )
     return seen.board()
+
+
+def remembered_big_board(n_envs: int, *, began: timedelta = timedelta(days=3)) -> Board:
+    """`big_board(n_envs)` as the board remembers it on a bad day: its memory began `began`
+    before NOW, and everything that is not green (or parked) now was green until two hours
+    ago, when it all went wrong at once (one pass: a line of recent changes for each
+    environment and check that changed, an issue and a card with a since of its own)."""
+    _, first = memory.remember(None, big_board(n_envs, NOW - began))
+    calm = {
+        key: held if held.word in {"green", "stopped"} else Held("green", held.since)
+        for key, held in first.held.items()
+    }
+    went = big_board(n_envs, NOW - timedelta(hours=2))
+    shown, _ = remembered(went, big_board(n_envs), start=replace(first, held=calm))
+    return shown

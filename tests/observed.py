@@ -53,6 +53,7 @@ from fleetboard.model import (
     TlsFacts,
 )
 from fleetboard.rules.chain import ZERO_ADDRESS, nonce_key
+from fleetboard.rules.runway import Trail
 from fleetboard.sources.http import probe_targets
 
 #: The tests' clock: when the pass ran.
@@ -136,6 +137,8 @@ class Observed:
         self.reads_github(main_sha=None, main_committed_ago=None)
         self.chains: dict[str | None, _Chain] = {}
         self.previous_nonces: dict[str, int] = {}
+        #: The wallets' balance trails the board kept (memory/wallets.py): the runway.
+        self.wallet_trails: dict[str, Trail] = {}
         self.block_age_s = 9.4
         self.failures: dict[str, SourceFailure] = {}
 
@@ -398,7 +401,11 @@ class Observed:
     def board(self) -> Board:
         """The board the real rules make of these observations."""
         results = self.results()
-        obs = replace(collect.observations(results), previous_nonces=dict(self.previous_nonces))
+        obs = replace(
+            collect.observations(results),
+            previous_nonces=dict(self.previous_nonces),
+            wallet_trails=dict(self.wallet_trails),
+        )
         now = self.at.replace(microsecond=0)
         return rules.evaluate(self.inventory, obs, now, self.collector(results))
 

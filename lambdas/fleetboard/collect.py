@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -24,6 +24,7 @@ from typing import Any
 from fleetboard import __version__, memory, registry, rules, snapshot
 from fleetboard.config import DEADLINE_GRACE_S, LoadedConfig
 from fleetboard.inventory import Inventory
+from fleetboard.memory import wallets as wallet_memory
 from fleetboard.model import (
     AwsFacts,
     Board,
@@ -38,9 +39,11 @@ from fleetboard.publish import (
     PublishError,
     Release,
     history_key,
+    rollup_key,
 )
 from fleetboard.registry import SourceKind
 from fleetboard.rules.chain import nonce_key
+from fleetboard.rules.runway import Trail
 from fleetboard.sources import PassContext, Source
 from fleetboard.state import StateStore
 
@@ -222,15 +225,22 @@ def build_board(
     now: Callable[[], datetime] | None = None,
     previous: bytes | None = None,
     kinds: Sequence[SourceKind] | None = None,
+    wallet_trails: Mapping[str, Trail] | None = None,
 ) -> Board:
     """Collect and judge, without publishing: the pure part of a pass after the I/O.
 
     `kinds`: None for the registered ones (registry.KINDS); `sources` replaces the ones
-    they would build for this inventory (tests, the bench)."""
+    they would build for this inventory (tests, the bench). `previous`: the last
+    latest.json (the nonces); `wallet_trails`: the balance trails the board kept (the
+    runway)."""
     chosen = sources if sources is not None else default_sources(loaded.inventory, kinds)
     started = time.monotonic()
     results, runs = run_sources(chosen, loaded, ctx)
-    obs = replace(observations(results, kinds), previous_nonces=previous_nonces(previous))
+    obs = replace(
+        observations(results, kinds),
+        previous_nonces=previous_nonces(previous),
+        wallet_trails=wallet_trails or {},
+    )
     aws = obs.aws if isinstance(obs.aws, AwsFacts) else None
     http = obs.http if isinstance(obs.http, HttpFacts) else None
     collector = CollectorInfo(
@@ -264,18 +274,28 @@ def previous_nonces(latest: bytes | None) -> dict[str, int]:
         return {}
 
 
-def release_of(board: Board) -> tuple[Release, dict[str, Any]]:
-    """Validate and render a board; raises if either fails, before anything is written."""
+def release_of(
+    board: Board, timeline: memory.Timeline | None = None
+) -> tuple[Release, dict[str, Any]]:
+    """Validate and render a board; raises if either fails, before anything is written.
+    With the pass's timeline, the release carries the rollups of the days it closed."""
     from fleetboard import render
 
     doc = snapshot.to_document(board)
     snapshot.validate(doc)
     page = render.render_page(doc).encode()
+    closed = timeline.closed if timeline else ()
+    tallies = timeline.tallies if timeline else {}
+    rollups = {
+        rollup_key(day): json.dumps(memory.rollup(day, tallies), indent=1).encode()
+        for day in closed
+    }
     release = Release(
         history_key=history_key(board.generated_at),
         snapshot=snapshot.dumps(doc),
         page=page,
         assets=render.static_assets(),
+        rollups=rollups,
     )
     return release, doc
 
@@ -293,13 +313,19 @@ def run_pass(
     if ctx.state is None:  # sources keep their state beside the board they publish
         ctx = replace(ctx, state=publisher)
     last_board = _LastBoard(publisher)
-    previous = last_board() if loaded.inventory.chain is not None else None
-    board = build_board(loaded, ctx, sources=sources, previous=previous, kinds=kinds)
+    chain = loaded.inventory.chain is not None
+    previous = last_board() if chain else None
+    # The wallets' balance trails (the runway): read once before the rules, saved once
+    # after the whole board is published, like the timeline.
+    trails = wallet_memory.load(publisher, last_board) if chain else {}
+    board = build_board(
+        loaded, ctx, sources=sources, previous=previous, kinds=kinds, wallet_trails=trails
+    )
     # What the board remembers: since-times and the last day's changes. Read once, and
     # written once only after the whole board is published, so it never runs ahead of it.
     board, timeline = memory.remember(memory.load(publisher, last_board, board.generated_at), board)
     try:
-        release, doc = release_of(board)
+        release, doc = release_of(board, timeline)
     except Exception as exc:
         log.exception("snapshot not published")
         error = f"not published, the last good board stays: {type(exc).__name__}: {exc}"
@@ -316,6 +342,8 @@ def run_pass(
             unpublished=exc.unwritten,
         )
     memory.save(publisher, timeline)
+    if chain:
+        wallet_memory.save(publisher, wallet_memory.advance(trails, board))
     return PassResult(board=board, document=doc, published=written)
 
 

@@ -144,6 +144,9 @@ class ChainSettings:
     paymaster_min_deposit_wei: int = parse_amount(DEFAULT_PAYMASTER_MIN_DEPOSIT, _DECIMALS)
     timeout_s: float = 8.0
     max_block_age_s: int = 300  # a newest block older than this: the RPC node lags
+    #: a wallet or deposit that runs dry (reaches its floor) sooner than this many days at
+    #: its burn rate is amber (rules/runway.py); 0: never
+    runway_days: int = 7
 
 
 @dataclass(frozen=True, slots=True)

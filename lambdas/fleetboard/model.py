@@ -477,6 +477,14 @@ class WalletView:
     status: Status
     text: str
     url: str | None  # the address on the chain explorer
+    #: Its runway (rules/runway.py), from the balance history the board keeps: the burn per
+    #: day (None: not enough history; 0: not burning), the same in the token, the days
+    #: until the floor at that rate (0 at or below it), and the sentence. All None when
+    #: the balance was not read.
+    burn_per_day_wei: int | None = field(default=None, metadata=as_json(string=True))
+    burn_per_day: str | None = None  # exact, like `balance`: "0.1 HEI"
+    days_left: float | None = field(default=None, metadata=as_json(digits=1))
+    runway: str | None = None  # "burns 0.1 HEI/day: runs dry in about 6 days"
 
 
 @dataclass(frozen=True, slots=True)
@@ -510,6 +518,25 @@ class ChainSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class Uptime:
+    """How an environment spent one window ("24h", "7d", "30d", "90d"), in seconds.
+
+    Unknown and parked time are apart and never count as up or down; `gap` is time inside
+    the window, since the board's memory began, that no pass accounted for (the collector
+    was not running). `available` = (up + degraded) / (up + degraded + down); None when
+    none of the window was rated."""
+
+    window: str
+    up_s: float = field(metadata=as_json(digits=0))
+    degraded_s: float = field(metadata=as_json(digits=0))
+    down_s: float = field(metadata=as_json(digits=0))
+    unknown_s: float = field(metadata=as_json(digits=0))
+    parked_s: float = field(metadata=as_json(digits=0))
+    gap_s: float = field(metadata=as_json(digits=0))
+    available: float | None = field(metadata=as_json(digits=5))
+
+
+@dataclass(frozen=True, slots=True)
 class EnvironmentView:
     name: str
     kind: EnvKind
@@ -530,6 +557,8 @@ class EnvironmentView:
     issues: tuple[Issue, ...] = field(default=(), metadata=as_json(omit=True))
     #: Since when it has shown its word (its status, or its lifecycle when grey).
     since: datetime | None = None
+    #: Its uptime over 24 h, 7, 30 and 90 days (memory/uptime.py); empty until remembered.
+    uptime: tuple[Uptime, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

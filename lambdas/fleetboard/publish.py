@@ -19,7 +19,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -58,11 +58,20 @@ class Release:
     snapshot: bytes
     page: bytes
     assets: dict[str, bytes]  # board.css, board.js: published beside index.html
+    #: The figures of the UTC days this pass closed (`history/days/YYYY-MM-DD.json`).
+    rollups: dict[str, bytes] = field(default_factory=dict)
+
+
+def rollup_key(day: datetime) -> str:
+    """`history/days/YYYY-MM-DD.json`: one small object per closed UTC day."""
+    return HISTORY_PREFIX + day.astimezone(UTC).strftime("days/%Y-%m-%d.json")
 
 
 def ordered(release: Release) -> list[tuple[str, bytes]]:
-    """The release's files in the contract's order: history, latest, assets, page."""
+    """The release's files in the contract's order: the closed days' rollups and history,
+    latest, assets, page."""
     return [
+        *sorted(release.rollups.items()),
         (release.history_key, release.snapshot),
         (LATEST, release.snapshot),
         *sorted(release.assets.items()),

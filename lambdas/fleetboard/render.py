@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -265,6 +266,138 @@ def kind_label(env: JsonDoc) -> str:
     return str(env["kind"])
 
 
+# --------------------------------------------------------------------------- since when
+
+#: The recent changes listed in full under the summary; the rest fold into one line that
+#: opens (a <details>, no script) to at most RECENT_FOLDED more, so a storm across a big
+#: fleet adds a bounded part to the page (about 12 KB at most), and the rest is counted.
+#: latest.json keeps every change of the day.
+RECENT_SHOWN = 20
+RECENT_FOLDED = 30
+DAY = timedelta(days=1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def duration(lasted: timedelta) -> str:
+    """`under 1 min`, `14 min`, `2 h 5 min`, `1 day 3 h`, `6 days`: floored, never rounded
+    up (a board says no more than it saw)."""
+    minutes = max(0, int(lasted.total_seconds()) // 60)
+    if minutes < 1:
+        return "under 1 min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 1:
+        return f"{minutes} min"
+    days, hours = divmod(hours, 24)
+    if days < 1:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if days < 2:
+        return f"1 day {hours} h" if hours else "1 day"
+    return f"{days} days"
+
+
+def _clock(at: datetime, day: datetime) -> str:
+    """`07:46 UTC` on the pass's own (UTC) day, else `2026-11-20 07:46 UTC`."""
+    return at.strftime("%H:%M UTC" if at.date() == day.date() else "%Y-%m-%d %H:%M UTC")
+
+
+@dataclass(frozen=True, slots=True)
+class Since:
+    """How long a status has been shown, as of the snapshot's pass (the page is static:
+    every duration is to `generated_at`, never to the viewer's clock)."""
+
+    at: datetime
+    lasted: timedelta
+    #: The since is when the board's memory begins: it may have been so for longer.
+    at_least: bool
+    clock: str  # `07:46 UTC`
+
+    @property
+    def text(self) -> str:
+        """`for 14 min`, `for at least 6 days`: beside a status word."""
+        return f"for {'at least ' if self.at_least else ''}{duration(self.lasted)}"
+
+    @property
+    def line(self) -> str:
+        """`since 07:46 UTC (14 min)`, `for at least 1 h 4 min`: after an issue's text."""
+        if self.at_least:
+            return self.text
+        return f"since {self.clock} ({duration(self.lasted)})"
+
+    @property
+    def title(self) -> str:
+        """The absolute time, `since 2026-11-23 07:46 UTC`; none for an at-least since,
+        whose time is when the memory begins (the footer and recent changes say it once,
+        rather than a hundred cards each)."""
+        return "" if self.at_least else self.at.strftime("since %Y-%m-%d %H:%M UTC")
+
+
+def since(item: JsonDoc, doc: JsonDoc) -> Since | None:
+    """Since when `item` (an environment, a check, an issue, the summary) has shown what it
+    shows; None when the snapshot does not say (a board from before the memory), or when
+    the memory began at this very pass and so knows nothing yet."""
+    iso: str | None = item.get("since")
+    if not iso:
+        return None
+    at, now = _parse(iso), _parse(doc["generated_at"])
+    began: str | None = doc["collector"].get("memory_from")
+    at_least = began is not None and _parse(began) >= at
+    lasted = max(now - at, timedelta(0))
+    if at_least and lasted < timedelta(minutes=1):
+        return None
+    return Since(at, lasted, at_least, _clock(at, now))
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One line of recent changes: the transition, its clock time and its age."""
+
+    t: JsonDoc
+    clock: str  # `07:51 UTC`
+    ago: str  # `9 min ago`
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """The recent-changes section: what it lists, what it folds, what it only counts."""
+
+    shown: list[Change]
+    folded: list[Change]
+    unlisted: int  # beyond the fold: only in latest.json
+    total: int
+    reset: str | None  # the memory was lost and rebuilt: said for a day
+    began: str  # when the memory begins, `06:56 UTC`
+    whole_day: bool  # the memory reaches back the whole 24 hours
+
+
+def changes(doc: JsonDoc) -> Changes | None:
+    """The snapshot's `recent`, newest first as it lists them; None for a board from before
+    the memory (no `collector.memory_from`)."""
+    collector = doc["collector"]
+    began: str | None = collector.get("memory_from")
+    reset: str | None = collector.get("memory_reset")
+    if began is None and not reset:
+        return None
+    now = _parse(doc["generated_at"])
+    lines = [
+        Change(t, _parse(t["at"]).strftime("%H:%M UTC"), f"{duration(now - _parse(t['at']))} ago")
+        for t in doc.get("recent") or ()
+    ]
+    start = _parse(began) if began else now
+    return Changes(
+        shown=lines[:RECENT_SHOWN],
+        folded=lines[RECENT_SHOWN : RECENT_SHOWN + RECENT_FOLDED],
+        unlisted=max(0, len(lines) - RECENT_SHOWN - RECENT_FOLDED),
+        total=len(lines),
+        reset=reset,
+        began=_clock(start, now),
+        whole_day=now - start >= DAY,
+    )
+
+
 # --------------------------------------------------------------------------- CI and deploys
 
 #: The one kind of external URL the page carries: a GitHub Actions run page, as a plain link
@@ -424,6 +557,7 @@ FILTERS: dict[str, Any] = {
     "explorer_url": explorer_url,
     "nonce_moved": nonce_moved,
     "master_word": master_word,
+    "since": since,
 }
 GLOBALS: dict[str, Any] = {
     "seen": seen,
@@ -434,6 +568,7 @@ GLOBALS: dict[str, Any] = {
     "clashing": clashing,
     "runs_by_id": runs_by_id,
     "issues_by_env": issues_by_env,
+    "changes": changes,
     "GREY": GREY,
     "SlotBasis": SlotBasis,
 }

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, Playwright, sync_playwright
-from tests.boards import NOW, demo_board, document
+from tests.boards import NOW, demo_board, document, remembered_demo_board
 
 from fleetboard import render, snapshot
 from fleetboard.model import Board
@@ -53,9 +53,13 @@ def publish(folder: Path, board: Board, *, latest: Board | None = None) -> None:
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Folders of published boards: demo, hostile, old, newer (latest.json ahead), nolatest."""
+    """Folders of published boards: demo, hostile, old, newer (latest.json ahead), nolatest,
+    remembered (the demo after 64 minutes of memory, with two changes; hostile: three, one
+    of them a script in its reason)."""
     root = tmp_path_factory.mktemp("site")
     publish(root / "demo", demo_board())
+    publish(root / "remembered", remembered_demo_board())
+    publish(root / "remembered-hostile", remembered_demo_board(hostile=True))
     publish(root / "hostile", demo_board(hostile=True))
     publish(root / "old", demo_board(NOW - timedelta(seconds=10 * PERIOD_S)))
     publish(root / "newer", demo_board(), latest=demo_board(NOW + timedelta(seconds=PERIOD_S)))

@@ -11,7 +11,16 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from tests.boards import EXPLORER, NOW, REPO, TEST_DEPLOYER, XSS, demo_board, document
+from tests.boards import (
+    EXPLORER,
+    NOW,
+    REPO,
+    TEST_DEPLOYER,
+    XSS,
+    demo_board,
+    document,
+    remembered_demo_board,
+)
 
 from .conftest import PERIOD_S, OpenPage
 
@@ -23,6 +32,7 @@ RUN_URL = r"https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/actions/runs/\d+
 ADDRESS_URL = re.escape(EXPLORER) + r"/address/0x[0-9a-fA-F]{40}"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
+LAPTOP = {"width": 1280, "height": 800}
 
 
 @pytest.fixture(scope="module")
@@ -290,4 +300,66 @@ def test_screenshot(
     # To look at them: FLEETBOARD_SCREENSHOTS=DIR keeps them there; else they go with tmp_path.
     folder = Path(os.environ.get("FLEETBOARD_SCREENSHOTS") or tmp_path)
     opened.page.screenshot(path=str(folder / f"fleetboard-page-{name}.png"), full_page=True)
+    opened.assert_quiet()
+
+
+@pytest.mark.parametrize("script", [True, False], ids=["js", "no-js"])
+def test_recent_changes_sit_under_the_summary_with_the_red_issues_above_the_fold(
+    open_page: OpenPage, script: bool
+) -> None:
+    doc = document(remembered_demo_board())
+    opened = open_page("remembered", clock=FRESH, viewport=LAPTOP, java_script_enabled=script)
+    page = opened.page
+    recent = page.locator("section.recent")
+    expect(recent).to_be_visible()
+    heading = recent.locator("h2").bounding_box()
+    summary = page.locator("section.summary").bounding_box()
+    assert heading and summary
+    # right under the summary, and in the first screen
+    assert summary["y"] + summary["height"] <= heading["y"]
+    assert heading["y"] + heading["height"] <= LAPTOP["height"]
+    # every red issue is still above the fold
+    red = [i for i in doc["summary"]["issues"] if i["status"] == "red"]
+    assert red
+    for i, issue in enumerate(doc["summary"]["issues"]):
+        if issue["status"] == "red":
+            box = page.locator("ol.issues > li").nth(i).bounding_box()
+            assert box and box["y"] + box["height"] <= LAPTOP["height"], issue["text"]
+    # the first change shows too, newest first, as the operator reads it
+    lines = recent.locator("ol.changes > li")
+    expect(lines).to_have_count(len(doc["recent"]))
+    expect(lines.nth(0)).to_contain_text("07:51 UTC test red → stopped · 9 min ago")
+    expect(lines.nth(1)).to_have_text(
+        "07:46 UTC test-2 worker:audit green → red · 14 min ago · HTTP 502 in 41 ms"
+    )
+    first = lines.nth(0).bounding_box()
+    assert first and first["y"] < LAPTOP["height"]
+    expect(page.locator("#env-test header")).to_have_text("test stopped for 9 min")
+    opened.assert_quiet()
+
+
+def test_recent_changes_fit_a_phone_without_sideways_scroll(open_page: OpenPage) -> None:
+    opened = open_page(
+        "remembered-hostile", clock=FRESH, viewport=PHONE, device_scale_factor=2, is_mobile=True
+    )
+    page = opened.page
+    # a script in a reason is text, and does nothing
+    expect(page.locator("section.recent")).to_contain_text(
+        f"test-2 worker:email green → red · 14 min ago · HTTP 200 in 68 ms but the body is "
+        f"'{XSS}', not ok"
+    )
+    assert opened.dialogs == []
+    scroll_width, inner_width = page.evaluate(
+        "[document.scrollingElement.scrollWidth, window.innerWidth]"
+    )
+    assert scroll_width <= inner_width
+    spill = page.locator(
+        "section.recent li, section.summary small, article.card header small"
+    ).evaluate_all(
+        """els => els.filter(el => {
+            const box = el.getBoundingClientRect();
+            return box.left < 0 || box.right > window.innerWidth;
+        }).map(el => el.textContent)"""
+    )
+    assert spill == []
     opened.assert_quiet()

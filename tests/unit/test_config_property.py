@@ -453,6 +453,7 @@ NUMBER_KEYS = [
     ("chain", "decimals"),
     ("chain", "timeout_s"),
     ("chain", "max_block_age_s"),
+    ("chain", "runway_days"),
     ("deploy", "memory_mb"),
     ("deploy", "log_retention_days"),
     ("deploy", "history_days"),

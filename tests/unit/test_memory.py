@@ -3,12 +3,13 @@ lost or broken memory rebuilt from the last board instead of failing the pass.""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from tests.boards import NOW, ZONE, demo, document
+from tests.boards import NOW, ZONE, demo, document, remembered
 
 from fleetboard import memory, snapshot
 from fleetboard.memory import saved
@@ -22,16 +23,6 @@ AUDIT_CHECK = f"http:{AUDIT}/healthz"
 
 def env(board: Board, name: str) -> EnvironmentView:
     return next(e for e in board.environments if e.name == name)
-
-
-def passes(*boards: Board, start: Timeline | None = None) -> tuple[Board, Timeline]:
-    """The boards as consecutive passes through the memory; the last board and timeline."""
-    timeline = start
-    shown = boards[0]
-    for board in boards:
-        shown, timeline = memory.remember(timeline, board)
-    assert timeline is not None
-    return shown, timeline
 
 
 def healthy_audit(at=NOW) -> Board:  # type: ignore[no-untyped-def]
@@ -53,7 +44,7 @@ def test_the_first_pass_remembers_from_now_and_lists_no_change() -> None:
 
 def test_an_unchanged_status_keeps_its_since() -> None:
     later = NOW + timedelta(minutes=14)
-    board, _ = passes(
+    board, _ = remembered(
         demo(NOW).board(), demo(NOW + timedelta(minutes=1)).board(), demo(later).board()
     )
     test2 = env(board, "test-2")
@@ -66,7 +57,7 @@ def test_a_check_that_fails_starts_its_since_and_is_listed_once_with_its_environ
     t1, t2 = NOW, NOW + timedelta(minutes=5)
     before = healthy_audit(t1)
     after = demo(t2).board()  # audit-test-2 answers 502
-    board, timeline = passes(before, after)
+    board, timeline = remembered(before, after)
     audit = next(c for c in env(board, "test-2").checks if c.id == AUDIT_CHECK)
     assert audit.status.value == "red" and audit.since == t2
     lines = [(t.env, t.check, t.before, t.after) for t in board.recent]
@@ -83,9 +74,11 @@ def test_a_slot_that_stops_is_one_line_not_one_per_check() -> None:
     before = demo(NOW).board()
     seen = demo(t2)
     seen.stopped("test", "i-0135a8b2c53d14941", "3.214.219.209", launched_days_ago=3.1)
-    board, _ = passes(before, seen.board())
+    board, _ = remembered(before, seen.board())
     test_lines = [t for t in board.recent if t.env == "test"]
-    assert [(t.check, t.after) for t in test_lines] == [(None, "stopped")]
+    assert [(t.check, t.after, t.reason) for t in test_lines] == [
+        (None, "stopped", "test is stopped")
+    ]
     assert env(board, "test").since == t2
 
 
@@ -104,7 +97,7 @@ def test_recent_keeps_a_day_newest_first_and_is_bounded() -> None:
 
 
 def test_the_timeline_survives_its_own_encoding() -> None:
-    _, timeline = passes(healthy_audit(NOW), demo(NOW + timedelta(minutes=5)).board())
+    _, timeline = remembered(healthy_audit(NOW), demo(NOW + timedelta(minutes=5)).board())
     assert saved.decode(saved.encode(timeline)) == timeline
 
 
@@ -208,3 +201,30 @@ def test_snapshots_from_before_memory_still_validate() -> None:
     for i in old["summary"]["issues"]:
         del i["since"]
     assert snapshot.problems(old) == []
+
+
+def test_a_pass_that_closes_a_day_publishes_its_rollup_before_the_board(tmp_path: Path) -> None:
+    from fleetboard import collect
+    from fleetboard.publish import ordered
+
+    before_midnight = NOW.replace(hour=23, minute=59, second=30)
+    _, timeline = memory.remember(None, demo(before_midnight).board())
+    board, timeline = memory.remember(
+        timeline, demo(before_midnight + timedelta(minutes=1)).board()
+    )
+    assert [d.date().isoformat() for d in timeline.closed] == ["2026-11-23"]
+    release, _ = collect.release_of(board, timeline)
+    assert ordered(release)[0][0] == "history/days/2026-11-23.json"
+    LocalPublisher(tmp_path).publish(release)
+    day = json.loads((tmp_path / "history" / "days" / "2026-11-23.json").read_bytes())
+    assert day["day"] == "2026-11-23"
+    assert day["environments"]["test-2"]["down"] == 30.0  # red from 23:59:30 to midnight
+    assert day["environments"]["test-2"]["gap"] == 86_400 - 30.0
+
+
+def test_a_saved_tally_of_the_wrong_shape_is_a_reset_not_a_crash() -> None:
+    _, timeline = remembered(demo(NOW).board(), demo(NOW + timedelta(minutes=1)).board())
+    doc = json.loads(saved.encode(timeline))
+    doc["tallies"]["test-2"]["hours"][0].append(5)  # one class too many
+    with pytest.raises(ValueError, match="malformed"):
+        saved.decode(json.dumps(doc).encode())

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -28,9 +30,15 @@ from tests.boards import (
     demo_board,
     document,
     omni,
+    remembered,
+    remembered_big_board,
+    remembered_demo_board,
 )
 
-from fleetboard import render
+from fleetboard import memory, render, snapshot
+from fleetboard.memory import Timeline
+from fleetboard.model import Transition
+from fleetboard.publish import LocalPublisher
 
 PAGE_BUDGET_BYTES = 200 * 1024
 
@@ -122,8 +130,10 @@ def test_summary_carries_status_word_message_and_next_action(
 
 def test_issues_keep_the_snapshot_order_red_first(demo_html: str) -> None:
     summary = section(demo_html, "summary")
-    words = re.findall(r'<li title="[^"]*"><span class="pill (\w+)">', summary)
+    words = re.findall(r'<li><span class="pill (\w+)">', summary)
     assert words == ["red"] * 4 + ["amber"] * 6
+    # the rules are the source of every issue: said once, on the list
+    assert '<ol class="issues" title="source rules · observed 2026-11-23 08:00:03 UTC">' in summary
 
 
 def test_page_has_one_card_per_environment_in_order(
@@ -343,9 +353,8 @@ def test_deploy_trail_on_every_card_that_has_one(demo_html: str) -> None:
     slot1 = card(demo_html, "test")
     assert "deployed feat/x by run #1287 at 2026-11-23 07:49 UTC unknown" in text_of(slot1)
     assert (
-        '<span class="badge grey" title="unknown: deployed branch feat/x, not comparable with '
-        'main">unknown</span> <span class="why">— deployed branch feat/x, not comparable with '
-        "main</span>"
+        '<span class="badge grey">unknown</span> <span class="why">— deployed branch feat/x, '
+        "not comparable with main</span>"
     ) in slot1
 
 
@@ -470,15 +479,17 @@ def test_chain_unknown_shows_the_error_and_no_wallet_looks_funded() -> None:
 
 
 def test_each_wallet_shows_role_balance_word_nonce_and_address(demo_html: str) -> None:
+    # A board with no balance history yet: each runway says so (tests/unit/test_runway.py).
     assert wallets(demo_html, "prod") == [
-        f"green deployer 12.5 HEI · nonce 4,812 · moved {PROD_DEPLOYER}",
-        "green sponsor 3.2 HEI · nonce 977 · unchanged 0x3f1C7bD24a0e9A5b6E8c2D4F90a1B3c5d7E9f20A",
+        f"green deployer 12.5 HEI · nonce 4,812 · moved {PROD_DEPLOYER} not enough history",
+        "green sponsor 3.2 HEI · nonce 977 · unchanged 0x3f1C7bD24a0e9A5b6E8c2D4F90a1B3c5d7E9f20A"
+        " not enough history",
         f"red paymaster deposit 0.05 HEI {PROD_PAYMASTER} "
-        "deposit 0.05 HEI, below the 0.2 HEI floor: top it up",
+        "deposit 0.05 HEI, below the 0.2 HEI floor: top it up not enough history",
     ]
     assert wallets(demo_html, "test") == [
         f"red deployer 0.04 HEI · nonce 1,204 · moved {TEST_DEPLOYER} "
-        "0.04 HEI, below the 1 HEI floor: fund it"
+        "0.04 HEI, below the 1 HEI floor: fund it not enough history"
     ]
     # no previous snapshot to compare the nonce with: a dash, and the title says why
     (slot2,) = wallets(demo_html, "test-2")
@@ -787,7 +798,7 @@ def test_a_blind_collector_is_a_banner_above_the_summary() -> None:
     assert html.index('id="blind"') < html.index('<section class="summary')
     summary = section(html, "summary")
     assert '<span class="pill big unknown"' in summary
-    first = re.search(r'<ol class="issues">\s*<li[^>]*>(.*?)</li>', summary, re.S)
+    first = re.search(r'<ol class="issues"[^>]*>\s*<li>(.*?)</li>', summary, re.S)
     assert first and "fleet collector unknown" in first.group(1)
 
 
@@ -838,8 +849,227 @@ def test_hundred_environments_fit_the_page_budget_and_fold_green_rows() -> None:
     assert folded.group(2).endswith(" checks on " + ", ".join(running))
 
 
+def test_hundred_environments_with_a_bad_day_of_memory_fit_the_page_budget() -> None:
+    # The memory began three days ago; every failure of the big board began two hours ago.
+    board = remembered_big_board(100)
+    assert 20 < len(board.recent) < render.RECENT_SHOWN + render.RECENT_FOLDED
+    html = render.render_page(document(board))
+    assert len(html.encode()) <= PAGE_BUDGET_BYTES
+    assert len(re.findall(r"<article class=\"card ", html)) == 100
+    headers = re.findall(r"<header>.*?</header>", html)
+    assert all("<small" in h for h in headers)  # every card says how long
+    assert text_of(card(html, "test-17")).startswith("test-17 red for 2 h ")
+    assert text_of(card(html, "test-2")).startswith("test-2 green for at least 3 days ")
+    changes = section(html, "recent")
+    assert changes.count("<li>") == len(board.recent)
+
+
+def test_hundred_environments_remembered_once_fit_the_page_budget() -> None:
+    board, _ = memory.remember(None, big_board(100))
+    html = render.render_page(document(board))
+    assert len(html.encode()) <= PAGE_BUDGET_BYTES
+    # the memory begins at this pass: it knows no since yet, and says so once
+    assert "No changes since 08:00 UTC, when the board&#39;s memory begins." in html
+
+
+def test_a_storm_of_changes_is_listed_only_to_the_fold() -> None:
+    """A transition on every check of 100 environments in one pass: the page lists the
+    newest RECENT_SHOWN, folds RECENT_FOLDED more, and counts the rest (latest.json has
+    every one)."""
+    storm = tuple(
+        Transition(NOW - timedelta(minutes=i), f"test-{i}", "worker:audit", "green", "red", "x")
+        for i in range(150)
+    )
+    start = Timeline(began=NOW - timedelta(days=3), recent=storm)
+    board, _ = memory.remember(start, big_board(100))
+    html = render.render_page(document(board))
+    changes = section(html, "recent")
+    assert changes.count("<li>") == render.RECENT_SHOWN + render.RECENT_FOLDED
+    assert "<summary>and 130 earlier changes</summary>" in changes
+    assert "and 100 more: <code>latest.json</code> lists every change of the day." in changes
+
+
 def test_small_fleet_lists_every_http_check(demo_doc: dict[str, Any], demo_html: str) -> None:
     http = [c for e in demo_doc["environments"] for c in e["checks"] if c["kind"] == "http"]
     table = section(demo_html, 'detail" aria-labelledby="services-h')
     assert table.count("<tr") - 1 == len(http)  # minus the header row
     assert "folded" not in table
+
+
+# --------------------------------------------------------------------------- since when
+
+
+@pytest.fixture(scope="module")
+def remembered_html() -> str:
+    """The demo after 64 minutes of memory: audit-test-2 red since 07:46, test stopped since
+    07:51, the rest as it was when the memory began (06:56)."""
+    return render.render_page(document(remembered_demo_board()))
+
+
+def header(html: str, env: str) -> str:
+    found = re.search(r"<header>(.*?)</header>", card(html, env), re.S)
+    assert found, f"no header for {env}"
+    return found.group(1)
+
+
+def test_an_environment_says_how_long_it_has_shown_its_word(remembered_html: str) -> None:
+    assert text_of(header(remembered_html, "test")) == "test stopped for 9 min"
+    assert '<small title="since 2026-11-23 07:51 UTC">for 9 min</small>' in header(
+        remembered_html, "test"
+    )
+    # a failing check says how long it has failed, after its name
+    failing = re.search(r'<ul class="failing">(.*?)</ul>', card(remembered_html, "test-2"), re.S)
+    assert failing
+    assert (
+        'worker:audit</span> <small title="since 2026-11-23 07:46 UTC">for 14 min</small> '
+        '<span class="why">HTTP 502 in 41 ms</span>'
+    ) in failing.group(1)
+
+
+def test_an_issue_says_since_when(remembered_html: str) -> None:
+    summary = text_of(section(remembered_html, "summary"))
+    assert (
+        "test-2 worker:audit red: audit-test-2.litentry.org HTTP 502 in 41 ms "
+        "· since 07:46 UTC (14 min)"
+    ) in summary
+    stopped = "holds slot 1, which is stopped: its deploy and tests will fail"
+    assert f"{stopped} · since 07:51 UTC (9 min)" in summary
+
+
+def test_what_was_so_when_the_memory_began_is_so_for_at_least(remembered_html: str) -> None:
+    # the fleet, prod and its deposit issue have been red since the memory's first pass
+    h1 = re.search(r"<h1[^>]*>(.*?)</h1>", remembered_html, re.S)
+    assert h1 and text_of(h1.group(1)).startswith("red for at least 1 h 4 min ")
+    assert text_of(header(remembered_html, "prod")) == "prod red for at least 1 h 4 min"
+    assert text_of(header(remembered_html, "base")) == "base green for at least 1 h 4 min"
+    assert "<small>for at least 1 h 4 min</small>" in header(remembered_html, "prod")
+    assert "below the 0.2 HEI floor: top it up · for at least 1 h 4 min" in text_of(
+        section(remembered_html, "summary")
+    )
+    # ... and when that was is said once: in the footer, and in recent changes' heading
+    foot = re.search(r"<footer.*?</footer>", remembered_html, re.S)
+    assert foot and "remembers since 2026-11-23 06:56 UTC" in text_of(foot.group(0))
+    assert '<time datetime="2026-11-23T06:56:03Z"' in foot.group(0)
+    assert "since 06:56 UTC, when the board&#39;s memory begins" in section(
+        remembered_html, "recent"
+    )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "under 1 min"),
+        (59, "under 1 min"),
+        (14 * 60 + 59, "14 min"),
+        (3600, "1 h"),
+        (64 * 60, "1 h 4 min"),
+        (24 * 3600 - 1, "23 h 59 min"),
+        (24 * 3600, "1 day"),
+        (27 * 3600 + 59 * 60, "1 day 3 h"),
+        (6 * 86400 + 23 * 3600, "6 days"),
+        (-30, "under 1 min"),  # a since after the pass (a skewed clock) is not negative
+    ],
+)
+def test_durations_are_floored_and_short(seconds: int, text: str) -> None:
+    assert render.duration(timedelta(seconds=seconds)) == text
+
+
+def test_a_since_on_another_day_says_its_date() -> None:
+    board = remembered_demo_board(NOW + timedelta(days=2))
+    html = render.render_page(document(board))
+    assert text_of(header(html, "test")) == "test stopped for 2 days"
+    assert "· since 2026-11-23 07:46 UTC (2 days)" in text_of(section(html, "summary"))
+    assert text_of(header(html, "base")) == "base green for at least 2 days"
+
+
+def test_recent_changes_are_under_the_summary_newest_first(remembered_html: str) -> None:
+    summary_at = remembered_html.index('<section class="summary')
+    recent_at = remembered_html.index('<section class="recent"')
+    assert summary_at < recent_at < remembered_html.index('<section class="environments"')
+    recent = section(remembered_html, "recent")
+    assert text_of(recent.split("</h2>")[0]).endswith(
+        "Recent changes 2 · since 06:56 UTC, when the board's memory begins"
+    )
+    lines = [text_of(li) for li in re.findall(r"<li>(.*?)</li>", recent, re.S)]
+    assert lines == [
+        "07:51 UTC test red → stopped · 9 min ago · test is stopped",
+        "07:46 UTC test-2 worker:audit green → red · 14 min ago · HTTP 502 in 41 ms",
+    ]
+    # the new word is a pill, linked to its card by the environment's name
+    audit = '<a href="#env-test-2">test-2</a> <b>worker:audit</b> green → <span class="pill red">'
+    assert audit in recent
+    assert "<details" not in recent  # nothing to fold
+
+
+def test_a_script_in_a_reason_is_escaped_in_recent_changes() -> None:
+    html = render.render_page(document(remembered_demo_board(hostile=True)))
+    assert XSS not in html
+    recent = section(html, "recent")
+    email = re.search(r"<li>(?:(?!</li>).)*<b>worker:email</b>.*?</li>", recent, re.S)
+    assert email, "the email worker's change"
+    assert str(escape(XSS)) in email.group(0)
+    assert f"green → red · 14 min ago · HTTP 200 in 68 ms but the body is '{XSS}', not ok" in (
+        text_of(email.group(0))
+    )
+    tags = parse(html).tags
+    assert [a for t, a in tags if t == "script"] == [{"src": "board.js", "defer": None}]
+
+
+def test_more_than_a_screen_of_changes_folds_into_one_line() -> None:
+    flood = tuple(
+        Transition(
+            NOW - timedelta(hours=2, minutes=i), "test-2", "worker:email", "red", "green", XSS
+        )
+        for i in range(60)
+    )
+    start = Timeline(began=NOW - timedelta(days=3), recent=flood)
+    html = render.render_page(document(remembered_demo_board(start=start)))
+    recent = section(html, "recent")
+    assert text_of(recent.split("</h2>")[0]).endswith("Recent changes 62 · last 24 h")
+    shown, folded = recent.split("<details>")
+    assert shown.count("<li>") == render.RECENT_SHOWN
+    assert "<summary>and 42 earlier changes</summary>" in folded
+    assert f'<ol class="changes" start="{render.RECENT_SHOWN + 1}"' in folded
+    assert folded.count("<li>") == render.RECENT_FOLDED
+    assert "and 12 more: <code>latest.json</code> lists every change of the day." in folded
+    assert XSS not in html
+
+
+def test_a_memory_reset_is_one_line_under_the_summary(tmp_path: Path) -> None:
+    # The last board was published; the timeline beside it is gone: the pass rebuilds.
+    before = remembered_demo_board(NOW - timedelta(minutes=30))
+    (tmp_path / "latest.json").write_bytes(snapshot.dumps(document(before)))
+    store = LocalPublisher(tmp_path)
+    loaded = memory.load(store, lambda: (tmp_path / "latest.json").read_bytes(), NOW)
+    assert loaded is not None and loaded.reset
+    board, _ = remembered(demo(NOW).board(), start=loaded)
+    html = render.render_page(document(board))
+    recent = section(html, "recent")
+    reset = re.search(r'<p class="reset"[^>]*>(.*?)</p>', recent, re.S)
+    assert reset
+    assert reset.group(1).startswith("History reset at 2026-11-23 08:00 UTC: ")
+    assert "no saved timeline was found" in reset.group(1)
+    assert html.count('class="reset"') == 1
+    # since-times come from the last board: the fleet has been red since it began
+    assert text_of(header(html, "prod")).startswith("prod red for at least ")
+
+
+def test_an_old_snapshot_renders_without_since_or_recent_changes() -> None:
+    doc = document(remembered_demo_board())
+    del doc["recent"]
+    for key in ("memory_from", "memory_reset"):
+        del doc["collector"][key]
+    del doc["summary"]["since"]
+    for e in doc["environments"]:
+        del e["since"]
+        for c in e["checks"]:
+            del c["since"]
+    for i in doc["summary"]["issues"]:
+        del i["since"]
+    assert snapshot.problems(doc) == []
+    for old in (doc, document(demo_board())):  # keys absent; keys null (no memory applied)
+        html = render.render_page(old)
+        assert "<small" not in html
+        assert '<section class="recent"' not in html
+        assert "remembers since" not in html
+        assert " for " not in text_of(header(html, "prod"))

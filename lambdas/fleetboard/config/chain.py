@@ -35,6 +35,7 @@ def chain_settings(
         ),
         timeout_s=float(raw.get("timeout_s", defaults.timeout_s)),
         max_block_age_s=int(raw.get("max_block_age_s", defaults.max_block_age_s)),
+        runway_days=int(raw.get("runway_days", defaults.runway_days)),
     )
 
 

@@ -9,5 +9,6 @@ that state is lost or unreadable, saying so on the page; it never fails a pass.
 
 from fleetboard.memory.saved import load, save
 from fleetboard.memory.timeline import Timeline, remember
+from fleetboard.memory.uptime import rollup
 
-__all__ = ["Timeline", "load", "remember", "save"]
+__all__ = ["Timeline", "load", "remember", "rollup", "save"]

@@ -17,6 +17,7 @@ from typing import Any
 
 from fleetboard import jsonsafe
 from fleetboard.memory.timeline import Held, Timeline
+from fleetboard.memory.uptime import CLASSES, Bucket, Tally
 from fleetboard.model import Lifecycle, Transition
 from fleetboard.state import StateStore
 from fleetboard.text import scrub
@@ -39,17 +40,29 @@ def encode(timeline: Timeline) -> bytes:
         "recent": [
             [_time(t.at), t.env, t.check, t.before, t.after, t.reason] for t in timeline.recent
         ],
+        "seen_at": None if timeline.seen_at is None else _time(timeline.seen_at),
+        "tallies": {
+            env: {"hours": _buckets(t.hours), "days": _buckets(t.days)}
+            for env, t in timeline.tallies.items()
+        },
     }
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def versioned(data: bytes, version: int, what: str, max_bytes: int) -> dict[str, Any]:
+    """A saved state's JSON object, once its size, depth and version are what this code
+    writes; ValueError saying which is not."""
+    if len(data) > max_bytes:
+        raise ValueError(f"{len(data)} bytes, more than {max_bytes}")
+    doc = jsonsafe.loads(data)
+    if not isinstance(doc, dict) or doc.get("version") != version:
+        raise ValueError(f"not a version {version} {what}")
+    return doc
+
+
 def decode(data: bytes) -> Timeline:
     """The saved timeline; ValueError saying what is wrong with it."""
-    if len(data) > MAX_BYTES:
-        raise ValueError(f"{len(data)} bytes, more than {MAX_BYTES}")
-    doc = jsonsafe.loads(data)
-    if not isinstance(doc, dict) or doc.get("version") != VERSION:
-        raise ValueError(f"not a version {VERSION} timeline")
+    doc = versioned(data, VERSION, "timeline", MAX_BYTES)
     try:
         held = {
             _text(key): Held(_text(word), _parse(since))
@@ -66,12 +79,18 @@ def decode(data: bytes) -> Timeline:
             )
             for at, env, check, before, after, reason in doc["recent"]
         )
-        reset = doc.get("reset")
+        reset, seen_at = doc.get("reset"), doc.get("seen_at")
+        tallies = {
+            _text(env): Tally(_unbuckets(t["hours"]), _unbuckets(t["days"]))
+            for env, t in _mapping(doc.get("tallies", {})).items()
+        }
         return Timeline(
             began=_parse(doc["began"]),
             held=held,
             recent=recent,
             reset=None if reset is None else _text(reset),
+            seen_at=None if seen_at is None else _parse(seen_at),
+            tallies=tallies,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"malformed ({type(exc).__name__})") from None
@@ -145,6 +164,26 @@ def from_snapshot(data: bytes) -> dict[str, Held] | None:
     except (ValueError, KeyError, TypeError, AttributeError):
         log.warning("memory: the last latest.json could not be read either")
         return None
+
+
+def _buckets(buckets: tuple[Bucket, ...]) -> list[list[float]]:
+    """[[start as epoch seconds, seconds by class...], ...]: compact and exact."""
+    return [[b.start, *b.seconds] for b in buckets]
+
+
+def _unbuckets(rows: object) -> tuple[Bucket, ...]:
+    if not isinstance(rows, list):
+        raise TypeError("not a list")
+    out = []
+    for row in rows:
+        if not isinstance(row, list) or len(row) != len(CLASSES) + 1:
+            raise ValueError("a bucket of the wrong shape")
+        start, *seconds = row
+        # min and max raise TypeError on anything but numbers: one cheap check per bucket.
+        if type(start) is not int or min(seconds) < 0 or max(seconds) > 86_400:
+            raise ValueError("a bucket out of range")
+        out.append(Bucket(start, tuple(seconds)))
+    return tuple(out)
 
 
 def _time(value: datetime) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from fleetboard.memory.uptime import WORD_CLASS, Tally, add, closed_days, counted, figures
 from fleetboard.model import Board, Check, EnvironmentView, Issue, Transition
 
 #: How far back `recent` reaches, and the most lines it keeps (a storm across 100 slots
@@ -39,6 +40,11 @@ class Timeline:
     recent: tuple[Transition, ...] = ()  # newest first
     #: Why it began again at `began` (its saved state was lost); shown for a day.
     reset: str | None = None
+    seen_at: datetime | None = None  # the pass this is the memory after
+    #: Each environment's time by class, by the hour and by the day (memory/uptime.py).
+    tallies: Mapping[str, Tally] = field(default_factory=dict)
+    #: UTC days this pass closed, whose rollups it publishes (not kept).
+    closed: tuple[datetime, ...] = field(default=(), compare=False)
 
 
 def env_word(view: EnvironmentView) -> str:
@@ -52,7 +58,14 @@ def remember(previous: Timeline | None, board: Board) -> tuple[Board, Timeline]:
     now = board.generated_at
     began = previous.began if previous else now
     marks = _Marks(previous.held if previous else {}, now)
-    envs = [_environment(view, marks) for view in board.environments]
+    tallies = _tallies(previous, board)
+    envs = [
+        replace(
+            _environment(view, marks),
+            uptime=figures(tallies.get(view.name, Tally()), now, began),
+        )
+        for view in board.environments
+    ]
     summary = board.summary
     issues = tuple(_issue(issue, marks) for issue in summary.issues)
     fleet_since = marks.keep("fleet", summary.status.value)
@@ -67,7 +80,34 @@ def remember(previous: Timeline | None, board: Board) -> tuple[Board, Timeline]:
         recent=recent,
         collector=collector,
     )
-    return shown, Timeline(began=began, held=marks.held, recent=recent, reset=reset)
+    after = Timeline(
+        began=began,
+        held=marks.held,
+        recent=recent,
+        reset=reset,
+        seen_at=now,
+        tallies=tallies,
+        closed=tuple(closed_days(previous.seen_at if previous else None, now)),
+    )
+    return shown, after
+
+
+def _tallies(previous: Timeline | None, board: Board) -> dict[str, Tally]:
+    """Each environment's tally with the time since the last pass added, as what it showed
+    then (an environment new since then has nothing to add yet)."""
+    tallies = {
+        v.name: previous.tallies.get(v.name, Tally()) if previous else Tally()
+        for v in board.environments
+    }
+    if previous is None or previous.seen_at is None:
+        return tallies
+    start, end = counted(previous.seen_at, board.generated_at, board.collector.period_s)
+    for name in tallies:
+        was = previous.held.get(f"env:{name}")
+        if was is not None and was.word in WORD_CLASS:
+            klass = WORD_CLASS[was.word]
+            tallies[name] = add(tallies[name], klass, start, end, board.generated_at)
+    return tallies
 
 
 class _Marks:
@@ -98,7 +138,10 @@ def _environment(view: EnvironmentView, marks: _Marks) -> EnvironmentView:
     # not one more for each check that went unknown with it.
     listed = not view.lifecycle.grey
     checks = tuple(_check(view.name, check, marks, listed) for check in view.checks)
-    reason = view.issues[0].text if view.issues else f"{view.name} is {env_word(view)}"
+    # A grey environment's issues are about what it holds (its wallets), not why it is
+    # grey: its line says what it is now.
+    grey = view.lifecycle.grey or not view.issues
+    reason = f"{view.name} is {env_word(view)}" if grey else view.issues[0].text
     since = marks.keep(f"env:{view.name}", env_word(view), (view.name, None, reason))
     return replace(view, checks=checks, since=since)
 

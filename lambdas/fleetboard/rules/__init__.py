@@ -60,6 +60,7 @@ from fleetboard.rules.ci import (
     slot_ci,
 )
 from fleetboard.rules.drift import aws_drift, fleet_drift, http_drift
+from fleetboard.rules.runway import Trail
 from fleetboard.rules.summary import (
     by_severity,
     collector_issue,
@@ -113,6 +114,9 @@ class Observations:
     facts: Mapping[str, object] = field(default_factory=dict)
     #: Nonces the previous snapshot showed, by lower-case address: did they move?
     previous_nonces: Mapping[str, int] = field(default_factory=dict)
+    #: The wallets' balance trails the board kept (memory/wallets.py), by
+    #: runway.trail_key: each wallet's runway.
+    wallet_trails: Mapping[str, Trail] = field(default_factory=dict)
     #: The checks rules of the sources registered without rules of their own, by name.
     rules: Mapping[str, SourceRule] = field(default_factory=dict)
 
@@ -184,7 +188,14 @@ def environment_view(
         drift=tuple(drift),
         ci=slot_ci(env.slot, runs) if env.slot is not None and inventory.github else None,
         deploy=deploy_view(env, obs.aws, obs.github, _main(inventory)),
-        chain=chain_view(env, chain, inventory.chain_settings(network), obs.previous_nonces),
+        chain=chain_view(
+            env,
+            chain,
+            inventory.chain_settings(network),
+            obs.previous_nonces,
+            trails=obs.wallet_trails,
+            now=now,
+        ),
     )
     issues = (
         environment_issues(view)

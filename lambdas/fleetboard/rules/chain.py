@@ -1,9 +1,11 @@
-"""Chain identity on the board: wallets against their floors, the master registration, the
-chain line. Pure: the chain source's facts and the previous snapshot's nonces in."""
+"""Chain identity on the board: wallets against their floors and their runway, the master
+registration, the chain line. Pure: the chain source's facts, the previous snapshot's nonces
+and the wallets' balance trails (rules/runway.py) in."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import fleetboard.chain as evm
@@ -18,6 +20,7 @@ from fleetboard.model import (
     Status,
     WalletView,
 )
+from fleetboard.rules.runway import Trail, extend, runway, trail_key
 from fleetboard.rules.summary import worst
 
 ZERO_ADDRESS = "0x" + "0" * 40
@@ -98,12 +101,49 @@ def deposit_view(
     )
 
 
+def with_runway(
+    view: WalletView,
+    trail: Trail | None,
+    now: datetime,
+    settings: ChainSettings,
+) -> WalletView:
+    """The wallet with its runway: its trail extended by this pass's balance (as the memory
+    will save it), the burn per day and the days to its floor. Amber when it reaches its
+    floor sooner than `runway_days` and nothing worse is said of it; a balance not read
+    has no runway."""
+    if view.balance_wei is None:
+        return view
+    seen = runway(
+        extend(trail, now, view.balance_wei), view.floor_wei, settings.decimals, settings.token
+    )
+    status, text = view.status, view.text
+    days = seen.days_left
+    if status is Status.GREEN and days is not None and days < settings.runway_days:
+        status, text = Status.AMBER, f"{text}, {seen.text}"
+    burn = seen.burn_per_day_wei
+    burn_text = None if burn is None else evm.format_amount(burn, settings.decimals, settings.token)
+    return replace(
+        view,
+        status=status,
+        text=text,
+        burn_per_day_wei=burn,
+        burn_per_day=burn_text,
+        days_left=days,
+        runway=seen.text,
+    )
+
+
 def chain_view(
     env: Environment,
     chain: ChainFacts | SourceFailure | None,
     settings: ChainSettings | None,
     previous: Mapping[str, int],
+    *,
+    trails: Mapping[str, Trail] | None = None,
+    now: datetime | None = None,
 ) -> ChainView | None:
+    """An environment's wallets, deposit and master registration; with `now`, each wallet
+    read has its runway from `trails` (by runway.trail_key)."""
     identity = env.chain
     if settings is None or identity is None or env.retired:
         return None
@@ -122,6 +162,12 @@ def chain_view(
         wallets.append(
             deposit_view(identity.entrypoint, identity.paymaster, facts, settings, reason)
         )
+    if now is not None:
+        known = trails or {}
+        wallets = [
+            with_runway(w, known.get(trail_key(w.role, identity.network, w.address)), now, settings)
+            for w in wallets
+        ]
     omni = evm.operator_omni(identity.deployer) if identity.deployer else None
     registered, master, text, status = _master(identity.registry, omni, facts, reason)
     statuses = [w.status for w in wallets] + ([status] if omni and identity.registry else [])
@@ -205,9 +251,10 @@ def chain_summary(
 
 
 def env_chain_issues(view: EnvironmentView, read: bool) -> list[Issue]:
-    """One environment's wallets below their floor (red), its master not registered
-    (amber), and, when the chain answered (`read`), what it could still not tell (unknown).
-    A chain that did not answer at all is one fleet issue (its source), not one per wallet.
+    """One environment's wallets below their floor (red) or running dry within the runway
+    horizon (amber), its master not registered (amber), and, when the chain answered
+    (`read`), what it could still not tell (unknown). A chain that did not answer at all is
+    one fleet issue (its source), not one per wallet.
     """
     found: list[Issue] = []
     chain = view.chain
@@ -215,7 +262,9 @@ def env_chain_issues(view: EnvironmentView, read: bool) -> list[Issue]:
         return found
     for wallet in chain.wallets:
         check = f"wallet:{wallet.role.replace(' ', '-')}"
-        if wallet.status is Status.RED or (wallet.status is Status.UNKNOWN and read):
+        if wallet.status in (Status.RED, Status.AMBER) or (
+            wallet.status is Status.UNKNOWN and read
+        ):
             found.append(
                 Issue.of(wallet.status, view.name, check, f"{wallet.address} {wallet.text}")
             )

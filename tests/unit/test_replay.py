@@ -1,0 +1,144 @@
+"""Three days at one pass a minute, through the real rules and the real memory, with an
+injected clock: the figures the board remembers equal the ones worked out by hand below.
+
+The script, for test-2 (the other environments hold one word throughout):
+- 20 Nov 00:00 UTC, the first pass: test-2 amber (a stale binary), base green, test-3
+  stopped (parked).
+- 06:00-06:30: an incident: audit-test-2 answers 502 and its A record points at slot 1's
+  EIP, so test-2 is red for 30 minutes.
+- 21 Nov 00:59: the last pass before the collector stops; it runs again at 03:00. The time
+  after the last pass counts for 3 periods (3 min, to 01:02) as what it showed; the rest,
+  1 h 58 min, is a gap, counted as nothing.
+- 22 Nov 12:00: the last pass.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from tests.boards import ZONE, demo
+
+from fleetboard import memory
+from fleetboard.memory.timeline import Timeline
+from fleetboard.model import Board, EnvironmentView, Uptime
+
+T0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+INCIDENT = (T0 + timedelta(hours=6), T0 + timedelta(hours=6, minutes=30))
+GAP = (T0 + timedelta(days=1, minutes=59), T0 + timedelta(days=1, hours=3))
+END = T0 + timedelta(days=2, hours=12)
+H = 3600.0
+
+
+def fixed() -> Board:
+    seen = demo(T0)
+    seen.answers(f"audit-test-2.{ZONE}")
+    seen.a_record(f"audit-test-2.{ZONE}", "54.145.185.156")
+    return seen.board()
+
+
+@pytest.fixture(scope="module")
+def replay() -> dict[str, object]:
+    """Every pass of the script; what the board showed at the end, mid-incident and just
+    after it, and the rollups published."""
+    calm, incident = fixed(), demo(T0).board()  # the rules' boards; each pass re-dated
+    timeline: Timeline | None = None
+    rollups: dict[str, dict] = {}
+    shown: dict[str, Board] = {}
+    at = T0
+    while at <= END:
+        if GAP[0] < at < GAP[1]:
+            at += MINUTE
+            continue
+        board = incident if INCIDENT[0] <= at < INCIDENT[1] else calm
+        board, timeline = memory.remember(timeline, replace(board, generated_at=at))
+        for day in timeline.closed:
+            rollups[day.date().isoformat()] = json.loads(
+                json.dumps(memory.rollup(day, timeline.tallies))
+            )
+        if at == INCIDENT[0] + timedelta(minutes=10):
+            shown["incident"] = board
+        if at == INCIDENT[1] + timedelta(minutes=5):
+            shown["after"] = board
+        at += MINUTE
+    shown["end"] = board
+    return {"shown": shown, "rollups": rollups}
+
+
+def env(board: Board, name: str) -> EnvironmentView:
+    return next(e for e in board.environments if e.name == name)
+
+
+def window(view: EnvironmentView, name: str) -> Uptime:
+    return next(u for u in view.uptime if u.window == name)
+
+
+def test_the_script_is_what_the_rules_say() -> None:
+    assert env(fixed(), "test-2").status.value == "amber"
+    assert env(demo(T0).board(), "test-2").status.value == "red"
+
+
+def test_closed_days_are_rolled_up_once_with_their_gap(replay: dict) -> None:
+    rollups = replay["rollups"]
+    assert sorted(rollups) == ["2026-11-20", "2026-11-21"]  # the 22nd is still open
+    day1 = rollups["2026-11-20"]["environments"]
+    assert day1["test-2"] == {
+        "up": 0.0,
+        "degraded": 23.5 * H,
+        "down": 0.5 * H,
+        "unknown": 0.0,
+        "parked": 0.0,
+        "gap": 0.0,
+    }
+    assert day1["test-3"]["parked"] == 24 * H
+    assert day1["base"]["up"] == 24 * H
+    day2 = rollups["2026-11-21"]["environments"]
+    # 00:00-01:02 (the last pass at 00:59 plus 3 periods), then 03:00-24:00.
+    assert day2["test-2"]["degraded"] == (1 * H + 2 * 60) + 21 * H
+    assert day2["test-2"]["gap"] == 1 * H + 58 * 60
+    assert day2["test-3"] == {
+        "up": 0.0,
+        "degraded": 0.0,
+        "down": 0.0,
+        "unknown": 0.0,
+        "parked": 22 * H + 2 * 60,
+        "gap": 1 * H + 58 * 60,
+    }
+
+
+def test_uptime_over_each_window_at_the_end(replay: dict) -> None:
+    test2 = env(replay["shown"]["end"], "test-2")
+    day = window(test2, "24h")  # 21 Nov 12:00 to 22 Nov 12:00: amber throughout
+    assert (day.degraded_s, day.down_s, day.gap_s, day.available) == (24 * H, 0, 0, 1.0)
+    week = window(test2, "7d")  # 2.5 days since the memory began
+    degraded = 23.5 * H + (22 * H + 2 * 60) + 12 * H
+    assert week.degraded_s == pytest.approx(degraded)
+    assert week.down_s == pytest.approx(0.5 * H)
+    assert week.gap_s == pytest.approx(1 * H + 58 * 60)
+    assert week.available == pytest.approx(degraded / (degraded + 0.5 * H))
+    assert window(test2, "90d") == replace(week, window="90d")
+    parked = window(env(replay["shown"]["end"], "test-3"), "7d")
+    assert parked.parked_s == pytest.approx(2.5 * 24 * H - (1 * H + 58 * 60))
+    assert parked.available is None  # parked time is neither up nor down
+    base = window(env(replay["shown"]["end"], "base"), "30d")
+    assert base.up_s == pytest.approx(2.5 * 24 * H - (1 * H + 58 * 60)) and base.available == 1.0
+
+
+def test_since_and_recent_follow_the_incident(replay: dict) -> None:
+    during = env(replay["shown"]["incident"], "test-2")
+    assert during.status.value == "red" and during.since == INCIDENT[0]
+    after = replay["shown"]["after"]
+    assert env(after, "test-2").since == INCIDENT[1]
+    lines = [
+        (t.at, t.before, t.after) for t in after.recent if t.env == "test-2" and t.check is None
+    ]
+    assert lines == [(INCIDENT[1], "red", "amber"), (INCIDENT[0], "amber", "red")]
+    end = replay["shown"]["end"]
+    # A gap is not a change: test-2 has been amber since the incident ended, 2 days ago.
+    assert env(end, "test-2").since == INCIDENT[1]
+    assert end.recent == ()  # nothing changed in the last 24 hours
+    # test-3 has been stopped since the memory began: "at least since".
+    assert env(end, "test-3").since == T0 == end.collector.memory_from
