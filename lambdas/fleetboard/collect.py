@@ -323,7 +323,8 @@ def run_pass(
     )
     # What the board remembers: since-times and the last day's changes. Read once, and
     # written once only after the whole board is published, so it never runs ahead of it.
-    board, timeline = memory.remember(memory.load(publisher, last_board, board.generated_at), board)
+    remembered = memory.load(publisher, last_board, board.generated_at)
+    board, timeline = memory.remember(remembered, board, loaded.inventory.thresholds)
     try:
         release, doc = release_of(board, timeline)
     except Exception as exc:

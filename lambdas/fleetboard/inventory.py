@@ -97,6 +97,10 @@ class Thresholds:
     tls_amber_days: int = 20
     tls_red_days: int = 7
     slow_ms: float = 2000.0  # a green answer slower than this is amber
+    #: A check that changed status more than `flap_changes` times in its last
+    #: `flap_passes` passes is flapping: marked with its count, its changes one line.
+    flap_changes: int = 3
+    flap_passes: int = 20
 
 
 @dataclass(frozen=True, slots=True)

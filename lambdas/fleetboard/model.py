@@ -359,6 +359,9 @@ class Check:
     #: Since when it has had this status, as far as the board remembers (memory/): None
     #: until the pass's timeline is applied.
     since: datetime | None = None
+    #: How many times it changed status in the last `thresholds.flap_passes` passes, when
+    #: that is more than `flap_changes` (it is flapping); None when it is not.
+    flapping: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -610,6 +613,9 @@ class Transition:
     before: str = field(metadata=as_json(key="from"))
     after: str = field(metadata=as_json(key="to"))
     reason: str  # what it is now, in a line: the check's summary or the top issue's text
+    #: The changes this line stands for: a flapping check's changes are one line, from
+    #: the first one's `from` to the last one's `to`.
+    times: int = 1
 
 
 @dataclass(frozen=True, slots=True)

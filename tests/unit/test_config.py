@@ -133,6 +133,12 @@ MISTAKES = [
         "at fewer days left than amber",
     ),
     (
+        "a flapping window too short to flap in",
+        GOOD + "[thresholds]\nflap_changes = 5\nflap_passes = 5\n",
+        "fleet.toml: thresholds.flap_changes: 5 is not fewer than flap_passes (5); a check can "
+        "change at most once a pass, so it could never be flapping",
+    ),
+    (
         "not an address",
         GOOD + '[chain]\nchain_id = 212013\n[environments.prod.chain]\ndeployer = "0x1234"\n',
         'fleet.toml: environments.prod.chain.deployer: "0x1234" is not an address such as '

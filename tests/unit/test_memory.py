@@ -125,9 +125,9 @@ def test_a_saved_timeline_is_read_back_by_the_next_pass(tmp_path: Path) -> None:
     ("saved_bytes", "why"),
     [
         (None, "no saved timeline was found"),
-        (b'{"version": 1, "began": "2026-11-23T08:00:03Z"', "unreadable"),
-        (b'{"version": 99}', "not a version 1 timeline"),
-        (b'{"version": 1, "began": "x", "held": {}, "recent": []}', "malformed"),
+        (b'{"version": 2, "began": "2026-11-23T08:00:03Z"', "unreadable"),
+        (b'{"version": 99}', "not a version 2 timeline"),
+        (b'{"version": 2, "began": "x", "held": {}, "recent": []}', "malformed"),
         (b"[" * 100_000, "unreadable"),
     ],
     ids=["lost", "truncated", "another-version", "bad-time", "too-deep"],

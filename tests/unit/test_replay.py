@@ -9,6 +9,8 @@ The script, for test-2 (the other environments hold one word throughout):
 - 21 Nov 00:59: the last pass before the collector stops; it runs again at 03:00. The time
   after the last pass counts for 3 periods (3 min, to 01:02) as what it showed; the rest,
   1 h 58 min, is a gap, counted as nothing.
+- 22 Nov 08:00-08:10: audit-test-2 flaps: the incident on even minutes, calm on odd ones,
+  ten changes in ten passes; more than 3 in the last 20 passes is flapping.
 - 22 Nov 12:00: the last pass.
 """
 
@@ -29,6 +31,7 @@ T0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 INCIDENT = (T0 + timedelta(hours=6), T0 + timedelta(hours=6, minutes=30))
 GAP = (T0 + timedelta(days=1, minutes=59), T0 + timedelta(days=1, hours=3))
+FLAP = (T0 + timedelta(days=2, hours=8), T0 + timedelta(days=2, hours=8, minutes=10))
 END = T0 + timedelta(days=2, hours=12)
 H = 3600.0
 
@@ -53,7 +56,8 @@ def replay() -> dict[str, object]:
         if GAP[0] < at < GAP[1]:
             at += MINUTE
             continue
-        board = incident if INCIDENT[0] <= at < INCIDENT[1] else calm
+        flapping = FLAP[0] <= at < FLAP[1] and at.minute % 2 == 0
+        board = incident if INCIDENT[0] <= at < INCIDENT[1] or flapping else calm
         board, timeline = memory.remember(timeline, replace(board, generated_at=at))
         for day in timeline.closed:
             rollups[day.date().isoformat()] = json.loads(
@@ -63,6 +67,10 @@ def replay() -> dict[str, object]:
             shown["incident"] = board
         if at == INCIDENT[1] + timedelta(minutes=5):
             shown["after"] = board
+        if at in (FLAP[0] + timedelta(minutes=9), FLAP[0] + timedelta(minutes=20)):
+            shown[f"flap+{(at - FLAP[0]).seconds // 60}"] = board
+        if at == FLAP[0] + timedelta(minutes=30):
+            shown["flap+30"] = board
         at += MINUTE
     shown["end"] = board
     return {"shown": shown, "rollups": rollups}
@@ -111,14 +119,17 @@ def test_closed_days_are_rolled_up_once_with_their_gap(replay: dict) -> None:
 
 def test_uptime_over_each_window_at_the_end(replay: dict) -> None:
     test2 = env(replay["shown"]["end"], "test-2")
-    day = window(test2, "24h")  # 21 Nov 12:00 to 22 Nov 12:00: amber throughout
-    assert (day.degraded_s, day.down_s, day.gap_s, day.available) == (24 * H, 0, 0, 1.0)
+    day = window(test2, "24h")  # 21 Nov 12:00 to 22 Nov 12:00: amber but 5 flapping minutes
+    flapped = 5 * 60.0
+    assert day.degraded_s == pytest.approx(24 * H - flapped)
+    assert (day.down_s, day.gap_s) == (pytest.approx(flapped), 0)
+    assert day.available == pytest.approx(1 - flapped / (24 * H))
     week = window(test2, "7d")  # 2.5 days since the memory began
-    degraded = 23.5 * H + (22 * H + 2 * 60) + 12 * H
+    degraded = 23.5 * H + (22 * H + 2 * 60) + 12 * H - flapped
     assert week.degraded_s == pytest.approx(degraded)
-    assert week.down_s == pytest.approx(0.5 * H)
+    assert week.down_s == pytest.approx(0.5 * H + flapped)
     assert week.gap_s == pytest.approx(1 * H + 58 * 60)
-    assert week.available == pytest.approx(degraded / (degraded + 0.5 * H))
+    assert week.available == pytest.approx(degraded / (degraded + 0.5 * H + flapped))
     assert window(test2, "90d") == replace(week, window="90d")
     parked = window(env(replay["shown"]["end"], "test-3"), "7d")
     assert parked.parked_s == pytest.approx(2.5 * 24 * H - (1 * H + 58 * 60))
@@ -137,8 +148,32 @@ def test_since_and_recent_follow_the_incident(replay: dict) -> None:
     ]
     assert lines == [(INCIDENT[1], "red", "amber"), (INCIDENT[0], "amber", "red")]
     end = replay["shown"]["end"]
-    # A gap is not a change: test-2 has been amber since the incident ended, 2 days ago.
-    assert env(end, "test-2").since == INCIDENT[1]
-    assert end.recent == ()  # nothing changed in the last 24 hours
+    # A gap is not a change: test-2 has been amber since it last flapped back.
+    assert env(end, "test-2").since == FLAP[0] + timedelta(minutes=9)
     # test-3 has been stopped since the memory began: "at least since".
     assert env(end, "test-3").since == T0 == end.collector.memory_from
+
+
+def test_a_flapping_check_is_marked_with_its_count_and_its_changes_are_one_line(
+    replay: dict,
+) -> None:
+    def audit(board: Board) -> object:
+        return next(c for c in env(board, "test-2").checks if c.name == "worker:audit")
+
+    shown = replay["shown"]
+    assert audit(shown["flap+9"]).flapping == 10  # ten changes in the last 20 passes
+    assert audit(shown["flap+20"]).flapping == 9  # 08:00's change has left the window
+    assert audit(shown["flap+30"]).flapping is None  # settled
+    lines = [
+        (t.check, t.before, t.after, t.times, t.at)
+        for t in shown["end"].recent
+        if t.env == "test-2"
+    ]
+    last = FLAP[0] + timedelta(minutes=9)
+    # Its ten changes, and test-2's with it, are one line each: from the first's from to
+    # the last's to; nothing else changed in the last 24 hours.
+    assert lines == [
+        (None, "amber", "amber", 10, last),
+        ("worker:audit", "green", "green", 10, last),
+    ]
+    assert [t for t in shown["end"].recent if t.env != "test-2"] == []

@@ -74,7 +74,15 @@ def thresholds(raw: Mapping[str, Any], problems: Problems) -> Thresholds:
         tls_amber_days=int(raw.get("tls_amber_days", defaults.tls_amber_days)),
         tls_red_days=int(raw.get("tls_red_days", defaults.tls_red_days)),
         slow_ms=float(raw.get("slow_ms", defaults.slow_ms)),
+        flap_changes=int(raw.get("flap_changes", defaults.flap_changes)),
+        flap_passes=int(raw.get("flap_passes", defaults.flap_passes)),
     )
+    if t.flap_changes >= t.flap_passes:
+        problems.add(
+            "thresholds.flap_changes",
+            f"{t.flap_changes} is not fewer than flap_passes ({t.flap_passes}); a check can "
+            "change at most once a pass, so it could never be flapping",
+        )
     if t.tls_red_days > t.tls_amber_days:
         problems.add(
             "thresholds.tls_red_days",

@@ -25,7 +25,7 @@ from fleetboard.text import scrub
 log = logging.getLogger("fleetboard")
 
 STATE_NAME = "timeline"
-VERSION = 1
+VERSION = 2  # 2: flapping (passes, changes) and folded lines (times)
 NOTHING_SAVED = "no saved timeline was found"
 #: A saved timeline larger than this is not ours (1,000 environments of 12 checks is ~1 MB).
 MAX_BYTES = 8 * 1024 * 1024
@@ -35,10 +35,16 @@ def encode(timeline: Timeline) -> bytes:
     doc = {
         "version": VERSION,
         "began": _time(timeline.began),
+        "passes": timeline.passes,
         "reset": timeline.reset,
-        "held": {key: [h.word, _time(h.since)] for key, h in timeline.held.items()},
+        # [word, since] and, for a check that changed lately, the passes it changed in.
+        "held": {
+            key: [h.word, _time(h.since), *([list(h.changes)] if h.changes else [])]
+            for key, h in timeline.held.items()
+        },
         "recent": [
-            [_time(t.at), t.env, t.check, t.before, t.after, t.reason] for t in timeline.recent
+            [_time(t.at), t.env, t.check, t.before, t.after, t.reason, t.times]
+            for t in timeline.recent
         ],
         "seen_at": None if timeline.seen_at is None else _time(timeline.seen_at),
         "tallies": {
@@ -64,10 +70,7 @@ def decode(data: bytes) -> Timeline:
     """The saved timeline; ValueError saying what is wrong with it."""
     doc = versioned(data, VERSION, "timeline", MAX_BYTES)
     try:
-        held = {
-            _text(key): Held(_text(word), _parse(since))
-            for key, (word, since) in _mapping(doc["held"]).items()
-        }
+        held = {_text(key): _held(row) for key, row in _mapping(doc["held"]).items()}
         recent = tuple(
             Transition(
                 _parse(at),
@@ -76,8 +79,9 @@ def decode(data: bytes) -> Timeline:
                 _text(before),
                 _text(after),
                 _text(reason),
+                _count(times),
             )
-            for at, env, check, before, after, reason in doc["recent"]
+            for at, env, check, before, after, reason, times in doc["recent"]
         )
         reset, seen_at = doc.get("reset"), doc.get("seen_at")
         tallies = {
@@ -86,6 +90,7 @@ def decode(data: bytes) -> Timeline:
         }
         return Timeline(
             began=_parse(doc["began"]),
+            passes=_count(doc["passes"]),
             held=held,
             recent=recent,
             reset=None if reset is None else _text(reset),
@@ -184,6 +189,19 @@ def _unbuckets(rows: object) -> tuple[Bucket, ...]:
             raise ValueError("a bucket out of range")
         out.append(Bucket(start, tuple(seconds)))
     return tuple(out)
+
+
+def _held(row: object) -> Held:
+    if not isinstance(row, list) or len(row) not in (2, 3):
+        raise ValueError("a held word of the wrong shape")
+    changes = tuple(_count(n) for n in row[2]) if len(row) == 3 else ()
+    return Held(_text(row[0]), _parse(row[1]), changes)
+
+
+def _count(value: object) -> int:
+    if type(value) is not int or value < 0:
+        raise ValueError("not a count")
+    return value
 
 
 def _time(value: datetime) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from fleetboard.inventory import Thresholds
 from fleetboard.memory.uptime import WORD_CLASS, Tally, add, closed_days, counted, figures
 from fleetboard.model import Board, Check, EnvironmentView, Issue, Transition
 
@@ -29,6 +30,8 @@ class Held:
 
     word: str
     since: datetime
+    #: The passes (by number) in which a check changed, within the flapping window.
+    changes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,7 @@ class Timeline:
     """What the board remembers after a pass."""
 
     began: datetime  # when this memory began: every `since` is at or after it
+    passes: int = 0  # passes remembered: numbers each change, for the flapping window
     held: Mapping[str, Held] = field(default_factory=dict)
     recent: tuple[Transition, ...] = ()  # newest first
     #: Why it began again at `began` (its saved state was lost); shown for a day.
@@ -52,12 +56,16 @@ def env_word(view: EnvironmentView) -> str:
     return view.lifecycle.value if view.lifecycle.grey else view.status.value
 
 
-def remember(previous: Timeline | None, board: Board) -> tuple[Board, Timeline]:
+def remember(
+    previous: Timeline | None, board: Board, thresholds: Thresholds | None = None
+) -> tuple[Board, Timeline]:
     """This pass's board with its since-times and recent changes, and the timeline after it.
-    `previous` None: the first pass, whose memory begins now."""
+    `previous` None: the first pass, whose memory begins now. `thresholds` say when a
+    check is flapping (the defaults when None)."""
     now = board.generated_at
     began = previous.began if previous else now
-    marks = _Marks(previous.held if previous else {}, now)
+    number = (previous.passes if previous else 0) + 1
+    marks = _Marks(previous.held if previous else {}, now, number, thresholds or Thresholds())
     tallies = _tallies(previous, board)
     envs = [
         replace(
@@ -70,7 +78,7 @@ def remember(previous: Timeline | None, board: Board) -> tuple[Board, Timeline]:
     issues = tuple(_issue(issue, marks) for issue in summary.issues)
     fleet_since = marks.keep("fleet", summary.status.value)
     window = [t for t in previous.recent if now - t.at < RECENT] if previous else []
-    recent = tuple([*reversed(marks.changes), *window][:RECENT_MAX])
+    recent = tuple(_folded([*reversed(marks.changes), *window], marks.flapping)[:RECENT_MAX])
     reset = previous.reset if previous and now - previous.began < RECENT else None
     collector = replace(board.collector, memory_from=began, memory_reset=reset)
     shown = replace(
@@ -82,6 +90,7 @@ def remember(previous: Timeline | None, board: Board) -> tuple[Board, Timeline]:
     )
     after = Timeline(
         began=began,
+        passes=number,
         held=marks.held,
         recent=recent,
         reset=reset,
@@ -113,11 +122,16 @@ def _tallies(previous: Timeline | None, board: Board) -> dict[str, Tally]:
 class _Marks:
     """The pass's bookkeeping: what each key held before, what it holds now, what changed."""
 
-    def __init__(self, before: Mapping[str, Held], now: datetime) -> None:
+    def __init__(
+        self, before: Mapping[str, Held], now: datetime, number: int, thresholds: Thresholds
+    ) -> None:
         self.before = before
         self.now = now
+        self.number = number
+        self.thresholds = thresholds
         self.held: dict[str, Held] = {}
         self.changes: list[Transition] = []
+        self.flapping: set[tuple[str, str | None]] = set()  # (env, check) of flapping checks
 
     def keep(
         self, key: str, word: str, line: tuple[str, str | None, str] | None = None
@@ -132,6 +146,20 @@ class _Marks:
         self.held[key] = Held(word, since)
         return since
 
+    def flaps(self, key: str, env: str, check: str | None) -> int | None:
+        """Count `key`'s change this pass, if it changed, in its window; its count when it
+        changed more than `flap_changes` times in the last `flap_passes` passes, else None."""
+        was, now = self.before.get(key), self.held[key]
+        window = self.number - self.thresholds.flap_passes
+        changes = tuple(n for n in (was.changes if was else ()) if n > window)
+        if was is not None and was.word != now.word:
+            changes += (self.number,)
+        self.held[key] = replace(now, changes=changes)
+        if len(changes) <= self.thresholds.flap_changes:
+            return None
+        self.flapping.add((env, check))
+        return len(changes)
+
 
 def _environment(view: EnvironmentView, marks: _Marks) -> EnvironmentView:
     # A grey environment's checks are not rated: one line for the environment ("stopped"),
@@ -142,13 +170,33 @@ def _environment(view: EnvironmentView, marks: _Marks) -> EnvironmentView:
     # grey: its line says what it is now.
     grey = view.lifecycle.grey or not view.issues
     reason = f"{view.name} is {env_word(view)}" if grey else view.issues[0].text
-    since = marks.keep(f"env:{view.name}", env_word(view), (view.name, None, reason))
+    key = f"env:{view.name}"
+    since = marks.keep(key, env_word(view), (view.name, None, reason))
+    marks.flaps(key, view.name, None)  # an environment that flaps with its check: one line
     return replace(view, checks=checks, since=since)
 
 
 def _check(env: str, check: Check, marks: _Marks, listed: bool) -> Check:
+    key = f"check:{check.id}"
     line = (env, check.name, check.summary) if listed else None
-    return replace(check, since=marks.keep(f"check:{check.id}", check.status.value, line))
+    since = marks.keep(key, check.status.value, line)
+    return replace(check, since=since, flapping=marks.flaps(key, env, check.name))
+
+
+def _folded(lines: list[Transition], flapping: set[tuple[str, str | None]]) -> list[Transition]:
+    """`lines` (newest first) with each flapping check's lines as one: the newest line's
+    time, word and reason, the oldest line's `from`, and how many changes it stands for."""
+    out: list[Transition] = []
+    at: dict[tuple[str, str | None], int] = {}
+    for line in lines:
+        key = (line.env, line.check)
+        if key in flapping and key in at:
+            first = out[at[key]]
+            out[at[key]] = replace(first, before=line.before, times=first.times + line.times)
+            continue
+        at[key] = len(out)
+        out.append(line)
+    return out
 
 
 def _issue(issue: Issue, marks: _Marks) -> Issue:
