@@ -68,6 +68,9 @@ class PassResult:
     #: Keys of this pass that were not written (a publish that failed part-way); empty
     #: when everything was, or when nothing was even tried (a snapshot that failed).
     unpublished: list[str] = field(default_factory=list)
+    #: The state objects (`state/<name>.json`) this pass did not write because another pass
+    #: wrote them after this one read them: the other's state stays; this board stays too.
+    state_conflicts: list[str] = field(default_factory=list)
 
     @property
     def publish_failed(self) -> bool:
@@ -342,10 +345,13 @@ def run_pass(
             error=str(exc),
             unpublished=exc.unwritten,
         )
-    memory.save(publisher, timeline)
+    # Each written only over the state this pass read: a conflict drops this pass's state
+    # (the other pass's stays, and the next pass reads it), never the pass.
+    refused = [memory.save(publisher, timeline)]
     if chain:
-        wallet_memory.save(publisher, wallet_memory.advance(trails, board))
-    return PassResult(board=board, document=doc, published=written)
+        refused.append(wallet_memory.save(publisher, wallet_memory.advance(trails, board)))
+    conflicts = [c.key for c in refused if c is not None]
+    return PassResult(board=board, document=doc, published=written, state_conflicts=conflicts)
 
 
 class _LastBoard:

@@ -145,6 +145,10 @@ def _record(result: PassResult) -> None:
     # Only a whole board counts: a publish that stopped part-way is not a successful pass.
     whole = bool(result.published) and result.error is None
     metrics.add_metric("PassPublished", MetricUnit.Count, 1 if whole else 0)
+    # State this pass did not write because another pass had since it read it: only when
+    # it happens (reserved concurrency 1 should keep it from ever happening).
+    if result.state_conflicts:
+        metrics.add_metric("StateConflicts", MetricUnit.Count, len(result.state_conflicts))
     for source, run_ in board.collector.sources.items():
         if not run_.ok:
             with _one("SourceFailures", MetricUnit.Count, 1) as metric:

@@ -14,25 +14,43 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
+import hashlib
 import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from fleetboard.state import StateStore
+from fleetboard.state import (
+    CHANGED,
+    CREATED,
+    DELETED,
+    LOCKED,
+    RACED,
+    UNREAD,
+    StateConflict,
+    StateStore,
+    Unread,
+    Versions,
+    refusal,
+)
 
 log = logging.getLogger("fleetboard")
 
 LATEST = "latest.json"
 INDEX = "index.html"
 HISTORY_PREFIX = "history/"
-#: Small objects a source keeps between passes (the GitHub source's ETags): `state/<name>`.
+#: Small objects the board keeps between passes (its timeline, the wallets' trails, the
+#: GitHub source's ETags): `state/<name>.json`, each written only over the one its pass read.
 STATE_PREFIX = "state/"
+#: How long a folder's state write waits for another pass's check-and-rename (milliseconds
+#: each) before it gives up and calls it a conflict.
+STATE_LOCK_WAIT_S = 5.0
 #: Every key a pass may write besides history/: the collector's role may write these and
 #: nothing else (infra/collector.py grants exactly them).
 ASSETS = ("board.css", "board.js", "not-found.html")
@@ -139,6 +157,7 @@ class LocalPublisher:
     def __init__(self, root: str | Path, *, stale_temp_s: float = STALE_TEMP_S) -> None:
         self.root = Path(root)
         self.stale_temp_s = stale_temp_s
+        self._versions = Versions()  # what load_state read: the state writes' condition
 
     def publish(self, release: Release) -> list[str]:
         plan = ordered(release)
@@ -158,17 +177,32 @@ class LocalPublisher:
             return None
 
     def load_state(self, name: str) -> bytes | None:
-        return self.read(state_key(name))
+        """The file, remembering its SHA-256 (or its absence) for save_state."""
+        try:
+            data = self.read(state_key(name))
+        except BaseException:
+            self._versions.lost(name)
+            raise
+        self._versions.saw(name, _digest(data))
+        return data
 
     def save_state(self, name: str, data: bytes) -> None:
-        """One file, staged and renamed like the board's; a failure raises the OSError."""
+        """One file, staged like the board's, and renamed into place only if the file there
+        is still the one load_state read (absent if it read none): checked and renamed under
+        an exclusive lock on the state folder, so no other pass's write lands in between.
+        Otherwise StateConflict, and nothing is written. A failure raises the OSError."""
         key = state_key(name)
         [(_, tmp)] = self._stage_all([(key, data)])
         try:
-            tmp.replace(self.root / key)
+            with _locked(self.root / STATE_PREFIX, key):
+                why = refusal(self._versions.expected(name), _digest(self.read(key)))
+                if why is not None:
+                    raise StateConflict(key, why)
+                tmp.replace(self.root / key)
         except BaseException:
             _discard([tmp])
             raise
+        self._versions.saw(name, _digest(data))
 
     def sweep(self) -> list[str]:
         """Delete the temporary files of passes that died mid-write; return their names.
@@ -236,6 +270,33 @@ def _discard(paths: Iterable[Path]) -> None:
     for path in paths:
         with contextlib.suppress(OSError):  # best effort: the next pass's sweep retries
             path.unlink(missing_ok=True)
+
+
+def _digest(data: bytes | None) -> str | None:
+    """A state file's version: its SHA-256, like an ETag a hash of the bytes; None: no file."""
+    return None if data is None else "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@contextlib.contextmanager
+def _locked(folder: Path, key: str) -> Iterator[None]:
+    """An exclusive lock on `folder` itself (flock on the directory: no lock file left in
+    it), held by every LocalPublisher's state write there, in any process. A holder that
+    dies releases it with its descriptor; one that holds it past STATE_LOCK_WAIT_S is
+    another pass writing, and this write is its conflict."""
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        give_up_at = time.monotonic() + STATE_LOCK_WAIT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= give_up_at:
+                    raise StateConflict(key, LOCKED) from None
+                time.sleep(0.01)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
 
 
 # --------------------------------------------------------------------------- S3
@@ -306,6 +367,7 @@ class S3Publisher:
     def __init__(self, bucket: str, client: Any) -> None:
         self.bucket = bucket
         self.client = client
+        self._versions = Versions()  # the ETags load_state read: the state PUTs' condition
 
     def publish(self, release: Release) -> list[str]:
         """Put each object in the contract's order. The first failure stops the rest (a page
@@ -327,6 +389,56 @@ class S3Publisher:
         return written
 
     def read(self, key: str) -> bytes | None:
+        found = self._get(key)
+        return None if found is None else found[0]
+
+    def load_state(self, name: str) -> bytes | None:
+        """The object, remembering its ETag (or its absence) for save_state."""
+        try:
+            found = self._get(state_key(name))
+        except BaseException:
+            self._versions.lost(name)
+            raise
+        if found is None:
+            self._versions.saw(name, None)
+            return None
+        data, etag = found
+        if etag is None:  # S3 always sends one; without it, no write can be conditional
+            self._versions.lost(name)
+        else:
+            self._versions.saw(name, etag)
+        return data
+
+    def save_state(self, name: str, data: bytes) -> None:
+        """A conditional PUT: `If-Match` the ETag load_state read, or `If-None-Match: *` if
+        it found none. S3 refusing it (412 PreconditionFailed; 409 ConditionalRequestConflict
+        when another write of the key is under way; 404 NoSuchKey when the object was deleted)
+        is StateConflict, and nothing is written. Any other failure raises botocore's error.
+
+        A PUT that landed but whose answer was lost is retried by botocore and then finds its
+        own write: a conflict is said, and the state there is this pass's all the same."""
+        from botocore.exceptions import ClientError
+
+        key = state_key(name)
+        expected = self._versions.expected(name)
+        if expected is Unread.FAILED:
+            raise StateConflict(key, UNREAD)
+        condition = {"IfNoneMatch": "*"} if expected is None else {"IfMatch": expected}
+        try:
+            response = self._put(key, data, "no-store", **condition)
+        except ClientError as exc:
+            why = _refused(exc, expected)
+            if why is None:
+                raise
+            raise StateConflict(key, why) from exc
+        etag = response.get("ETag") if isinstance(response, dict) else None
+        if isinstance(etag, str):
+            self._versions.saw(name, etag)
+        else:  # written, but which version is there now is unknown
+            self._versions.lost(name)
+
+    def _get(self, key: str) -> tuple[bytes, str | None] | None:
+        """The object and its ETag, or None if there is none."""
         from botocore.exceptions import ClientError
 
         try:
@@ -337,19 +449,29 @@ class S3Publisher:
                 return None
             raise
         body: bytes = response["Body"].read()
-        return body
+        etag = response.get("ETag")
+        return body, etag if isinstance(etag, str) else None
 
-    def load_state(self, name: str) -> bytes | None:
-        return self.read(state_key(name))
-
-    def save_state(self, name: str, data: bytes) -> None:
-        self._put(state_key(name), data, "no-store")
-
-    def _put(self, key: str, data: bytes, cache_control: str) -> None:
-        self.client.put_object(
+    def _put(self, key: str, data: bytes, cache_control: str, **condition: str) -> Any:
+        return self.client.put_object(
             Bucket=self.bucket,
             Key=key,
             Body=data,
             ContentType=content_type(key),
             CacheControl=cache_control,
+            **condition,
         )
+
+
+def _refused(exc: Any, expected: str | None) -> str | None:
+    """Why S3 refused a conditional state PUT, or None when it failed for another reason."""
+    response = exc.response if isinstance(exc.response, dict) else {}
+    code = response.get("Error", {}).get("Code")
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code == "PreconditionFailed" or status == 412:  # an object, not the one read
+        return CREATED if expected is None else CHANGED
+    if code == "ConditionalRequestConflict" or status == 409:
+        return RACED
+    if code == "NoSuchKey" and expected is not None:  # If-Match on a key now gone
+        return DELETED
+    return None

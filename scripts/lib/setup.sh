@@ -80,15 +80,17 @@ ensure_chromium() {
 }
 
 # ensure_node_tools: the pinned Node tools of package.json, from the lockfile: the CDK CLI,
-# anvil (a local EVM node: @foundry-rs/anvil ships its binary in a platform package) and
-# solc-js (compiles tests/contracts/ for it). npm's cache keeps the downloads between runs.
+# anvil (a local EVM node: @foundry-rs/anvil ships its binary in a platform package),
+# solc-js (compiles tests/contracts/ for it) and axe-core (tests/browser/ injects its
+# axe.min.js into the page). npm's cache keeps the downloads between runs.
 ensure_node_tools() {
   if [ -x node_modules/.bin/cdk ] && [ -x node_modules/.bin/anvil ] && [ -x node_modules/.bin/solcjs ] &&
+     [ -s node_modules/axe-core/axe.min.js ] &&
      [ node_modules/.package-lock.json -nt package-lock.json ]; then
     return 0
   fi
-  command -v npm >/dev/null 2>&1 || { echo "fleetboard needs Node.js and npm (CDK CLI, anvil, solc-js)" >&2; return 1; }
-  say "installing the pinned Node tools: CDK CLI, anvil, solc-js (npm ci)"
+  command -v npm >/dev/null 2>&1 || { echo "fleetboard needs Node.js and npm (CDK CLI, anvil, solc-js, axe-core)" >&2; return 1; }
+  say "installing the pinned Node tools: CDK CLI, anvil, solc-js, axe-core (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
 }
 

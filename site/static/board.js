@@ -1,5 +1,6 @@
-/* fleetboard page script: local times, the age clock, the stale banner, and a reload when
-   latest.json has a newer pass. No dependencies; the page reads fine without it. */
+/* fleetboard page script: local times, the age clock, the stale banner, a reload when
+   latest.json has a newer pass, and the recent changes since the viewer's last visit marked.
+   No dependencies; the page reads fine without it. */
 (function () {
   "use strict";
 
@@ -81,6 +82,84 @@
     banner.hidden = false;
   }
 
+  /* Since your last visit. This browser keeps (localStorage, per fleet) the newest pass it
+     has shown; on the next visit, each line of recent changes newer than that gets the word
+     "new", and the heading their count. A visit starts when the viewer opens or reloads the
+     page; the reloads this script makes for a newer pass carry the visit's starting point
+     over (sessionStorage), so the marks stay while the viewer reads, and a change that comes
+     in meanwhile is marked too. First visit, or no storage (blocked, cleared): no marks. */
+  var fleet = body.getAttribute("data-fleet") || "";
+  var SEEN_KEY = "fleetboard:seen:" + fleet;
+  var VISIT_KEY = "fleetboard:visit:" + fleet;
+
+  function storage(name) {
+    try {
+      var s = window[name];
+      return s && typeof s.getItem === "function" ? s : null;
+    } catch (e) {
+      return null; /* blocked by the browser's settings: a SecurityError */
+    }
+  }
+
+  function load(s, key) {
+    try {
+      return s ? s.getItem(key) : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function save(s, key, value) {
+    try {
+      if (s) {
+        if (value === null) s.removeItem(key);
+        else s.setItem(key, value);
+      }
+    } catch (e) {
+      /* full or blocked: the marks are a convenience */
+    }
+  }
+
+  var local = storage("localStorage");
+  var session = storage("sessionStorage");
+  var carried = load(session, VISIT_KEY);
+  save(session, VISIT_KEY, null);
+  var visitFrom = carried !== null ? carried : load(local, SEEN_KEY);
+
+  function markNew() {
+    var since = Date.parse(visitFrom || "");
+    if (isNaN(since)) return;
+    var lines = document.querySelectorAll(".changes li[data-t]");
+    var count = 0;
+    for (var i = 0; i < lines.length; i++) {
+      var li = lines[i];
+      if (!(Number(li.getAttribute("data-t")) * 1000 > since)) continue;
+      count++;
+      li.classList.add("new");
+      var badge = document.createElement("span");
+      badge.className = "badge new";
+      badge.textContent = "new";
+      var text = li.lastElementChild || li;
+      text.insertBefore(document.createTextNode(" "), text.firstChild);
+      text.insertBefore(badge, text.firstChild);
+    }
+    var heading = document.getElementById("recent-h");
+    if (!count || !heading) return;
+    var total = document.createElement("span");
+    total.className = "badge new";
+    total.id = "recent-new";
+    total.textContent = count + " new since your last visit";
+    heading.appendChild(total);
+  }
+
+  /* The newest pass this browser has shown: never one loaded unseen in a background tab,
+     never moved back by an older page. */
+  function remember() {
+    if (document.hidden || isNaN(generated)) return;
+    var before = Date.parse(load(local, SEEN_KEY) || "");
+    if (!(before >= generated)) save(local, SEEN_KEY, generatedIso);
+  }
+
   /* Reload when the collector has published a newer pass. Quiet when latest.json cannot be
      read (file://, 404, offline): the stale banner already tells the viewer. */
   function poll() {
@@ -91,6 +170,7 @@
       })
       .then(function (doc) {
         if (doc && typeof doc.generated_at === "string" && doc.generated_at !== generatedIso) {
+          save(session, VISIT_KEY, visitFrom || generatedIso);
           location.reload();
         }
       })
@@ -98,11 +178,14 @@
   }
 
   localTimes();
+  markNew();
+  remember();
   tick();
   setInterval(tick, 1000);
   setInterval(poll, POLL_MS);
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden) {
+      remember();
       tick();
       poll();
     }

@@ -13,19 +13,34 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, Playwright, sync_playwright
-from tests.boards import NOW, demo_board, document, remembered_demo_board
+from tests.boards import (
+    FAILS_AT,
+    NOW,
+    REMEMBERED_FROM,
+    STOPS_AT,
+    ZONE,
+    big_board,
+    demo,
+    demo_board,
+    document,
+    remembered,
+    remembered_demo_board,
+)
+from tests.tools import missing
 
 from fleetboard import render, snapshot
 from fleetboard.model import Board
 
 CHROMIUM = Path("/usr/bin/chromium")
+#: axe-core, from package.json's devDependencies (scripts/lib/setup.sh: ensure_node_tools).
+AXE = Path(__file__).parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -51,15 +66,60 @@ def publish(folder: Path, board: Board, *, latest: Board | None = None) -> None:
         (folder / name).write_bytes(body)
 
 
+#: The remembered demo a few minutes on (`later_board`): two changes newer than NOW.
+LATER = NOW + timedelta(minutes=4)
+LATER_DOWN = (f"email-test-2.{ZONE}", f"cred-test-2.{ZONE}")
+
+
+def later_board(at: datetime = LATER) -> Board:
+    """The remembered demo (tests/boards.py: remembered_demo_board's passes, the same
+    observations) carried on: a pass at NOW, then email-test-2 answers 500 from NOW + 2 min
+    and cred-test-2 from NOW + 4 min. So its recent changes are the demo's two, and two
+    newer than NOW (the newest first); `at` after LATER adds a pass with nothing new."""
+
+    def observed(when: datetime, down: tuple[str, ...] = ()) -> Board:
+        seen = demo(when)
+        if when < FAILS_AT:
+            seen.answers(f"audit-test-2.{ZONE}")
+            seen.answers(f"email-test-2.{ZONE}")
+        if when >= STOPS_AT:
+            seen.stopped("test", "i-0135a8b2c53d14941", "3.214.219.209", launched_days_ago=3.1)
+        for host in down:
+            seen.answers(host, code=500, body="upstream gone", ms=12)
+        return seen.board()
+
+    passes = [observed(when) for when in (REMEMBERED_FROM, FAILS_AT, STOPS_AT, NOW)]
+    passes += [observed(NOW + timedelta(minutes=2), LATER_DOWN[:1]), observed(LATER, LATER_DOWN)]
+    if at > LATER:
+        passes.append(observed(at, LATER_DOWN))
+    shown, _ = remembered(*passes)
+    return shown
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's axe.min.js, as ensure_node_tools installs it (package.json pins it)."""
+    if not AXE.is_file():
+        missing(
+            f"axe-core is not at {AXE}: run scripts/test.sh once, or source "
+            "scripts/lib/setup.sh and run ensure_node_tools"
+        )
+    return AXE.read_text()
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Folders of published boards: demo, hostile, old, newer (latest.json ahead), nolatest,
     remembered (the demo after 64 minutes of memory, with two changes; hostile: three, one
-    of them a script in its reason)."""
+    of them a script in its reason), later (remembered, four minutes on: two changes more),
+    later-newer (later, its latest.json a pass ahead), big (100 environments, rows folded)."""
     root = tmp_path_factory.mktemp("site")
     publish(root / "demo", demo_board())
     publish(root / "remembered", remembered_demo_board())
     publish(root / "remembered-hostile", remembered_demo_board(hostile=True))
+    publish(root / "later", later_board())
+    publish(root / "later-newer", later_board(), latest=later_board(LATER + timedelta(minutes=1)))
+    publish(root / "big", big_board(100))
     publish(root / "hostile", demo_board(hostile=True))
     publish(root / "old", demo_board(NOW - timedelta(seconds=10 * PERIOD_S)))
     publish(root / "newer", demo_board(), latest=demo_board(NOW + timedelta(seconds=PERIOD_S)))
@@ -96,10 +156,7 @@ def base_url(site: Path) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing: apt-get install -y chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing(f"{CHROMIUM} is missing: apt-get install -y chromium")
     with sync_playwright() as p:
         yield p
 

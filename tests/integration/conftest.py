@@ -20,11 +20,10 @@ are skipped, except in CI (`CI=true`), where they fail.
 from __future__ import annotations
 
 import json
-import os
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 from tests.integration.fixtures.chain import CHAIN_ID, Contracts
@@ -32,19 +31,12 @@ from tests.integration.fixtures.child import MarkedRun
 from tests.integration.fixtures.hosts import SIM_HOSTS
 from tests.integration.github.helpers import OCTOKIT_OPENAPI_VERSION, spec_file
 from tests.integration.github.openapi import OpenApiCheck
+from tests.tools import missing as _missing
 
 from fleetboard.demo import chain as local
 from fleetboard.demo.aws_world import start_moto_server
 from fleetboard.demo.github import GithubServer
 from fleetboard.demo.hosts import HostServer
-
-
-def _missing(why: str) -> NoReturn:
-    """A tool the setup script installs is not there: skip, or fail in CI."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(why)
-    pytest.skip(why)
-
 
 # --------------------------------------------------------------------------- AWS
 

@@ -16,6 +16,7 @@ import pytest
 from markupsafe import escape
 from tests.boards import (
     EXPLORER,
+    FAILS_AT,
     NOW,
     PROD_DEPLOYER,
     PROD_PAYMASTER,
@@ -168,12 +169,12 @@ def test_optional_endpoint_that_fails_is_grey_optional(demo_html: str) -> None:
         r'<span class="pill optional">optional</span> <span><span class="check">mcp', slot1
     )
     row = re.search(
-        r"<tr class=\"optional\"[^>]*><td>test<td>mcp<td>test-mcp\.litentry\.org<td>(.*?)</tr>",
+        r"<tr class=\"optional\"[^>]*><td>(.*?)<td>test<td>mcp<td>test-mcp\.litentry\.org<td>(.*?)</tr>",
         demo_html,
     )
     assert row, "the optional check's row in the services table"
-    assert ">optional</span>" in row.group(1)
-    assert "optional: dns: NXDOMAIN" in row.group(1)
+    assert row.group(1) == '<span class="pill optional">optional</span>'  # status first
+    assert "optional: dns: NXDOMAIN" in row.group(2)
 
 
 @pytest.mark.parametrize(
@@ -219,6 +220,31 @@ def test_a_card_marks_its_soonest_certificate_by_the_rules_thresholds(
     marked = f'<strong class="days soon">{days} days</strong>' in card(html, "test")
     assert marked is soon
     assert f'<strong class="days">{days} days</strong>' in card(html, "test") or soon
+
+
+def test_every_table_leads_with_its_status(demo_html: str) -> None:
+    # The status column first, as the pill leads every list of the page: on a phone it is
+    # what a row shows first (tests/browser checks it is on screen at 390 px).
+    for heading in ("services-h", "certs-h", "ci-h", "drift-h"):
+        table = section(demo_html, f'detail" aria-labelledby="{heading}')
+        assert '<thead><tr><th scope="col">status<th' in table, heading
+    # ... and every row's first cell is its word: a pill, or a run's state
+    first_cells = re.findall(r'<tr[^>]*title="source [^"]*"><td>(.*?)<td>', demo_html)
+    runs = [c for c in first_cells if c in ("in progress", "queued")]
+    pills = [c for c in first_cells if re.fullmatch(r'<span class="pill (\w+)">\1</span>', c)]
+    assert len(runs) == 3
+    assert len(pills) + len(runs) == len(first_cells) > 10
+
+
+def test_a_soon_expiring_certificate_says_so_in_words_on_its_card(demo_html: str) -> None:
+    # the days are amber-coloured; the pill says amber, so the colour is never alone
+    cert = re.search(r'<p class="cert"[^>]*>(.*?)</p>', card(demo_html, "test"), re.S)
+    assert cert
+    assert text_of(cert.group(1)) == (
+        f"certificates: soonest expiry in 12 days amber · signer-test.{ZONE}"
+    )
+    calm = re.search(r'<p class="cert"[^>]*>(.*?)</p>', card(demo_html, "prod"), re.S)
+    assert calm and "pill" not in calm.group(1)
 
 
 def test_drift_table_has_environment_and_fleet_rows(demo_html: str) -> None:
@@ -278,8 +304,8 @@ def test_a_computed_mapping_is_labelled_computed_in_the_card_and_the_queue() -> 
     assert re.search(r'<span class="guess" title="source github · [^"]*a guess', slot1)
     assert "1 waiting: run #1289 PR #415 (computed)" in text_of(card(html, "test-2"))
     rows = text_of(ci_table(html))
-    assert "#1287 harness-ci.yml in progress 1 (computed) #411" in rows
-    assert "#1289 harness-ci.yml queued 2 (computed) #415" in rows
+    assert "in progress #1287 harness-ci.yml 1 (computed) #411" in rows
+    assert "queued #1289 harness-ci.yml 2 (computed) #415" in rows
     # and the summary says why
     summary = text_of(section(html, "summary"))
     assert "CI amber 2 in progress · 1 queued · GitHub API 87 of 5,000 left · 3 requests" in summary
@@ -295,8 +321,8 @@ def test_two_holders_on_one_slot_are_both_shown_as_a_problem() -> None:
     assert "run #1288 · harness CI (no LLM) feat/y-nonce · dlee" in seen
     rows = re.findall(r'<tr class="red" title="source github[^"]*">(.*?)</tr>', html)
     assert [text_of(row)[:44] for row in rows] == [
-        "#1287 harness-ci.yml in progress 1 2 holders",
-        "#1288 harness-ci.yml in progress 1 2 holders",
+        "in progress #1287 harness-ci.yml 1 2 holders",
+        "in progress #1288 harness-ci.yml 1 2 holders",
     ]
     summary = text_of(section(html, "summary"))
     assert "3 in progress · 1 queued" in summary
@@ -377,15 +403,15 @@ def test_ci_queue_lists_every_run_in_flight(demo_doc: dict[str, Any], demo_html:
     rows = re.findall(r"<tr title=\"source github[^\"]*\">(.*?)</tr>", table, re.S)
     assert len(rows) == len(demo_doc["ci"]["runs"]) == 3
     assert text_of(rows[0]) == (
-        "#1287 harness-ci.yml in progress 1 #411 broker: rotate the OIDC signing key on deploy "
+        "in progress #1287 harness-ci.yml 1 #411 broker: rotate the OIDC signing key on deploy "
         "feat/x mira-k 2026-11-23 07:44 UTC harness/v2-stage*-demo.sh on Heima mainnet "
         "(test deployer)"
     )
     assert text_of(rows[1]) == (
-        "#1289 harness-ci.yml queued 1 (annotation) #415 workers: retry audit uploads on 503 "
+        "queued #1289 harness-ci.yml 1 (annotation) #415 workers: retry audit uploads on 503 "
         "fix/audit-retry dlee queued 2026-11-23 07:56 UTC"
     )
-    assert text_of(rows[2]).startswith("#1290 harness-ci.yml in progress — Merge pull request")
+    assert text_of(rows[2]).startswith("in progress #1290 harness-ci.yml — Merge pull request")
     # placed with the other tables: after certificates, before drift
     order = [demo_html.index(f'aria-labelledby="{h}"') for h in ("certs-h", "ci-h", "drift-h")]
     assert order == sorted(order)
@@ -843,7 +869,11 @@ def test_hundred_environments_fit_the_page_budget_and_fold_green_rows() -> None:
     assert "folded into one line, naming their environments" in html
     # the environments whose green checks are folded are named in the folded line
     running = [e["name"] for e in doc["environments"] if e["lifecycle"] == "running"]
-    folded = re.search(r'<tr class="fold green"[^>]*><td>(\d+) envs<td colspan="2">(.*?)<td>', html)
+    folded = re.search(
+        r'<tr class="fold green"[^>]*><td><span class="pill green">green</span>'
+        r'<td>(\d+) envs<td colspan="2">(.*?)<td>',
+        html,
+    )
     assert folded
     assert int(folded.group(1)) == len(running)
     assert folded.group(2).endswith(" checks on " + ", ".join(running))
@@ -861,7 +891,7 @@ def test_hundred_environments_with_a_bad_day_of_memory_fit_the_page_budget() -> 
     assert text_of(card(html, "test-17")).startswith("test-17 red for 2 h ")
     assert text_of(card(html, "test-2")).startswith("test-2 green for at least 3 days ")
     changes = section(html, "recent")
-    assert changes.count("<li>") == len(board.recent)
+    assert changes.count("<li data-t=") == len(board.recent)
 
 
 def test_hundred_environments_remembered_once_fit_the_page_budget() -> None:
@@ -884,7 +914,7 @@ def test_a_storm_of_changes_is_listed_only_to_the_fold() -> None:
     board, _ = memory.remember(start, big_board(100))
     html = render.render_page(document(board))
     changes = section(html, "recent")
-    assert changes.count("<li>") == render.RECENT_SHOWN + render.RECENT_FOLDED
+    assert changes.count("<li data-t=") == render.RECENT_SHOWN + render.RECENT_FOLDED
     assert "<summary>and 130 earlier changes</summary>" in changes
     assert "and 100 more: <code>latest.json</code> lists every change of the day." in changes
 
@@ -990,11 +1020,15 @@ def test_recent_changes_are_under_the_summary_newest_first(remembered_html: str)
     assert text_of(recent.split("</h2>")[0]).endswith(
         "Recent changes 2 · since 06:56 UTC, when the board's memory begins"
     )
-    lines = [text_of(li) for li in re.findall(r"<li>(.*?)</li>", recent, re.S)]
+    lines = [text_of(li) for li in re.findall(r"<li data-t=\"[^\"]+\">(.*?)</li>", recent, re.S)]
     assert lines == [
         "07:51 UTC test red → stopped · 9 min ago · test is stopped",
         "07:46 UTC test-2 worker:audit green → red · 14 min ago · HTTP 502 in 41 ms",
     ]
+    # each line carries its time for board.js (the lines since the viewer's last visit)
+    times = [int(t) for t in re.findall(r'<li data-t="(\d+)">', recent)]
+    assert times == [int(FAILS_AT.timestamp()) + 300, int(FAILS_AT.timestamp())]
+    assert 'data-fleet="agentkeys"' in remembered_html
     # the new word is a pill, linked to its card by the environment's name
     audit = '<a href="#env-test-2">test-2</a> <b>worker:audit</b> green → <span class="pill red">'
     assert audit in recent
@@ -1005,7 +1039,7 @@ def test_a_script_in_a_reason_is_escaped_in_recent_changes() -> None:
     html = render.render_page(document(remembered_demo_board(hostile=True)))
     assert XSS not in html
     recent = section(html, "recent")
-    email = re.search(r"<li>(?:(?!</li>).)*<b>worker:email</b>.*?</li>", recent, re.S)
+    email = re.search(r"<li data-t=(?:(?!</li>).)*<b>worker:email</b>.*?</li>", recent, re.S)
     assert email, "the email worker's change"
     assert str(escape(XSS)) in email.group(0)
     assert f"green → red · 14 min ago · HTTP 200 in 68 ms but the body is '{XSS}', not ok" in (
@@ -1027,10 +1061,10 @@ def test_more_than_a_screen_of_changes_folds_into_one_line() -> None:
     recent = section(html, "recent")
     assert text_of(recent.split("</h2>")[0]).endswith("Recent changes 62 · last 24 h")
     shown, folded = recent.split("<details>")
-    assert shown.count("<li>") == render.RECENT_SHOWN
+    assert shown.count("<li data-t=") == render.RECENT_SHOWN
     assert "<summary>and 42 earlier changes</summary>" in folded
     assert f'<ol class="changes" start="{render.RECENT_SHOWN + 1}"' in folded
-    assert folded.count("<li>") == render.RECENT_FOLDED
+    assert folded.count("<li data-t=") == render.RECENT_FOLDED
     assert "and 12 more: <code>latest.json</code> lists every change of the day." in folded
     assert XSS not in html
 

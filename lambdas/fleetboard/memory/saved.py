@@ -19,7 +19,7 @@ from fleetboard import jsonsafe
 from fleetboard.memory.timeline import Held, Timeline
 from fleetboard.memory.uptime import CLASSES, Bucket, Tally
 from fleetboard.model import Lifecycle, Transition
-from fleetboard.state import StateStore
+from fleetboard.state import StateConflict, StateStore
 from fleetboard.text import scrub
 
 log = logging.getLogger("fleetboard")
@@ -132,12 +132,22 @@ def load(store: StateStore, latest: Callable[[], bytes | None], now: datetime) -
     )
 
 
-def save(store: StateStore, timeline: Timeline) -> None:
-    """Write the timeline; a failure is logged (the next pass rebuilds), never raised."""
+def save(store: StateStore, timeline: Timeline) -> StateConflict | None:
+    """Write the timeline, only over the one this pass read (StateStore). Another pass's
+    write since is a conflict: its timeline stays and the next pass reads it; this one is
+    dropped, logged and the conflict returned. A failure is logged (the next pass rebuilds).
+    Never raises."""
     try:
         store.save_state(STATE_NAME, encode(timeline))
+    except StateConflict as conflict:
+        log.warning(
+            "memory: the timeline was not saved: %s; that state stays, the next pass reads it",
+            conflict,
+        )
+        return conflict
     except Exception as exc:
         log.warning("memory: the timeline was not saved (%s)", type(exc).__name__)
+    return None
 
 
 def from_snapshot(data: bytes) -> dict[str, Held] | None:

@@ -22,7 +22,7 @@ from fleetboard import jsonsafe
 from fleetboard.memory.saved import versioned
 from fleetboard.model import Board, WalletView
 from fleetboard.rules.runway import SPACING, WINDOW, Began, Sample, Trail, extend, trail_key
-from fleetboard.state import StateStore
+from fleetboard.state import StateConflict, StateStore
 from fleetboard.text import scrub
 
 log = logging.getLogger("fleetboard")
@@ -87,12 +87,23 @@ def load(store: StateStore, latest: Callable[[], bytes | None]) -> Trails:
     return from_snapshot(latest, Began.RESET)
 
 
-def save(store: StateStore, trails: Mapping[str, Trail]) -> None:
-    """Write the trails; a failure is logged (the next pass starts again), never raised."""
+def save(store: StateStore, trails: Mapping[str, Trail]) -> StateConflict | None:
+    """Write the trails, only over the ones this pass read (StateStore). Another pass's
+    write since is a conflict: its trails stay and the next pass reads them; these are
+    dropped, logged and the conflict returned. A failure is logged (the next pass starts
+    again). Never raises."""
     try:
         store.save_state(STATE_NAME, encode(trails))
+    except StateConflict as conflict:
+        log.warning(
+            "memory: the wallets' balance history was not saved: %s; that state stays, "
+            "the next pass reads it",
+            conflict,
+        )
+        return conflict
     except Exception as exc:
         log.warning("memory: the wallets' balance history was not saved (%s)", type(exc).__name__)
+    return None
 
 
 def advance(trails: Mapping[str, Trail], board: Board) -> Trails:

@@ -52,12 +52,17 @@ AUDIT = f"audit.{ZONE}"  # served by the shared HostServer: "ok"
 FAULTY = f"faulty.{ZONE}"  # served by the TLS FaultServer: the host a cell breaks
 HOSTS = (BROKER, AUDIT, FAULTY)
 
-#: The matrix's pass deadline: small, so a cell that waits for it costs little, yet 2 s
-#: beyond every per-call timeout (2 s), so a busy machine cannot turn a timeout into "deadline".
-DEADLINE_S = 4.0
+#: The matrix's pass deadline: small, so a cell that waits for it costs little, yet beyond a
+#: connection tried twice (2 x 2 s), so a busy machine cannot turn a timeout into "deadline".
+DEADLINE_S = 6.0
+#: Per-call timeouts. A loopback connect is instant, but its TLS handshake runs in Python on
+#: both ends, in this process: on a busy 2-core CI machine a 1 s budget was seen to run out
+#: (a healthy host "timed out" beside a 48 MB flood). 2 s keeps the cells honest and cheap.
+CONNECT_S = 2
+READ_S = 2
 #: What the thread running the pass may take beyond deadline + grace: rendering, writing,
 #: and a busy 2-core machine. An overrun fails the cell.
-SLACK_S = 1.5
+SLACK_S = 3.0
 
 #: Fake but well-formed credentials; the secret grep plants its own.
 DUMMY = StaticCredentials(access_key_id="testing", secret_access_key="testing")
@@ -142,13 +147,13 @@ class Rig:
             "",
             "[aws]",
             f"endpoint_url = {q(wiring.aws_url)}",
-            "connect_timeout_s = 1",
-            "read_timeout_s = 2",
+            f"connect_timeout_s = {CONNECT_S}",
+            f"read_timeout_s = {READ_S}",
             "",
             "[probe]",
             f"ca_bundle = {q(str(self.ca_bundle))}",
-            "connect_timeout_s = 1",
-            "read_timeout_s = 2",
+            f"connect_timeout_s = {CONNECT_S}",
+            f"read_timeout_s = {READ_S}",
             "retry_delay_s = 0.05",
             f"pass_deadline_s = {DEADLINE_S:g}",
             "",
@@ -160,7 +165,7 @@ class Rig:
             f"workflows = {q(list(self.github.world.workflows))}",
             f"api_url = {q(wiring.github_url)}",
             'token_env = "FLEETBOARD_FAULTS_UNSET_TOKEN"',
-            "timeout_s = 2",
+            f"timeout_s = {READ_S}",
             "slot_count = 1",
             "",
             "[chain]",
@@ -169,7 +174,7 @@ class Rig:
             f"registry = {q(self.contracts.registry)}",
             f"entrypoint = {q(self.contracts.entrypoint)}",
             f"paymaster = {q(PAYMASTER)}",
-            "timeout_s = 2",
+            f"timeout_s = {READ_S}",
             "max_block_age_s = 86400  # anvil mines only when sent a transaction",
             "",
             "[environments.prod]",
