@@ -18,7 +18,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IValidation
 
 from fleetboard.inventory import DeploySettings
-from fleetboard.publish import HISTORY_PREFIX, LATEST
+from fleetboard.publish import EVENTS_PREFIX, FEED, HISTORY_PREFIX, LATEST
 from infra.collector import acknowledge
 
 #: What the page loads, and nothing more (site/templates/index.html.j2, site/static/):
@@ -362,7 +362,8 @@ def _signs_in(behaviour: Mapping[str, Any]) -> bool:
 
 
 class ReaderPolicy(Construct):
-    """A managed policy for other tools: read latest.json and history/ straight from S3."""
+    """A managed policy for other tools: read latest.json, the feed and history/ straight
+    from S3, and list the events log by day."""
 
     def __init__(self, scope: Construct, id: str, *, bucket: s3.IBucket) -> None:
         super().__init__(scope, id)
@@ -370,13 +371,28 @@ class ReaderPolicy(Construct):
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
-            description="Read the fleetboard snapshot: latest.json and history/ only.",
+            description=(
+                "Read the fleetboard snapshot: latest.json, feed.xml and history/ only; "
+                "list history/events/ only."
+            ),
             statements=[
                 iam.PolicyStatement(
                     sid="ReadSnapshots",
                     actions=["s3:GetObject"],
-                    resources=[bucket.arn_for_objects(LATEST), history],
-                )
+                    resources=[
+                        bucket.arn_for_objects(LATEST),
+                        bucket.arn_for_objects(FEED),
+                        history,
+                    ],
+                ),
+                # The events log's keys are the times of the passes that saw a change: a tool
+                # finds a day's by listing its prefix, and may list nothing else.
+                iam.PolicyStatement(
+                    sid="ListEvents",
+                    actions=["s3:ListBucket"],
+                    resources=[bucket.bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": [f"{EVENTS_PREFIX}*"]}},
+                ),
             ],
         )
         acknowledge(

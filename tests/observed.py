@@ -396,6 +396,7 @@ class Observed:
             probes=len(http.exchanges) if isinstance(http, HttpFacts) else 0,
             sources=runs,
             period_s=self.loaded.period_s,
+            flap_passes=self.loaded.inventory.thresholds.flap_passes,
         )
 
     def board(self) -> Board:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from fleetboard import __version__, memory, registry, rules, snapshot
+from fleetboard import __version__, days, memory, registry, rules, snapshot
 from fleetboard.config import DEADLINE_GRACE_S, LoadedConfig
 from fleetboard.inventory import Inventory
 from fleetboard.memory import wallets as wallet_memory
@@ -253,6 +253,7 @@ def build_board(
         aws_requests=aws.requests if aws else 0,
         probes=len(http.exchanges) if http else 0,
         period_s=loaded.period_s,
+        flap_passes=loaded.inventory.thresholds.flap_passes,
     )
     clock = now or ctx.now
     return rules.evaluate(loaded.inventory, obs, clock().replace(microsecond=0), collector)
@@ -280,27 +281,41 @@ def previous_nonces(latest: bytes | None) -> dict[str, int]:
 def release_of(
     board: Board, timeline: memory.Timeline | None = None
 ) -> tuple[Release, dict[str, Any]]:
-    """Validate and render a board; raises if either fails, before anything is written.
-    With the pass's timeline, the release carries the rollups of the days it closed."""
-    from fleetboard import render
+    """Validate and render a board and its history page; raises if any fails, before
+    anything is written. The snapshot carries each environment's last 90 days (days.py).
+    With the pass's timeline, the release carries the rollups of the days it closed and
+    the events object of its changes (if it saw any); every release carries the feed."""
+    from fleetboard import events, feed, render
 
-    doc = snapshot.to_document(board)
+    # Each environment's last 90 days, from the pass's timeline: the history page's bars.
+    doc = snapshot.to_document(days.with_days(board, timeline) if timeline else board)
     snapshot.validate(doc)
     page = render.render_page(doc).encode()
-    closed = timeline.closed if timeline else ()
-    tallies = timeline.tallies if timeline else {}
-    rollups = {
-        rollup_key(day): json.dumps(memory.rollup(day, tallies), indent=1).encode()
-        for day in closed
-    }
+    rollups = rollups_of(timeline) if timeline else {}
     release = Release(
         history_key=history_key(board.generated_at),
         snapshot=snapshot.dumps(doc),
         page=page,
+        history_page=render.render_history(doc).encode(),
         assets=render.static_assets(),
         rollups=rollups,
+        # This pass's changes, each one (before flapping folds them), from the timeline:
+        # the log is written, never read, so a pass's work is its own changes.
+        events=events.objects(
+            board.fleet, board.generated_at, timeline.changes if timeline else ()
+        ),
+        feed=feed.render_feed(doc),
     )
     return release, doc
+
+
+def rollups_of(timeline: memory.Timeline) -> dict[str, bytes]:
+    """The `history/days/` objects of the days a pass closed, by key, as published (the
+    demo's replay writes its 90 days with this too)."""
+    return {
+        rollup_key(day): json.dumps(memory.rollup(day, timeline.tallies), indent=1).encode()
+        for day in timeline.closed
+    }
 
 
 def run_pass(

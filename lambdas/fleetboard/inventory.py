@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, time
 from pathlib import Path
 
 from fleetboard.chain import parse_amount
@@ -50,6 +51,24 @@ class Host:
     skip: bool = False  # declared but deliberately not probed
 
 
+#: The check of an environment's machine (its EC2 instance), by the name the board shows.
+MACHINE_CHECK = "machine"
+
+
+def http_check_name(host: Host, path: str) -> str:
+    """The name the board shows for one probed path: `broker`, `broker:readyz`,
+    `worker:audit`. Here, with the hosts, so a maintenance window can name a check in
+    fleet.toml and `validate` can tell whether that check exists."""
+    if path == HEALTH_PATH:
+        return host.label
+    return f"{host.label}:{'readyz' if path == READY_PATH else 'issuer'}"
+
+
+def tls_check_name(host: Host) -> str:
+    """The name of a host's certificate check: `tls:broker`, `tls:audit`."""
+    return f"tls:{host.label.removeprefix('worker:')}"
+
+
 @dataclass(frozen=True, slots=True)
 class Environment:
     name: str
@@ -68,6 +87,14 @@ class Environment:
     @property
     def broker(self) -> Host:
         return self.hosts[0]
+
+    def check_names(self) -> tuple[str, ...]:
+        """The names of the checks the board makes of it (a registered source's checks
+        aside: those are named by the source): its machine, each probed path, each
+        certificate."""
+        probed = [h for h in self.hosts if not h.skip]
+        paths = [http_check_name(h, p) for h in probed for p in h.paths]
+        return (MACHINE_CHECK, *paths, *(tls_check_name(h) for h in probed))
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +193,61 @@ class ChainIdentity:
     bundler: str | None = None  # AGENTKEYS_BUNDLER_SIGNER_ADDRESS_<CHAIN>
 
 
+#: Days a recurring maintenance window may name, Monday first (`date.weekday()`).
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSelector:
+    """`test-2/worker:audit`: a check of one environment, by the name the board shows; a
+    name ending in `*` takes every check whose name starts so (`test-2/broker*`)."""
+
+    env: str
+    name: str
+
+    def matches(self, env: str, check: str) -> bool:
+        if env != self.env:
+            return False
+        if self.name.endswith("*"):
+            return check.startswith(self.name[:-1])
+        return check == self.name
+
+    def __str__(self) -> str:
+        return f"{self.env}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class OneOff:
+    """A window from `start` to `end` (UTC), once."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Recurring:
+    """A window every day, or every week on one day, at a wall-clock time in a time zone
+    (so it follows that zone's clock changes), lasting `minutes` real minutes."""
+
+    every: str  # "day" or one of WEEKDAYS
+    at: time  # wall-clock time in `timezone`
+    minutes: int
+    timezone: str  # an IANA name, read with zoneinfo ("Europe/Berlin", "UTC")
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceWindow:
+    """[[maintenance]]: while it is open, its environments show "maintenance" (their
+    checks still show what they saw, but do not colour them or the fleet), its checks do
+    not colour their environment, and the time is counted as maintenance, not up or down
+    (rules/maintenance.py)."""
+
+    reason: str
+    when: OneOff | Recurring
+    environments: tuple[str, ...] = ()
+    checks: tuple[CheckSelector, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Inventory:
     source: str  # the config file it came from, for messages
@@ -179,6 +261,8 @@ class Inventory:
     chain: ChainSettings | None = None  # no [chain]: the chain part says "not configured"
     #: [chain.networks.<name>]: other chains some environments' wallets live on.
     chain_networks: dict[str, ChainSettings] = field(default_factory=dict)
+    #: [[maintenance]]: windows in which environments or checks are worked on.
+    maintenance: tuple[MaintenanceWindow, ...] = ()
 
     def chain_settings(self, network: str | None) -> ChainSettings | None:
         """The settings of a network by name; None (or the [chain] name) is [chain]'s."""

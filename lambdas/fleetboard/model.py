@@ -334,6 +334,16 @@ def as_json(
 
 
 @dataclass(frozen=True, slots=True)
+class Maintenance:
+    """The maintenance window (fleet.toml [[maintenance]]) an environment or a check is in
+    this pass: what it is for, and when this occurrence of it opened and closes."""
+
+    reason: str
+    starts: datetime
+    ends: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class CertSummary:
     not_after: datetime | None
     days_left: int | None
@@ -362,6 +372,9 @@ class Check:
     #: How many times it changed status in the last `thresholds.flap_passes` passes, when
     #: that is more than `flap_changes` (it is flapping); None when it is not.
     flapping: int | None = None
+    #: The check-level maintenance window it is in (rules/maintenance.py): its status is
+    #: still what was seen, but a red or amber one does not colour its environment.
+    maintenance: Maintenance | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -524,10 +537,10 @@ class ChainSummary:
 class Uptime:
     """How an environment spent one window ("24h", "7d", "30d", "90d"), in seconds.
 
-    Unknown and parked time are apart and never count as up or down; `gap` is time inside
-    the window, since the board's memory began, that no pass accounted for (the collector
-    was not running). `available` = (up + degraded) / (up + degraded + down); None when
-    none of the window was rated."""
+    Unknown, parked and maintenance time are apart and never count as up or down; `gap`
+    is time inside the window, since the board's memory began, that no pass accounted for
+    (the collector was not running). `available` = (up + degraded) / (up + degraded +
+    down); None when none of the window was rated."""
 
     window: str
     up_s: float = field(metadata=as_json(digits=0))
@@ -535,8 +548,22 @@ class Uptime:
     down_s: float = field(metadata=as_json(digits=0))
     unknown_s: float = field(metadata=as_json(digits=0))
     parked_s: float = field(metadata=as_json(digits=0))
+    #: Time inside a maintenance window of the environment: neither up nor down.
+    maintenance_s: float = field(metadata=as_json(digits=0))
     gap_s: float = field(metadata=as_json(digits=0))
     available: float | None = field(metadata=as_json(digits=5))
+
+
+@dataclass(frozen=True, slots=True)
+class Days:
+    """An environment's last UTC days (at most 90), oldest first, for the history page's
+    bars: whole seconds of each class of time (memory/uptime.py's CLASSES) in each day, one
+    list per class, and `gap`, the time after the memory began that no pass accounted for.
+    Each list has one entry per day from `first` to the snapshot's own day; a class no day
+    has any of is left out, so a quiet environment's 90 days are one list."""
+
+    first: datetime  # midnight UTC of the oldest day
+    seconds: dict[str, tuple[int, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -562,6 +589,12 @@ class EnvironmentView:
     since: datetime | None = None
     #: Its uptime over 24 h, 7, 30 and 90 days (memory/uptime.py); empty until remembered.
     uptime: tuple[Uptime, ...] = ()
+    #: The maintenance window it is in (rules/maintenance.py): shown as "maintenance" with
+    #: the reason and the end; like a parked one, its checks do not make it or the fleet red.
+    maintenance: Maintenance | None = None
+    #: Its last 90 days by class of time (days.py), for the history page; None until
+    #: remembered.
+    days: Days | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -600,6 +633,9 @@ class CollectorInfo:
     #: Why the memory began again at `memory_from` (its saved state was lost or
     #: unreadable), said on the page; None when it is whole.
     memory_reset: str | None = field(default=None, kw_only=True)
+    #: Over how many passes a check's changes are counted for flapping (thresholds), so
+    #: the page says "5 changes in 20 passes"; None when the pass did not say.
+    flap_passes: int | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """Where a finished board goes: one Publisher interface, a local folder or the S3 bucket.
 
-Write order is the contract (docs/design.md#publishing): the immutable history object first,
-then latest.json, then the page's assets, then index.html last, so a reader never finds a
+Write order is the contract (docs/design.md#publishing): the immutable history objects first
+(the pass's snapshot, then its events), then latest.json and the feed made from it, then
+the page's assets, then index.html last, so a reader never finds a
 page that points at data that is not there yet, and the page lags its snapshot by at most
 one write. A board is whole or not at all: the local folder first stages every file of a
 pass as a temporary file (`.fleetboard-tmp-*`) and renames them into place only once all of
@@ -44,7 +45,13 @@ log = logging.getLogger("fleetboard")
 
 LATEST = "latest.json"
 INDEX = "index.html"
+#: The 90 days of each environment and its uptime, beside the page (render.render_history).
+HISTORY_PAGE = "history.html"
+#: The Atom feed of the last day's changes, beside the page (feed.py).
+FEED = "feed.xml"
 HISTORY_PREFIX = "history/"
+#: The events log: one object per pass that saw a change, `YYYY/MM/DD/HHMMSSZ.json` under it.
+EVENTS_PREFIX = HISTORY_PREFIX + "events/"
 #: Small objects the board keeps between passes (its timeline, the wallets' trails, the
 #: GitHub source's ETags): `state/<name>.json`, each written only over the one its pass read.
 STATE_PREFIX = "state/"
@@ -54,7 +61,7 @@ STATE_LOCK_WAIT_S = 5.0
 #: Every key a pass may write besides history/: the collector's role may write these and
 #: nothing else (infra/collector.py grants exactly them).
 ASSETS = ("board.css", "board.js", "not-found.html")
-PUBLISHED_KEYS = (LATEST, INDEX, *ASSETS)
+PUBLISHED_KEYS = (LATEST, INDEX, FEED, HISTORY_PAGE, *ASSETS)
 #: Every temporary file a LocalPublisher makes starts with this and lives in the board's
 #: folder, so a dead pass's leftovers are told from the board and removed.
 TEMP_PREFIX = ".fleetboard-tmp-"
@@ -78,6 +85,12 @@ class Release:
     assets: dict[str, bytes]  # board.css, board.js: published beside index.html
     #: The figures of the UTC days this pass closed (`history/days/YYYY-MM-DD.json`).
     rollups: dict[str, bytes] = field(default_factory=dict)
+    #: This pass's changes (`events_key`), only when it saw any: key -> the events object.
+    events: dict[str, bytes] = field(default_factory=dict)
+    #: The Atom feed (FEED); None: a release without one (tools that write only a board).
+    feed: bytes | None = None
+    #: The history page (HISTORY_PAGE); None: a release without one, like the feed.
+    history_page: bytes | None = None
 
 
 def rollup_key(day: datetime) -> str:
@@ -85,14 +98,25 @@ def rollup_key(day: datetime) -> str:
     return HISTORY_PREFIX + day.astimezone(UTC).strftime("days/%Y-%m-%d.json")
 
 
+def events_key(generated_at: datetime) -> str:
+    """`history/events/YYYY/MM/DD/HHMMSSZ.json`: the changes of the pass at `generated_at`,
+    beside its history object; a tool reads a day by listing its prefix."""
+    return EVENTS_PREFIX + generated_at.astimezone(UTC).strftime("%Y/%m/%d/%H%M%SZ.json")
+
+
 def ordered(release: Release) -> list[tuple[str, bytes]]:
-    """The release's files in the contract's order: the closed days' rollups and history,
-    latest, assets, page."""
+    """The release's files in the contract's order: the closed days' rollups, history and
+    the pass's events, latest and the feed made from it, assets, page."""
     return [
         *sorted(release.rollups.items()),
         (release.history_key, release.snapshot),
+        # After its history object: an events object never names a pass that is not there.
+        *sorted(release.events.items()),
         (LATEST, release.snapshot),
+        *([(FEED, release.feed)] if release.feed is not None else []),
         *sorted(release.assets.items()),
+        # Like the page, after the data and assets it points at; before it, as it links it.
+        *([(HISTORY_PAGE, release.history_page)] if release.history_page is not None else []),
         (INDEX, release.page),
     ]
 
@@ -312,6 +336,8 @@ _TYPES = {
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
+    # The one XML file: its own type, so feed readers and browsers know it for a feed.
+    FEED: "application/atom+xml; charset=utf-8",
 }
 
 
@@ -358,7 +384,8 @@ class S3Publisher:
     """Publishes into the board bucket: what the scheduled Lambda uses.
 
     Assets are written once per process (a Lambda container lives for many passes), so a
-    warm pass costs three PUTs: history, latest.json, index.html.
+    warm pass costs five PUTs: history, latest.json, feed.xml, history.html, index.html
+    (and one more for its events when it saw a change).
     """
 
     #: Asset name -> bytes this process already wrote, shared by every publisher in it.

@@ -3,7 +3,8 @@ where one was given, so re-running `inventory import` gives a diff that shows on
 changed in the fleet.
 
 Tables come in the document's order; within one, plain keys first, then `hosts.<name>.<key>`
-as dotted keys (an environment's host overrides read best beside it), then sub-tables.
+as dotted keys (an environment's host overrides read best beside it), then sub-tables, then
+arrays of tables (`[[maintenance]]`), each table of them under its own header.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ def dumps(data: Mapping[str, Any], comments: Mapping[Path_, str], header: str = 
 def _table(
     lines: list[str], at: Path_, table: Mapping[str, Any], comments: Mapping[Path_, str]
 ) -> None:
-    plain = [(k, v) for k, v in table.items() if not isinstance(v, Mapping)]
+    arrays = [(k, v) for k, v in table.items() if _array_of_tables(v)]
+    plain = [
+        (k, v) for k, v in table.items() if not isinstance(v, Mapping) and not _array_of_tables(v)
+    ]
     dotted = [(k, v) for k, v in table.items() if isinstance(v, Mapping) and k in DOTTED and at]
     nested = [(k, v) for k, v in table.items() if isinstance(v, Mapping) and (k, v) not in dotted]
     if at and (plain or dotted or not nested):
@@ -39,6 +43,16 @@ def _table(
             _line(lines, ".".join(_key(p) for p in path), leaf, comments.get((*at, *path)))
     for key, value in nested:
         _table(lines, (*at, key), value, comments)
+    for key, items in arrays:
+        for item in items:
+            lines += ["", f"[[{'.'.join(_key(p) for p in (*at, key))}]]"]
+            for path, leaf in _leaves((), item):
+                _line(lines, ".".join(_key(p) for p in path), leaf, None)
+
+
+def _array_of_tables(value: Any) -> bool:
+    """A list of tables, written `[[key]]` (a [[maintenance]] window is one)."""
+    return isinstance(value, list) and bool(value) and all(isinstance(v, Mapping) for v in value)
 
 
 def _leaves(at: Path_, value: Mapping[str, Any]) -> list[tuple[Path_, Any]]:

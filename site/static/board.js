@@ -88,6 +88,8 @@
      page; the reloads this script makes for a newer pass carry the visit's starting point
      over (sessionStorage), so the marks stay while the viewer reads, and a change that comes
      in meanwhile is marked too. First visit, or no storage (blocked, cleared): no marks. */
+  /* Only the board has a fleet to remember visits of: a look at history.html (no
+     data-fleet) is not a visit, so it neither marks nor moves "since your last visit". */
   var fleet = body.getAttribute("data-fleet") || "";
   var SEEN_KEY = "fleetboard:seen:" + fleet;
   var VISIT_KEY = "fleetboard:visit:" + fleet;
@@ -127,6 +129,7 @@
   var visitFrom = carried !== null ? carried : load(local, SEEN_KEY);
 
   function markNew() {
+    if (!fleet) return;
     var since = Date.parse(visitFrom || "");
     if (isNaN(since)) return;
     var lines = document.querySelectorAll(".changes li[data-t]");
@@ -155,7 +158,7 @@
   /* The newest pass this browser has shown: never one loaded unseen in a background tab,
      never moved back by an older page. */
   function remember() {
-    if (document.hidden || isNaN(generated)) return;
+    if (!fleet || document.hidden || isNaN(generated)) return;
     var before = Date.parse(load(local, SEEN_KEY) || "");
     if (!(before >= generated)) save(local, SEEN_KEY, generatedIso);
   }
@@ -170,7 +173,7 @@
       })
       .then(function (doc) {
         if (doc && typeof doc.generated_at === "string" && doc.generated_at !== generatedIso) {
-          save(session, VISIT_KEY, visitFrom || generatedIso);
+          if (fleet) save(session, VISIT_KEY, visitFrom || generatedIso);
           location.reload();
         }
       })

@@ -33,6 +33,7 @@ from tests.boards import (
     remembered,
     remembered_demo_board,
 )
+from tests.history_boards import DEMO_SCRIPT, ninety_days
 from tests.tools import missing
 
 from fleetboard import render, snapshot
@@ -61,10 +62,14 @@ def publish(folder: Path, board: Board, *, latest: Board | None = None) -> None:
     doc = document(board)
     assert doc["collector"]["period_s"] == PERIOD_S  # the page takes it from the snapshot
     (folder / "index.html").write_text(render.render_page(doc))
+    (folder / "history.html").write_text(render.render_history(doc))
     (folder / "latest.json").write_bytes(snapshot.dumps(document(latest or board)))
     for name, body in render.static_assets().items():
         (folder / name).write_bytes(body)
 
+
+#: The check that flaps in the "days" board: base's classify worker, 5 changes in 20 passes.
+FLAPPING = {"base/worker:classify": 5}
 
 #: The remembered demo a few minutes on (`later_board`): two changes newer than NOW.
 LATER = NOW + timedelta(minutes=4)
@@ -112,7 +117,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Folders of published boards: demo, hostile, old, newer (latest.json ahead), nolatest,
     remembered (the demo after 64 minutes of memory, with two changes; hostile: three, one
     of them a script in its reason), later (remembered, four minutes on: two changes more),
-    later-newer (later, its latest.json a pass ahead), big (100 environments, rows folded)."""
+    later-newer (later, its latest.json a pass ahead), big (100 environments, rows folded),
+    days and days-big (90 days remembered: the demo, and 100 environments). Each folder has
+    its history.html beside its index.html."""
     root = tmp_path_factory.mktemp("site")
     publish(root / "demo", demo_board())
     publish(root / "remembered", remembered_demo_board())
@@ -120,6 +127,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     publish(root / "later", later_board())
     publish(root / "later-newer", later_board(), latest=later_board(LATER + timedelta(minutes=1)))
     publish(root / "big", big_board(100))
+    # 90 days remembered (tests/history_boards.py): the history page's bars and the cards'
+    # uptime, base's classify worker flapping; and 100 environments of them.
+    publish(root / "days", ninety_days(demo_board(), DEMO_SCRIPT, flapping=FLAPPING)[0])
+    publish(root / "days-big", ninety_days(big_board(100), {})[0])
     publish(root / "hostile", demo_board(hostile=True))
     publish(root / "old", demo_board(NOW - timedelta(seconds=10 * PERIOD_S)))
     publish(root / "newer", demo_board(), latest=demo_board(NOW + timedelta(seconds=PERIOD_S)))
@@ -207,10 +218,18 @@ OpenPage = Callable[..., Opened]
 
 @pytest.fixture
 def open_page(browser: Browser, base_url: str) -> Iterator[OpenPage]:
-    """open_page("demo", viewport=..., timezone_id=..., clock=datetime, goto=True)."""
+    """open_page("demo", viewport=..., timezone_id=..., clock=datetime, goto=True,
+    path="index.html")."""
     contexts: list[Any] = []
 
-    def _open(folder: str, *, clock: Any = None, goto: bool = True, **context: Any) -> Opened:
+    def _open(
+        folder: str,
+        *,
+        clock: Any = None,
+        goto: bool = True,
+        path: str = "index.html",
+        **context: Any,
+    ) -> Opened:
         context.setdefault("viewport", {"width": 1366, "height": 900})
         context.setdefault("timezone_id", "UTC")
         ctx = browser.new_context(**context)
@@ -229,7 +248,7 @@ def open_page(browser: Browser, base_url: str) -> Iterator[OpenPage]:
         if clock is not None:
             page.clock.set_fixed_time(clock)
         if goto:
-            page.goto(f"{base_url}/{folder}/index.html")
+            page.goto(f"{base_url}/{folder}/{path}")
         return opened
 
     yield _open

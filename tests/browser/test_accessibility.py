@@ -69,6 +69,7 @@ def open_board(open_page: OpenPage, folder: str, **context: Any) -> Page:
         ("marks", DESKTOP, "light"),
         ("marks", PHONE, "dark"),
         ("big", PHONE, "light"),  # 100 environments, folded rows stacked
+        ("days", PHONE, "dark"),  # 90 days remembered: uptime, a flapping check
     ],
     ids=lambda v: v if isinstance(v, str) else f"{v['width']}px",
 )
@@ -103,7 +104,7 @@ UNSAID = """words => {
 }"""
 
 
-@pytest.mark.parametrize("folder", ["demo", "hostile", "old", "marks"])
+@pytest.mark.parametrize("folder", ["demo", "hostile", "old", "marks", "days"])
 def test_no_status_is_told_by_colour_alone(open_page: OpenPage, folder: str) -> None:
     page = open_board(open_page, folder)
     assert page.locator(".pill").count() > 10

@@ -610,7 +610,10 @@ def test_latest_json_and_state_are_the_only_objects_the_collector_reads(default:
 def test_the_collector_writes_the_board_history_and_state_only(default: Built) -> None:
     bucket = allowed_for(default).bucket_arn
     writes = {r for a, r in grants(default) if a == "s3:PutObject"}
-    keys = ("latest.json", "index.html", "board.css", "board.js", "not-found.html")
+    keys = (
+        *("latest.json", "index.html", "feed.xml", "history.html"),
+        *("board.css", "board.js", "not-found.html"),
+    )
     assert writes == {f"{bucket}/{key}" for key in (*keys, "history/*", "state/*")}
 
 

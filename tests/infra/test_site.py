@@ -493,6 +493,9 @@ class _Loads(HTMLParser):
                 self._in_script = True
         elif tag == "link":
             rel = set(a.get("rel", "").lower().split())
+            if rel == {"alternate"}:  # a feed the reader may open: the page loads nothing
+                assert a.get("href", "").startswith(("feed.xml", "./")), a
+                return
             directive = "style-src" if "stylesheet" in rel else "img-src" if "icon" in rel else None
             assert directive, f"<link rel={a.get('rel')!r}>: which CSP directive loads this?"
             self.loads.append((directive, a["href"]))
@@ -581,19 +584,28 @@ def test_without_edge_functions_no_behaviour_has_any(plain: Built) -> None:
 # --------------------------------------------------------------------------- reader policy
 
 
-def test_the_reader_policy_grants_get_object_on_latest_and_history_only(plain: Built) -> None:
+def test_the_reader_policy_reads_the_board_and_history_and_lists_only_events(
+    plain: Built,
+) -> None:
     document_ = plain.resource(plain.stack.reader_policy)["Properties"]["PolicyDocument"]
     board = plain.logical_id(plain.stack.bucket)
+    gets = [s for s in document_["Statement"] if s["Sid"] == "ReadSnapshots"]
     grants = {
         (s["Effect"], action, r["Fn::Join"][1][0]["Fn::GetAtt"][0], r["Fn::Join"][1][1])
-        for s in document_["Statement"]
+        for s in gets
         for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
         for r in s["Resource"]
     }
     assert grants == {
         ("Allow", "s3:GetObject", board, "/latest.json"),
+        ("Allow", "s3:GetObject", board, "/feed.xml"),
         ("Allow", "s3:GetObject", board, "/history/*"),
     }
+    # Listing: the events log's day prefixes, nothing else of the bucket.
+    [listing] = [s for s in document_["Statement"] if s["Sid"] != "ReadSnapshots"]
+    assert (listing["Effect"], listing["Action"]) == ("Allow", "s3:ListBucket")
+    assert listing["Resource"] == {"Fn::GetAtt": [board, "Arn"]}
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["history/events/*"]}}
 
 
 def test_an_output_names_the_bucket(plain: Built) -> None:

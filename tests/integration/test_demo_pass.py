@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -193,6 +194,13 @@ def test_demo_once_writes_the_board_and_exits_zero(tmp_path: Path) -> None:
     assert (tmp_path / "board" / "index.html").is_file()
     doc = json.loads((tmp_path / "board" / "latest.json").read_text())
     assert snapshot.problems(doc) == []
+    # The board written once already remembers the 90 days replayed before it.
+    assert "demo history: 90 days replayed through the rules" in done.stdout
+    began = datetime.fromisoformat(doc["collector"]["memory_from"].replace("Z", "+00:00"))
+    generated = datetime.fromisoformat(doc["generated_at"].replace("Z", "+00:00"))
+    assert timedelta(days=89) <= generated - began < timedelta(days=90)
+    assert len(list((tmp_path / "board" / "history" / "days").glob("*.json"))) == 89
+    assert {t["check"] for t in doc["recent"]} >= {"worker:audit", "worker:classify"}
 
 
 def test_validate_says_ok_or_lists_problems_with_exit_two(fleet: DemoFleet, tmp_path: Path) -> None:
@@ -307,9 +315,17 @@ def test_sigterm_while_serving_stops_the_demo_like_ctrl_c(
         ("anvil", True, signal.SIGINT),  # anvil started, not yet listening
         ("anvil", False, signal.SIGINT),  # at once: lands while anvil or solc-js starts
         ("contracts", True, signal.SIGTERM),  # anvil up, contracts not yet deployed
+        ("history", False, signal.SIGINT),  # lands in the replay of the 90 days
         ("pass", False, signal.SIGINT),  # lands in the first pass, web3 still importing
     ],
-    ids=["moto-held", "anvil-held", "anvil-racing", "contracts-held-sigterm", "first-pass"],
+    ids=[
+        "moto-held",
+        "anvil-held",
+        "anvil-racing",
+        "contracts-held-sigterm",
+        "history",
+        "first-pass",
+    ],
 )
 def test_a_stop_signal_during_startup_stops_every_part_and_removes_the_temp_folder(
     demo_run: Callable[..., MarkedRun], phase: str, hold: bool, signum: int

@@ -20,6 +20,8 @@ from fleetboard.publish import (
     CACHE_ASSET,
     CACHE_BOARD,
     CACHE_HISTORY,
+    FEED,
+    HISTORY_PAGE,
     INDEX,
     LATEST,
     S3Publisher,
@@ -132,9 +134,9 @@ def test_a_pass_publishes_history_latest_assets_then_the_page(
     outcome = invoke(runtime(fleet, s3), monkeypatch)
     assert outcome["status"] == "red" and outcome["error"] is None
     assert s3.puts[0].startswith("history/")
-    assert s3.puts[1] == LATEST
-    assert s3.puts[-1] == INDEX
-    assert set(s3.puts[2:-1]) == {"board.css", "board.js", "not-found.html"}
+    assert s3.puts[1:3] == [LATEST, FEED]
+    assert s3.puts[-2:] == [HISTORY_PAGE, INDEX]
+    assert set(s3.puts[3:-2]) == {"board.css", "board.js", "not-found.html"}
 
 
 def test_every_object_says_its_type_and_how_long_it_may_be_cached(
@@ -145,6 +147,8 @@ def test_every_object_says_its_type_and_how_long_it_may_be_cached(
         s3.puts[0]: ("application/json", CACHE_HISTORY),
         LATEST: ("application/json", CACHE_BOARD),
         INDEX: ("text/html; charset=utf-8", CACHE_BOARD),
+        HISTORY_PAGE: ("text/html; charset=utf-8", CACHE_BOARD),
+        FEED: ("application/atom+xml; charset=utf-8", CACHE_BOARD),
         "board.css": ("text/css; charset=utf-8", CACHE_ASSET),
         "board.js": ("text/javascript; charset=utf-8", CACHE_ASSET),
     }
@@ -153,14 +157,14 @@ def test_every_object_says_its_type_and_how_long_it_may_be_cached(
         assert (head["ContentType"], head["CacheControl"]) == (ctype, cache), key
 
 
-def test_a_warm_pass_writes_three_objects(
+def test_a_warm_pass_with_no_change_writes_five_objects(
     fleet: DemoFleet, s3: Recording, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rt = runtime(fleet, s3)
     invoke(rt, monkeypatch)
     s3.puts.clear()
     invoke(rt, monkeypatch, "req-0002")
-    assert len(s3.puts) == 3 and s3.puts[1:] == [LATEST, INDEX]
+    assert len(s3.puts) == 5 and s3.puts[1:] == [LATEST, FEED, HISTORY_PAGE, INDEX]
 
 
 def test_a_broken_pass_leaves_the_last_good_board_in_the_bucket(
@@ -193,11 +197,11 @@ def test_a_publish_that_stops_part_way_says_which_objects_are_new_and_is_no_succ
     s3.puts.clear()
     s3.refuse.add(INDEX)
     outcome = invoke(rt, monkeypatch, "req-0004")
-    assert outcome["published"] == s3.puts and s3.puts[1:] == [LATEST]
+    assert outcome["published"] == s3.puts and s3.puts[1:] == [LATEST, FEED, HISTORY_PAGE]
     assert outcome["unpublished"] == [INDEX]
     assert outcome["error"] == (
-        f"PutObject index.html: SlowDown; published only {s3.puts[0]}, latest.json; "
-        "not published: index.html"
+        f"PutObject index.html: SlowDown; published only {s3.puts[0]}, latest.json, feed.xml, "
+        "history.html; not published: index.html"
     )
     docs = [d for d in emitted(capfd.readouterr().out) if "PassPublished" in d]
     assert docs[0]["PassPublished"] == [0.0]  # the alarm counts only whole boards

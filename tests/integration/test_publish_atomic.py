@@ -267,11 +267,12 @@ def test_the_command_exits_3_when_a_full_disk_published_nothing(
 def test_the_command_exits_4_and_lists_both_sides_when_the_page_was_not_replaced(
     command: Command, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fail_rename(monkeypatch, at=3)  # history, latest.json; then index.html (assets unchanged)
+    # history, latest.json, feed.xml, history.html; then index.html (assets unchanged)
+    fail_rename(monkeypatch, at=5)
     code, out, err = command.run()
     assert code == exits.EXIT_PART_PUBLISHED == 4
     assert "; published only history/" in err and err.rstrip().endswith(
-        ", latest.json; not published: index.html"
+        ", latest.json, feed.xml, history.html; not published: index.html"
     )
     assert "NOT written: index.html" in out
     assert temps(command.board) == []

@@ -5,13 +5,14 @@ The messages are the interface (STYLE: mkdocs), so these tests assert them exact
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import pytest
 
 from fleetboard import config
 from fleetboard.config.shape import python_regex
-from fleetboard.inventory import Address
+from fleetboard.inventory import Address, OneOff, Recurring
 from fleetboard.model import EnvKind
 
 GOOD = """
@@ -31,6 +32,16 @@ broker_host = "broker-test-2.litentry.org"
 # GOOD with more lines in one of its tables: [probe] (added), [environments.prod], [fleet].
 def probe(lines: str) -> str:
     return GOOD + "[probe]\n" + lines + "\n"
+
+
+def window(lines: str) -> str:
+    """GOOD with one [[maintenance]] table of `lines` (after its reason)."""
+    return GOOD + '\n[[maintenance]]\nreason = "slot 2 rebuild"\n' + lines + "\n"
+
+
+#: A one-off window's times, and a recurring one's keys, for `window`.
+ONE_OFF = 'start = "2026-12-05T02:00:00Z"\nend = "2026-12-05T04:00:00Z"'
+WEEKLY = 'every = "sunday"\nat = "03:00"\nfor_minutes = 60\ntimezone = "Europe/Berlin"'
 
 
 def env_prod(lines: str) -> str:
@@ -192,6 +203,125 @@ MISTAKES = [
         'fleet.toml: deploy.auth.user_pool_id: "eu-west-1_AbC123" is not in the fleet region '
         '"us-east-1"; the fleetboard-auth stack builds the pool there: copy its UserPoolId output',
     ),
+    # ---- [[maintenance]]
+    (
+        "a window over an environment the file does not declare",
+        window(f'environments = ["test-3"]\n{ONE_OFF}'),
+        'fleet.toml: maintenance.0.environments: "test-3" is not an environment of this file; '
+        'did you mean "test-2"? (known: "prod", "test-2")',
+    ),
+    (
+        "a window over a check the environment does not have",
+        window(f'checks = ["test-2/worker:audt"]\n{ONE_OFF}'),
+        'fleet.toml: maintenance.0.checks: "test-2/worker:audt" names no check of test-2 (did '
+        "you mean 'test-2/worker:audit'? its checks: machine, broker, broker:readyz, "
+        "broker:issuer, signer, worker:audit, worker:email, worker:cred, worker:memory, "
+        "worker:config, worker:classify, tls:broker, tls:signer, tls:audit, tls:email, tls:cred, "
+        'tls:memory, tls:config, tls:classify; a name ending in "*" takes every check that '
+        "starts so)",
+    ),
+    (
+        "a check named without its environment",
+        window(f'checks = ["worker:audit"]\n{ONE_OFF}'),
+        'fleet.toml: maintenance.0.checks.0: "worker:audit" is not a check such as '
+        '"test-2/worker:audit" (<environment>/<check name as the board shows it>, or '
+        '"test-2/broker*" for every check whose name starts so)',
+    ),
+    (
+        "a window that covers nothing",
+        window(ONE_OFF),
+        'fleet.toml: maintenance.0: covers nothing: name what it is for, environments = ["test"] '
+        'or checks = ["test/worker:audit"]',
+    ),
+    (
+        "a window without its reason",
+        GOOD + f'\n[[maintenance]]\nenvironments = ["prod"]\n{ONE_OFF}\n',
+        "fleet.toml: maintenance.0.reason: missing: what the page says the window is for, e.g. "
+        '"slot 1 rebuild"',
+    ),
+    (
+        "a window that ends before it starts",
+        window(
+            'environments = ["prod"]\nstart = "2026-12-05T04:00:00Z"\nend = "2026-12-05T02:00:00Z"'
+        ),
+        'fleet.toml: maintenance.0.end: "2026-12-05T02:00:00Z" is not after start '
+        '"2026-12-05T04:00:00Z"',
+    ),
+    (
+        "an overlong one-off window",
+        window(
+            'environments = ["prod"]\nstart = "2026-12-05T02:00:00Z"\nend = "2026-12-15T02:00:00Z"'
+        ),
+        'fleet.toml: maintenance.0.end: "2026-12-15T02:00:00Z" makes the window 10.0 days long; '
+        "a window lasts at most 7 days (longer is not maintenance: mark the environment retired "
+        "= true instead)",
+    ),
+    (
+        "an overlong recurring window",
+        window(f'environments = ["prod"]\n{WEEKLY.replace("60", "900")}'),
+        "fleet.toml: maintenance.0.for_minutes: 900 minutes is 15 h; a recurring window lasts "
+        "at most 12 h",
+    ),
+    (
+        "a one-off time that is not UTC",
+        window(f'environments = ["prod"]\n{ONE_OFF.replace("02:00:00Z", "02:00:00+01:00")}'),
+        'fleet.toml: maintenance.0.start: "2026-12-05T02:00:00+01:00" is not a UTC time such as '
+        '"2026-12-05T02:00:00Z" (one-off windows are in UTC, ending in Z; a recurring window '
+        "takes a timezone)",
+    ),
+    (
+        "a one-off time TOML reads as a date, not a string",
+        window(
+            f'environments = ["prod"]\n{ONE_OFF.replace(chr(34) + "2026-12-05T02:00:00Z" + chr(34), "2026-12-05T02:00:00Z")}'
+        ),
+        'fleet.toml: maintenance.0.start: "2026-12-05 02:00:00+00:00" is a date or time; '
+        "expected a string; write it in quotes",
+    ),
+    (
+        "a day the calendar does not have",
+        window(
+            'environments = ["prod"]\nstart = "2026-02-30T02:00:00Z"\nend = "2026-03-01T02:00:00Z"'
+        ),
+        'fleet.toml: maintenance.0.start: "2026-02-30T02:00:00Z" is not a real time (day is out '
+        "of range for month)",
+    ),
+    (
+        "a time zone the tz database does not know",
+        window(f'environments = ["prod"]\n{WEEKLY.replace("Europe/Berlin", "Europe/Berln")}'),
+        'fleet.toml: maintenance.0.timezone: "Europe/Berln" is not a time zone the tz database '
+        'knows, such as "Europe/Berlin" or "UTC"; did you mean \'Europe/Berlin\'?',
+    ),
+    (
+        "a time zone only this machine's own database has",
+        window(f'environments = ["prod"]\n{WEEKLY.replace("Europe/Berlin", "localtime")}'),
+        'fleet.toml: maintenance.0.timezone: "localtime" is not a time zone the tz database '
+        'knows, such as "Europe/Berlin" or "UTC"',
+    ),
+    (
+        "a recurring window without its time zone",
+        window('environments = ["prod"]\nevery = "day"\nat = "03:00"\nfor_minutes = 60'),
+        "fleet.toml: maintenance.0.timezone: missing: the time zone its `at` is read in, e.g. "
+        '"Europe/Berlin" or "UTC"',
+    ),
+    (
+        "a window both one-off and recurring",
+        window(f'environments = ["prod"]\n{WEEKLY}\nstart = "2026-12-05T02:00:00Z"'),
+        "fleet.toml: maintenance.0: mixes a one-off window (start) with a recurring one (every, "
+        "at, for_minutes, timezone); make it two [[maintenance]] tables",
+    ),
+    (
+        "a time of day that is not HH:MM",
+        window(f'environments = ["prod"]\n{WEEKLY.replace("03:00", "3am")}'),
+        'fleet.toml: maintenance.0.at: "3am" is not a time of day such as "03:00" (24-hour '
+        "HH:MM, in the window's timezone)",
+    ),
+    (
+        "[maintenance] for [[maintenance]]",
+        GOOD + f'\n[maintenance]\nreason = "x"\nenvironments = ["prod"]\n{ONE_OFF}\n',
+        'fleet.toml: maintenance: {"reason": "x", "environments": ["prod"], "start": '
+        '"2026-12-05T02:00:00Z", "end": "2026-12-05T04:00:00Z"} is a table; expected an array; '
+        "write each table as [[maintenance]]",
+    ),
 ]
 
 
@@ -230,6 +360,54 @@ def test_meaning_is_checked_for_the_environments_whose_shape_is_right() -> None:
     assert problems(text) == [
         'fleet.toml: environments.bad.kind: "tset" is not one of "prod", "base", "test-slot", "other"',
         "fleet.toml: environments.other.slot: 2 is already the slot of environments.test-2",
+    ]
+
+
+def test_maintenance_windows_load_as_written() -> None:
+    text = window(f'environments = ["test-2"]\n{ONE_OFF}') + (
+        f'\n[[maintenance]]\nreason = "weekly patching"\nchecks = ["prod/broker*"]\n{WEEKLY}\n'
+    )
+    one_off, weekly = config.loads(text).inventory.maintenance
+    assert one_off.reason == "slot 2 rebuild" and one_off.environments == ("test-2",)
+    assert one_off.when == OneOff(
+        datetime(2026, 12, 5, 2, tzinfo=UTC), datetime(2026, 12, 5, 4, tzinfo=UTC)
+    )
+    assert weekly.when == Recurring("sunday", time(3, 0), 60, "Europe/Berlin")
+    [prod_broker] = weekly.checks
+    names = config.loads(GOOD).inventory.environment("prod").check_names()
+    assert [n for n in names if prod_broker.matches("prod", n)] == [
+        "broker",
+        "broker:readyz",
+        "broker:issuer",
+    ]
+    assert not prod_broker.matches("test-2", "broker")
+
+
+def test_a_window_refused_by_its_shape_leaves_the_others_checked() -> None:
+    text = (
+        window('environments = ["prod"]\nevery = "fortnight"')
+        + '\n[[maintenance]]\nreason = "x"\nenvironments = ["nope"]\n'
+        + ONE_OFF
+        + "\n"
+    )
+    # The first window's shape, then the second's meaning, each by its own index.
+    assert problems(text) == [
+        'fleet.toml: maintenance.0.every: "fortnight" is not one of "day", "monday", '
+        '"tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"',
+        'fleet.toml: maintenance.1.environments: "nope" is not an environment of this file '
+        '(known: "prod", "test-2")',
+    ]
+
+
+def test_a_window_may_name_an_environment_whose_own_table_is_refused() -> None:
+    text = window(f'environments = ["test-2"]\n{ONE_OFF}').replace(
+        'broker_host = "broker-test-2.litentry.org"',
+        'broker_host = "broker-test-2.litentry.org"\nkind = "tset"',
+    )
+    # Only the environment's own mistake: the window naming it is not "unknown".
+    assert problems(text) == [
+        'fleet.toml: environments.test-2.kind: "tset" is not one of "prod", "base", '
+        '"test-slot", "other"'
     ]
 
 
@@ -283,6 +461,15 @@ def test_the_example_config_in_the_repo_is_valid() -> None:
     example = Path(__file__).parents[2] / "fleet.example.toml"
     loaded = config.load(example)
     assert loaded.inventory.environment("test-2").retired
+
+
+def test_the_examples_commented_recurring_window_is_valid_once_uncommented() -> None:
+    text = (Path(__file__).parents[2] / "fleet.example.toml").read_text()
+    block = text[text.index("# [[maintenance]]") :].splitlines()
+    uncommented = "\n".join(line.removeprefix("# ") for line in block)
+    _, weekly = config.loads(text + "\n" + uncommented + "\n").inventory.maintenance
+    assert weekly.when == Recurring("sunday", time(3, 0), 60, "Europe/Berlin")
+    assert weekly.environments == ("prod",)
 
 
 # --------------------------------------------------------------------------- refused up front
@@ -515,6 +702,20 @@ REFUSED = [
         "toml-cut-short",
         GOOD + "x = [1,",
         "line 12: not valid TOML (Invalid value, at the end of the file)",
+    ),
+    (
+        "maintenance-window-ending-before-it-starts",
+        window('environments = ["prod"]\nstart = "2026-12-05T04:00Z"\nend = "2026-12-05T02:00Z"'),
+        'maintenance.0.end: "2026-12-05T02:00Z" is not after start "2026-12-05T04:00Z"',
+    ),
+    (
+        "maintenance-window-in-a-time-zone-path",
+        window(
+            'environments = ["prod"]\nevery = "day"\nat = "03:00"\nfor_minutes = 5\n'
+            'timezone = "../../etc/passwd"'
+        ),
+        'maintenance.0.timezone: "../../etc/passwd" is not a time zone name such as '
+        '"Europe/Berlin" or "UTC"',
     ),
 ]
 

@@ -126,7 +126,7 @@ def test_a_saved_timeline_is_read_back_by_the_next_pass(tmp_path: Path) -> None:
     [
         (None, "no saved timeline was found"),
         (b'{"version": 2, "began": "2026-11-23T08:00:03Z"', "unreadable"),
-        (b'{"version": 99}', "not a version 2 timeline"),
+        (b'{"version": 99}', "not a version 2 or 3 timeline"),
         (b'{"version": 2, "began": "x", "held": {}, "recent": []}', "malformed"),
         (b"[" * 100_000, "unreadable"),
     ],
@@ -228,3 +228,33 @@ def test_a_saved_tally_of_the_wrong_shape_is_a_reset_not_a_crash() -> None:
     doc["tallies"]["test-2"]["hours"][0].append(5)  # one class too many
     with pytest.raises(ValueError, match="malformed"):
         saved.decode(json.dumps(doc).encode())
+
+
+def test_a_version_2_timeline_is_read_with_its_history_whole(tmp_path: Path) -> None:
+    """Version 3 added maintenance time to every bucket. A timeline saved by a version 2
+    board (five classes a bucket) is read, not reset: its time is all there, with no
+    maintenance in it, and the next pass carries on from it."""
+    # Three minutes apart: each step is counted whole (three schedule periods of 60 s).
+    passes = [NOW + timedelta(minutes=m) for m in range(0, 180, 3)]
+    _, timeline = remembered(*(demo(at).board() for at in passes))
+    doc = json.loads(saved.encode(timeline))
+    doc["version"] = 2
+    for tally in doc["tallies"].values():
+        for rows in tally.values():
+            for row in rows:
+                assert row.pop() == 0.0  # no maintenance was counted: nothing is dropped
+    store = LocalPublisher(tmp_path)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "timeline.json").write_bytes(json.dumps(doc).encode())
+    later = passes[-1] + timedelta(minutes=3)
+    loaded = memory.load(store, lambda: None, later)
+    assert loaded is not None and loaded.reset is None
+    assert loaded.tallies == timeline.tallies
+    assert loaded.held == timeline.held and loaded.began == timeline.began
+    board, _ = memory.remember(loaded, demo(later).board())
+    [day] = [u for u in env(board, "test-2").uptime if u.window == "24h"]
+    assert day.down_s == pytest.approx(3 * 3600)  # red the whole three hours, none lost
+    assert day.maintenance_s == 0 and day.gap_s == 0
+    assert board.collector.memory_reset is None
+    # What this board saves is the current version, read back the same.
+    assert json.loads(saved.encode(loaded))["version"] == saved.VERSION

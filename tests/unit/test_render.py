@@ -379,7 +379,7 @@ def test_deploy_trail_on_every_card_that_has_one(demo_html: str) -> None:
     slot1 = card(demo_html, "test")
     assert "deployed feat/x by run #1287 at 2026-11-23 07:49 UTC unknown" in text_of(slot1)
     assert (
-        '<span class="badge grey">unknown</span> <span class="why">— deployed branch feat/x, '
+        '<span class="badge">unknown</span> <span class="why">— deployed branch feat/x, '
         "not comparable with main</span>"
     ) in slot1
 
@@ -702,7 +702,7 @@ def test_nothing_leaves_the_page_origin_but_links_to_github_runs_and_the_explore
     assert f"https://github.com/{REPO}/actions/runs/19433108775" in runs
     assert f"{EXPLORER}/address/{PROD_DEPLOYER}" in addresses
     links = {attrs.get("href") for tag, attrs in parse(html).tags if tag == "link"}
-    assert links == {"data:,", "board.css"}
+    assert links == {"data:,", "board.css", "feed.xml"}  # the Atom feed, same origin
 
 
 def test_a_run_url_that_is_not_a_github_run_page_is_not_linked(hostile_html: str) -> None:

@@ -241,6 +241,7 @@ def test_fields_are_renamed_rounded_and_nested_as_the_model_declares() -> None:
         "period_s": 300,
         "memory_from": None,
         "memory_reset": None,
+        "flap_passes": None,
     }
     assert snapshot.problems(doc) == []
 

@@ -7,9 +7,10 @@ Read it in the order a file is checked:
 - shape.py: schema/fleet.schema.json, one readable line per problem; hosts.py: what a host
   name, an address and a URL may be (the schema's formats);
 - build.py: each section into its settings type, one module per section (fleet.py,
-  environments.py, probe.py, github.py, chain.py, deploy.py) holding the rules that span
-  keys (duplicate slots, a tag the pattern would never find, a broker name with no suffix
-  rule); schedule.py: the schedule's rules, which `cdk synth` uses too;
+  environments.py, probe.py, github.py, chain.py, deploy.py, maintenance.py) holding the
+  rules that span keys (duplicate slots, a tag the pattern would never find, a broker name
+  with no suffix rule, a window that ends before it starts); schedule.py: the schedule's
+  rules, which `cdk synth` uses too;
 - messages.py: how a message quotes a key path and a value.
 
 Every message names the file, the key path and the value, and says what would fix it. The
@@ -37,7 +38,7 @@ from fleetboard.config.schedule import (
     schedule_problems,
 )
 from fleetboard.config.screen import MAX_FILE_BYTES, MAX_STRING
-from fleetboard.config.shape import shape_problems
+from fleetboard.config.shape import shape_problems, window_key
 from fleetboard.config.syntax import parse
 from fleetboard.inventory import AuthSettings, DeploySettings, Inventory
 
@@ -97,8 +98,17 @@ def loads(text: str, *, source: str = "fleet.toml", base_dir: Path | None = None
     # Check meaning too, so one run reports every problem: skip only what the shape check
     # already found broken (a broken [fleet] table leaves nothing to build on).
     if not problems or (broken is not None and "fleet" not in broken):
-        envs = {k: v for k, v in raw["environments"].items() if k not in (broken or set())}
-        inventory, found = build({**raw, "environments": envs}, base_dir or Path(), source)
+        skip = broken or set()
+        envs = {k: v for k, v in raw["environments"].items() if k not in skip}
+        # A refused window stays in its place as None, so the others keep their indexes.
+        windows = [] if window_key(None) in skip else raw.get("maintenance", [])
+        windows = [None if window_key(i) in skip else w for i, w in enumerate(windows)]
+        inventory, found = build(
+            {**raw, "environments": envs, "maintenance": windows},
+            base_dir or Path(),
+            source,
+            declared=list(raw["environments"]),
+        )
         problems += [f"{source}: {p}" for p in found]
     if problems:
         raise ConfigError(problems)

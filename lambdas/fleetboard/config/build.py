@@ -3,6 +3,7 @@ that span keys (each section's rules are in its own module)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -12,15 +13,22 @@ from fleetboard.config.deploy import check_deploy
 from fleetboard.config.environments import check_unique, environment
 from fleetboard.config.fleet import aws_settings, bucket_pattern, check_optional
 from fleetboard.config.github import github_settings
+from fleetboard.config.maintenance import maintenance_windows
 from fleetboard.config.messages import Problems
 from fleetboard.config.probe import probe_settings, thresholds
 from fleetboard.config.schedule import period_s
 from fleetboard.inventory import Inventory
 
 
-def build(raw: dict[str, Any], base_dir: Path, source: str) -> tuple[Inventory, list[str]]:
+def build(
+    raw: dict[str, Any],
+    base_dir: Path,
+    source: str,
+    declared: Collection[str] | None = None,
+) -> tuple[Inventory, list[str]]:
     """The Inventory, and one line per problem found ("key.path: what is wrong"), in the
-    order of the file's sections."""
+    order of the file's sections. `declared`: every environment the file names, when some
+    were left out of `raw` for problems of their own (a window may still name them)."""
     problems = Problems()
     fleet = raw["fleet"]
     aws = aws_settings(fleet, raw.get("aws", {}))
@@ -55,6 +63,12 @@ def build(raw: dict[str, Any], base_dir: Path, source: str) -> tuple[Inventory, 
                     f"environments.{e.name}.chain",
                     "needs a [chain] section (at least chain_id) to be read",
                 )
+    windows = maintenance_windows(
+        raw.get("maintenance", []),
+        envs,
+        list(raw["environments"]) if declared is None else declared,
+        problems,
+    )
     inventory = Inventory(
         github=github_settings(github) if github is not None else None,
         chain=main_chain,
@@ -66,5 +80,6 @@ def build(raw: dict[str, Any], base_dir: Path, source: str) -> tuple[Inventory, 
         thresholds=limits,
         environments=envs,
         bucket_pattern=buckets,
+        maintenance=windows,
     )
     return inventory, problems.lines

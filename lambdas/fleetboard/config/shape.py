@@ -27,7 +27,8 @@ def fleet_schema() -> dict[str, Any]:
 def shape_problems(raw: dict[str, Any]) -> tuple[list[str], set[str] | None]:
     """Shape problems, and which parts they break: "fleet" and the names of environments.
 
-    The second value is None when the breakage is everywhere (a top-level table missing or
+    Broken [[maintenance]] tables are named by `window_key`. The second value is None
+    when the breakage is everywhere (a top-level table missing or
     of the wrong kind, or [probe]/[thresholds]/[aws] wrong), so nothing can be built. One
     line per key: the first problem found there (the values check before the schema).
     """
@@ -49,11 +50,21 @@ def shape_problems(raw: dict[str, Any]) -> tuple[list[str], set[str] | None]:
             continue
         if path[:1] == ("environments",) and len(path) >= 2:
             broken.add(str(path[1]))
+        elif path[:1] == ("maintenance",):
+            # One window's mistake leaves the others (and the fleet) to check; a name with
+            # a dot is never an environment's.
+            broken.add(window_key(path[1] if len(path) >= 2 else None))
         elif path[:1] == ("fleet",):
             broken.add("fleet")
         else:
             broken = None
     return sorted(set(lines), key=lines.index), broken
+
+
+def window_key(index: object) -> str:
+    """How `shape_problems` names a broken [[maintenance]] table ("maintenance.*": the
+    whole array)."""
+    return f"maintenance.{index if isinstance(index, int) else '*'}"
 
 
 def _toml_type(value: Any) -> str:
@@ -154,7 +165,13 @@ def _describe(error: Any) -> Iterator[tuple[KeyPath, str]]:
         expected = error.validator_value
         names = [expected] if isinstance(expected, str) else list(expected)
         want = " or ".join(_EXPECTED.get(n, n) for n in names)
-        yield at, f"{where}: {show(value)} is {_toml_type(value)}; expected {want}"
+        # TOML has dates of its own; fleet.toml takes its times as strings (a UTC one ends
+        # in Z), so an unquoted one is only a missing pair of quotes.
+        quoted = isinstance(value, date | time) and "string" in names
+        advice = "; write it in quotes" if quoted else ""
+        if isinstance(value, dict) and names == ["array"] and schema.get("items", {}).get("$ref"):
+            advice = f"; write each table as [[{where}]]"  # [maintenance] for [[maintenance]]
+        yield at, f"{where}: {show(value)} is {_toml_type(value)}; expected {want}{advice}"
     elif kind == "pattern" and "x-rule" in schema:
         what = "has a space" if re.search(r"\s", value) else "is not allowed"
         yield at, f"{where}: {show(value)} {what}; {schema['x-rule']}"

@@ -314,6 +314,13 @@ class HostServer(_Served):
         """Where every simulated host is reached (the probes' `Host.address`)."""
         return Address(LOOPBACK, self.port)
 
+    def set_reply(self, host: str, path: str, reply: Reply) -> None:
+        """From the next request on, `host` answers `reply` on `path` (the demo's live
+        incident). Safe while serving: the serving thread reads the routes under the same
+        lock, so a request sees the old reply or the new one, never a half-changed table."""
+        with self._lock:
+            self._routes.setdefault(host.lower(), {})[path] = reply
+
     # ----------------------------------------------------------------------- stats
 
     def stats(self) -> ServerStats:
@@ -408,8 +415,8 @@ class HostServer(_Served):
         except asyncio.IncompleteReadError:
             return False  # the client closed its keep-alive connection
         host, path = _parse_request(raw)
-        reply = self._routes.get(host, {}).get(path, _NOT_FOUND)
         with self._lock:
+            reply = self._routes.get(host, {}).get(path, _NOT_FOUND)
             self._requests[(host, path)] += 1
         if reply.delay_s > 0:
             await asyncio.sleep(reply.delay_s)

@@ -1,7 +1,9 @@
 """`fleetboard demo`: start the simulated fleet, collect it, write the board, serve it.
 
 Everything listens on 127.0.0.1 and nothing leaves the machine: AWS is a moto server, the
-hosts are real HTTPS servers with a throwaway CA, DNS is the simulated Route 53 zone.
+hosts are real HTTPS servers with a throwaway CA, DNS is the simulated Route 53 zone. Before
+the first pass the board is given 90 days of memory (history.py replays past.py's script),
+and while it is served a live incident comes and goes (incident.py).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fleetboard.config import LoadedConfig, load
 from fleetboard.demo import leaks, procs, scenario
@@ -30,9 +34,14 @@ from fleetboard.demo.chain_world import CHAIN_ID, ChainWorld, build_chain_world
 from fleetboard.demo.dns import ZoneResolver
 from fleetboard.demo.github import GithubServer, demo_world
 from fleetboard.demo.hosts import HostServer
+from fleetboard.demo.incident import LiveIncident
+from fleetboard.demo.past import Past
 from fleetboard.exits import EXIT_OK
 from fleetboard.secrets import Secret
 from fleetboard.sources import utc_now
+
+if TYPE_CHECKING:
+    from fleetboard.collect import PassResult
 
 #: The demo's temp folder (fleet.toml, the CA): removed on any exit but SIGKILL, and then by
 #: the next demo (it holds its owner's pid).
@@ -98,6 +107,7 @@ def demo_fleet(workdir: Path) -> Iterator[DemoFleet]:
             ca = hosts.write_ca(workdir / "demo-ca.pem")
             config_path = workdir / "fleet.toml"
             text = scenario.fleet_toml(world, hosts.address, ca.name, gh.url)
+            text += Past(now).maintenance_toml()  # slot 1's window, two days ago
             if chain is not None:
                 text += "\n".join(chain.toml(tuple(e.name for e in scenario.DEMO_ENVS))) + "\n"
             config_path.write_text(text)
@@ -170,6 +180,8 @@ def _run_demo(*, out: Path, once: bool, port: int, every_s: int) -> int:
             else:
                 print(f"demo chain: none ({fleet.chain_note}); the board shows it not configured")
             print(f"demo config: {fleet.config_path} (validated like any fleet.toml)")
+            procs.phase("history")
+            _remember(fleet, out)
             procs.phase("pass")
             code = pass_and_report(fleet.loaded, out, context_overrides=fleet.context_overrides())
             if once or code != EXIT_OK:
@@ -178,10 +190,51 @@ def _run_demo(*, out: Path, once: bool, port: int, every_s: int) -> int:
             return _serve(fleet, out, port, every_s)
 
 
-def _serve(fleet: DemoFleet, out: Path, port: int, every_s: int) -> int:
+def _remember(fleet: DemoFleet, out: Path) -> None:
+    """Give the board 90 days of memory before its first live pass (history.py). A history
+    that cannot be written is said and skipped: the demo still shows the live board."""
+    from fleetboard.demo import history
+    from fleetboard.publish import PublishError
+    from fleetboard.state import StateConflict
+
+    try:
+        written = history.replay_into(fleet.loaded, fleet.context_overrides(), out)
+    except (OSError, PublishError, StateConflict) as exc:
+        print(f"demo history: not written ({exc}); the board starts remembering now")
+        return
+    print(written.line(), flush=True)
+
+
+def serve_pass(
+    fleet: DemoFleet,
+    out: Path,
+    number: int,
+    incident: LiveIncident | None = None,
+    *,
+    every_s: int = 60,
+    now: Callable[[], datetime] | None = None,
+) -> tuple[PassResult, list[str]]:
+    """Serving pass `number` (from 1): the fleet moves on (the CI slot's transaction, the
+    live incident), then one pass into `out`. `now` replaces the clock (tests). Returns the
+    pass and what to say on the terminal."""
     from fleetboard import collect
     from fleetboard.publish import LocalPublisher
 
+    said = []
+    fleet.before_pass()
+    if incident is not None and (change := incident.apply(fleet.hosts, number, every_s)):
+        said.append(change)
+    overrides = fleet.context_overrides()
+    if now is not None:
+        overrides["now"] = now
+    ctx = collect.laptop_context(fleet.loaded, **overrides)
+    result = collect.run_pass(fleet.loaded, ctx, LocalPublisher(out))
+    status = result.board.summary.status.value
+    said.append(f"collected: fleet {status}, {result.board.collector.duration_s:.2f} s")
+    return result, said
+
+
+def _serve(fleet: DemoFleet, out: Path, port: int, every_s: int) -> int:
     handler = functools.partial(_QuietHandler, directory=str(out))
     try:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -203,15 +256,12 @@ def _serve(fleet: DemoFleet, out: Path, port: int, every_s: int) -> int:
             print(
                 f"\nboard: {url}   (collected again every {every_s} s; Ctrl-C to stop)", flush=True
             )
+            incident = LiveIncident.for_demo(every_s)
+            number = 0
             while not stop.wait(every_s):
-                fleet.before_pass()
-                ctx = collect.laptop_context(fleet.loaded, **fleet.context_overrides())
-                result = collect.run_pass(fleet.loaded, ctx, LocalPublisher(out))
-                status = result.board.summary.status.value
-                print(
-                    f"collected: fleet {status}, {result.board.collector.duration_s:.2f} s",
-                    flush=True,
-                )
+                number += 1
+                _, said = serve_pass(fleet, out, number, incident, every_s=every_s)
+                print("\n".join(said), flush=True)
         except KeyboardInterrupt as stopped:  # Ctrl-C, or procs.Stopped for SIGTERM/SIGHUP
             print(f"\nstopping the demo fleet ({stopped or 'SIGINT'})", file=sys.stderr)
     finally:
@@ -223,6 +273,12 @@ def _serve(fleet: DemoFleet, out: Path, port: int, every_s: int) -> int:
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     """Serves the board folder; no request log on the terminal, no caching of the board."""
+
+    # The folder's one XML file is the feed: served as Atom, as S3 serves it.
+    extensions_map = {  # noqa: RUF012 (the base class's own mutable class attribute)
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".xml": "application/atom+xml",
+    }
 
     def log_message(self, format: str, *args: object) -> None:
         pass

@@ -33,6 +33,21 @@ DEMO_STORY = (
     "memory-test-2 reports slot 1's bucket",
     "test-3: instance stopped by the idle stop (grey, not probed)",
     "an EIP tagged agentkeys-broker-eip-test-4 that fleet.toml does not declare",
+    # What the board remembers (demo/past.py replays it through the real rules at start).
+    "history: 90 days, replayed when the demo starts, so the first board already remembers",
+    "last week (6 days ago, 14:00-19:30 UTC) audit-test-2 answered 502 for 5 h 30 min: "
+    "test-2 red, and its uptime shows it",
+    "4 days ago the collector stopped after its 01:00 UTC pass and ran again at 07:00: the "
+    "time no pass covers (4 h 30 min: a pass covers the next 3 periods) is a gap, never green",
+    "3 hours ago test-2 was redeployed from slot 1's config: its cross-wiring, its 502 and "
+    "its deployer's drop below the floor (1.6 HEI to 0.4) date from then",
+    "from 50 to 8 minutes before the start, slot 1's classify worker flapped (503 every other "
+    "2 minutes): the first board marks it flapping",
+    "slot 1's deployer pays 0.25 HEI a day for CI, topped up by 2 HEI every 8 days: its "
+    "runway says it runs dry in about 6 days; prod's paymaster deposit sank 0.02 HEI a day "
+    "and crossed its floor 2.5 days ago",
+    "while the board is served: a couple of passes in, prod's email worker answers 502 for "
+    "about 3 minutes, then recovers, so since-times and recent changes move as you watch",
 )
 
 
@@ -140,7 +155,8 @@ def eip_tag(env: DemoEnv) -> str:
     return f"agentkeys-broker-eip{env.suffix}"
 
 
-def _healthy(env: DemoEnv, service: str) -> dict[str, Reply]:
+def healthy_routes(env: DemoEnv, service: str) -> dict[str, Reply]:
+    """What one of `env`'s hosts answers on each path when nothing is wrong with it."""
     if service == "broker":
         issuer = f"https://{env.broker_host}"
         return {
@@ -197,7 +213,7 @@ def sim_hosts(now: datetime, envs: tuple[DemoEnv, ...] = DEMO_ENVS) -> list[SimH
         for service in services_of(env):
             if service in env.unresolved:
                 continue
-            routes = {**_healthy(env, service), **env.faults.get(service, {})}
+            routes = {**healthy_routes(env, service), **env.faults.get(service, {})}
             not_after = now + timedelta(days=5, hours=6) if service in env.expiring else None
             hosts.append(SimHost(env.hostname(service), routes, CertKind.VALID, not_after))
     return hosts

@@ -19,13 +19,21 @@ from fleetboard import jsonsafe
 from fleetboard.memory.timeline import Held, Timeline
 from fleetboard.memory.uptime import CLASSES, Bucket, Tally
 from fleetboard.model import Lifecycle, Transition
+from fleetboard.rules.summary import MAINTENANCE
 from fleetboard.state import StateConflict, StateStore
 from fleetboard.text import scrub
 
 log = logging.getLogger("fleetboard")
 
 STATE_NAME = "timeline"
-VERSION = 2  # 2: flapping (passes, changes) and folded lines (times)
+#: 2: flapping (passes, changes) and folded lines (times); 3: maintenance time, a sixth
+#: class in every bucket.
+VERSION = 3
+#: Versions still read, each by what it lacks: version 2's buckets have no maintenance
+#: seconds (none was counted then), so they are padded with zeros and no history is lost.
+READS = (2, 3)
+#: How many classes of time (CLASSES) each version's buckets hold.
+_CLASSES_OF = {2: 5, 3: 6}
 NOTHING_SAVED = "no saved timeline was found"
 #: A saved timeline larger than this is not ours (1,000 environments of 12 checks is ~1 MB).
 MAX_BYTES = 8 * 1024 * 1024
@@ -55,20 +63,25 @@ def encode(timeline: Timeline) -> bytes:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def versioned(data: bytes, version: int, what: str, max_bytes: int) -> dict[str, Any]:
+def versioned(
+    data: bytes, version: int | tuple[int, ...], what: str, max_bytes: int
+) -> dict[str, Any]:
     """A saved state's JSON object, once its size, depth and version are what this code
-    writes; ValueError saying which is not."""
+    writes (or one of the older `version`s it still reads); ValueError saying which is not."""
     if len(data) > max_bytes:
         raise ValueError(f"{len(data)} bytes, more than {max_bytes}")
     doc = jsonsafe.loads(data)
-    if not isinstance(doc, dict) or doc.get("version") != version:
-        raise ValueError(f"not a version {version} {what}")
+    versions = version if isinstance(version, tuple) else (version,)
+    if not isinstance(doc, dict) or doc.get("version") not in versions:
+        raise ValueError(f"not a version {' or '.join(map(str, versions))} {what}")
     return doc
 
 
 def decode(data: bytes) -> Timeline:
     """The saved timeline; ValueError saying what is wrong with it."""
-    doc = versioned(data, VERSION, "timeline", MAX_BYTES)
+    doc = versioned(data, READS, "timeline", MAX_BYTES)
+    # Classes a bucket of this version lacks, all at the end of CLASSES: zero seconds.
+    missing = len(CLASSES) - _CLASSES_OF[doc["version"]]
     try:
         held = {_text(key): _held(row) for key, row in _mapping(doc["held"]).items()}
         recent = tuple(
@@ -85,7 +98,7 @@ def decode(data: bytes) -> Timeline:
         )
         reset, seen_at = doc.get("reset"), doc.get("seen_at")
         tallies = {
-            _text(env): Tally(_unbuckets(t["hours"]), _unbuckets(t["days"]))
+            _text(env): Tally(_unbuckets(t["hours"], missing), _unbuckets(t["days"], missing))
             for env, t in _mapping(doc.get("tallies", {})).items()
         }
         return Timeline(
@@ -166,6 +179,8 @@ def from_snapshot(data: bytes) -> dict[str, Held] | None:
         for env in doc["environments"]:
             grey = env["lifecycle"] in {lc.value for lc in Lifecycle if lc.grey}
             word = env["lifecycle"] if grey else env["status"]
+            if env.get("maintenance"):
+                word = MAINTENANCE
             held[f"env:{env['name']}"] = Held(_text(word), since(env))
             for check in env["checks"]:
                 held[f"check:{check['id']}"] = Held(_text(check["status"]), since(check))
@@ -186,14 +201,17 @@ def _buckets(buckets: tuple[Bucket, ...]) -> list[list[float]]:
     return [[b.start, *b.seconds] for b in buckets]
 
 
-def _unbuckets(rows: object) -> tuple[Bucket, ...]:
+def _unbuckets(rows: object, missing: int = 0) -> tuple[Bucket, ...]:
+    """Buckets as saved; `missing`: how many classes (the last of CLASSES) the saved
+    version did not have, read as zero seconds."""
     if not isinstance(rows, list):
         raise TypeError("not a list")
     out = []
     for row in rows:
-        if not isinstance(row, list) or len(row) != len(CLASSES) + 1:
+        if not isinstance(row, list) or len(row) != len(CLASSES) + 1 - missing:
             raise ValueError("a bucket of the wrong shape")
-        start, *seconds = row
+        padded: list[Any] = [*row, *[0.0] * missing]
+        start, *seconds = padded
         # min and max raise TypeError on anything but numbers: one cheap check per bucket.
         if type(start) is not int or min(seconds) < 0 or max(seconds) > 86_400:
             raise ValueError("a bucket out of range")

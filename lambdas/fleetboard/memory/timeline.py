@@ -1,11 +1,12 @@
 """Since when, and what changed: the board's memory of the present, as a pure function.
 
 Each thing the board shows has a key ("env:test-2", "check:<check id>", "issue:test-2/ci",
-"fleet") and a word (its status; an environment's lifecycle while it is grey). A word
-unchanged since the last pass keeps its `since`; a new word starts now and, for an
-environment or a check, is one line of `recent`. A thing seen for the first time starts
-now without a line: it was not there to change. The work and the state are proportional to
-what the board shows now, never to how long it has been remembering.
+"fleet") and a word (its status; an environment's lifecycle while it is grey, and
+"maintenance" inside a window). A word unchanged since the last pass keeps its `since`; a
+new word starts now and, for an environment or a check, is one line of `recent`. A thing
+seen for the first time starts now without a line: it was not there to change. The work
+and the state are proportional to what the board shows now, never to how long it has been
+remembering.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from datetime import datetime, timedelta
 from fleetboard.inventory import Thresholds
 from fleetboard.memory.uptime import WORD_CLASS, Tally, add, closed_days, counted, figures
 from fleetboard.model import Board, Check, EnvironmentView, Issue, Transition
+from fleetboard.rules.maintenance import sentence
+from fleetboard.rules.summary import MAINTENANCE
 
 #: How far back `recent` reaches, and the most lines it keeps (a storm across 100 slots
 #: must not grow the snapshot without bound).
@@ -49,10 +52,16 @@ class Timeline:
     tallies: Mapping[str, Tally] = field(default_factory=dict)
     #: UTC days this pass closed, whose rollups it publishes (not kept).
     closed: tuple[datetime, ...] = field(default=(), compare=False)
+    #: This pass's own changes, every one, before flapping folds them into `recent`: the
+    #: events log publishes them (not kept).
+    changes: tuple[Transition, ...] = field(default=(), compare=False)
 
 
 def env_word(view: EnvironmentView) -> str:
-    """What an environment's card says: its lifecycle while grey, else its status."""
+    """What an environment's card says: "maintenance" inside a window, its lifecycle while
+    grey, else its status."""
+    if view.maintenance is not None:
+        return MAINTENANCE
     return view.lifecycle.value if view.lifecycle.grey else view.status.value
 
 
@@ -97,6 +106,7 @@ def remember(
         seen_at=now,
         tallies=tallies,
         closed=tuple(closed_days(previous.seen_at if previous else None, now)),
+        changes=tuple(marks.changes),
     )
     return shown, after
 
@@ -163,13 +173,20 @@ class _Marks:
 
 def _environment(view: EnvironmentView, marks: _Marks) -> EnvironmentView:
     # A grey environment's checks are not rated: one line for the environment ("stopped"),
-    # not one more for each check that went unknown with it.
-    listed = not view.lifecycle.grey
-    checks = tuple(_check(view.name, check, marks, listed) for check in view.checks)
+    # not one more for each check that went unknown with it. Nor are the checks of one in
+    # maintenance, or a check in a window of its own: what they do there is the work.
+    away = view.maintenance is not None
+    listed = not view.lifecycle.grey and not away
+    checks = tuple(
+        _check(view.name, check, marks, listed and check.maintenance is None)
+        for check in view.checks
+    )
     # A grey environment's issues are about what it holds (its wallets), not why it is
-    # grey: its line says what it is now.
+    # grey: its line says what it is now; one in maintenance says the window's reason.
     grey = view.lifecycle.grey or not view.issues
     reason = f"{view.name} is {env_word(view)}" if grey else view.issues[0].text
+    if view.maintenance is not None:
+        reason = sentence(view.name, view.maintenance, marks.now)
     key = f"env:{view.name}"
     since = marks.keep(key, env_word(view), (view.name, None, reason))
     marks.flaps(key, view.name, None)  # an environment that flaps with its check: one line

@@ -1,11 +1,11 @@
-"""How each environment spent its time: up, degraded, down, unknown or parked, by the hour
-for the last day and by the UTC day for the last 90, and its uptime over 24 h, 7, 30 and
-90 days.
+"""How each environment spent its time: up, degraded, down, unknown, parked or in
+maintenance, by the hour for the last day and by the UTC day for the last 90, and its
+uptime over 24 h, 7, 30 and 90 days.
 
 The time between two passes belongs to what the environment showed at the first of them,
 for at most `GAP_PERIODS` schedule periods: past that the collector was not running, and
-the rest is a gap, counted as nothing (never as up). Unknown and parked time are shown
-apart and never counted as up or down; `available` is (up + degraded) / (up + degraded +
+the rest is a gap, counted as nothing (never as up). Unknown, parked and maintenance time
+are shown apart and never counted as up or down; `available` is (up + degraded) / (up + degraded +
 down), None when none of the window was rated. Buckets are kept for a bounded time, so the
 state and the work of a pass do not grow with how long the board has run.
 """
@@ -18,8 +18,9 @@ from datetime import UTC, datetime, timedelta
 
 from fleetboard.model import Uptime
 
-#: The classes of time, in the order a tally holds them.
-CLASSES = ("up", "degraded", "down", "unknown", "parked")
+#: The classes of time, in the order a tally holds them (a new class goes last: the saved
+#: timeline's buckets are read by position, and an older one is padded with zeros).
+CLASSES = ("up", "degraded", "down", "unknown", "parked", "maintenance")
 #: What each word an environment shows counts as. A missing environment is meant to be up
 #: and is not: down.
 WORD_CLASS = {
@@ -30,6 +31,9 @@ WORD_CLASS = {
     "stopped": "parked",
     "retired": "parked",
     "missing": "down",
+    # Inside a maintenance window (rules/maintenance.py): worked on, so neither up nor down,
+    # whatever its checks showed.
+    "maintenance": "maintenance",
 }
 #: A pass later than this many periods after the one before it means the collector was not
 #: running: the time past it is a gap.
@@ -120,6 +124,7 @@ def figures(tally: Tally, now: datetime, began: datetime) -> tuple[Uptime, ...]:
                 down_s=down,
                 unknown_s=totals[3],
                 parked_s=totals[4],
+                maintenance_s=totals[5],
                 gap_s=max(0.0, covered - sum(totals)),
                 available=(up + degraded) / rated if rated > 0 else None,
             )

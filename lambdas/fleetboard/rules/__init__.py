@@ -60,6 +60,12 @@ from fleetboard.rules.ci import (
     slot_ci,
 )
 from fleetboard.rules.drift import aws_drift, fleet_drift, http_drift
+from fleetboard.rules.maintenance import (
+    OpenWindow,
+    checks_in_windows,
+    environment_window,
+    open_at,
+)
 from fleetboard.rules.runway import Trail
 from fleetboard.rules.summary import (
     by_severity,
@@ -71,6 +77,7 @@ from fleetboard.rules.summary import (
     rank_issues,
     suggested_next_action,
     summary_message,
+    watched,
     worst,
 )
 from fleetboard.rules.verdicts import (
@@ -152,12 +159,14 @@ def environment_view(
     now: datetime,
     runs: Sequence[RunView] = (),
     blind: Blindness | None = None,
+    open_now: Sequence[OpenWindow] | None = None,
 ) -> EnvironmentView:
     """One environment: its checks, drift, CI, deploy and chain identity; then its own
     issues, computed once; then its status, the worst of them (summary.env_status).
 
     `blind`: the collector's probes could not see (rules/blind.py), so a probe with no
-    answer is unknown with the collector's cause, never red."""
+    answer is unknown with the collector's cause, never red. `open_now`: the maintenance
+    windows open at `now` (rules/maintenance.py), when the caller worked them out."""
     lifecycle = env_lifecycle(env, obs.aws)
     machine = machine_view(env, obs.aws)
     checks = [machine_check(env, lifecycle, machine, obs.aws, now)]
@@ -174,6 +183,13 @@ def environment_view(
             checks += source_checks(env, name, obs.facts.get(name), rule, judging)
         if isinstance(obs.http, HttpFacts):
             drift += http_drift(env, obs.http, inventory)
+    if open_now is None:
+        open_now = open_at(inventory.maintenance, now)
+    # A retired environment is not watched: a window over it changes nothing.
+    windows = () if env.retired else open_now
+    maintenance = environment_window(env.name, windows)
+    if maintenance is None:  # the environment's own window stands for its checks'
+        checks = checks_in_windows(env.name, checks, windows)
     network = env.chain.network if env.chain else None
     chain = obs.chain_networks.get(network) if network else obs.chain
     view = EnvironmentView(
@@ -196,11 +212,12 @@ def environment_view(
             trails=obs.wallet_trails,
             now=now,
         ),
+        maintenance=maintenance,
     )
     issues = (
         environment_issues(view)
         + env_chain_issues(view, read=isinstance(chain, ChainFacts))
-        + env_ci_issues(view, inventory)
+        + env_ci_issues(view, inventory, now)
     )
     status = env_status(view, issues)
     issues += red_slot_issue(view, status)  # amber on a red slot: the status stays red
@@ -230,8 +247,10 @@ def evaluate(
     runs = [run_view(r, slots) for r in github.runs] if github else []
     blind = collector_blindness(inventory, obs)
     probes_blind = next((b for b in blind if b.source == "http" and b.kind in (DNS, CONNECT)), None)
+    open_now = open_at(inventory.maintenance, now)
     views = [
-        environment_view(e, inventory, obs, now, runs, probes_blind) for e in inventory.environments
+        environment_view(e, inventory, obs, now, runs, probes_blind, open_now)
+        for e in inventory.environments
     ]
     drift = fleet_drift(inventory, obs.aws)
     failures = obs.all_failures()
@@ -250,13 +269,13 @@ def evaluate(
     cause = summary_text(blind) if blind else None
     if cause is not None:
         issues.insert(0, collector_issue(cause))  # first: it frames every other line
-    running = [v for v in views if not v.lifecycle.parked]
+    running = [v for v in views if watched(v)]
     status = worst([v.status for v in running] + [i.status for i in issues])
     if not running and not issues:
         status = Status.UNKNOWN
     summary = Summary(
         status=status,
-        message=summary_message(views, status, short_text(blind) if blind else None),
+        message=summary_message(views, status, short_text(blind) if blind else None, now),
         suggested_next_action=suggested_next_action(views, drift, failures, issues, blind),
         issues=tuple(issues),
         counts=env_counts(views),

@@ -10,10 +10,13 @@ from datetime import datetime
 from fleetboard.inventory import (
     HEALTH_PATH,
     ISSUER_PATH,
+    MACHINE_CHECK,
     READY_PATH,
     Environment,
     Host,
     Thresholds,
+    http_check_name,
+    tls_check_name,
 )
 from fleetboard.lifecycle import find_address, find_instance
 from fleetboard.model import (
@@ -38,13 +41,6 @@ from fleetboard.rules.verdicts import (
     optional_verdict,
 )
 
-
-def _path_name(host: Host, path: str) -> str:
-    if path == HEALTH_PATH:
-        return host.label
-    return f"{host.label}:{'readyz' if path == READY_PATH else 'issuer'}"
-
-
 _CLASSIFIERS = {
     HEALTH_PATH: classify_health,
     READY_PATH: classify_readyz,
@@ -66,7 +62,7 @@ def http_checks(
             continue
         for path in host.paths:
             check_id = f"http:{host.hostname}{path}"
-            name = _path_name(host, path)
+            name = http_check_name(host, path)
             if not isinstance(http, HttpFacts):
                 why = http.reason if isinstance(http, SourceFailure) else "not collected"
                 checks.append(
@@ -116,7 +112,7 @@ def tls_checks(
         if host.skip:
             continue
         check_id = f"tls:{host.hostname}"
-        name = f"tls:{host.label.removeprefix('worker:')}"
+        name = tls_check_name(host)
         if not isinstance(tls, TlsFacts):
             why = tls.reason if isinstance(tls, SourceFailure) else "not collected"
             checks.append(
@@ -233,7 +229,7 @@ def machine_check(
     def verdict(status: Status, reason: str, summary: str, seen: datetime | None) -> Check:
         return Check(
             id=f"machine:{env.name}",
-            name="machine",
+            name=MACHINE_CHECK,
             kind=CheckKind.MACHINE,
             status=status,
             reason=reason,

@@ -27,6 +27,7 @@ from fleetboard.model import (
     SourceFailure,
     Status,
 )
+from fleetboard.rules.maintenance import until
 from fleetboard.text import counted
 
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
@@ -173,10 +174,11 @@ def _issue(status: Status, env: str, check: str, detail: str) -> Issue:
     return Issue.of(status, env, check, detail)
 
 
-def env_ci_issues(view: EnvironmentView, inventory: Inventory) -> list[Issue]:
+def env_ci_issues(view: EnvironmentView, inventory: Inventory, now: datetime) -> list[Issue]:
     """One environment's CI issues that do not depend on its status: two runs in its slot,
-    a run on it while it is parked, a deep queue, and a stale binary (running only: a
-    parked stack serves nothing, and CI redeploys it when it starts it again)."""
+    a run on it while it is parked or in maintenance, a deep queue, and a stale binary
+    (running only: a parked stack serves nothing, and CI redeploys it when it starts it
+    again; one in maintenance is being worked on)."""
     found: list[Issue] = []
     limit = inventory.github.queue_limit if inventory.github else 1
     parked = view.lifecycle.parked
@@ -205,6 +207,18 @@ def env_ci_issues(view: EnvironmentView, inventory: Inventory) -> list[Issue]:
                     f"which is {view.lifecycle.value}: its deploy and tests will fail",
                 )
             )
+        elif holder is not None and (window := view.maintenance) is not None:
+            # Amber, not red: the slot may well work, but its failures may be the window's.
+            found.append(
+                _issue(
+                    Status.AMBER,
+                    view.name,
+                    "ci",
+                    f"{_label(holder)} holds slot {view.slot}, which is in maintenance "
+                    f"{until(window, now)} ({window.reason}): its failures may be the "
+                    "window's, not the change's",
+                )
+            )
         if len(ci.queued) > limit:
             found.append(
                 _issue(
@@ -216,7 +230,7 @@ def env_ci_issues(view: EnvironmentView, inventory: Inventory) -> list[Issue]:
                     f"(more than {limit})",
                 )
             )
-    if view.deploy is not None and view.deploy.stale and not parked:
+    if view.deploy is not None and view.deploy.stale and not parked and not view.maintenance:
         found.append(_issue(Status.AMBER, view.name, "deploy", f"stale binary: {view.deploy.text}"))
     return found
 
@@ -225,7 +239,8 @@ def red_slot_issue(view: EnvironmentView, status: Status) -> list[Issue]:
     """A run on a slot that is red for other reasons: amber, so it never changes the
     slot's status (already red) and can be added once the status is known."""
     ci = view.ci
-    parked = view.lifecycle.parked
+    # Parked or in maintenance: env_ci_issues already said what a run there meets.
+    parked = view.lifecycle.parked or view.maintenance is not None
     if ci is None or ci.holder is None or parked or status is not Status.RED:
         return []
     return [

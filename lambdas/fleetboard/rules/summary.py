@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from fleetboard.model import (
     SEVERITY,
@@ -21,6 +22,8 @@ from fleetboard.model import (
 )
 from fleetboard.rules.blind import Blindness
 from fleetboard.rules.blind import next_action as blind_next_action
+from fleetboard.rules.maintenance import excused, until
+from fleetboard.text import counted
 
 
 def worst(statuses: Iterable[Status]) -> Status:
@@ -33,8 +36,22 @@ def worst(statuses: Iterable[Status]) -> Status:
 
 
 def counts_toward_health(check: Check) -> bool:
-    """An optional endpoint that is simply absent (grey) does not make its environment worse."""
-    return not (check.optional and check.status is Status.UNKNOWN)
+    """An optional endpoint that is simply absent (grey) does not make its environment
+    worse; nor does a red or amber check in a maintenance window of its own."""
+    return not (check.optional and check.status is Status.UNKNOWN) and not excused(check)
+
+
+def resting(view: EnvironmentView) -> bool:
+    """Parked (stopped, retired) or in a maintenance window: its checks say what they saw,
+    but make no issues and do not rate it (env_status)."""
+    return view.lifecycle.parked or view.maintenance is not None
+
+
+def watched(view: EnvironmentView) -> bool:
+    """Rated by its health, so part of the fleet's status: neither parked nor in
+    maintenance (those are counted by their word, and only what still matters while they
+    rest counts, as issues)."""
+    return not resting(view)
 
 
 # --------------------------------------------------------------------------- issues
@@ -50,10 +67,10 @@ def environment_issues(view: EnvironmentView) -> list[Issue]:
     Its wallets, deploy and CI issues come from rules/chain.py and rules/ci.py; rules'
     `environment_view` puts them all in `EnvironmentView.issues`."""
     issues: list[Issue] = []
-    parked = view.lifecycle.parked
+    parked = resting(view)
     unknown: dict[str, list[str]] = {}
     for check in view.checks:
-        if check.status in (Status.RED, Status.AMBER) and not parked:
+        if check.status in (Status.RED, Status.AMBER) and not parked and not excused(check):
             detail = f"{check.host} {check.summary}" if check.host else check.summary
             issues.append(Issue.of(check.status, view.name, check.name, detail))
         elif (
@@ -84,14 +101,16 @@ def env_status(view: EnvironmentView, issues: Sequence[Issue]) -> Status:
 
     A parked environment (stopped, retired) is grey, shown by its lifecycle; only what
     still means something while it is parked counts, and with nothing of that it is
-    unknown. That is its drift (a tag or record pointing wrong stays wrong), a run holding
+    unknown. One in a maintenance window (shown as "maintenance") is rated the same way:
+    its checks are being worked on, so they do not count, and a window never makes it
+    green. That is its drift (a tag or record pointing wrong stays wrong), a run holding
     it (its deploy will fail), and its wallets, deposit and master registration: they live
     on chain, not on the instance, and CI starts a stopped slot on demand and deploys with
     them at once, so an empty deployer on a stopped slot is tomorrow's failed run (a retired
     environment has no chain view: its wallets may be inherited elsewhere). Its checks, its
     health and a stale binary (CI redeploys it when it starts it) do not count.
     """
-    if view.lifecycle.parked:
+    if resting(view):
         return worst(i.status for i in issues) if issues else Status.UNKNOWN
     seen = [c.status for c in view.checks if counts_toward_health(c)]
     seen += [d.status for d in view.drift]
@@ -233,8 +252,8 @@ def _red_action(view: EnvironmentView, issues: Sequence[Issue]) -> str | None:
             return (
                 f"{prod}{name}: {issue.detail}. Cancel the extra run, or start the slot's instance."
             )
-    parked = view.lifecycle.parked
-    red = [c for c in view.checks if c.status is Status.RED and not parked]
+    parked = resting(view)
+    red = [c for c in view.checks if c.status is Status.RED and not parked and not excused(c)]
     for check in red:
         if check.kind is CheckKind.HTTP:
             return _check_action(view, check)
@@ -250,9 +269,9 @@ def _red_action(view: EnvironmentView, issues: Sequence[Issue]) -> str | None:
 
 
 def _amber_action(view: EnvironmentView, issues: Sequence[Issue]) -> str | None:
-    parked = view.lifecycle.parked
+    parked = resting(view)
     for check in view.checks:
-        if check.status is Status.AMBER and not parked:
+        if check.status is Status.AMBER and not parked and not excused(check):
             what = f"{check.host or check.name} {check.summary}"
             return f"Nothing is down. Next, {view.name}: {what}."
     for d in view.drift:
@@ -303,7 +322,7 @@ def suggested_next_action(
     for issue in issues:
         if issue.status is Status.AMBER:
             return f"Nothing is down. Next, {issue.text}."
-    running = [v for v in ranked if not v.lifecycle.parked]
+    running = [v for v in ranked if watched(v)]
     unknown = [v.name for v in running if v.status is Status.UNKNOWN]
     if unknown:
         return (
@@ -314,6 +333,8 @@ def suggested_next_action(
 
 def _listed(view: EnvironmentView) -> str:
     """`prod red`, or `prod unknown (lifecycle unknown)` when it is not known to run."""
+    if view.maintenance is not None:
+        return f"{view.name} {view.status.value} (in maintenance)"
     if view.lifecycle is Lifecycle.RUNNING:
         return f"{view.name} {view.status.value}"
     if view.lifecycle is Lifecycle.UNKNOWN:
@@ -321,40 +342,72 @@ def _listed(view: EnvironmentView) -> str:
     return f"{view.name} {view.status.value} ({view.lifecycle.value})"
 
 
+#: Environments in maintenance the summary names one by one (with reason and end); more
+#: than this are counted, so a fleet-wide patch night stays one readable sentence.
+MAINTENANCE_NAMED = 3
+
+
+def _in_maintenance(views: Sequence[EnvironmentView], now: datetime | None) -> str:
+    """` In maintenance: test until 04:00 UTC (slot 1 rebuild).`, or ""."""
+    away = [(v.name, v.maintenance) for v in views if v.maintenance is not None]
+    if not away:
+        return ""
+    if len(away) > MAINTENANCE_NAMED or now is None:
+        return f" {counted(len(away), 'environment')} in maintenance."
+    named = ", ".join(f"{name} {until(m, now)} ({m.reason})" for name, m in away)
+    return f" In maintenance: {named}."
+
+
 def summary_message(
-    views: Sequence[EnvironmentView], status: Status, blind: str | None = None
+    views: Sequence[EnvironmentView],
+    status: Status,
+    blind: str | None = None,
+    now: datetime | None = None,
 ) -> str:
     """One sentence: which environments need attention. "running" only for environments
     known to run; a collector that cannot see (`blind`, its cause in a few words: "the
-    collector has no DNS") says so first."""
-    watched = [v for v in views if not v.lifecycle.parked]
-    parked = [v for v in views if v not in watched]
+    collector has no DNS") says so first. Environments in maintenance are named with the
+    reason and when it ends (`now`: the pass's clock, for that end's date)."""
+    rated = [v for v in views if watched(v)]
+    at_rest = [v for v in views if v not in rated]
+    parked = [v for v in at_rest if v.maintenance is None]
     tail = f" ({len(parked)} parked)" if parked else ""
-    bad = [v for v in watched if v.status is not Status.GREEN]
-    bad += [v for v in parked if v.status in (Status.RED, Status.AMBER)]
+    away = _in_maintenance(views, now)
+    bad = [v for v in rated if v.status is not Status.GREEN]
+    bad += [v for v in at_rest if v.status in (Status.RED, Status.AMBER)]
     if blind is not None and status is Status.UNKNOWN:
-        unseen = [v for v in watched if v.status is Status.UNKNOWN]
-        what = f"{len(unseen)} of {len(watched)} environments not fully observed"
+        unseen = [v for v in rated if v.status is Status.UNKNOWN]
+        what = f"{len(unseen)} of {len(rated)} environments not fully observed"
         if not unseen:  # e.g. only GitHub or the RPC is out of the collector's reach
-            n = len(watched)
+            n = len(rated)
             what = f"the {n} environment{'s' * (n != 1)} themselves were observed"
         if any(v.lifecycle is Lifecycle.UNKNOWN for v in unseen):
             what += ", lifecycle unknown"
         parked_tail = f"; {len(parked)} parked" if parked else ""
-        return f"Fleet status unknown: {blind}; {what}{parked_tail}."
+        return f"Fleet status unknown: {blind}; {what}{parked_tail}.{away}"
     lead = "The collector is partly blind (see the first issue). " if blind is not None else ""
     if not bad:
-        noun = "running environment" if len(watched) == 1 else "running environments"
+        noun = "running environment" if len(rated) == 1 else "running environments"
         rest = "" if status is Status.GREEN else ", but the fleet has issues of its own"
-        return f"{lead}All {len(watched)} {noun} are green{rest}{tail}."
+        return f"{lead}All {len(rated)} {noun} are green{rest}{tail}.{away}"
     listed = ", ".join(_listed(v) for v in sorted(bad, key=lambda v: _ORDER[v.status]))
     noun = "environment" if len(views) == 1 else "environments"
-    return f"{lead}{len(bad)} of {len(views)} {noun} need attention: {listed}{tail}."
+    return f"{lead}{len(bad)} of {len(views)} {noun} need attention: {listed}{tail}.{away}"
+
+
+#: The word of an environment in a maintenance window: its card's pill, its count, its
+#: word in the board's memory (memory/timeline.py).
+MAINTENANCE = "maintenance"
 
 
 def env_counts(views: Sequence[EnvironmentView]) -> dict[str, int]:
+    """Environments by their word: health while watched, else "maintenance" or the parked
+    lifecycle (a window over a stopped slot says more than "stopped")."""
     counts = {s.value: 0 for s in (Status.RED, Status.AMBER, Status.UNKNOWN, Status.GREEN)}
     for v in views:
-        key = v.lifecycle.value if v.lifecycle.parked else v.status.value
+        if v.maintenance is not None:
+            key = MAINTENANCE
+        else:
+            key = v.lifecycle.value if v.lifecycle.parked else v.status.value
         counts[key] = counts.get(key, 0) + 1
     return counts

@@ -486,12 +486,13 @@ def test_a_black_holed_endpoint_fails_with_a_timeout_inside_the_deadline(
         "Z09723983CFJOHAE3VC65",
         [environment("prod")],
         connect_timeout_s=0.2,
-        read_timeout_s=0.3,
+        read_timeout_s=0.5,
     )
     factory = factories(inv)
 
-    # One attempt (0.3 s) fits in 1 s; a retry (backoff up to 1 s, then 0.5 s more) does not.
-    failure = failure_of(collect(inv, factory, deadline_s=1.0))
+    # One attempt (0.5 s) fits in 2 s with room for a busy machine; a retry after it (backoff
+    # up to 1 s, then 0.7 s more) does not.
+    failure = failure_of(collect(inv, factory, deadline_s=2.0))
 
     assert failure.reason.startswith(
         "ec2:DescribeAddresses timed out after 1 attempt (ReadTimeoutError)"
