@@ -12,19 +12,18 @@ snapshot.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from functools import cache
-from importlib import resources
 from typing import Any
 
+from fleetboard import schemas
 from fleetboard.model import Transition
 from fleetboard.publish import events_key
 from fleetboard.snapshot import iso
 
 SCHEMA_VERSION = 1
+SCHEMA_FILE = "events.schema.json"
 
 JsonDoc = dict[str, Any]
 
@@ -65,41 +64,17 @@ def objects(fleet: str, generated_at: datetime, changes: Sequence[Transition]) -
     return {events_key(generated_at): data.encode()}
 
 
-@cache
 def schema() -> JsonDoc:
-    text = resources.files("fleetboard").joinpath("schema/events.schema.json").read_text()
-    doc: JsonDoc = json.loads(text)
-    return doc
-
-
-@cache
-def _fast_check() -> Any:
-    """Compiled once per process, as the snapshot's is (decision 0005)."""
-    import fastjsonschema
-
-    return fastjsonschema.compile(copy.deepcopy(schema()))
+    return schemas.load(SCHEMA_FILE)
 
 
 def problems(doc: JsonDoc) -> list[str]:
     """Every way `doc` breaks the schema, as `path: message` lines (empty when valid)."""
-    import fastjsonschema
-
-    try:
-        _fast_check()(doc)
-    except fastjsonschema.JsonSchemaValueException:
-        pass
-    else:
-        return []
-    from jsonschema import Draft7Validator
-
-    errors = sorted(
-        Draft7Validator(schema()).iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))
-    )
-    return [f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors]
+    return schemas.problems(SCHEMA_FILE, doc)
 
 
 def validate(doc: JsonDoc) -> None:
     """Raise EventsInvalid listing the problems; return quietly when the doc is valid."""
     found = problems(doc)
     if found:
-        raise EventsInvalid(f"events do not match events.schema.json: {'; '.join(found[:5])}")
+        raise EventsInvalid(f"events do not match {SCHEMA_FILE}: {schemas.summary(found)}")

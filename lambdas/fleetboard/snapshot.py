@@ -6,16 +6,16 @@ it, so render.py takes the validated document, not the dataclasses.
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import Field, fields, is_dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from functools import cache
-from importlib import resources
 from typing import Any
 
+from fleetboard import schemas
 from fleetboard.model import Board
+
+SCHEMA_FILE = "snapshot.schema.json"
 
 SCHEMA_VERSION = 1
 
@@ -108,48 +108,20 @@ def encode(value: Any) -> Any:
     raise TypeError(f"no snapshot form for {type(value).__name__}")
 
 
-@cache
 def schema() -> JsonDoc:
-    text = resources.files("fleetboard").joinpath("schema/snapshot.schema.json").read_text()
-    doc: JsonDoc = json.loads(text)
-    return doc
-
-
-@cache
-def _fast_check() -> Any:
-    """The schema compiled to Python once per process: a 100-environment snapshot checks in
-    tens of milliseconds, where a generic validator takes most of a second."""
-    import fastjsonschema
-
-    # A copy: compiling rewrites every `$ref` in place to an absolute URL.
-    return fastjsonschema.compile(copy.deepcopy(schema()))
+    return schemas.load(SCHEMA_FILE)
 
 
 def problems(doc: JsonDoc) -> list[str]:
     """Every way `doc` breaks the schema, as `path: message` lines (empty when valid)."""
-    import fastjsonschema
-
-    try:
-        _fast_check()(doc)
-    except fastjsonschema.JsonSchemaValueException:
-        pass
-    else:
-        return []
-    # Slow path, only for a broken snapshot: list every problem, not just the first.
-    from jsonschema import Draft7Validator
-
-    errors = sorted(
-        Draft7Validator(schema()).iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))
-    )
-    return [f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors]
+    return schemas.problems(SCHEMA_FILE, doc)
 
 
 def validate(doc: JsonDoc) -> None:
     """Raise SnapshotInvalid listing every problem; return quietly when the doc is valid."""
     found = problems(doc)
     if found:
-        shown = "; ".join(found[:5]) + (f"; and {len(found) - 5} more" if len(found) > 5 else "")
-        raise SnapshotInvalid(f"snapshot does not match snapshot.schema.json: {shown}")
+        raise SnapshotInvalid(f"snapshot does not match {SCHEMA_FILE}: {schemas.summary(found)}")
 
 
 def dumps(doc: JsonDoc) -> bytes:

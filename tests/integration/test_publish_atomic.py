@@ -19,18 +19,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from tests.integration.fixtures.aws import DUMMY_AWS_ENV, moto_client
 from tests.integration.fixtures.child import run_fleetboard
 from tests.integration.fixtures.fleet_toml import one_env_fleet_toml
+from tests.integration.fixtures.offline import Answers
 
 from fleetboard import cli, collect, exits, report
 from fleetboard.demo.aws_world import reset_moto
 from fleetboard.demo.hosts import refused_port
-from fleetboard.inventory import Inventory
-from fleetboard.model import SourceFailure
 from fleetboard.publish import (
     INDEX,
     LATEST,
@@ -42,7 +41,6 @@ from fleetboard.publish import (
     S3Publisher,
     history_key,
 )
-from fleetboard.sources import PassContext
 
 ASSETS = {"board.css": b"css", "board.js": b"js", "not-found.html": b"<p>not found</p>"}
 
@@ -197,18 +195,6 @@ def test_a_temp_file_left_by_a_pass_that_crashed_is_removed_by_a_later_pass(
 
 
 # --------------------------------------------------------------------------- the command
-
-
-@dataclass
-class Answers:
-    """A source that answers at once: the command's pass without any network."""
-
-    name: str = "aws"
-    needs: ClassVar[tuple[str, ...]] = ()
-    wants: ClassVar[tuple[str, ...]] = ()
-
-    def collect(self, inventory: Inventory, ctx: PassContext) -> object:
-        return SourceFailure(self.name, "not asked in this test")
 
 
 def fleet_toml(prod: str = "") -> str:

@@ -20,19 +20,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from tests.integration.fixtures.aws import moto_client
 from tests.integration.fixtures.fleet_toml import one_env_fleet_toml
+from tests.integration.fixtures.offline import Answers
 
 from fleetboard import collect, config, handler, publish
 from fleetboard.demo.aws_world import reset_moto
 from fleetboard.demo.hosts import refused_port
-from fleetboard.inventory import Inventory
 from fleetboard.memory import Timeline, saved
 from fleetboard.memory import wallets as wallet_memory
-from fleetboard.model import SourceFailure
 from fleetboard.publish import (
     LATEST,
     TEMP_PREFIX,
@@ -43,7 +42,6 @@ from fleetboard.publish import (
     state_key,
 )
 from fleetboard.rules.runway import Began, Sample, Trail, trail_key
-from fleetboard.sources import PassContext
 from fleetboard.state import (
     CHANGED,
     CREATED,
@@ -328,18 +326,6 @@ def test_the_memory_says_a_conflict_names_the_object_and_never_raises(
 
 
 # --------------------------------------------------------------------------- whole passes
-
-
-@dataclass
-class Answers:
-    """A source that answers at once: a pass without any network."""
-
-    name: str = "aws"
-    needs: ClassVar[tuple[str, ...]] = ()
-    wants: ClassVar[tuple[str, ...]] = ()
-
-    def collect(self, inventory: Inventory, ctx: PassContext) -> object:
-        return SourceFailure(self.name, "not asked in this test")
 
 
 class ThenPublish:
