@@ -378,6 +378,23 @@ def remembered_demo_board(
     return shown
 
 
+def before_memory(doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc` as a collector from before the board's memory published it: no recent changes,
+    no memory_from or memory_reset, and no `since` on the summary, an environment, a check or
+    an issue. Changes `doc` and returns it."""
+    del doc["recent"]
+    for key in ("memory_from", "memory_reset"):
+        del doc["collector"][key]
+    del doc["summary"]["since"]
+    for e in doc["environments"]:
+        del e["since"]
+        for c in e["checks"]:
+            del c["since"]
+    for i in doc["summary"]["issues"]:
+        del i["since"]
+    return doc
+
+
 # --------------------------------------------------------------------------- a blind collector
 
 NO_AWS_CREDENTIALS = (

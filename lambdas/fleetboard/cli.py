@@ -65,6 +65,15 @@ def _env_files_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _with_exit_codes(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str, codes: str
+) -> argparse.ArgumentParser:
+    """A command whose --help ends with its exit codes, laid out as written."""
+    return sub.add_parser(
+        name, help=help, epilog=codes, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fleetboard",
@@ -80,11 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, type=Path, help="path to fleet.toml")
     p.set_defaults(run=_validate)
 
-    p = sub.add_parser(
-        "collect",
-        help="run one pass and write the board into a folder",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = _with_exit_codes(
+        sub, "collect", "run one pass and write the board into a folder", EXIT_CODES
     )
     p.add_argument("--config", required=True, type=Path, help="path to fleet.toml")
     p.add_argument("--out", required=True, type=Path, help="folder to write the board into")
@@ -105,11 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     inv_sub = inv.add_subparsers(required=True, metavar="ACTION")
     from fleetboard.inventory_cmd import CHECK_EXIT_CODES, IMPORT_EXIT_CODES
 
-    p = inv_sub.add_parser(
-        "import",
-        help="write fleet.toml from scripts/*.env",
-        epilog=IMPORT_EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = _with_exit_codes(
+        inv_sub, "import", "write fleet.toml from scripts/*.env", IMPORT_EXIT_CODES
     )
     _env_files_arguments(p)
     p.add_argument("--out", required=True, type=Path, help="fleet.toml to write")
@@ -117,11 +120,8 @@ def _parser() -> argparse.ArgumentParser:
         "--merge", action="store_true", help="keep keys written by hand in the existing --out"
     )
     p.set_defaults(run=_inventory_import)
-    p = inv_sub.add_parser(
-        "check",
-        help="list where fleet.toml and scripts/*.env disagree",
-        epilog=CHECK_EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = _with_exit_codes(
+        inv_sub, "check", "list where fleet.toml and scripts/*.env disagree", CHECK_EXIT_CODES
     )
     _env_files_arguments(p)
     p.add_argument("--config", required=True, type=Path, help="path to fleet.toml")

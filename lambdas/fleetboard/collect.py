@@ -39,7 +39,6 @@ from fleetboard.publish import (
     PublishError,
     Release,
     history_key,
-    rollup_key,
 )
 from fleetboard.registry import SourceKind
 from fleetboard.rules.chain import nonce_key
@@ -244,19 +243,31 @@ def build_board(
         previous_nonces=previous_nonces(previous),
         wallet_trails=wallet_trails or {},
     )
+    collector = collector_info(loaded, obs, runs, duration_s=time.monotonic() - started)
+    clock = now or ctx.now
+    return rules.evaluate(loaded.inventory, obs, clock().replace(microsecond=0), collector)
+
+
+def collector_info(
+    loaded: LoadedConfig,
+    obs: rules.Observations,
+    runs: Mapping[str, SourceRun],
+    *,
+    duration_s: float,
+) -> CollectorInfo:
+    """What the board says of the pass that made it (the footer's figures, the period its
+    stale clock counts in, the flapping window its marks speak of)."""
     aws = obs.aws if isinstance(obs.aws, AwsFacts) else None
     http = obs.http if isinstance(obs.http, HttpFacts) else None
-    collector = CollectorInfo(
+    return CollectorInfo(
         version=__version__,
-        duration_s=time.monotonic() - started,
-        sources=runs,
+        duration_s=duration_s,
+        sources=dict(runs),
         aws_requests=aws.requests if aws else 0,
         probes=len(http.exchanges) if http else 0,
         period_s=loaded.period_s,
         flap_passes=loaded.inventory.thresholds.flap_passes,
     )
-    clock = now or ctx.now
-    return rules.evaluate(loaded.inventory, obs, clock().replace(microsecond=0), collector)
 
 
 def previous_nonces(latest: bytes | None) -> dict[str, int]:
@@ -285,20 +296,19 @@ def release_of(
     anything is written. The snapshot carries each environment's last 90 days (days.py).
     With the pass's timeline, the release carries the rollups of the days it closed and
     the events object of its changes (if it saw any); every release carries the feed."""
-    from fleetboard import events, feed, render
+    from fleetboard import events, feed, render, rollups
 
     # Each environment's last 90 days, from the pass's timeline: the history page's bars.
     doc = snapshot.to_document(days.with_days(board, timeline) if timeline else board)
     snapshot.validate(doc)
     page = render.render_page(doc).encode()
-    rollups = rollups_of(timeline) if timeline else {}
     release = Release(
         history_key=history_key(board.generated_at),
         snapshot=snapshot.dumps(doc),
         page=page,
         history_page=render.render_history(doc).encode(),
         assets=render.static_assets(),
-        rollups=rollups,
+        rollups=rollups.objects(timeline) if timeline else {},
         # This pass's changes, each one (before flapping folds them), from the timeline:
         # the log is written, never read, so a pass's work is its own changes.
         events=events.objects(
@@ -307,15 +317,6 @@ def release_of(
         feed=feed.render_feed(doc),
     )
     return release, doc
-
-
-def rollups_of(timeline: memory.Timeline) -> dict[str, bytes]:
-    """The `history/days/` objects of the days a pass closed, by key, as published (the
-    demo's replay writes its 90 days with this too)."""
-    return {
-        rollup_key(day): json.dumps(memory.rollup(day, timeline.tallies), indent=1).encode()
-        for day in timeline.closed
-    }
 
 
 def run_pass(

@@ -38,7 +38,8 @@ def days_of(tally: Tally | None, began: datetime, now: datetime) -> Days:
     """The days from the environment's oldest one remembered (at most KEEP_DAYS back) to
     `now`'s: each class's seconds, and the gap of each (its time after `began` and up to
     `now`, less what the tally counted). An environment new since the memory began starts
-    at its first counted day: before it, it was not there, which is no gap. Seconds are
+    at its first counted day, and its time before its first pass is no gap: it was not
+    there. Seconds are
     rounded to whole ones: the bars need no more."""
     today = int(now.timestamp()) // DAY * DAY
     oldest = today - (KEEP_DAYS - 1) * DAY
@@ -47,14 +48,15 @@ def days_of(tally: Tally | None, began: datetime, now: datetime) -> Days:
     starts = range(first, today + DAY, DAY)
     counted = [buckets.get(start, (0.0,) * len(CLASSES)) for start in starts]
     columns = {klass: tuple(round(day[i]) for day in counted) for i, klass in enumerate(CLASSES)}
+    own = tally.start(began.timestamp()) if tally else began.timestamp()
     columns[GAP] = tuple(
-        _gap(start, sum(day), began, now) for start, day in zip(starts, counted, strict=True)
+        _gap(start, sum(day), own, now) for start, day in zip(starts, counted, strict=True)
     )
     kept = {klass: column for klass, column in columns.items() if any(column)}
     return Days(first=datetime.fromtimestamp(first, UTC), seconds=kept)
 
 
-def _gap(start: int, counted: float, began: datetime, now: datetime) -> int:
+def _gap(start: int, counted: float, began: float, now: datetime) -> int:
     """The part of the day [start, start + DAY) inside [began, now) that was not counted."""
-    covered = min(start + DAY, now.timestamp()) - max(start, began.timestamp())
+    covered = min(start + DAY, now.timestamp()) - max(start, began)
     return max(0, round(covered - counted))

@@ -12,24 +12,22 @@ snapshot.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from fleetboard import schemas
 from fleetboard.model import Transition
 from fleetboard.publish import events_key
-from fleetboard.snapshot import iso
+from fleetboard.schemas import JsonDoc
+from fleetboard.snapshot import dumps, iso
 
 SCHEMA_VERSION = 1
-SCHEMA_FILE = "events.schema.json"
 
-JsonDoc = dict[str, Any]
-
-
-class EventsInvalid(ValueError):
-    """An events object that does not match its schema: a collector bug, never published."""
+#: The schema, an object's problems (`path: message` lines) and the check that raises.
+SCHEMA = schemas.Schema("events.schema.json", "events do not match")
+schema = SCHEMA.schema
+problems = SCHEMA.problems
+validate = SCHEMA.validate
 
 
 def document(fleet: str, generated_at: datetime, changes: Sequence[Transition]) -> JsonDoc:
@@ -55,26 +53,9 @@ def document(fleet: str, generated_at: datetime, changes: Sequence[Transition]) 
 
 def objects(fleet: str, generated_at: datetime, changes: Sequence[Transition]) -> dict[str, bytes]:
     """The pass's events object by its key, checked against the schema; none when the pass
-    saw no change. Raises EventsInvalid (before anything is written) for a broken one."""
+    saw no change. Raises schemas.Invalid (before anything is written) for a broken one."""
     if not changes:
         return {}
     doc = document(fleet, generated_at, changes)
     validate(doc)
-    data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n"
-    return {events_key(generated_at): data.encode()}
-
-
-def schema() -> JsonDoc:
-    return schemas.load(SCHEMA_FILE)
-
-
-def problems(doc: JsonDoc) -> list[str]:
-    """Every way `doc` breaks the schema, as `path: message` lines (empty when valid)."""
-    return schemas.problems(SCHEMA_FILE, doc)
-
-
-def validate(doc: JsonDoc) -> None:
-    """Raise EventsInvalid listing the problems; return quietly when the doc is valid."""
-    found = problems(doc)
-    if found:
-        raise EventsInvalid(f"events do not match {SCHEMA_FILE}: {schemas.summary(found)}")
+    return {events_key(generated_at): dumps(doc)}

@@ -1,6 +1,6 @@
 """Snapshot document -> the Atom feed (RFC 4287) of the board's recent changes: feed.xml.
 
-Like the page (render.py), the feed is a view of a validated snapshot and of nothing else:
+Like the page (render/), the feed is a view of a validated snapshot and of nothing else:
 one entry per line of its `recent` (the last 24 hours, newest first; a flapping check's
 changes are one entry there, as on the page, and every one of them is in the events log).
 An entry's id is a urn:uuid derived from the fleet, the environment, the check and the

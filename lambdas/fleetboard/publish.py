@@ -21,6 +21,7 @@ import logging
 import os
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -169,7 +170,36 @@ def state_key(name: str) -> str:
     return f"{STATE_PREFIX}{name}.json"
 
 
-class LocalPublisher:
+class _StateReads(ABC):
+    """load_state, the same for both publishers: each says how it gets an object and its
+    version (`_get`); the version read is what that name's save_state must find there."""
+
+    _versions: Versions
+
+    @abstractmethod
+    def _get(self, key: str) -> tuple[bytes, str | None] | None:
+        """The object and its version, or None if there is none."""
+
+    def load_state(self, name: str) -> bytes | None:
+        """The object, remembering its version (a file's SHA-256, S3's ETag) or its absence
+        for save_state."""
+        try:
+            found = self._get(state_key(name))
+        except BaseException:
+            self._versions.lost(name)
+            raise
+        if found is None:
+            self._versions.saw(name, None)
+            return None
+        data, version = found
+        if version is None:  # S3 always sends an ETag; without one, no write can be conditional
+            self._versions.lost(name)
+        else:
+            self._versions.saw(name, version)
+        return data
+
+
+class LocalPublisher(_StateReads):
     """Publishes into a folder: what `fleetboard collect --out DIR` and the demo use.
 
     Every file of a pass is first staged as a temporary file in the folder itself (the same
@@ -200,15 +230,10 @@ class LocalPublisher:
         except FileNotFoundError:
             return None
 
-    def load_state(self, name: str) -> bytes | None:
-        """The file, remembering its SHA-256 (or its absence) for save_state."""
-        try:
-            data = self.read(state_key(name))
-        except BaseException:
-            self._versions.lost(name)
-            raise
-        self._versions.saw(name, _digest(data))
-        return data
+    def _get(self, key: str) -> tuple[bytes, str | None] | None:
+        """The file and its SHA-256, or None if there is none."""
+        data = self.read(key)
+        return None if data is None else (data, _digest(data))
 
     def save_state(self, name: str, data: bytes) -> None:
         """One file, staged like the board's, and renamed into place only if the file there
@@ -380,7 +405,7 @@ def s3_client() -> Any:
     return boto3.client("s3", config=config)
 
 
-class S3Publisher:
+class S3Publisher(_StateReads):
     """Publishes into the board bucket: what the scheduled Lambda uses.
 
     Assets are written once per process (a Lambda container lives for many passes), so a
@@ -418,23 +443,6 @@ class S3Publisher:
     def read(self, key: str) -> bytes | None:
         found = self._get(key)
         return None if found is None else found[0]
-
-    def load_state(self, name: str) -> bytes | None:
-        """The object, remembering its ETag (or its absence) for save_state."""
-        try:
-            found = self._get(state_key(name))
-        except BaseException:
-            self._versions.lost(name)
-            raise
-        if found is None:
-            self._versions.saw(name, None)
-            return None
-        data, etag = found
-        if etag is None:  # S3 always sends one; without it, no write can be conditional
-            self._versions.lost(name)
-        else:
-            self._versions.saw(name, etag)
-        return data
 
     def save_state(self, name: str, data: bytes) -> None:
         """A conditional PUT: `If-Match` the ETag load_state read, or `If-None-Match: *` if

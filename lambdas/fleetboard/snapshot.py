@@ -14,16 +14,15 @@ from typing import Any
 
 from fleetboard import schemas
 from fleetboard.model import Board
-
-SCHEMA_FILE = "snapshot.schema.json"
+from fleetboard.schemas import JsonDoc
 
 SCHEMA_VERSION = 1
 
-JsonDoc = dict[str, Any]
-
-
-class SnapshotInvalid(ValueError):
-    """A snapshot that does not match the schema: a collector bug, never published."""
+#: The schema, an object's problems (`path: message` lines) and the check that raises.
+SCHEMA = schemas.Schema("snapshot.schema.json", "snapshot does not match")
+schema = SCHEMA.schema
+problems = SCHEMA.problems
+validate = SCHEMA.validate
 
 
 def iso(value: datetime | None) -> str | None:
@@ -106,22 +105,6 @@ def encode(value: Any) -> Any:
     if isinstance(value, str | int | float):
         return value
     raise TypeError(f"no snapshot form for {type(value).__name__}")
-
-
-def schema() -> JsonDoc:
-    return schemas.load(SCHEMA_FILE)
-
-
-def problems(doc: JsonDoc) -> list[str]:
-    """Every way `doc` breaks the schema, as `path: message` lines (empty when valid)."""
-    return schemas.problems(SCHEMA_FILE, doc)
-
-
-def validate(doc: JsonDoc) -> None:
-    """Raise SnapshotInvalid listing every problem; return quietly when the doc is valid."""
-    found = problems(doc)
-    if found:
-        raise SnapshotInvalid(f"snapshot does not match {SCHEMA_FILE}: {schemas.summary(found)}")
 
 
 def dumps(doc: JsonDoc) -> bytes:

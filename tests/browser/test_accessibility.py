@@ -84,7 +84,7 @@ def test_axe_core_finds_nothing_serious(
 
 #: Every class that colours an element by a status: the pill words, and "soon" (a
 #: certificate's days) and "new" (since the last visit).
-COLOURED = [*render.WORDS, "soon", "new"]
+COLOURED = [*render.words.WORDS, "soon", "new"]
 
 UNSAID = """words => {
   const unsaid = [];

@@ -137,7 +137,7 @@ SAID = """words => {
 
 def test_no_day_is_told_by_colour_alone(open_page: OpenPage) -> None:
     page = open_history(open_page)
-    words = [*render.TIME_CLASSES, *render.WORDS]
+    words = [*render.uptime.TIME_CLASSES, *render.words.WORDS]
     assert page.evaluate(SAID, words) == []
 
 

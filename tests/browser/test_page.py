@@ -22,7 +22,7 @@ from tests.boards import (
     remembered_demo_board,
 )
 
-from .conftest import PERIOD_S, OpenPage
+from .conftest import PERIOD_S, Opened, OpenPage
 
 pytestmark = pytest.mark.browser
 
@@ -176,25 +176,33 @@ def test_board_generated_ten_periods_ago_is_red_stale(open_page: OpenPage) -> No
     opened.assert_quiet()
 
 
+#: board.js asks for latest.json every 60 s (its POLL_MS); a second more and it has asked.
+PAST_THE_FIRST_POLL_MS = 61_000
+
+
+def open_with_running_clock(open_page: OpenPage, base_url: str, folder: str) -> Opened:
+    """`folder`'s page with the browser's clock installed at FRESH (running, not fixed), so
+    a test can run it on past the page's first poll of latest.json."""
+    opened = open_page(folder, goto=False)
+    opened.page.clock.install(time=FRESH)
+    opened.page.goto(f"{base_url}/{folder}/index.html")
+    return opened
+
+
 def test_newer_latest_json_reloads_the_page(open_page: OpenPage, base_url: str) -> None:
-    opened = open_page("newer", goto=False)
-    page = opened.page
-    page.clock.install(time=FRESH)
-    page.goto(f"{base_url}/newer/index.html")
-    with page.expect_event("load"):
-        page.clock.run_for(61_000)
+    opened = open_with_running_clock(open_page, base_url, "newer")
+    with opened.page.expect_event("load"):
+        opened.page.clock.run_for(PAST_THE_FIRST_POLL_MS)
     assert opened.requests.count(f"{base_url}/newer/index.html") == 2
     assert f"{base_url}/newer/latest.json" in opened.requests
     opened.assert_quiet()
 
 
 def test_missing_latest_json_degrades_quietly(open_page: OpenPage, base_url: str) -> None:
-    opened = open_page("nolatest", goto=False)
+    opened = open_with_running_clock(open_page, base_url, "nolatest")
     page = opened.page
-    page.clock.install(time=FRESH)
-    page.goto(f"{base_url}/nolatest/index.html")
     with page.expect_response(f"{base_url}/nolatest/latest.json") as response:
-        page.clock.run_for(61_000)
+        page.clock.run_for(PAST_THE_FIRST_POLL_MS)
     assert response.value.status == 404
     page.wait_for_timeout(200)
     assert opened.errors == []

@@ -178,3 +178,25 @@ def test_the_live_incident_comes_and_goes_pass_by_pass(fleet: DemoFleet, first: 
     assert any(line.startswith("the incident on prod ends") for line in said)
     latest = json.loads((first.out / LATEST).read_text())
     assert latest["generated_at"] == seen[6]["generated_at"]
+
+
+def test_the_replay_logs_its_changes_like_a_live_pass(fleet: DemoFleet, first: First) -> None:
+    """The events log holds the 90 days' changes too, each object under the schema, so a
+    tool reading history/events/ sees test-2's incident last week as a live board logs it."""
+    from fleetboard import events
+
+    logs = sorted((first.out / "history" / "events").rglob("*.json"))
+    assert len(logs) >= len(first.written.replayed.events) > 0  # with the live pass's, if any
+    docs = [json.loads(p.read_text()) for p in logs]
+    assert [problem for doc in docs for problem in events.problems(doc)] == []
+    incident = Past(first.started).incident
+    went_red = [
+        e
+        for doc in docs
+        for e in doc["events"]
+        if e["env"] == "test-2" and e["check"] is None and e["to"] == "red"
+    ]
+    assert any(incident.start <= when(e["at"]) < incident.end for e in went_red)
+    # The replayed board speaks of its flapping window as a live one does.
+    flap_passes = fleet.loaded.inventory.thresholds.flap_passes
+    assert first.written.replayed.board.collector.flap_passes == flap_passes

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from tests.boards import NOW, demo_board
+from tests.boards import NOW, demo, demo_board
 from tests.history_boards import BEGAN, DEMO_SCRIPT, GAP_DAYS, TODAY, ninety_days, tally_of
 
-from fleetboard import collect, days, memory, snapshot
-from fleetboard.memory import Timeline
+from fleetboard import collect, days, memory, rollups, snapshot
+from fleetboard.memory import Timeline, saved
 from fleetboard.memory.uptime import CLASSES, Tally, add
 from fleetboard.publish import (
     CACHE_BOARD,
@@ -23,6 +24,7 @@ from fleetboard.publish import (
     cache_control,
     content_type,
     ordered,
+    rollup_key,
 )
 
 DAY_S = 86_400
@@ -119,3 +121,40 @@ def test_an_environment_new_since_the_memory_began_starts_at_its_first_day() -> 
     found = days.days_of(add(Tally(), "up", added, NOW, NOW), BEGAN, NOW)
     assert found.first == added
     assert list(found.seconds) == ["up"] and len(found.seconds["up"]) == 4
+
+
+def test_an_environment_added_mid_day_has_no_gap_before_it_was_first_seen() -> None:
+    """test-2 joins the fleet at 06:00 on the memory's second day. That day's rollup, its
+    bar and its uptime count its 18 hours, with no 6-hour gap for the time it was not there
+    (a gap says the collector was not running, and it was); the memory is saved and read
+    back after every pass, as on Lambda."""
+    start = NOW.replace(hour=0, minute=0, second=0) - timedelta(days=1)
+    joined = start + timedelta(days=1, hours=6)
+    end = start + timedelta(days=2, minutes=10)
+    full = demo(start).board()
+    full = replace(full, collector=replace(full.collector, period_s=600))
+    without = replace(full, environments=tuple(e for e in full.environments if e.name != "test-2"))
+    timeline: Timeline | None = None
+    published: dict[str, dict] = {}
+    at = start
+    while at <= end:
+        board, timeline = memory.remember(
+            timeline, replace(full if at >= joined else without, generated_at=at)
+        )
+        published.update({d.date().isoformat(): rollup(d, timeline) for d in timeline.closed})
+        timeline = saved.decode(saved.encode(timeline))
+        at += timedelta(minutes=10)
+    second = published[f"{joined:%Y-%m-%d}"]["environments"]
+    assert sum(second["test-2"].values()) == 18 * 3600 and second["test-2"]["gap"] == 0
+    assert sum(second["prod"].values()) == DAY_S and second["prod"]["gap"] == 0
+    found = days.with_days(board, timeline)
+    test2 = next(e for e in found.environments if e.name == "test-2")
+    assert test2.days is not None and test2.days.first == joined.replace(hour=0)
+    assert "gap" not in test2.days.seconds
+    day_window = next(u for u in test2.uptime if u.window == "24h")
+    assert day_window.gap_s == 0
+
+
+def rollup(day: datetime, timeline: Timeline) -> dict:
+    doc: dict = json.loads(rollups.objects(replace(timeline, closed=(day,)))[rollup_key(day)])
+    return doc

@@ -25,86 +25,89 @@ SLOW_MS = 2000.0
 GREEN, AMBER, RED = Status.GREEN, Status.AMBER, Status.RED
 
 
-# (id, body, status, reason): reason "" for green, else the exact reason.
+#: (status, reason) -> the bodies that get it, by id: reason "" for green, else the exact reason.
+VERDICTS: dict[tuple[Status, str], dict[str, str]] = {
+    (GREEN, ""): {
+        # --- text
+        "ok": "ok",
+        "OK and a newline": "OK\n",
+        "ok in HTTP whitespace": " \t ok \r\n",
+        "Ok mixed case": "Ok",
+        # --- JSON objects
+        '{"ok":true}': '{"ok":true}',
+        "a worker's real body": (
+            '{"ok":true,"vault_bucket":"agentkeys-vault-test-4290","chain_profile":"heima",'
+            '"version":"0.1.0"}'
+        ),
+        "bundler ready": '{"ok":true,"ready":true}',
+        "status agrees": '{"ok":true,"status":"OK"}',
+        "empty errors agree": '{"ok":true,"errors":[],"error":null}',
+        "healthy agrees": '{"ok":true,"healthy":true}',
+    },
+    (RED, "body: not ok"): {
+        # --- text
+        "not ok": "not ok",
+        "ok not": "ok not",
+        "okay": "okay",
+        "ok with a full stop": "ok.",
+        "ok: false": "ok: false",
+        "error: service not ok": "error: service not ok",
+        "empty": "",
+        "whitespace only": " \r\n\t ",
+        "HTML page containing ok": "<html><body><p>ok</p></body></html>",
+        "nginx 200 page": "<html><center>Welcome to nginx! all ok</center></html>",
+        "NUL after ok": "ok\x00",
+        "NUL bytes around ok": "\x00ok\x00",
+        "a unit separator is not whitespace here": "\x1fok",
+        "Kelvin sign K lower-cases to k": "o\u212a",
+        "fullwidth OK": "\uff2f\uff2b",
+        "ok then JSON false": '{"ok": false} ok',
+        "a 10 kB body of ok": "ok " * 3400,
+        # --- JSON that is not an object
+        '["ok"]': '["ok"]',
+        "[]": "[]",
+        "[true]": "[true]",
+        'a JSON string "ok"': '"ok"',
+        "JSON true": "true",
+        "JSON null": "null",
+        "nested too deep to parse": "[" * 100_000,
+    },
+    (RED, "body: ok is not true"): {
+        "ok false": '{"ok": false}',
+        'ok is the string "true"': '{"ok":"true"}',
+        "ok is 1": '{"ok":1}',
+        "ok is null": '{"ok":null}',
+        "no ok field": '{"status":"fine"}',
+        "OK in capitals is another key": '{"OK":true}',
+        "empty object": "{}",
+        "not ready and ok false is red": '{"ok":false,"ready":false}',
+    },
+    (RED, "body: contradicts ok"): {
+        "status error": '{"ok":true,"status":"error"}',
+        "status down": '{"ok":true,"status":"down"}',
+        "status not a string": '{"ok":true,"status":1}',
+        "healthy false": '{"ok":true,"healthy":false}',
+        "healthy 1 is not true": '{"ok":true,"healthy":1}',
+        "an error": '{"ok":true,"error":"db down"}',
+        "errors listed": '{"ok":true,"errors":["disk full"]}',
+        "red beats amber": '{"ok":true,"ready":false,"status":"error"}',
+    },
+    (RED, "body: ambiguous"): {
+        "ok twice, last true": '{"ok":false,"ok":true}',
+        "ok twice, both true": '{"ok":true,"ok":true}',
+    },
+    (AMBER, "body: not ready"): {
+        "bundler not ready is amber": '{"ok":true,"ready":false,"missing":["submitter"]}',
+    },
+    (AMBER, "body: degraded"): {
+        "degraded is amber": '{"ok":true,"degraded":true}',
+    },
+}
+#: (id, body, status, reason), one a case.
 BODIES = [
-    # --- text
-    ("ok", "ok", GREEN, ""),
-    ("OK and a newline", "OK\n", GREEN, ""),
-    ("ok in HTTP whitespace", " \t ok \r\n", GREEN, ""),
-    ("Ok mixed case", "Ok", GREEN, ""),
-    ("not ok", "not ok", RED, "body: not ok"),
-    ("ok not", "ok not", RED, "body: not ok"),
-    ("okay", "okay", RED, "body: not ok"),
-    ("ok with a full stop", "ok.", RED, "body: not ok"),
-    ("ok: false", "ok: false", RED, "body: not ok"),
-    ("error: service not ok", "error: service not ok", RED, "body: not ok"),
-    ("empty", "", RED, "body: not ok"),
-    ("whitespace only", " \r\n\t ", RED, "body: not ok"),
-    ("HTML page containing ok", "<html><body><p>ok</p></body></html>", RED, "body: not ok"),
-    (
-        "nginx 200 page",
-        "<html><center>Welcome to nginx! all ok</center></html>",
-        RED,
-        "body: not ok",
-    ),
-    ("NUL after ok", "ok\x00", RED, "body: not ok"),
-    ("NUL bytes around ok", "\x00ok\x00", RED, "body: not ok"),
-    ("a unit separator is not whitespace here", "\x1fok", RED, "body: not ok"),
-    ("Kelvin sign K lower-cases to k", "o\u212a", RED, "body: not ok"),
-    ("fullwidth OK", "\uff2f\uff2b", RED, "body: not ok"),
-    ("ok then JSON false", '{"ok": false} ok', RED, "body: not ok"),
-    ("a 10 kB body of ok", "ok " * 3400, RED, "body: not ok"),
-    # --- JSON that is not an object
-    ('["ok"]', '["ok"]', RED, "body: not ok"),
-    ("[]", "[]", RED, "body: not ok"),
-    ("[true]", "[true]", RED, "body: not ok"),
-    ('a JSON string "ok"', '"ok"', RED, "body: not ok"),
-    ("JSON true", "true", RED, "body: not ok"),
-    ("JSON null", "null", RED, "body: not ok"),
-    ("nested too deep to parse", "[" * 100_000, RED, "body: not ok"),
-    # --- JSON objects
-    ('{"ok":true}', '{"ok":true}', GREEN, ""),
-    (
-        "a worker's real body",
-        '{"ok":true,"vault_bucket":"agentkeys-vault-test-4290","chain_profile":"heima",'
-        '"version":"0.1.0"}',
-        GREEN,
-        "",
-    ),
-    ("bundler ready", '{"ok":true,"ready":true}', GREEN, ""),
-    ("status agrees", '{"ok":true,"status":"OK"}', GREEN, ""),
-    ("empty errors agree", '{"ok":true,"errors":[],"error":null}', GREEN, ""),
-    ("healthy agrees", '{"ok":true,"healthy":true}', GREEN, ""),
-    ("ok false", '{"ok": false}', RED, "body: ok is not true"),
-    ('ok is the string "true"', '{"ok":"true"}', RED, "body: ok is not true"),
-    ("ok is 1", '{"ok":1}', RED, "body: ok is not true"),
-    ("ok is null", '{"ok":null}', RED, "body: ok is not true"),
-    ("no ok field", '{"status":"fine"}', RED, "body: ok is not true"),
-    ("OK in capitals is another key", '{"OK":true}', RED, "body: ok is not true"),
-    ("empty object", "{}", RED, "body: ok is not true"),
-    ("status error", '{"ok":true,"status":"error"}', RED, "body: contradicts ok"),
-    ("status down", '{"ok":true,"status":"down"}', RED, "body: contradicts ok"),
-    ("status not a string", '{"ok":true,"status":1}', RED, "body: contradicts ok"),
-    ("healthy false", '{"ok":true,"healthy":false}', RED, "body: contradicts ok"),
-    ("healthy 1 is not true", '{"ok":true,"healthy":1}', RED, "body: contradicts ok"),
-    ("an error", '{"ok":true,"error":"db down"}', RED, "body: contradicts ok"),
-    ("errors listed", '{"ok":true,"errors":["disk full"]}', RED, "body: contradicts ok"),
-    ("ok twice, last true", '{"ok":false,"ok":true}', RED, "body: ambiguous"),
-    ("ok twice, both true", '{"ok":true,"ok":true}', RED, "body: ambiguous"),
-    (
-        "bundler not ready is amber",
-        '{"ok":true,"ready":false,"missing":["submitter"]}',
-        AMBER,
-        "body: not ready",
-    ),
-    ("degraded is amber", '{"ok":true,"degraded":true}', AMBER, "body: degraded"),
-    (
-        "red beats amber",
-        '{"ok":true,"ready":false,"status":"error"}',
-        RED,
-        "body: contradicts ok",
-    ),
-    ("not ready and ok false is red", '{"ok":false,"ready":false}', RED, "body: ok is not true"),
+    (name, body, status, reason)
+    for (status, reason), bodies in VERDICTS.items()
+    for name, body in bodies.items()
 ]
 
 

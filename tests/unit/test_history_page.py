@@ -137,7 +137,7 @@ def test_the_services_table_marks_the_flapping_check(page: str) -> None:
 
 def test_a_flapping_check_stays_listed_when_a_big_table_folds_its_green_rows() -> None:
     _, doc = ninety_days(big_board(100), {}, flapping={"test-3/worker:audit": 6})
-    table = render.services(doc["environments"])
+    table = render.tables.services(doc["environments"])
     assert table.folded
     green = [(r.env["name"], r.check) for r in table.rows if r.check and r.word == "green"]
     assert [(env, check["name"]) for env, check in green] == [("test-3", "worker:audit")]
@@ -211,13 +211,13 @@ def test_the_bars_are_said_in_words_below_them(history: str) -> None:
     ],
 )
 def test_what_a_day_is(seconds: dict[str, float], word: str) -> None:
-    assert render.day_word(seconds) == word
+    assert render.uptime.day_word(seconds) == word
 
 
 def test_the_uptime_table_has_every_class_and_the_gap(history: str, remembered: Any) -> None:
     table = hist(history, "prod")
     heads = re.findall(r'<th scope="col">([a-z0-9 ]+)', table)
-    assert heads == ["window", "available", *render.TIME_CLASSES]
+    assert heads == ["window", "available", *render.uptime.TIME_CLASSES]
     rows = re.findall(r"<tr><td>(.*?)</tr>", table)
     assert [re.sub(r"<[^>]+>.*", "", r).strip() for r in rows] == ["24 h", "7 d", "30 d", "90 d"]
     assert '90 d <span class="muted">over 89 days</span>' in rows[3]  # remembered from 06:00

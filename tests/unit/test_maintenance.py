@@ -292,6 +292,36 @@ def test_entering_and_leaving_a_window_are_changes_with_the_reason() -> None:
     assert [line for line in lines if line[1] is not None] == []
 
 
+def test_a_check_entering_and_leaving_its_own_window_are_changes_too() -> None:
+    """The audit worker is red all along; its window opens at 07:30 UTC and closes at 08:30.
+    Going in and coming out are lines of its own (the environment's word changes with it);
+    the passes inside make none, and a fleet with no window open holds no state for it."""
+    times = [utc(2026, 11, 23, 7, 28), utc(2026, 11, 23, 7, 30), utc(2026, 11, 23, 8)]
+    times += [utc(2026, 11, 23, 8, 30)]
+    timeline = None
+    holds = []
+    for at in times:
+        shown, timeline = memory.remember(timeline, broken_audit(AUDIT_WINDOW, at=at).board())
+        holds.append(sorted(k for k in timeline.held if k.startswith("window:")))
+    lines = [(t.at, t.check, t.before, t.after, t.reason) for t in reversed(shown.recent)]
+    audit = [line for line in lines if line[1] == "worker:audit"]
+    assert audit == [
+        (
+            times[1],
+            "worker:audit",
+            "red",
+            "maintenance",
+            "test-2 worker:audit in maintenance until 08:30 UTC: audit queue migration",
+        ),
+        (times[3], "worker:audit", "maintenance", "red", audit[1][4]),
+    ]
+    assert "502" in audit[1][4]  # what it shows once out: the check's own summary
+    # Its environment is green inside the window (the check does not colour it), red after.
+    envs = [(t.at, t.before, t.after) for t in reversed(shown.recent) if t.check is None]
+    assert envs == [(times[1], "red", "green"), (times[3], "green", "red")]
+    assert [bool(h) for h in holds] == [False, True, True, False]
+
+
 def test_the_snapshot_carries_the_window_and_old_snapshots_still_validate() -> None:
     doc = document(memory.remember(None, broken_audit(REBUILD + AUDIT_WINDOW).board())[0])
     test2 = next(e for e in doc["environments"] if e["name"] == "test-2")

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from tests.boards import NOW, ZONE, demo, document, remembered
+from tests.boards import NOW, ZONE, before_memory, demo, document, remembered
 
 from fleetboard import memory, snapshot
 from fleetboard.memory import saved
@@ -189,17 +189,7 @@ def test_snapshots_from_before_memory_still_validate() -> None:
     board, _ = memory.remember(None, demo(NOW).board())
     doc = document(board)
     assert snapshot.problems(doc) == []
-    old = document(replace(board, recent=()))
-    del old["recent"]
-    for key in ("memory_from", "memory_reset"):
-        del old["collector"][key]
-    del old["summary"]["since"]
-    for e in old["environments"]:
-        del e["since"]
-        for c in e["checks"]:
-            del c["since"]
-    for i in old["summary"]["issues"]:
-        del i["since"]
+    old = before_memory(document(replace(board, recent=())))
     assert snapshot.problems(old) == []
 
 
@@ -219,7 +209,8 @@ def test_a_pass_that_closes_a_day_publishes_its_rollup_before_the_board(tmp_path
     day = json.loads((tmp_path / "history" / "days" / "2026-11-23.json").read_bytes())
     assert day["day"] == "2026-11-23"
     assert day["environments"]["test-2"]["down"] == 30.0  # red from 23:59:30 to midnight
-    assert day["environments"]["test-2"]["gap"] == 86_400 - 30.0
+    # Before the memory began (23:59:30) is not a gap: as in the snapshot's days and uptime.
+    assert day["environments"]["test-2"]["gap"] == 0.0
 
 
 def test_a_saved_tally_of_the_wrong_shape_is_a_reset_not_a_crash() -> None:

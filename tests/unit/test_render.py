@@ -25,6 +25,7 @@ from tests.boards import (
     TEST_DEPLOYER,
     XSS,
     ZONE,
+    before_memory,
     big_board,
     blind_board,
     demo,
@@ -193,7 +194,7 @@ def test_optional_endpoint_that_fails_is_grey_optional(demo_html: str) -> None:
 )
 def test_check_word(lifecycle: str, status: str, optional: bool, word: str) -> None:
     env = {"lifecycle": lifecycle, "status": "red"}
-    assert render.check_word({"status": status, "optional": optional}, env) == word
+    assert render.words.check_word({"status": status, "optional": optional}, env) == word
 
 
 # ------------------------------------------------------------------ certificates, drift, footer
@@ -605,7 +606,7 @@ def test_script_in_a_wallet_reason_and_master_line_is_escaped(hostile_html: str)
 def test_a_wallet_url_that_is_not_its_explorer_page_is_not_linked(
     url: str | None, linked: bool
 ) -> None:
-    found = render.explorer_url({"url": url, "address": TEST_DEPLOYER})
+    found = render.chain.explorer_url({"url": url, "address": TEST_DEPLOYER})
     assert (found == url) if linked else found is None
 
 
@@ -637,7 +638,7 @@ def test_script_in_issue_text_and_check_summary_is_escaped(hostile_html: str) ->
     ids=["command", "script-in-code", "unpaired-backtick", "empty"],
 )
 def test_next_action_code_spans_are_escaped(text: str, html: str) -> None:
-    assert str(render.code_spans(text)) == html
+    assert str(render.formats.code_spans(text)) == html
 
 
 def test_only_script_is_board_js(hostile_html: str) -> None:
@@ -717,7 +718,7 @@ def test_a_run_url_that_is_not_a_github_run_page_is_not_linked(hostile_html: str
         (f"https://github.com/{REPO}/actions/runs/19433108775#x", False),
         ("//github.com/litentry/agentKeys/actions/runs/19433108775", False),
     ]:
-        found = render.run_url({"url": url, "run_id": 19433108775})
+        found = render.ci.run_url({"url": url, "run_id": 19433108775})
         assert (found == url) if linked else found is None, url
 
 
@@ -882,7 +883,7 @@ def test_hundred_environments_fit_the_page_budget_and_fold_green_rows() -> None:
 def test_hundred_environments_with_a_bad_day_of_memory_fit_the_page_budget() -> None:
     # The memory began three days ago; every failure of the big board began two hours ago.
     board = remembered_big_board(100)
-    assert 20 < len(board.recent) < render.RECENT_SHOWN + render.RECENT_FOLDED
+    assert 20 < len(board.recent) < render.since.RECENT_SHOWN + render.since.RECENT_FOLDED
     html = render.render_page(document(board))
     assert len(html.encode()) <= PAGE_BUDGET_BYTES
     assert len(re.findall(r"<article class=\"card ", html)) == 100
@@ -914,7 +915,7 @@ def test_a_storm_of_changes_is_listed_only_to_the_fold() -> None:
     board, _ = memory.remember(start, big_board(100))
     html = render.render_page(document(board))
     changes = section(html, "recent")
-    assert changes.count("<li data-t=") == render.RECENT_SHOWN + render.RECENT_FOLDED
+    assert changes.count("<li data-t=") == render.since.RECENT_SHOWN + render.since.RECENT_FOLDED
     assert "<summary>and 130 earlier changes</summary>" in changes
     assert "and 100 more: <code>latest.json</code> lists every change of the day." in changes
 
@@ -1001,7 +1002,7 @@ def test_what_was_so_when_the_memory_began_is_so_for_at_least(remembered_html: s
     ],
 )
 def test_durations_are_floored_and_short(seconds: int, text: str) -> None:
-    assert render.duration(timedelta(seconds=seconds)) == text
+    assert render.formats.duration(timedelta(seconds=seconds)) == text
 
 
 def test_a_since_on_another_day_says_its_date() -> None:
@@ -1061,10 +1062,10 @@ def test_more_than_a_screen_of_changes_folds_into_one_line() -> None:
     recent = section(html, "recent")
     assert text_of(recent.split("</h2>")[0]).endswith("Recent changes 62 · last 24 h")
     shown, folded = recent.split("<details>")
-    assert shown.count("<li data-t=") == render.RECENT_SHOWN
+    assert shown.count("<li data-t=") == render.since.RECENT_SHOWN
     assert "<summary>and 42 earlier changes</summary>" in folded
-    assert f'<ol class="changes" start="{render.RECENT_SHOWN + 1}"' in folded
-    assert folded.count("<li data-t=") == render.RECENT_FOLDED
+    assert f'<ol class="changes" start="{render.since.RECENT_SHOWN + 1}"' in folded
+    assert folded.count("<li data-t=") == render.since.RECENT_FOLDED
     assert "and 12 more: <code>latest.json</code> lists every change of the day." in folded
     assert XSS not in html
 
@@ -1089,17 +1090,7 @@ def test_a_memory_reset_is_one_line_under_the_summary(tmp_path: Path) -> None:
 
 
 def test_an_old_snapshot_renders_without_since_or_recent_changes() -> None:
-    doc = document(remembered_demo_board())
-    del doc["recent"]
-    for key in ("memory_from", "memory_reset"):
-        del doc["collector"][key]
-    del doc["summary"]["since"]
-    for e in doc["environments"]:
-        del e["since"]
-        for c in e["checks"]:
-            del c["since"]
-    for i in doc["summary"]["issues"]:
-        del i["since"]
+    doc = before_memory(document(remembered_demo_board()))
     assert snapshot.problems(doc) == []
     for old in (doc, document(demo_board())):  # keys absent; keys null (no memory applied)
         html = render.render_page(old)

@@ -33,9 +33,10 @@ import pytest
 from tests.boards import ZONE, demo, demo_fleet
 from tests.observed import Observed
 
-from fleetboard import config, memory
+from fleetboard import config, memory, rollups, schemas
 from fleetboard.memory.timeline import Timeline
 from fleetboard.model import Board, EnvironmentView, Uptime
+from fleetboard.publish import rollup_key
 from fleetboard.rules.maintenance import occurrence
 
 T0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
@@ -87,7 +88,7 @@ def replay() -> dict[str, object]:
     after it, and the rollups published."""
     judged: dict[tuple[object, ...], Board] = {}  # the rules' boards, by what they read
     timeline: Timeline | None = None
-    rollups: dict[str, dict] = {}
+    published: dict[str, dict] = {}
     shown: dict[str, Board] = {}
     at = T0
     while at <= END:
@@ -101,8 +102,8 @@ def replay() -> dict[str, object]:
             judged[key] = observed(at, incident=incident).board()
         board, timeline = memory.remember(timeline, replace(judged[key], generated_at=at))
         for day in timeline.closed:
-            rollups[day.date().isoformat()] = json.loads(
-                json.dumps(memory.rollup(day, timeline.tallies))
+            published[day.date().isoformat()] = json.loads(
+                rollups.objects(timeline)[rollup_key(day)]
             )
         if at == INCIDENT[0] + timedelta(minutes=10):
             shown["incident"] = board
@@ -118,7 +119,7 @@ def replay() -> dict[str, object]:
             shown["upgrade"] = board
         at += MINUTE
     shown["end"] = board
-    return {"shown": shown, "rollups": rollups}
+    return {"shown": shown, "rollups": published}
 
 
 def env(board: Board, name: str) -> EnvironmentView:
@@ -165,6 +166,23 @@ def test_closed_days_are_rolled_up_once_with_their_gap(replay: dict) -> None:
         "maintenance": 0.0,
         "gap": 1 * H + 58 * 60,
     }
+
+
+def test_each_rollup_follows_its_schema_and_a_broken_one_is_refused(replay: dict) -> None:
+    """Tools read history/days/ by days.schema.json: what is published follows it, and a
+    rollup that would not (a collector bug) is refused by name before anything is written."""
+    day = replay["rollups"]["2026-11-21"]
+    assert day["schema_version"] == rollups.SCHEMA_VERSION
+    assert [rollups.SCHEMA.problems(doc) for doc in replay["rollups"].values()] == [[], []]
+    broken = json.loads(json.dumps(day))
+    broken["environments"]["test-2"]["down"] = -5
+    del broken["environments"]["base"]["gap"]
+    with pytest.raises(schemas.Invalid) as refused:
+        rollups.SCHEMA.validate(broken)
+    message = str(refused.value)
+    assert "daily rollup does not match days.schema.json" in message
+    assert "environments.test-2.down: -5 is less than the minimum of 0" in message
+    assert "environments.base: 'gap' is a required property" in message
 
 
 def test_uptime_over_each_window_at_the_end(replay: dict) -> None:

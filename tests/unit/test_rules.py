@@ -512,7 +512,7 @@ def test_an_environment_is_as_bad_as_everything_that_is_its_own(
     snapshot.validate(doc)
     # latest.json says the same as the board, and the page counts the same issues.
     assert next(e for e in doc["environments"] if e["name"] == env)["status"] == status.value
-    mine = render.issues_by_env(doc).get(env, [])
+    mine = render.words.issues_by_env(doc).get(env, [])
     assert [i["text"] for i in mine] == [i.text for i in b.summary.issues if i.env == env]
 
 
@@ -544,7 +544,10 @@ def test_a_card_counts_exactly_its_issues() -> None:
         (Status.AMBER, "deploy"),
     ]
     doc = snapshot.to_document(b)
-    assert render.issue_tally(render.issues_by_env(doc)["test-2"]) == [("red", 2), ("amber", 1)]
+    assert render.words.issue_tally(render.words.issues_by_env(doc)["test-2"]) == [
+        ("red", 2),
+        ("amber", 1),
+    ]
     assert_one_account(b)
 
 

@@ -22,25 +22,16 @@ def check_deploy(
 ) -> None:
     """The rules of [deploy] that span keys, and the schedule's (`raw` is the whole file)."""
     deploy = raw.get("deploy", {})
-    if ("domain_name" in deploy) != ("certificate_arn" in deploy):
-        have, want = (
-            ("domain_name", "certificate_arn")
-            if "domain_name" in deploy
-            else ("certificate_arn", "domain_name")
-        )
-        problems.add(f"deploy.{want}", f"missing: deploy.{have} is set, and one needs the other")
+    _both_or_neither(deploy, "deploy", ("domain_name", "certificate_arn"), problems)
     auth = deploy.get("auth", {})
-    if ("user_pool_id" in auth) != ("client_id" in auth):
-        have, want = (
-            ("user_pool_id", "client_id")
-            if "user_pool_id" in auth
-            else ("client_id", "user_pool_id")
-        )
-        problems.add(
-            f"deploy.auth.{want}",
-            f"missing: deploy.auth.{have} is set, and the edge function needs both "
-            "(the fleetboard-auth stack's UserPoolId and ClientId outputs)",
-        )
+    _both_or_neither(
+        auth,
+        "deploy.auth",
+        ("user_pool_id", "client_id"),
+        problems,
+        why="the edge function needs both "
+        "(the fleetboard-auth stack's UserPoolId and ClientId outputs)",
+    )
     region = raw.get("fleet", {}).get("region")
     pool = auth.get("user_pool_id")
     if pool and region and not pool.startswith(f"{region}_"):
@@ -51,3 +42,17 @@ def check_deploy(
         )
     for key, text in schedule_problems(period_s, probe.pass_deadline_s):
         problems.add(key, text)
+
+
+def _both_or_neither(
+    table: Mapping[str, Any],
+    where: str,
+    keys: tuple[str, str],
+    problems: Problems,
+    why: str = "one needs the other",
+) -> None:
+    """One of two keys of `table` (at `where`) set without the other: the other is missing."""
+    first, second = keys
+    if (first in table) != (second in table):
+        have, want = keys if first in table else (second, first)
+        problems.add(f"{where}.{want}", f"missing: {where}.{have} is set, and {why}")

@@ -31,7 +31,7 @@ import http.client
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, TypedDict
 from urllib.parse import urlsplit
@@ -284,7 +284,7 @@ def build_world(
     if to_stop:
         ec2.stop_instances(InstanceIds=to_stop)
         created = {
-            name: _replace_state(c, "stopped") if c.instance_id in to_stop else c
+            name: replace(c, state="stopped") if c.instance_id in to_stop else c
             for name, c in created.items()
         }
 
@@ -417,18 +417,6 @@ def _allocate_eip(ec2: EC2Client, tag: str) -> tuple[str, str]:
         ],
     )
     return address["PublicIp"], address["AllocationId"]
-
-
-def _replace_state(env: CreatedEnv, state: str) -> CreatedEnv:
-    return CreatedEnv(
-        name=env.name,
-        eip_tag=env.eip_tag,
-        eip=env.eip,
-        allocation_id=env.allocation_id,
-        instance_id=env.instance_id,
-        instance_type=env.instance_type,
-        state=state,
-    )
 
 
 def _create_zone(route53: Route53Client, zone: str) -> str:

@@ -27,8 +27,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fleetboard import __version__, collect, memory, rules
 from fleetboard import chain as evm
+from fleetboard import collect, events, memory, rules
 from fleetboard.config import LoadedConfig
 from fleetboard.demo import scenario
 from fleetboard.demo.hosts import Reply
@@ -41,7 +41,6 @@ from fleetboard.model import (
     Board,
     CertFacts,
     ChainFacts,
-    CollectorInfo,
     GithubFacts,
     HttpExchange,
     HttpFacts,
@@ -50,6 +49,7 @@ from fleetboard.model import (
     TlsFacts,
 )
 from fleetboard.publish import LocalPublisher, Publisher
+from fleetboard.rollups import objects as rollup_objects
 from fleetboard.rules import maintenance
 from fleetboard.rules.runway import Trail
 from fleetboard.sources import utc_now
@@ -63,6 +63,8 @@ class Replayed:
     timeline: Timeline
     trails: dict[str, Trail]  # the wallets' balance trails after the last pass
     rollups: dict[str, bytes]  # history/days/ key -> its JSON: every day the replay closed
+    #: history/events/ key -> its JSON: every pass's changes, as a live pass logs its own.
+    events: dict[str, bytes]
     passes: int
     judged: int  # passes the rules judged afresh; the others re-dated the board before
     seconds: float  # how long the replay took (the survey and the writing apart)
@@ -83,7 +85,7 @@ class Written:
         return (
             f"demo history: {DAYS} days replayed through the rules ({r.passes:,} passes, "
             f"{r.judged:,} judged afresh) in {r.seconds:.1f} s, {len(r.rollups)} daily "
-            f"rollups; state {state}"
+            f"rollups, {len(r.events):,} events logs; state {state}"
         )
 
 
@@ -110,6 +112,7 @@ def replay(
     timeline: Timeline | None = None
     trails: dict[str, Trail] = {}
     rollups: dict[str, bytes] = {}
+    logged: dict[str, bytes] = {}
     judged_key: tuple[Scene, int, tuple[maintenance.OpenWindow, ...]] | None = None
     judged: Board | None = None
     count = judged_count = 0
@@ -123,21 +126,23 @@ def replay(
         if judged is None or key != judged_key or i == len(plan) - 1:
             facts = facts_at(seen, scene, at, past.now, eips)
             obs = replace(collect.observations(facts), wallet_trails=trails)
-            judged = rules.evaluate(inventory, obs, at, _collector(facts, runs, period))
+            info = collect.collector_info(loaded, obs, runs, duration_s=0.0)
+            judged = rules.evaluate(inventory, obs, at, info)
             judged_key = key
             judged_count += 1
         board = replace(
             judged, generated_at=at, collector=replace(judged.collector, period_s=period)
         )
         shown, timeline = memory.remember(timeline, board, inventory.thresholds)
-        rollups.update(collect.rollups_of(timeline))
+        rollups.update(rollup_objects(timeline))
+        logged.update(events.objects(board.fleet, at, timeline.changes))
         if chain:
             trails = wallet_memory.advance(trails, board)
         count += 1
     if shown is None or timeline is None:
         raise ValueError("the script has no passes before its start")
     return Replayed(
-        shown, timeline, trails, rollups, count, judged_count, time.monotonic() - started
+        shown, timeline, trails, rollups, logged, count, judged_count, time.monotonic() - started
     )
 
 
@@ -147,7 +152,11 @@ def write(publisher: Publisher, replayed: Replayed, *, chain: bool) -> list[str]
     store the live passes read. Raises (PublishError, StateConflict, OSError) if any of it
     could not be written: the demo says so and starts remembering from its first pass."""
     release, _ = collect.release_of(replayed.board, replayed.timeline)
-    release = replace(release, rollups={**replayed.rollups, **release.rollups})
+    release = replace(
+        release,
+        rollups={**replayed.rollups, **release.rollups},
+        events={**replayed.events, **release.events},
+    )
     keys = publisher.publish(release)
     state = {saved.STATE_NAME: saved.encode(replayed.timeline)}
     if chain:
@@ -278,17 +287,3 @@ def _eips(seen: Mapping[str, object]) -> dict[str, str]:
         for env in scenario.DEMO_ENVS
         if scenario.eip_tag(env) in by_tag
     }
-
-
-def _collector(
-    facts: Mapping[str, object], runs: Mapping[str, SourceRun], period: int
-) -> CollectorInfo:
-    aws, http = facts.get("aws"), facts.get("http")
-    return CollectorInfo(
-        version=__version__,
-        duration_s=0.0,
-        sources=dict(runs),
-        aws_requests=aws.requests if isinstance(aws, AwsFacts) else 0,
-        probes=len(http.exchanges) if isinstance(http, HttpFacts) else 0,
-        period_s=period,
-    )

@@ -56,7 +56,12 @@ def encode(timeline: Timeline) -> bytes:
         ],
         "seen_at": None if timeline.seen_at is None else _time(timeline.seen_at),
         "tallies": {
-            env: {"hours": _buckets(t.hours), "days": _buckets(t.days)}
+            env: {
+                "hours": _buckets(t.hours),
+                "days": _buckets(t.days),
+                # When it was first seen, if after the memory began (absent: as old as it).
+                **({} if t.began is None else {"began": t.began}),
+            }
             for env, t in timeline.tallies.items()
         },
     }
@@ -98,7 +103,11 @@ def decode(data: bytes) -> Timeline:
         )
         reset, seen_at = doc.get("reset"), doc.get("seen_at")
         tallies = {
-            _text(env): Tally(_unbuckets(t["hours"], missing), _unbuckets(t["days"], missing))
+            _text(env): Tally(
+                _unbuckets(t["hours"], missing),
+                _unbuckets(t["days"], missing),
+                None if t.get("began") is None else _count(t["began"]),
+            )
             for env, t in _mapping(doc.get("tallies", {})).items()
         }
         return Timeline(
@@ -146,20 +155,26 @@ def load(store: StateStore, latest: Callable[[], bytes | None], now: datetime) -
 
 
 def save(store: StateStore, timeline: Timeline) -> StateConflict | None:
-    """Write the timeline, only over the one this pass read (StateStore). Another pass's
-    write since is a conflict: its timeline stays and the next pass reads it; this one is
-    dropped, logged and the conflict returned. A failure is logged (the next pass rebuilds).
-    Never raises."""
+    """Write the timeline (see save_or_log; the next pass rebuilds it after a failure)."""
+    return save_or_log(store, STATE_NAME, encode(timeline), "the timeline")
+
+
+def save_or_log(store: StateStore, name: str, data: bytes, what: str) -> StateConflict | None:
+    """Write a saved state, only over the one this pass read (StateStore). Another pass's
+    write since is a conflict: its state stays and the next pass reads it; this one is
+    dropped, logged and the conflict returned. A failure is logged, saying `what` was not
+    saved. Never raises."""
     try:
-        store.save_state(STATE_NAME, encode(timeline))
+        store.save_state(name, data)
     except StateConflict as conflict:
         log.warning(
-            "memory: the timeline was not saved: %s; that state stays, the next pass reads it",
+            "memory: %s was not saved: %s; that state stays, the next pass reads it",
+            what,
             conflict,
         )
         return conflict
     except Exception as exc:
-        log.warning("memory: the timeline was not saved (%s)", type(exc).__name__)
+        log.warning("memory: %s was not saved (%s)", what, type(exc).__name__)
     return None
 
 

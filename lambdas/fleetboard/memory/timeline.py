@@ -114,9 +114,11 @@ def remember(
 def _tallies(previous: Timeline | None, board: Board) -> dict[str, Tally]:
     """Each environment's tally with the time since the last pass added, as what it showed
     then (an environment new since then has nothing to add yet)."""
+    # An environment new since the last pass begins its own time now: before, it was not
+    # there (no gap of its). On the memory's first pass every one is as old as the memory.
+    new = Tally(began=int(board.generated_at.timestamp())) if previous else Tally()
     tallies = {
-        v.name: previous.tallies.get(v.name, Tally()) if previous else Tally()
-        for v in board.environments
+        v.name: previous.tallies.get(v.name, new) if previous else new for v in board.environments
     }
     if previous is None or previous.seen_at is None:
         return tallies
@@ -177,10 +179,7 @@ def _environment(view: EnvironmentView, marks: _Marks) -> EnvironmentView:
     # maintenance, or a check in a window of its own: what they do there is the work.
     away = view.maintenance is not None
     listed = not view.lifecycle.grey and not away
-    checks = tuple(
-        _check(view.name, check, marks, listed and check.maintenance is None)
-        for check in view.checks
-    )
+    checks = tuple(_check(view.name, check, marks, listed) for check in view.checks)
     # A grey environment's issues are about what it holds (its wallets), not why it is
     # grey: its line says what it is now; one in maintenance says the window's reason.
     grey = view.lifecycle.grey or not view.issues
@@ -195,9 +194,34 @@ def _environment(view: EnvironmentView, marks: _Marks) -> EnvironmentView:
 
 def _check(env: str, check: Check, marks: _Marks, listed: bool) -> Check:
     key = f"check:{check.id}"
-    line = (env, check.name, check.summary) if listed else None
+    was = marks.before.get(key)
+    windowed = check.maintenance is not None
+    line = (env, check.name, check.summary) if listed and not windowed else None
     since = marks.keep(key, check.status.value, line)
+    if listed:
+        _window(env, check, marks, was)
     return replace(check, since=since, flapping=marks.flaps(key, env, check.name))
+
+
+def _window(env: str, check: Check, marks: _Marks, was: Held | None) -> None:
+    """A check going into a maintenance window of its own, or out of one, is a line:
+    "green → maintenance" with the window's reason, "maintenance → red" with what it shows
+    after. Its status changes inside the window are not (what it does there is the work).
+    The key is held only while the check is in a window, so the state of a fleet without
+    windows does not grow."""
+    key = f"window:{check.id}"
+    inside, before = marks.before.get(key), check.maintenance
+    if before is not None:
+        marks.held[key] = Held(MAINTENANCE, inside.since if inside else marks.now)
+        if inside is None and was is not None:
+            reason = sentence(f"{env} {check.name}", before, marks.now)
+            marks.changes.append(
+                Transition(marks.now, env, check.name, was.word, MAINTENANCE, reason)
+            )
+    elif inside is not None:
+        marks.changes.append(
+            Transition(marks.now, env, check.name, MAINTENANCE, check.status.value, check.summary)
+        )
 
 
 def _folded(lines: list[Transition], flapping: set[tuple[str, str | None]]) -> list[Transition]:

@@ -70,6 +70,14 @@ class Tally:
 
     hours: tuple[Bucket, ...] = ()
     days: tuple[Bucket, ...] = ()
+    #: When the environment was first seen, if that was after the memory began (epoch
+    #: seconds): the time before it is not a gap of its own, it was not there. None: it is
+    #: as old as the memory.
+    began: int | None = None
+
+    def start(self, memory_began: float) -> float:
+        """Where its own time begins: the memory's beginning, or its first pass after it."""
+        return max(memory_began, self.began or 0)
 
 
 def counted(start: datetime, now: datetime, period_s: float) -> tuple[datetime, datetime]:
@@ -97,13 +105,14 @@ def add(tally: Tally, klass: str, start: datetime, end: datetime, now: datetime)
     return Tally(
         hours=tuple(hours[h] for h in sorted(hours) if h >= keep_hours),
         days=tuple(days[d] for d in sorted(days) if d >= keep_days),
+        began=tally.began,
     )
 
 
 def figures(tally: Tally, now: datetime, began: datetime) -> tuple[Uptime, ...]:
     """Uptime over each window, with its breakdown and its gap (time inside the window and
     after the memory began that no pass accounted for)."""
-    t, first = now.timestamp(), began.timestamp()
+    t, first = now.timestamp(), tally.start(began.timestamp())
     out = []
     for name, length in WINDOWS:
         if length <= timedelta(hours=24):
@@ -140,8 +149,10 @@ def closed_days(before: datetime | None, now: datetime) -> list[datetime]:
     return [datetime.fromtimestamp(d * DAY, UTC) for d in range(first, today)]
 
 
-def rollup(day: datetime, tallies: Mapping[str, Tally]) -> dict[str, object]:
-    """One closed day's figures for every environment: the `history/days/` object."""
+def rollup(day: datetime, tallies: Mapping[str, Tally], began: datetime) -> dict[str, object]:
+    """One closed day's figures for every environment: the `history/days/` object. Its gap
+    is the day's time after the memory `began` (and after the environment was first seen)
+    that no pass counted, as in the snapshot's days and uptime."""
     start = int(day.timestamp())
     envs = {}
     for name, tally in sorted(tallies.items()):
@@ -149,7 +160,9 @@ def rollup(day: datetime, tallies: Mapping[str, Tally]) -> dict[str, object]:
         if bucket is None:
             continue
         seconds = dict(zip(CLASSES, (round(s, 1) for s in bucket.seconds), strict=True))
-        gap = round(max(0.0, DAY - sum(bucket.seconds)), 1)
+        # Before the memory began, or the environment was first seen, is not its gap.
+        absent = min(DAY, max(0.0, tally.start(began.timestamp()) - start))
+        gap = round(max(0.0, DAY - absent - sum(bucket.seconds)), 1)
         envs[name] = {**seconds, "gap": gap}
     return {"day": day.date().isoformat(), "environments": envs}
 

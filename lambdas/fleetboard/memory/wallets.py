@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from itertools import pairwise
 
 from fleetboard import jsonsafe
-from fleetboard.memory.saved import versioned
+from fleetboard.memory.saved import save_or_log, versioned
 from fleetboard.model import Board, WalletView
 from fleetboard.rules.runway import SPACING, WINDOW, Began, Sample, Trail, extend, trail_key
 from fleetboard.state import StateConflict, StateStore
@@ -88,22 +88,9 @@ def load(store: StateStore, latest: Callable[[], bytes | None]) -> Trails:
 
 
 def save(store: StateStore, trails: Mapping[str, Trail]) -> StateConflict | None:
-    """Write the trails, only over the ones this pass read (StateStore). Another pass's
-    write since is a conflict: its trails stay and the next pass reads them; these are
-    dropped, logged and the conflict returned. A failure is logged (the next pass starts
-    again). Never raises."""
-    try:
-        store.save_state(STATE_NAME, encode(trails))
-    except StateConflict as conflict:
-        log.warning(
-            "memory: the wallets' balance history was not saved: %s; that state stays, "
-            "the next pass reads it",
-            conflict,
-        )
-        return conflict
-    except Exception as exc:
-        log.warning("memory: the wallets' balance history was not saved (%s)", type(exc).__name__)
-    return None
+    """Write the trails (see saved.save_or_log; the next pass starts them again after a
+    failure)."""
+    return save_or_log(store, STATE_NAME, encode(trails), "the wallets' balance history")
 
 
 def advance(trails: Mapping[str, Trail], board: Board) -> Trails:

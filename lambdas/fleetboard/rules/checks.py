@@ -33,6 +33,7 @@ from fleetboard.model import (
     TlsFacts,
 )
 from fleetboard.rules.verdicts import (
+    Verdict,
     classify_cert,
     classify_health,
     classify_issuer,
@@ -61,40 +62,24 @@ def http_checks(
         if host.skip:
             continue
         for path in host.paths:
-            check_id = f"http:{host.hostname}{path}"
-            name = http_check_name(host, path)
+            subject = _Subject(
+                f"http:{host.hostname}{path}", http_check_name(host, path), CheckKind.HTTP, host
+            )
             if not isinstance(http, HttpFacts):
                 why = http.reason if isinstance(http, SourceFailure) else "not collected"
-                checks.append(
-                    _unknown(check_id, name, CheckKind.HTTP, host, f"source: http failed: {why}")
-                )
+                checks.append(subject.unknown(f"source: http failed: {why}"))
                 continue
             exchange = http.exchanges.get((host.hostname, path))
             if exchange is None:
                 why = http.skipped.get(host.hostname, "not probed this pass")
-                checks.append(_unknown(check_id, name, CheckKind.HTTP, host, f"internal: {why}"))
+                checks.append(subject.unknown(f"internal: {why}"))
                 continue
             if blind is not None and exchange.error is not None:
-                checks.append(_unknown(check_id, name, CheckKind.HTTP, host, blind))
+                checks.append(subject.unknown(blind))
                 continue
             verdict = _CLASSIFIERS.get(path, classify_health)(exchange, slow_ms)
-            if host.optional:
-                verdict = optional_verdict(verdict)
-            status, reason, summary = verdict
             checks.append(
-                Check(
-                    id=check_id,
-                    name=name,
-                    kind=CheckKind.HTTP,
-                    status=status,
-                    reason=reason,
-                    summary=summary,
-                    source="http",
-                    observed_at=exchange.observed_at,
-                    host=host.hostname,
-                    latency_ms=exchange.latency_ms,
-                    optional=host.optional,
-                )
+                subject.judged(verdict, exchange.observed_at, latency_ms=exchange.latency_ms)
             )
     return checks
 
@@ -111,60 +96,68 @@ def tls_checks(
     for host in env.hosts:
         if host.skip:
             continue
-        check_id = f"tls:{host.hostname}"
-        name = tls_check_name(host)
+        subject = _Subject(f"tls:{host.hostname}", tls_check_name(host), CheckKind.TLS, host)
         if not isinstance(tls, TlsFacts):
             why = tls.reason if isinstance(tls, SourceFailure) else "not collected"
-            checks.append(
-                _unknown(check_id, name, CheckKind.TLS, host, f"source: tls failed: {why}")
-            )
+            checks.append(subject.unknown(f"source: tls failed: {why}"))
             continue
         seen = tls.certs.get(host.hostname)
         if isinstance(seen, CertFacts):
             verdict = classify_cert(seen, now, amber, red)
-            if host.optional:
-                verdict = optional_verdict(verdict)
             left = days_left(seen.not_after, now) if seen.not_after else None
             cert = CertSummary(not_after=seen.not_after, days_left=left, issuer=seen.issuer)
-            checks.append(
-                Check(
-                    id=check_id,
-                    name=name,
-                    kind=CheckKind.TLS,
-                    status=verdict[0],
-                    reason=verdict[1],
-                    summary=verdict[2],
-                    source="tls",
-                    observed_at=seen.observed_at,
-                    host=host.hostname,
-                    optional=host.optional,
-                    cert=cert,
-                )
-            )
+            checks.append(subject.judged(verdict, seen.observed_at, cert=cert))
         else:
             # No certificate seen: the http check already carries the failure in red, so
             # this one only says the certificate could not be observed.
             detail = f"{seen.reason.value}: {seen.detail}" if seen else "internal: not checked"
             if blind is not None and seen is not None:
                 detail = blind
-            checks.append(_unknown(check_id, name, CheckKind.TLS, host, detail))
+            checks.append(subject.unknown(detail))
     return checks
 
 
-def _unknown(check_id: str, name: str, kind: CheckKind, host: Host, reason: str) -> Check:
-    summary = reason.split(": ", 1)[-1]
-    return Check(
-        id=check_id,
-        name=name,
-        kind=kind,
-        status=Status.UNKNOWN,
-        reason=reason,
-        summary=f"not observed: {summary}",
-        source=kind,
-        observed_at=None,
-        host=host.hostname,
-        optional=host.optional,
-    )
+@dataclass(frozen=True, slots=True)
+class _Subject:
+    """What a check is about, whatever its verdict: its id, name and kind, the source that
+    observes it (by default the one its kind names), and the host it probes, if any."""
+
+    id: str
+    name: str
+    kind: CheckKind
+    host: Host | None = None
+    source: str | None = None
+
+    def judged(
+        self,
+        verdict: Verdict,
+        observed_at: datetime | None,
+        *,
+        latency_ms: float | None = None,
+        cert: CertSummary | None = None,
+    ) -> Check:
+        """The check with this verdict; an optional host's is softened (optional_verdict)."""
+        optional = self.host is not None and self.host.optional
+        status, reason, summary = optional_verdict(verdict) if optional else verdict
+        return Check(
+            id=self.id,
+            name=self.name,
+            kind=self.kind,
+            status=status,
+            reason=reason,
+            summary=summary,
+            source=self.source or self.kind.value,
+            observed_at=observed_at,
+            host=self.host.hostname if self.host else None,
+            latency_ms=latency_ms,
+            optional=optional,
+            cert=cert,
+        )
+
+    def unknown(self, reason: str) -> Check:
+        """Not observed: the summary says why, without the reason's leading word."""
+        why = reason.split(": ", 1)[-1]
+        return self.judged((Status.UNKNOWN, reason, f"not observed: {why}"), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,18 +182,10 @@ def source_checks(
     never shows as seen what was not."""
     if seen is None or isinstance(seen, SourceFailure):
         why = seen.reason if isinstance(seen, SourceFailure) else "not collected"
-        return [
-            Check(
-                id=f"{CheckKind.SOURCE}:{name}:{env.name}",
-                name=name,
-                kind=CheckKind.SOURCE,
-                status=Status.UNKNOWN,
-                reason=f"source: {name} failed: {why}",
-                summary=f"not observed: {name} failed: {why}",
-                source=name,
-                observed_at=None,
-            )
-        ]
+        subject = _Subject(
+            f"{CheckKind.SOURCE}:{name}:{env.name}", name, CheckKind.SOURCE, source=name
+        )
+        return [subject.unknown(f"source: {name} failed: {why}")]
     return list(rule(env, seen, judging))
 
 
@@ -225,18 +210,10 @@ def machine_check(
     env: Environment, lifecycle: Lifecycle, machine: Machine, aws: object, now: datetime
 ) -> Check:
     observed = now if isinstance(aws, AwsFacts) else None
+    subject = _Subject(f"machine:{env.name}", MACHINE_CHECK, CheckKind.MACHINE, source="aws")
 
     def verdict(status: Status, reason: str, summary: str, seen: datetime | None) -> Check:
-        return Check(
-            id=f"machine:{env.name}",
-            name=MACHINE_CHECK,
-            kind=CheckKind.MACHINE,
-            status=status,
-            reason=reason,
-            summary=summary,
-            source="aws",
-            observed_at=seen,
-        )
+        return subject.judged((status, reason, summary), seen)
 
     if lifecycle is Lifecycle.UNKNOWN:
         why = aws.reason if isinstance(aws, SourceFailure) else "not collected"

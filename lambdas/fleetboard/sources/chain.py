@@ -48,16 +48,7 @@ from fleetboard import __version__, jsonsafe
 from fleetboard.inventory import ChainSettings, Inventory
 from fleetboard.model import AccountFacts, CallFacts, ChainFacts, SourceFailure
 from fleetboard.secrets import url_secrets
-from fleetboard.sources import PassContext, secret_value
-from fleetboard.sources.wire import (
-    AnswerOverrun,
-    collector_cause,
-    content_type,
-    evidence,
-    is_json,
-    read_whole,
-    transport_reason,
-)
+from fleetboard.sources import PassContext, secret_value, wire
 from fleetboard.text import scrub
 
 log = logging.getLogger(__name__)
@@ -277,10 +268,10 @@ class _BoundedAdapter(HTTPAdapter):  # type: ignore[misc]  # requests is not ana
             raise _transport_failure(exc, budget_s, self._endpoint) from None
         status = response.status_code
         try:
-            data = read_whole(
+            data = wire.read_whole(
                 response.raw, deadline=self._deadline, cap_bytes=ANSWER_CAP_BYTES, read_s=budget_s
             )
-        except AnswerOverrun as overrun:
+        except wire.AnswerOverrun as overrun:
             raise _Failed(f"answered {status}, then {overrun} within {budget_s:.1f} s") from None
         except urllib3.exceptions.HTTPError as exc:
             raise _transport_failure(exc, budget_s, self._endpoint) from None
@@ -303,10 +294,10 @@ def _sent_ids(body: bytes | str | None) -> list[int]:
 
 def _transport_failure(exc: Exception, timeout: float, endpoint: str) -> _Failed:
     where = endpoint.removeprefix("the RPC at ")
-    cause = collector_cause(exc, f"the RPC's host ({where})")
+    cause = wire.collector_cause(exc, f"the RPC's host ({where})")
     if cause is not None:
         return _Failed(f"not answered: {cause}", blind=True)
-    return _Failed(transport_reason(exc, timeout))
+    return _Failed(wire.transport_reason(exc, timeout))
 
 
 def _check_answer(status: int, headers: Mapping[str, str], data: bytes, sent: list[int]) -> None:
@@ -318,16 +309,16 @@ def _check_answer(status: int, headers: Mapping[str, str], data: bytes, sent: li
         raise _Failed(f"HTTP 429: rate limited (too many requests){wait}")
     if status != 200:
         raise _Failed(f"HTTP {status}")
-    media_type = content_type(headers)
-    if not is_json(media_type, loose=True):
+    media_type = wire.content_type(headers)
+    if not wire.is_json(media_type, loose=True):
         raise _Failed(
             f"answered 200 with {media_type or 'no content type'}, not a JSON-RPC answer: "
-            f"{evidence(data)}"
+            f"{wire.evidence(data)}"
         )
     try:
         answer = jsonsafe.loads(data)
     except ValueError:
-        raise _Failed(f"malformed answer (not JSON): {evidence(data)}") from None
+        raise _Failed(f"malformed answer (not JSON): {wire.evidence(data)}") from None
     if isinstance(answer, dict):  # the node refused the batch as a whole
         if "error" in answer:
             raise _Failed(_rpc_error(answer.get("error")))

@@ -47,16 +47,7 @@ from fleetboard import __version__, jsonsafe
 from fleetboard.ci import IN_FLIGHT, RUNNING, SLOT_CLAIM_JOB, marker_slot, slot_claim_job_id
 from fleetboard.inventory import GithubSettings, Inventory
 from fleetboard.model import CiJob, CiRun, GithubFacts, SourceFailure
-from fleetboard.sources import PassContext, secret_value
-from fleetboard.sources.wire import (
-    AnswerOverrun,
-    collector_cause,
-    content_type,
-    evidence,
-    is_json,
-    read_whole,
-    transport_reason,
-)
+from fleetboard.sources import PassContext, secret_value, wire
 from fleetboard.text import scrub
 
 log = logging.getLogger(__name__)
@@ -254,8 +245,8 @@ class _Session:
         status = response.status
         cap = BODY_CAP_BYTES if status == 200 else ERROR_BODY_CAP_BYTES
         try:
-            data = read_whole(response, deadline=deadline, cap_bytes=cap, read_s=budget_s)
-        except AnswerOverrun as overrun:
+            data = wire.read_whole(response, deadline=deadline, cap_bytes=cap, read_s=budget_s)
+        except wire.AnswerOverrun as overrun:
             raise _CallFailed(
                 f"{call} answered {status}, then {overrun} within {budget_s:.1f} s"
             ) from None
@@ -277,12 +268,13 @@ class _Session:
             if refusal.rate_limited:
                 self.limited = refusal.reason.split(": ", 1)[-1]
             raise refusal
-        media_type = content_type(response.headers)
-        if not is_json(media_type):
+        media_type = wire.content_type(response.headers)
+        if not wire.is_json(media_type):
             host = urlsplit(self.settings.api_url).netloc
             raise _CallFailed(
                 f"{call} answered 200 with {media_type or 'no content type'}, not GitHub's "
-                f"JSON: {evidence(data)} — a proxy or captive portal may be answering for {host}"
+                f"JSON: {wire.evidence(data)} — a proxy or captive portal may be answering "
+                f"for {host}"
             )
         body = _decode(call, data, endpoint.shape)
         slim = endpoint.slim(body)
@@ -357,10 +349,10 @@ class _Session:
 
     def _transport(self, call: str, exc: HTTPError, budget_s: float) -> _CallFailed:
         host = urlsplit(self.settings.api_url).netloc
-        cause = collector_cause(exc, f"GitHub's API ({host})")
+        cause = wire.collector_cause(exc, f"GitHub's API ({host})")
         if cause is not None:
             return _CallFailed(f"{call} not answered: {cause}", blind=True)
-        return _CallFailed(f"{call} not answered by {host}: {transport_reason(exc, budget_s)}")
+        return _CallFailed(f"{call} not answered by {host}: {wire.transport_reason(exc, budget_s)}")
 
 
 def _int_header(

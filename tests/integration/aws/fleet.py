@@ -123,12 +123,26 @@ def declared(world: World, *names: str) -> list[Environment]:
     return [environment(n) for n in names or tuple(world.environments)]
 
 
+def built_fleet(
+    moto_url: str,
+    *environments: EnvSpec,
+    endpoint: str | None = None,
+    declare: Sequence[str] = (),
+    **timeouts: float,
+) -> tuple[World, Inventory]:
+    """`environments` built in moto (EIPs, instances, records, the deploys sent to each) and
+    declared as the fleet (all of them, or those named in `declare`), AWS reached at
+    `endpoint` (the counting proxy's URL) or at moto itself; `timeouts`: `inventory`'s
+    connect_timeout_s and read_timeout_s."""
+    world = build_world(WorldSpec(environments=environments), moto_url)
+    inv = inventory(endpoint or moto_url, world.zone_id, declared(world, *declare), **timeouts)
+    return world, inv
+
+
 def prod_only(moto_url: str, endpoint: str | None = None, **timeouts: float) -> Inventory:
-    """prod alone, built in moto (its EIP, instance and records) and declared as the fleet,
-    AWS reached at `endpoint` (the counting proxy's URL) or at moto itself; `timeouts`:
-    `inventory`'s connect_timeout_s and read_timeout_s."""
-    world = build_world(WorldSpec(environments=(spec("prod"),)), moto_url)
-    return inventory(endpoint or moto_url, world.zone_id, declared(world), **timeouts)
+    """prod alone, built in moto and declared as the fleet (see `built_fleet`)."""
+    _, inv = built_fleet(moto_url, spec("prod"), endpoint=endpoint, declare=("prod",), **timeouts)
+    return inv
 
 
 def collect(

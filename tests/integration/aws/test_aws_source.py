@@ -16,6 +16,7 @@ from tests.integration.aws.fleet import (
     PATTERN,
     ZONE,
     CountingProxy,
+    built_fleet,
     collect,
     declared,
     env_names,
@@ -46,17 +47,12 @@ from fleetboard.sources.aws import (
 def test_tagged_eips_and_their_instances_are_found_with_type_state_and_launch_time(
     moto_url: str, factories: Callable[..., AwsClientFactory]
 ) -> None:
-    world = build_world(
-        WorldSpec(
-            environments=(
-                spec("prod"),
-                spec("test", instance_type="t3.small", instance_name="agentkeys-broker-test"),
-                spec("test-2"),
-            )
-        ),
+    world, inv = built_fleet(
         moto_url,
+        spec("prod"),
+        spec("test", instance_type="t3.small", instance_name="agentkeys-broker-test"),
+        spec("test-2"),
     )
-    inv = inventory(moto_url, world.zone_id, declared(world))
 
     facts = facts_of(collect(inv, factories(inv)))
 
@@ -85,10 +81,7 @@ def test_tagged_eips_and_their_instances_are_found_with_type_state_and_launch_ti
 def test_stopped_instance_is_reported_stopped_and_its_lifecycle_is_stopped(
     moto_url: str, factories: Callable[..., AwsClientFactory]
 ) -> None:
-    world = build_world(
-        WorldSpec(environments=(spec("prod"), spec("test-3", stopped=True))), moto_url
-    )
-    inv = inventory(moto_url, world.zone_id, declared(world))
+    world, inv = built_fleet(moto_url, spec("prod"), spec("test-3", stopped=True))
 
     facts = facts_of(collect(inv, factories(inv)))
 
@@ -105,10 +98,7 @@ def test_eip_tagged_test_2_is_never_taken_for_test(
 ) -> None:
     # #201: first-match on a wildcard once sent slot 1's worker records to slot 2's broker.
     # Slot 2's EIP is allocated first so a first match on "agentkeys-broker-eip-test*" finds it.
-    world = build_world(
-        WorldSpec(environments=(spec("test-2"), spec("test", eip="absent"))), moto_url
-    )
-    inv = inventory(moto_url, world.zone_id, declared(world))
+    world, inv = built_fleet(moto_url, spec("test-2"), spec("test", eip="absent"))
 
     facts = facts_of(collect(inv, factories(inv)))
 
@@ -123,8 +113,7 @@ def test_eip_tagged_test_2_is_never_taken_for_test(
 def test_both_slot_eips_each_go_to_their_own_slot(
     moto_url: str, factories: Callable[..., AwsClientFactory]
 ) -> None:
-    world = build_world(WorldSpec(environments=(spec("test-2"), spec("test"))), moto_url)
-    inv = inventory(moto_url, world.zone_id, declared(world))
+    world, inv = built_fleet(moto_url, spec("test-2"), spec("test"))
 
     facts = facts_of(collect(inv, factories(inv)))
 
@@ -161,11 +150,7 @@ def test_undeclared_tagged_eip_appears_and_other_tags_do_not(
 def test_declared_environment_without_an_eip_is_missing(
     moto_url: str, factories: Callable[..., AwsClientFactory]
 ) -> None:
-    world = build_world(
-        WorldSpec(environments=(spec("prod"), spec("test-4", eip="absent", instance=False))),
-        moto_url,
-    )
-    inv = inventory(moto_url, world.zone_id, declared(world))
+    _, inv = built_fleet(moto_url, spec("prod"), spec("test-4", eip="absent", instance=False))
 
     facts = facts_of(collect(inv, factories(inv)))
 
@@ -176,8 +161,7 @@ def test_declared_environment_without_an_eip_is_missing(
 def test_unassociated_eip_leaves_the_environment_missing(
     moto_url: str, factories: Callable[..., AwsClientFactory]
 ) -> None:
-    world = build_world(WorldSpec(environments=(spec("test-5", eip="unassociated"),)), moto_url)
-    inv = inventory(moto_url, world.zone_id, declared(world))
+    _, inv = built_fleet(moto_url, spec("test-5", eip="unassociated"))
 
     facts = facts_of(collect(inv, factories(inv)))
 
@@ -225,10 +209,7 @@ def test_more_than_200_instance_ids_are_chunked_by_the_filter_limit(
 def test_describe_instances_and_list_commands_are_skipped_when_there_are_no_ids(
     moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
 ) -> None:
-    world = build_world(
-        WorldSpec(environments=(spec("prod", eip="absent", instance=False),)), moto_url
-    )
-    inv = inventory(proxy.url, world.zone_id, declared(world))
+    _, inv = built_fleet(moto_url, spec("prod", eip="absent", instance=False), endpoint=proxy.url)
 
     facts = facts_of(collect(inv, factories(inv)))
 
@@ -242,7 +223,7 @@ def test_describe_instances_and_list_commands_are_skipped_when_there_are_no_ids(
 def test_a_records_are_collected_across_pages_with_names_normalised(
     moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
 ) -> None:
-    world = build_world(WorldSpec(environments=(spec("prod"), spec("test"))), moto_url)
+    world, inv = built_fleet(moto_url, spec("prod"), spec("test"), endpoint=proxy.url)
     route53 = moto_client("route53", moto_url)
     extra = [
         ("Broker-Base.litentry.org.", "A", ["10.0.0.1", "10.0.0.2"]),  # case, dot, two values
@@ -266,7 +247,6 @@ def test_a_records_are_collected_across_pages_with_names_normalised(
         HostedZoneId=world.zone_id, ChangeBatch={"Changes": changes}
     )
     route53.close()
-    inv = inventory(proxy.url, world.zone_id, declared(world))
 
     # 20 A + 1 extra A + CNAME, TXT, AAAA, NS, SOA = 26 record sets; 7 a page = 4 pages.
     facts = facts_of(collect(inv, factories(inv), record_page_size=7))
@@ -307,8 +287,7 @@ def test_requests_per_pass_do_not_grow_with_the_fleet(
         spec(name, deploys=(deploy_comment(400 + i, f"pr-{i}"),) if deployed else ())
         for i, name in enumerate(env_names(environments))
     )
-    world = build_world(WorldSpec(environments=tuple(specs)), moto_url)
-    inv = inventory(proxy.url, world.zone_id, declared(world))
+    _, inv = built_fleet(moto_url, *specs, endpoint=proxy.url)
     factory = factories(inv)
 
     facts = facts_of(collect(inv, factory))

@@ -17,8 +17,8 @@ import botocore.retries.standard
 import pytest
 from tests.integration.aws.fleet import (
     CountingProxy,
+    built_fleet,
     collect,
-    declared,
     environment,
     facts_of,
     inventory,
@@ -114,26 +114,21 @@ def test_the_world_writes_the_comment_ci_writes() -> None:
 def test_the_newest_deploy_per_instance_is_kept_with_run_id_ref_and_time(
     moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory], listed: str
 ) -> None:
-    world = build_world(
-        WorldSpec(
-            environments=(
-                spec("prod", deploys=(deploy_comment(101, "main"), deploy_comment(104, "main"))),
-                spec(
-                    "test",
-                    deploys=(
-                        deploy_comment(102, "feat/a"),
-                        deploy_comment(105, "feat/b"),
-                        deploy_comment(106, "fix/c"),
-                    ),
-                ),
-                spec("test-2", deploys=(deploy_comment(103, "feat/x"),)),
-            )
-        ),
-        moto_url,
-    )
-    endpoint = moto_url if listed == "by-moto" else proxy.url
     proxy.commands_order = "oldest" if listed == "oldest-first-paged" else "newest"
-    inv = inventory(endpoint, world.zone_id, declared(world))
+    world, inv = built_fleet(
+        moto_url,
+        spec("prod", deploys=(deploy_comment(101, "main"), deploy_comment(104, "main"))),
+        spec(
+            "test",
+            deploys=(
+                deploy_comment(102, "feat/a"),
+                deploy_comment(105, "feat/b"),
+                deploy_comment(106, "fix/c"),
+            ),
+        ),
+        spec("test-2", deploys=(deploy_comment(103, "feat/x"),)),
+        endpoint=moto_url if listed == "by-moto" else proxy.url,
+    )
 
     facts = facts_of(collect(inv, factories(inv), source=AwsSource(command_page_size=2)))
 
@@ -149,29 +144,24 @@ def test_the_newest_deploy_per_instance_is_kept_with_run_id_ref_and_time(
 def test_commands_of_other_shapes_and_documents_are_ignored(
     moto_url: str, factories: Callable[..., AwsClientFactory]
 ) -> None:
-    world = build_world(
-        WorldSpec(
-            environments=(
-                spec(
-                    "prod",
-                    deploys=(
-                        deploy_comment(201, "main"),
-                        # All newer than the deploy, none of them one:
-                        SsmCommand(deploy_comment(202, "main"), document="AWS-RunPatchBaseline"),
-                        "manual: restart broker",
-                        "gh-ci deploy 203",
-                        "gh-ci deploy abc ref=main",
-                        "gh-ci deployed 204 ref=main",
-                        "",
-                    ),
-                ),
-                spec("test", deploys=("  gh-ci   deploy   42   ref=feature/x  ",)),
-                spec("test-2", deploys=(deploy_comment(None, "main"),)),
-            )
-        ),
+    world, inv = built_fleet(
         moto_url,
+        spec(
+            "prod",
+            deploys=(
+                deploy_comment(201, "main"),
+                # All newer than the deploy, none of them one:
+                SsmCommand(deploy_comment(202, "main"), document="AWS-RunPatchBaseline"),
+                "manual: restart broker",
+                "gh-ci deploy 203",
+                "gh-ci deploy abc ref=main",
+                "gh-ci deployed 204 ref=main",
+                "",
+            ),
+        ),
+        spec("test", deploys=("  gh-ci   deploy   42   ref=feature/x  ",)),
+        spec("test-2", deploys=(deploy_comment(None, "main"),)),
     )
-    inv = inventory(moto_url, world.zone_id, declared(world))
 
     deploys = deploys_of(facts_of(collect(inv, factories(inv))))
 
@@ -192,19 +182,15 @@ def test_commands_of_other_shapes_and_documents_are_ignored(
 def test_an_instance_never_deployed_is_absent_and_instances_outside_the_fleet_are_left_out(
     moto_url: str, factories: Callable[..., AwsClientFactory]
 ) -> None:
-    world = build_world(
-        WorldSpec(
-            environments=(
-                spec("prod", deploys=(deploy_comment(301, "main"),)),
-                spec("test-2", deploys=("manual: restart broker",)),
-                spec("test-3"),
-                # Not declared and no tagged EIP: the fleet does not know this instance.
-                spec("test-9", eip="absent", deploys=(deploy_comment(302, "main"),)),
-            )
-        ),
+    world, inv = built_fleet(
         moto_url,
+        spec("prod", deploys=(deploy_comment(301, "main"),)),
+        spec("test-2", deploys=("manual: restart broker",)),
+        spec("test-3"),
+        # Not declared and no tagged EIP: the fleet does not know this instance.
+        spec("test-9", eip="absent", deploys=(deploy_comment(302, "main"),)),
+        declare=("prod", "test-2", "test-3"),
     )
-    inv = inventory(moto_url, world.zone_id, declared(world, "prod", "test-2", "test-3"))
 
     facts = facts_of(collect(inv, factories(inv)))
 
@@ -219,77 +205,69 @@ def test_an_instance_never_deployed_is_absent_and_instances_outside_the_fleet_ar
 # test_requests_per_pass_do_not_grow_with_the_fleet counts it with the pass's other calls.
 
 
-def test_paging_stops_once_every_instance_has_its_newest_deploy(
-    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
-) -> None:
+#: How far the listing is read, 5 commands a page and at most 4 pages (commands are sent
+#: round by round, prod's with ref main and test's with ref feat): the run ids deployed to
+#: prod and to test, how the listing is ordered, the ssm:ListCommands calls made, and the
+#: newest deploy found per environment.
+PAGING = [
     # 24 deploys, two slots taking turns: the newest page of 5 holds both slots' newest.
-    world = build_world(
-        WorldSpec(
-            environments=(
-                spec("prod", deploys=tuple(deploy_comment(500 + i, "main") for i in range(12))),
-                spec("test", deploys=tuple(deploy_comment(600 + i, "feat") for i in range(12))),
-            )
-        ),
-        moto_url,
-    )
-    inv = inventory(proxy.url, world.zone_id, declared(world))
-
-    facts = facts_of(collect(inv, factories(inv), source=AwsSource(command_page_size=5)))
-
-    assert proxy.calls.count(LIST_COMMANDS) == 1  # of five pages
-    assert deploys_of(facts) == {
-        instance_of(world, "prod"): last_deploy(world, "prod", 511, "main"),
-        instance_of(world, "test"): last_deploy(world, "test", 611, "feat"),
-    }
-
-
-def test_paging_stops_at_the_page_cap_and_an_older_deploy_is_not_seen(
-    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
-) -> None:
+    pytest.param(
+        range(500, 512),
+        range(600, 612),
+        "newest",
+        1,  # of five pages
+        {"prod": 511, "test": 611},
+        id="stops-once-every-instance-has-its-newest-deploy",
+    ),
     # prod was deployed first, then test 30 times: prod's deploy is on the seventh page of 5.
-    world = build_world(
-        WorldSpec(
-            environments=(
-                spec("prod", deploys=(deploy_comment(700, "main"),)),
-                spec("test", deploys=tuple(deploy_comment(800 + i, "feat") for i in range(30))),
-            )
-        ),
+    pytest.param(
+        range(700, 701),
+        range(800, 830),
+        "newest",
+        4,
+        {"test": 829},
+        id="stops-at-the-page-cap-and-an-older-deploy-is-not-seen",
+    ),
+    # Both slots appear on the first page, but oldest first: stopping there would keep
+    # their oldest deploys. The source sees the order and reads on.
+    pytest.param(
+        range(900, 906),
+        range(950, 956),
+        "oldest",
+        3,  # 12 commands, 5 a page
+        {"prod": 905, "test": 955},
+        id="a-listing-not-newest-first-is-read-to-the-end",
+    ),
+]
+
+
+@pytest.mark.parametrize(("prod_runs", "test_runs", "order", "calls", "newest"), PAGING)
+def test_paging_stops_once_every_instance_has_its_newest_deploy_or_at_the_cap(
+    moto_url: str,
+    proxy: CountingProxy,
+    factories: Callable[..., AwsClientFactory],
+    prod_runs: range,
+    test_runs: range,
+    order: str,
+    calls: int,
+    newest: dict[str, int],
+) -> None:
+    refs = {"prod": "main", "test": "feat"}
+    world, inv = built_fleet(
         moto_url,
+        spec("prod", deploys=tuple(deploy_comment(run, refs["prod"]) for run in prod_runs)),
+        spec("test", deploys=tuple(deploy_comment(run, refs["test"]) for run in test_runs)),
+        endpoint=proxy.url,
     )
-    inv = inventory(proxy.url, world.zone_id, declared(world))
+    proxy.commands_order = order
     source = AwsSource(command_page_size=5, max_command_pages=4)
 
     facts = facts_of(collect(inv, factories(inv), source=source))
 
-    assert proxy.calls.count(LIST_COMMANDS) == 4
+    assert proxy.calls.count(LIST_COMMANDS) == calls
     assert deploys_of(facts) == {
-        instance_of(world, "test"): last_deploy(world, "test", 829, "feat")
-    }
-
-
-def test_a_listing_that_is_not_newest_first_is_read_to_the_end(
-    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
-) -> None:
-    # Both slots appear on the first page, but oldest first: stopping there would keep
-    # their oldest deploys. The source sees the order and reads on.
-    world = build_world(
-        WorldSpec(
-            environments=(
-                spec("prod", deploys=tuple(deploy_comment(900 + i, "main") for i in range(6))),
-                spec("test", deploys=tuple(deploy_comment(950 + i, "feat") for i in range(6))),
-            )
-        ),
-        moto_url,
-    )
-    proxy.commands_order = "oldest"
-    inv = inventory(proxy.url, world.zone_id, declared(world))
-
-    facts = facts_of(collect(inv, factories(inv), source=AwsSource(command_page_size=5)))
-
-    assert proxy.calls.count(LIST_COMMANDS) == 3  # 12 commands, 5 a page
-    assert deploys_of(facts) == {
-        instance_of(world, "prod"): last_deploy(world, "prod", 905, "main"),
-        instance_of(world, "test"): last_deploy(world, "test", 955, "feat"),
+        instance_of(world, env): last_deploy(world, env, run, refs[env])
+        for env, run in newest.items()
     }
 
 
@@ -368,11 +346,12 @@ def test_list_commands_failing_leaves_the_other_facts_standing(
     monkeypatch.setattr(
         botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0
     )
-    world = build_world(
-        WorldSpec(environments=(spec("prod", deploys=(deploy_comment(1, "main"),)), spec("test"))),
+    world, inv = built_fleet(
         moto_url,
+        spec("prod", deploys=(deploy_comment(1, "main"),)),
+        spec("test"),
+        endpoint=proxy.url,
     )
-    inv = inventory(proxy.url, world.zone_id, declared(world))
     proxy.fail_call(LIST_COMMANDS, status, code, message, xml=xml)
 
     facts = facts_of(collect(inv, factories(inv)))
@@ -397,10 +376,9 @@ def warm(inv: Inventory, factories: Callable[..., AwsClientFactory]) -> AwsClien
 def test_list_commands_is_not_sent_once_the_deadline_has_passed(
     moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
 ) -> None:
-    world = build_world(
-        WorldSpec(environments=(spec("prod", deploys=(deploy_comment(1, "main"),)),)), moto_url
+    world, inv = built_fleet(
+        moto_url, spec("prod", deploys=(deploy_comment(1, "main"),)), endpoint=proxy.url
     )
-    inv = inventory(proxy.url, world.zone_id, declared(world))
     factory = warm(inv, factories)
     sent_before = len(proxy.calls)
 
@@ -430,11 +408,12 @@ def test_list_commands_is_not_sent_once_the_deadline_has_passed(
 def test_a_black_holed_list_commands_times_out_inside_the_deadline(
     moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
 ) -> None:
-    world = build_world(
-        WorldSpec(environments=(spec("prod", deploys=(deploy_comment(1, "main"),)),)), moto_url
-    )
-    inv = inventory(
-        proxy.url, world.zone_id, declared(world), connect_timeout_s=0.2, read_timeout_s=0.3
+    world, inv = built_fleet(
+        moto_url,
+        spec("prod", deploys=(deploy_comment(1, "main"),)),
+        endpoint=proxy.url,
+        connect_timeout_s=0.2,
+        read_timeout_s=0.3,
     )
     factory = warm(inv, factories)
     sent_before = len(proxy.calls)
