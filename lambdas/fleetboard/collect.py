@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,8 +23,10 @@ from datetime import datetime
 from typing import Any
 
 from fleetboard import __version__, days, memory, registry, rules, snapshot
-from fleetboard.config import DEADLINE_GRACE_S, LoadedConfig
-from fleetboard.inventory import Inventory
+from fleetboard.alerts import saved as alert_memory
+from fleetboard.alerts.run import AlertReport, Wires, run_alerts
+from fleetboard.config import AFTER_DEADLINE_S, DEADLINE_GRACE_S, LoadedConfig
+from fleetboard.inventory import AlertChannel, Inventory
 from fleetboard.memory import wallets as wallet_memory
 from fleetboard.model import (
     AwsFacts,
@@ -43,6 +46,7 @@ from fleetboard.publish import (
 from fleetboard.registry import SourceKind
 from fleetboard.rules.chain import nonce_key
 from fleetboard.rules.runway import Trail
+from fleetboard.secrets import Secret
 from fleetboard.sources import PassContext, Source
 from fleetboard.state import StateStore
 
@@ -70,6 +74,8 @@ class PassResult:
     #: The state objects (`state/<name>.json`) this pass did not write because another pass
     #: wrote them after this one read them: the other's state stays; this board stays too.
     state_conflicts: list[str] = field(default_factory=list)
+    #: What its alerting did, after the board was published; None without [alerts].
+    alerts: AlertReport | None = None
 
     @property
     def publish_failed(self) -> bool:
@@ -344,6 +350,14 @@ def run_pass(
     # written once only after the whole board is published, so it never runs ahead of it.
     remembered = memory.load(publisher, last_board, board.generated_at)
     board, timeline = memory.remember(remembered, board, loaded.inventory.thresholds)
+    # The alert state too, read before the page is drawn: its footer says the last message
+    # sent and any channel that failed. Messages are decided only once the board is out.
+    settings = loaded.inventory.alerts
+    alert_state = alert_memory.load(publisher) if settings else None
+    if alert_state is not None:
+        board = replace(
+            board, collector=replace(board.collector, alerts=alert_memory.footer(alert_state))
+        )
     try:
         release, doc = release_of(board, timeline)
     except Exception as exc:
@@ -367,7 +381,54 @@ def run_pass(
     if chain:
         refused.append(wallet_memory.save(publisher, wallet_memory.advance(trails, board)))
     conflicts = [c.key for c in refused if c is not None]
-    return PassResult(board=board, document=doc, published=written, state_conflicts=conflicts)
+    report = None
+    if settings is not None and alert_state is not None:
+        report = run_alerts(
+            publisher,
+            board,
+            settings,
+            alert_wires(loaded, ctx),
+            before=alert_state,
+            now=board.generated_at,
+            # After publishing, within what the schedule keeps back past the deadline for it.
+            deadline=ctx.deadline + AFTER_DEADLINE_S - 1.0,
+        )
+        if report.conflict:
+            conflicts.append(f"state/{alert_memory.STATE_NAME}.json")
+    return PassResult(
+        board=board,
+        document=doc,
+        published=written,
+        state_conflicts=conflicts,
+        alerts=report,
+    )
+
+
+#: On Lambda: the stack's alert topic (sns channels); on a laptop it may be set by hand.
+ALERT_TOPIC_ENV = "FLEETBOARD_ALERT_TOPIC_ARN"
+#: The prefix of a webhook URL's name among the pass's secrets: `alerts:<channel name>`,
+#: filled on Lambda from the stack's webhook secret (a JSON object of name -> URL).
+ALERT_SECRET_PREFIX = "alerts:"  # noqa: S105 - a name prefix, not a secret
+
+
+def alert_wires(
+    loaded: LoadedConfig, ctx: PassContext, environ: Mapping[str, str] | None = None
+) -> Wires:
+    """How this pass reaches its alert channels: a webhook's URL from the pass's secrets
+    (Lambda) or its channel's `url_env` (a laptop); the SNS topic named by ALERT_TOPIC_ENV,
+    through the pass's AWS clients."""
+    env = os.environ if environ is None else environ
+
+    def url(channel: AlertChannel) -> Secret | None:
+        kept = ctx.secrets.get(ALERT_SECRET_PREFIX + channel.name)
+        if kept is not None and kept.reveal().strip():
+            return kept
+        value = env.get(channel.url_env or "", "").strip() if channel.url_env else ""
+        return Secret(value) if value else None
+
+    topic = env.get(ALERT_TOPIC_ENV, "").strip() or None
+    sns = ctx.aws_client("sns") if topic and ctx.aws_client is not None else None
+    return Wires(url, sns, topic, loaded.inventory.probe.ca_bundle)
 
 
 class _LastBoard:

@@ -149,6 +149,11 @@ def _record(result: PassResult) -> None:
     # it happens (reserved concurrency 1 should keep it from ever happening).
     if result.state_conflicts:
         metrics.add_metric("StateConflicts", MetricUnit.Count, len(result.state_conflicts))
+    # With [alerts]: messages sent, and deliveries that failed (retried by the next pass);
+    # a channel down for long shows here, and as the footer's "not delivered to".
+    if result.alerts is not None:
+        metrics.add_metric("AlertsSent", MetricUnit.Count, result.alerts.sent)
+        metrics.add_metric("AlertsUndelivered", MetricUnit.Count, len(result.alerts.failed))
     for source, run_ in board.collector.sources.items():
         if not run_.ok:
             with _one("SourceFailures", MetricUnit.Count, 1) as metric:

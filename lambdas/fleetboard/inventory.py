@@ -248,6 +248,47 @@ class MaintenanceWindow:
     checks: tuple[CheckSelector, ...] = ()
 
 
+#: The kinds of alert channel: the stack's SNS topic (e-mail subscriptions), an incoming
+#: webhook that takes Slack's JSON, and one that takes the generic JSON
+#: (schema/alert.schema.json).
+CHANNEL_KINDS = ("sns", "slack", "webhook")
+#: The levels an alert can be raised at, worst first.
+ALERT_LEVELS = ("red", "amber")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertChannel:
+    """[[alerts.channels]]: one place messages go, limited to some environments and levels.
+
+    A webhook's URL is a secret, never in fleet.toml: on Lambda the key `name` of the
+    stack's webhook secret (a JSON object of name -> URL), on a laptop the environment
+    variable `url_env`."""
+
+    name: str  # "oncall-slack": how the page, the log and `alerts test` name it
+    kind: str  # one of CHANNEL_KINDS
+    url_env: str | None = None  # slack, webhook: the variable holding the URL on a laptop
+    environments: tuple[str, ...] = ()  # empty: every environment (and the fleet's own)
+    levels: tuple[str, ...] = ALERT_LEVELS  # the levels it hears; recoveries follow them
+
+    def hears(self, env: str, level: str) -> bool:
+        """Whether an alert about `env` at `level` goes to this channel."""
+        return (not self.environments or env in self.environments) and level in self.levels
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """[alerts]: when the board sends a message, and where (alerts/decide.py)."""
+
+    channels: tuple[AlertChannel, ...]
+    amber: bool = False  # alert when an environment goes amber, not only red
+    fail_passes: int = 2  # a failure must hold this many passes before it alerts
+    recover_passes: int = 2  # and a recovery this many before it is said
+    remind_minutes: int = 60  # while it stays red, again this often; 0: never
+    digest_over: int = 5  # more alerts than this due in one pass: one message lists them
+    forecasts: bool = True  # a wallet running dry, a certificate near its line: once a day
+    board_url: str | None = None  # the board's address, for links ("https://board.example")
+
+
 @dataclass(frozen=True, slots=True)
 class Inventory:
     source: str  # the config file it came from, for messages
@@ -263,6 +304,8 @@ class Inventory:
     chain_networks: dict[str, ChainSettings] = field(default_factory=dict)
     #: [[maintenance]]: windows in which environments or checks are worked on.
     maintenance: tuple[MaintenanceWindow, ...] = ()
+    #: [alerts]: None, no messages (the board is still published).
+    alerts: AlertSettings | None = None
 
     def chain_settings(self, network: str | None) -> ChainSettings | None:
         """The settings of a network by name; None (or the [chain] name) is [chain]'s."""

@@ -636,6 +636,9 @@ class CollectorInfo:
     #: Over how many passes a check's changes are counted for flapping (thresholds), so
     #: the page says "5 changes in 20 passes"; None when the pass did not say.
     flap_passes: int | None = field(default=None, kw_only=True)
+    #: The alerting, for the footer: the last message sent and where, and any channel the
+    #: last pass could not reach (alerts/saved.footer); None without [alerts] or before any.
+    alerts: str | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)

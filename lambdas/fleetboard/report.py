@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fleetboard import collect
+from fleetboard.alerts.run import AlertReport
 from fleetboard.config import LoadedConfig
 from fleetboard.exits import EXIT_NOT_PUBLISHED, EXIT_OK, EXIT_PART_PUBLISHED, EXIT_RED
 from fleetboard.publish import LATEST, LocalPublisher
@@ -63,4 +64,18 @@ def report(result: collect.PassResult) -> str:
         lines.append(f"wrote {len(result.published)} files: {', '.join(result.published)}")
     if result.unpublished:
         lines.append(f"NOT written: {', '.join(result.unpublished)}")
+    if result.alerts is not None:
+        lines.append(alerts_line(result.alerts))
     return "\n".join(lines)
+
+
+def alerts_line(done: AlertReport) -> str:
+    """`alerts: 1 due, 1 sent` and, per channel that failed, why."""
+    line = f"alerts: {done.due} due, {done.sent} sent"
+    if done.failed:
+        line += "; not delivered: " + ", ".join(f"{d.channel} ({d.detail})" for d in done.failed)
+    if done.undelivered:
+        line += f"; {done.undelivered} waiting for the next pass"
+    if done.conflict:
+        line += "; another pass wrote the alert state first: it sends them"
+    return line

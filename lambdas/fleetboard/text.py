@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from datetime import timedelta
 
 
 def latency(ms: float | None) -> str:
@@ -139,3 +140,20 @@ def visible(text: str, cap: int = 60) -> str:
 def counted(n: int, noun: str, plural: str | None = None) -> str:
     """ "1 run", "2 runs": a count with its noun in the right number."""
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def duration(lasted: timedelta) -> str:
+    """`under 1 min`, `14 min`, `2 h 5 min`, `1 day 3 h`, `6 days`: floored, never rounded
+    up (a board says no more than it saw)."""
+    minutes = max(0, int(lasted.total_seconds()) // 60)
+    if minutes < 1:
+        return "under 1 min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 1:
+        return f"{minutes} min"
+    days, hours = divmod(hours, 24)
+    if days < 1:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if days < 2:
+        return f"1 day {hours} h" if hours else "1 day"
+    return f"{days} days"

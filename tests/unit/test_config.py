@@ -9,24 +9,12 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 
 import pytest
+from tests.configs import GOOD
 
 from fleetboard import config
 from fleetboard.config.shape import python_regex
 from fleetboard.inventory import Address, OneOff, Recurring
 from fleetboard.model import EnvKind
-
-GOOD = """
-[fleet]
-zone = "litentry.org"
-zone_id = "Z09723983CFJOHAE3VC65"
-region = "us-east-1"
-
-[environments.prod]
-broker_host = "broker.litentry.org"
-
-[environments.test-2]
-broker_host = "broker-test-2.litentry.org"
-"""
 
 
 # GOOD with more lines in one of its tables: [probe] (added), [environments.prod], [fleet].

@@ -41,6 +41,7 @@ from fleetboard import memory, render, snapshot
 from fleetboard.memory import Timeline
 from fleetboard.model import Transition
 from fleetboard.publish import LocalPublisher
+from fleetboard.text import duration
 
 PAGE_BUDGET_BYTES = 200 * 1024
 
@@ -1002,7 +1003,7 @@ def test_what_was_so_when_the_memory_began_is_so_for_at_least(remembered_html: s
     ],
 )
 def test_durations_are_floored_and_short(seconds: int, text: str) -> None:
-    assert render.formats.duration(timedelta(seconds=seconds)) == text
+    assert duration(timedelta(seconds=seconds)) == text
 
 
 def test_a_since_on_another_day_says_its_date() -> None:

@@ -242,6 +242,7 @@ def test_fields_are_renamed_rounded_and_nested_as_the_model_declares() -> None:
         "memory_from": None,
         "memory_reset": None,
         "flap_passes": None,
+        "alerts": None,
     }
     assert snapshot.problems(doc) == []
 

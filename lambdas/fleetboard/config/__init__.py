@@ -7,10 +7,11 @@ Read it in the order a file is checked:
 - shape.py: schema/fleet.schema.json, one readable line per problem; hosts.py: what a host
   name, an address and a URL may be (the schema's formats);
 - build.py: each section into its settings type, one module per section (fleet.py,
-  environments.py, probe.py, github.py, chain.py, deploy.py, maintenance.py) holding the
-  rules that span keys (duplicate slots, a tag the pattern would never find, a broker name
-  with no suffix rule, a window that ends before it starts); schedule.py: the schedule's
-  rules, which `cdk synth` uses too;
+  environments.py, probe.py, github.py, chain.py, deploy.py, maintenance.py, alerts.py)
+  holding the rules that span keys (duplicate slots, a tag the pattern would never find, a
+  broker name with no suffix rule, a window that ends before it starts, an alert channel
+  that names an undeclared environment); schedule.py: the schedule's rules, which `cdk
+  synth` uses too;
 - messages.py: how a message quotes a key path and a value.
 
 Every message names the file, the key path and the value, and says what would fix it. The

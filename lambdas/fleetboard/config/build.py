@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from fleetboard.config.alerts import alert_settings
 from fleetboard.config.chain import chain_settings, identity
 from fleetboard.config.deploy import check_deploy
 from fleetboard.config.environments import check_unique, environment
@@ -63,12 +64,9 @@ def build(
                     f"environments.{e.name}.chain",
                     "needs a [chain] section (at least chain_id) to be read",
                 )
-    windows = maintenance_windows(
-        raw.get("maintenance", []),
-        envs,
-        list(raw["environments"]) if declared is None else declared,
-        problems,
-    )
+    declared_envs = list(raw["environments"]) if declared is None else declared
+    windows = maintenance_windows(raw.get("maintenance", []), envs, declared_envs, problems)
+    alerts = alert_settings(raw.get("alerts"), declared_envs, problems)
     inventory = Inventory(
         github=github_settings(github) if github is not None else None,
         chain=main_chain,
@@ -81,5 +79,6 @@ def build(
         environments=envs,
         bucket_pattern=buckets,
         maintenance=windows,
+        alerts=alerts,
     )
     return inventory, problems.lines

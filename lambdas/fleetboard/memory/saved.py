@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from fleetboard import jsonsafe
+from fleetboard import jsonsafe, stored
 from fleetboard.memory.timeline import Held, Timeline
 from fleetboard.memory.uptime import CLASSES, Bucket, Tally
 from fleetboard.model import Lifecycle, Transition
@@ -42,19 +42,19 @@ MAX_BYTES = 8 * 1024 * 1024
 def encode(timeline: Timeline) -> bytes:
     doc = {
         "version": VERSION,
-        "began": _time(timeline.began),
+        "began": stored.iso(timeline.began),
         "passes": timeline.passes,
         "reset": timeline.reset,
         # [word, since] and, for a check that changed lately, the passes it changed in.
         "held": {
-            key: [h.word, _time(h.since), *([list(h.changes)] if h.changes else [])]
+            key: [h.word, stored.iso(h.since), *([list(h.changes)] if h.changes else [])]
             for key, h in timeline.held.items()
         },
         "recent": [
-            [_time(t.at), t.env, t.check, t.before, t.after, t.reason, t.times]
+            [stored.iso(t.at), t.env, t.check, t.before, t.after, t.reason, t.times]
             for t in timeline.recent
         ],
-        "seen_at": None if timeline.seen_at is None else _time(timeline.seen_at),
+        "seen_at": None if timeline.seen_at is None else stored.iso(timeline.seen_at),
         "tallies": {
             env: {
                 "hours": _buckets(t.hours),
@@ -68,55 +68,41 @@ def encode(timeline: Timeline) -> bytes:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def versioned(
-    data: bytes, version: int | tuple[int, ...], what: str, max_bytes: int
-) -> dict[str, Any]:
-    """A saved state's JSON object, once its size, depth and version are what this code
-    writes (or one of the older `version`s it still reads); ValueError saying which is not."""
-    if len(data) > max_bytes:
-        raise ValueError(f"{len(data)} bytes, more than {max_bytes}")
-    doc = jsonsafe.loads(data)
-    versions = version if isinstance(version, tuple) else (version,)
-    if not isinstance(doc, dict) or doc.get("version") not in versions:
-        raise ValueError(f"not a version {' or '.join(map(str, versions))} {what}")
-    return doc
-
-
 def decode(data: bytes) -> Timeline:
     """The saved timeline; ValueError saying what is wrong with it."""
-    doc = versioned(data, READS, "timeline", MAX_BYTES)
+    doc = stored.versioned(data, READS, "timeline", MAX_BYTES)
     # Classes a bucket of this version lacks, all at the end of CLASSES: zero seconds.
     missing = len(CLASSES) - _CLASSES_OF[doc["version"]]
     try:
-        held = {_text(key): _held(row) for key, row in _mapping(doc["held"]).items()}
+        held = {stored.text(key): _held(row) for key, row in stored.mapping(doc["held"]).items()}
         recent = tuple(
             Transition(
-                _parse(at),
-                _text(env),
-                None if check is None else _text(check),
-                _text(before),
-                _text(after),
-                _text(reason),
-                _count(times),
+                stored.when(at),
+                stored.text(env),
+                None if check is None else stored.text(check),
+                stored.text(before),
+                stored.text(after),
+                stored.text(reason),
+                stored.count(times),
             )
             for at, env, check, before, after, reason, times in doc["recent"]
         )
         reset, seen_at = doc.get("reset"), doc.get("seen_at")
         tallies = {
-            _text(env): Tally(
+            stored.text(env): Tally(
                 _unbuckets(t["hours"], missing),
                 _unbuckets(t["days"], missing),
-                None if t.get("began") is None else _count(t["began"]),
+                None if t.get("began") is None else stored.count(t["began"]),
             )
-            for env, t in _mapping(doc.get("tallies", {})).items()
+            for env, t in stored.mapping(doc.get("tallies", {})).items()
         }
         return Timeline(
-            began=_parse(doc["began"]),
-            passes=_count(doc["passes"]),
+            began=stored.when(doc["began"]),
+            passes=stored.count(doc["passes"]),
             held=held,
             recent=recent,
-            reset=None if reset is None else _text(reset),
-            seen_at=None if seen_at is None else _parse(seen_at),
+            reset=None if reset is None else stored.text(reset),
+            seen_at=None if seen_at is None else stored.when(seen_at),
             tallies=tallies,
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -156,26 +142,7 @@ def load(store: StateStore, latest: Callable[[], bytes | None], now: datetime) -
 
 def save(store: StateStore, timeline: Timeline) -> StateConflict | None:
     """Write the timeline (see save_or_log; the next pass rebuilds it after a failure)."""
-    return save_or_log(store, STATE_NAME, encode(timeline), "the timeline")
-
-
-def save_or_log(store: StateStore, name: str, data: bytes, what: str) -> StateConflict | None:
-    """Write a saved state, only over the one this pass read (StateStore). Another pass's
-    write since is a conflict: its state stays and the next pass reads it; this one is
-    dropped, logged and the conflict returned. A failure is logged, saying `what` was not
-    saved. Never raises."""
-    try:
-        store.save_state(name, data)
-    except StateConflict as conflict:
-        log.warning(
-            "memory: %s was not saved: %s; that state stays, the next pass reads it",
-            what,
-            conflict,
-        )
-        return conflict
-    except Exception as exc:
-        log.warning("memory: %s was not saved (%s)", what, type(exc).__name__)
-    return None
+    return stored.save_or_log(store, STATE_NAME, encode(timeline), "the timeline")
 
 
 def from_snapshot(data: bytes) -> dict[str, Held] | None:
@@ -184,27 +151,27 @@ def from_snapshot(data: bytes) -> dict[str, Held] | None:
     it cannot be read."""
     try:
         doc = jsonsafe.loads(data)
-        at = _parse(doc["generated_at"])
+        at = stored.when(doc["generated_at"])
         held: dict[str, Held] = {}
 
         def since(item: Mapping[str, Any]) -> datetime:
             value = item.get("since")
-            return _parse(value) if value else at
+            return stored.when(value) if value else at
 
         for env in doc["environments"]:
             grey = env["lifecycle"] in {lc.value for lc in Lifecycle if lc.grey}
             word = env["lifecycle"] if grey else env["status"]
             if env.get("maintenance"):
                 word = MAINTENANCE
-            held[f"env:{env['name']}"] = Held(_text(word), since(env))
+            held[f"env:{env['name']}"] = Held(stored.text(word), since(env))
             for check in env["checks"]:
-                held[f"check:{check['id']}"] = Held(_text(check["status"]), since(check))
+                held[f"check:{check['id']}"] = Held(stored.text(check["status"]), since(check))
         summary = doc["summary"]
         for issue in summary["issues"]:
             held[f"issue:{issue['env']}/{issue['check']}"] = Held(
-                _text(issue["status"]), since(issue)
+                stored.text(issue["status"]), since(issue)
             )
-        held["fleet"] = Held(_text(summary["status"]), since(summary))
+        held["fleet"] = Held(stored.text(summary["status"]), since(summary))
         return held
     except (ValueError, KeyError, TypeError, AttributeError):
         log.warning("memory: the last latest.json could not be read either")
@@ -237,34 +204,5 @@ def _unbuckets(rows: object, missing: int = 0) -> tuple[Bucket, ...]:
 def _held(row: object) -> Held:
     if not isinstance(row, list) or len(row) not in (2, 3):
         raise ValueError("a held word of the wrong shape")
-    changes = tuple(_count(n) for n in row[2]) if len(row) == 3 else ()
-    return Held(_text(row[0]), _parse(row[1]), changes)
-
-
-def _count(value: object) -> int:
-    if type(value) is not int or value < 0:
-        raise ValueError("not a count")
-    return value
-
-
-def _time(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _parse(value: object) -> datetime:
-    parsed = datetime.fromisoformat(_text(value).replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise ValueError("a time without its zone")
-    return parsed
-
-
-def _text(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError("not a string")
-    return value
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise TypeError("not an object")
-    return value
+    changes = tuple(stored.count(n) for n in row[2]) if len(row) == 3 else ()
+    return Held(stored.text(row[0]), stored.when(row[1]), changes)

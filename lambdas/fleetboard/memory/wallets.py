@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from itertools import pairwise
 
 from fleetboard import jsonsafe
-from fleetboard.memory.saved import save_or_log, versioned
 from fleetboard.model import Board, WalletView
 from fleetboard.rules.runway import SPACING, WINDOW, Began, Sample, Trail, extend, trail_key
 from fleetboard.state import StateConflict, StateStore
+from fleetboard.stored import save_or_log, versioned
 from fleetboard.text import scrub
 
 log = logging.getLogger("fleetboard")
@@ -88,7 +88,7 @@ def load(store: StateStore, latest: Callable[[], bytes | None]) -> Trails:
 
 
 def save(store: StateStore, trails: Mapping[str, Trail]) -> StateConflict | None:
-    """Write the trails (see saved.save_or_log; the next pass starts them again after a
+    """Write the trails (see stored.save_or_log; the next pass starts them again after a
     failure)."""
     return save_or_log(store, STATE_NAME, encode(trails), "the wallets' balance history")
 

@@ -6,7 +6,7 @@ follow fails the render instead of publishing a blank. What the templates call a
 pure functions, one module a part of the page:
 
     words     which word each pill carries, and the order of every list (red first)
-    formats   times, durations, latencies, counts, `code` spans
+    formats   times, latencies, counts, `code` spans (durations: fleetboard.text)
     tables    the services and certificates tables, folded past a size
     since     since when, recent changes, flapping marks
     uptime    the day bars, their figures, the uptime windows

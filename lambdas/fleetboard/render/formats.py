@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -50,23 +50,6 @@ def code_spans(text: str) -> Markup:
 @functools.lru_cache(maxsize=4096)
 def parse_time(iso: str) -> datetime:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC)
-
-
-def duration(lasted: timedelta) -> str:
-    """`under 1 min`, `14 min`, `2 h 5 min`, `1 day 3 h`, `6 days`: floored, never rounded
-    up (a board says no more than it saw)."""
-    minutes = max(0, int(lasted.total_seconds()) // 60)
-    if minutes < 1:
-        return "under 1 min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 1:
-        return f"{minutes} min"
-    days, hours = divmod(hours, 24)
-    if days < 1:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    if days < 2:
-        return f"1 day {hours} h" if hours else "1 day"
-    return f"{days} days"
 
 
 def clock(at: datetime, day: datetime) -> str:

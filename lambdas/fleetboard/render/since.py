@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from fleetboard.render.formats import JsonDoc, clock, duration, parse_time
+from fleetboard.render.formats import JsonDoc, clock, parse_time
+from fleetboard.text import duration
 
 #: The recent changes listed in full under the summary; the rest fold into one line that
 #: opens (a <details>, no script) to at most RECENT_FOLDED more, so a storm across a big

@@ -16,8 +16,9 @@ from datetime import date, datetime, timedelta
 
 from fleetboard.days import GAP
 from fleetboard.memory.uptime import CLASSES, WINDOWS
-from fleetboard.render.formats import JsonDoc, duration, parse_time
+from fleetboard.render.formats import JsonDoc, parse_time
 from fleetboard.render.since import DAY
+from fleetboard.text import duration
 
 #: The classes of time, as the snapshot's uptime and days name them (memory/uptime.py owns
 #: the list: a class added there shows in the figures and the table without a change here),

@@ -282,6 +282,12 @@ def _amber_action(view: EnvironmentView, issues: Sequence[Issue]) -> str | None:
     return None
 
 
+def environment_action(view: EnvironmentView) -> str | None:
+    """What to do first about one environment, by the board's own priority: its reds, then
+    its ambers; None when it has nothing to do (an alert's next action)."""
+    return _red_action(view, view.issues) or _amber_action(view, view.issues)
+
+
 def suggested_next_action(
     views: Sequence[EnvironmentView],
     drift: Sequence[Drift],
