@@ -1,4 +1,5 @@
-"""The collector stack: the scheduled Lambda, its read-only role, its secrets and alarms.
+"""The collector stack: the scheduled Lambda, its read-only role, its secrets and alarms,
+and what [alerts] needs (the topic an sns channel publishes to, the webhook secret).
 
 Each construct below is one unit (secrets, function, schedule, alarms); CollectorStack only
 composes them and adds the outputs an operator needs (docs/design.md#infrastructure).
@@ -24,6 +25,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct, IConstruct
 
+from fleetboard.collect import ALERT_TOPIC_ENV
 from fleetboard.config import (
     STALE_PERIODS,
     ConfigError,
@@ -32,7 +34,7 @@ from fleetboard.config import (
 )
 from fleetboard.config import schedule_problems as _schedule_problems
 from fleetboard.config.schedule import lambda_timeout_s
-from fleetboard.handler import NAMESPACE, SECRET_ENV, SERVICE
+from fleetboard.handler import ALERT_WEBHOOKS, NAMESPACE, SECRET_ENV, SERVICE, WEBHOOK_KINDS
 from fleetboard.publish import HISTORY_PREFIX, LATEST, PUBLISHED_KEYS, STATE_PREFIX
 from fleetboard.sources.aws import (
     DESCRIBE_ADDRESSES,
@@ -45,12 +47,29 @@ from infra.bundling import ARCHITECTURE, RUNTIME, collector_code
 HANDLER = "fleetboard.handler.handler"
 #: The metric handler.py emits after every pass: 1 when the board was published, else 0.
 PUBLISHED_METRIC = "PassPublished"
+#: What the handler counts when an alert channel did not take a message (handler._record).
+UNDELIVERED_METRIC = "AlertsUndelivered"
+#: How long a channel may keep failing before its alarm: a pass or two of a webhook's
+#: hiccup is retried by the next passes, half an hour of it is a channel that is down.
+UNDELIVERED_FOR_S = 1800
 # The schedule's limits live in config/schedule.py, so `validate` refuses what synth would.
 #: The shortest age Lambda and Scheduler accept: a pass that could not start within a
 #: minute is dropped, since the next tick brings a fresher one.
 MAX_EVENT_AGE = cdk.Duration.seconds(60)
 #: Secrets Manager names, as the README's put-secret-value commands spell them.
-SECRET_NAMES = {"github_token": "fleetboard/github-token", "rpc_url": "fleetboard/rpc-url"}
+SECRET_NAMES = {
+    "github_token": "fleetboard/github-token",
+    "rpc_url": "fleetboard/rpc-url",
+    ALERT_WEBHOOKS: "fleetboard/alert-webhooks",
+}
+#: What each secret's output tells the operator to put in it (`--secret-string '...'`).
+SECRET_VALUES = {
+    "github_token": "<github_token>",
+    "rpc_url": "<rpc_url>",
+    ALERT_WEBHOOKS: '{"<channel name>": "https://<its webhook URL>"}',
+}
+#: The one action the role has on the alert topic: no Subscribe, no SetTopicAttributes.
+PUBLISH = "sns:Publish"
 #: X-Ray's write actions, granted by Lambda's active tracing and only with it.
 XRAY_WRITES = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 
@@ -91,6 +110,18 @@ def acknowledge(construct: Construct, finding: str, reason: str) -> None:
 # --------------------------------------------------------------------------- settings
 
 
+def alerts_publish(loaded: LoadedConfig) -> bool:
+    """[alerts] has an sns channel: the stack's topic exists and the role may publish to it."""
+    alerts = loaded.inventory.alerts
+    return alerts is not None and any(c.kind == "sns" for c in alerts.channels)
+
+
+def alerts_post(loaded: LoadedConfig) -> bool:
+    """[alerts] has a slack or webhook channel: their URLs live in the webhook secret."""
+    alerts = loaded.inventory.alerts
+    return alerts is not None and any(c.kind in WEBHOOK_KINDS for c in alerts.channels)
+
+
 def timeout_s(loaded: LoadedConfig) -> int:
     """The Lambda timeout: a few seconds short of the period, so passes never overlap."""
     return lambda_timeout_s(loaded.period_s)
@@ -110,14 +141,16 @@ def schedule_problems(loaded: LoadedConfig, source: str = "fleet.toml") -> list[
 
 
 class CollectorSecrets(Construct):
-    """The GitHub token and the RPC URL, created empty: no value in the template or code.
+    """The GitHub token and the RPC URL, and with `webhooks` (a slack or webhook channel in
+    [alerts]) the alert webhooks' URLs, created empty: no value in the template or code.
 
     The operator fills each once (README):
         aws secretsmanager put-secret-value --secret-id <output ARN> --secret-string '...'
-    Until then GetSecretValue fails and the source that needs it shows "not configured".
+    Until then GetSecretValue fails and the source (or channel) that needs it shows "not
+    configured".
     """
 
-    def __init__(self, scope: Construct, id: str) -> None:
+    def __init__(self, scope: Construct, id: str, *, webhooks: bool = False) -> None:
         super().__init__(scope, id)
         self.github_token = self._secret(
             "GithubToken", "github_token", "GitHub API token", issuer="GitHub"
@@ -125,11 +158,26 @@ class CollectorSecrets(Construct):
         self.rpc_url = self._secret(
             "RpcUrl", "rpc_url", "chain JSON-RPC URL with its API key", issuer="the RPC provider"
         )
+        # One secret for every webhook channel, a JSON object of name -> URL: one more
+        # channel is one more key, not one more $0.40 a month and one more deploy.
+        self.alert_webhooks = (
+            self._secret(
+                "AlertWebhooks",
+                ALERT_WEBHOOKS,
+                "alert webhook URL of each channel (JSON: channel name -> URL)",
+                issuer="Slack or the webhook's owner",
+            )
+            if webhooks
+            else None
+        )
 
     @property
     def by_name(self) -> Mapping[str, secretsmanager.Secret]:
         """Secret name in a pass (handler.SECRET_ENV's keys) -> the secret."""
-        return {"github_token": self.github_token, "rpc_url": self.rpc_url}
+        found = {"github_token": self.github_token, "rpc_url": self.rpc_url}
+        if self.alert_webhooks is not None:
+            found[ALERT_WEBHOOKS] = self.alert_webhooks
+        return found
 
     def _secret(self, id: str, name: str, what: str, *, issuer: str) -> secretsmanager.Secret:
         secret = secretsmanager.Secret(
@@ -180,6 +228,14 @@ class CollectorFunction(Construct):
             retention=RETENTION[deploy.log_retention_days],
             removal_policy=cdk.RemovalPolicy.DESTROY,  # logs follow the function they log
         )
+        self._policy = iam.PolicyDocument(
+            statements=collector_statements(
+                zone_id=loaded.inventory.aws.zone_id,
+                bucket=bucket,
+                secrets=list(secrets.by_name.values()),
+                log_group=self.log_group,
+            )
+        )
         self.role = iam.Role(
             self,
             "Role",
@@ -188,16 +244,7 @@ class CollectorFunction(Construct):
                 "fleetboard collector: reads the fleet, writes only the board's keys and its "
                 "sources' state"
             ),
-            inline_policies={
-                "collector": iam.PolicyDocument(
-                    statements=collector_statements(
-                        zone_id=loaded.inventory.aws.zone_id,
-                        bucket=bucket,
-                        secrets=list(secrets.by_name.values()),
-                        log_group=self.log_group,
-                    )
-                )
-            },
+            inline_policies={"collector": self._policy},
         )
         self.function = lambda_.Function(
             self,
@@ -227,6 +274,17 @@ class CollectorFunction(Construct):
             },
         )
         self._acknowledge(bucket, deploy)
+
+    def publish_alerts_to(self, topic: sns.ITopic) -> None:
+        """Let a pass publish its sns channel's alerts to `topic`, and to no other: the
+        grant joins the role's one policy, and the function is told the topic's ARN.
+
+        A step of its own because the topic is built after the function: it stays where
+        the alarms built it before alerts existed (CollectorAlarms), so an upgrade keeps
+        its logical id, its ARN and its confirmed e-mail subscriptions.
+        """
+        self._policy.add_statements(alert_statement(topic))
+        self.function.add_environment(ALERT_TOPIC_ENV, topic.topic_arn)
 
     def _acknowledge(self, bucket: s3.IBucket, deploy: DeploySettings) -> None:
         acknowledge(
@@ -274,8 +332,9 @@ def collector_statements(
     secrets: list[secretsmanager.Secret],
     log_group: logs.ILogGroup,
 ) -> list[iam.PolicyStatement]:
-    """Everything the collector may do: read the fleet, write the board, keep its sources'
-    state, write its logs."""
+    """Everything the collector may do: read the fleet and its secrets, write the board,
+    keep its sources' state, write its logs. With an sns alert channel, alert_statement
+    joins them (CollectorFunction.publish_alerts_to)."""
     zone = cdk.Arn.format(
         cdk.ArnComponents(
             service="route53",
@@ -329,6 +388,12 @@ def collector_statements(
             resources=[log_group.log_group_arn],
         ),
     ]
+
+
+def alert_statement(topic: sns.ITopic) -> iam.PolicyStatement:
+    """The one write outside the bucket and the logs: publish an alert to the stack's topic.
+    It reaches the topic's subscribers and changes nothing in the fleet."""
+    return iam.PolicyStatement(sid="PublishAlerts", actions=[PUBLISH], resources=[topic.topic_arn])
 
 
 def _nag_name(scope: IConstruct, arn: str, *, owner: IConstruct | None = None) -> str:
@@ -402,8 +467,12 @@ class CollectorSchedule(Construct):
 
 class CollectorAlarms(Construct):
     """Two alarms: the collector fails, or no board was published for STALE_PERIODS
-    periods (missing data counts: a collector that stopped running is the worst case).
-    Both notify an e-mail topic when deploy.alarm_email is set.
+    periods (missing data counts: a collector that stopped running is the worst case);
+    with [alerts], a third: a channel has not taken a message for half an hour.
+
+    The stack's topic lives here: built when deploy.alarm_email is set (which it mails) or
+    when `alert_topic` (an sns alert channel publishes to it). Both alarms notify it
+    whenever it exists, so whoever hears the alerts also hears that they may have stopped.
     """
 
     def __init__(
@@ -414,6 +483,8 @@ class CollectorAlarms(Construct):
         function: lambda_.IFunction,
         period_s: int,
         alarm_email: str | None,
+        alert_topic: bool = False,
+        alerts: bool = False,
     ) -> None:
         super().__init__(scope, id)
         period = cdk.Duration.seconds(period_s)
@@ -448,19 +519,53 @@ class CollectorAlarms(Construct):
             datapoints_to_alarm=STALE_PERIODS,
             treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
         )
+        # With [alerts]: a channel that has failed every pass for half an hour is down, and
+        # the messages waiting for it are news nobody hears (the footer says so too).
+        self.undelivered: cloudwatch.Alarm | None = None
+        if alerts:
+            periods = max(1, -(-UNDELIVERED_FOR_S // period_s))
+            self.undelivered = cloudwatch.Alarm(
+                self,
+                "Undelivered",
+                alarm_description=(
+                    "fleetboard alerts: a channel has not taken a message for "
+                    f"{UNDELIVERED_FOR_S // 60} minutes (the board's footer names it and why)"
+                ),
+                metric=cloudwatch.Metric(
+                    namespace=NAMESPACE,
+                    metric_name=UNDELIVERED_METRIC,
+                    dimensions_map={"service": SERVICE},
+                    statistic="Sum",
+                    period=period,
+                ),
+                threshold=1,
+                comparison_operator=(
+                    cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+                ),
+                evaluation_periods=periods,
+                datapoints_to_alarm=periods,
+                # A pass with nothing to send counts nothing: no data is no failure.
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
         self.topic: sns.Topic | None = None
-        if alarm_email:
+        if alarm_email or alert_topic:
+            # Its display name, the e-mails' sender, stays "fleetboard alarms": a new one
+            # would be a topic update for nothing, and the alerts' subjects say what they are.
             self.topic = sns.Topic(
                 self, "Topic", display_name="fleetboard alarms", enforce_ssl=True
             )
-            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+            if alarm_email:
+                self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
             action = cw_actions.SnsAction(self.topic)
-            for alarm in (self.errors, self.stale):
+            for alarm in (self.errors, self.stale, self.undelivered):
+                if alarm is None:
+                    continue
                 alarm.add_alarm_action(action)
                 alarm.add_ok_action(action)
             # Unencrypted on purpose (AwsSolutions 3 has no SSE rule; SNS3, TLS-only
             # publishing, is met by enforce_ssl): the messages are alarm names and states,
-            # and CloudWatch can only publish to an encrypted topic through a customer
+            # and alerts (environment names, check reasons, links to the board: nothing
+            # secret); CloudWatch can only publish to an encrypted topic through a customer
             # managed key, $1 a month, half the board's budget.
 
 
@@ -470,8 +575,9 @@ class CollectorStack(cdk.Stack):
     collector = CollectorStack(app, "fleetboard-collector", loaded=loaded,
                                config_path=path, bucket=site.bucket, env=env)
     collector.function, collector.role, collector.log_group, collector.schedule,
-    collector.secrets (.github_token, .rpc_url), collector.alarms (.errors, .stale),
-    collector.alarm_topic (None without deploy.alarm_email)
+    collector.secrets (.github_token, .rpc_url, .alert_webhooks: None without a slack or
+    webhook channel), collector.alarms (.errors, .stale), collector.alarm_topic (None
+    without deploy.alarm_email and without an sns alert channel)
     """
 
     def __init__(
@@ -488,7 +594,7 @@ class CollectorStack(cdk.Stack):
         if problems:
             raise ConfigError(problems)
         super().__init__(scope, id, **kwargs)
-        self.secrets = CollectorSecrets(self, "Secrets")
+        self.secrets = CollectorSecrets(self, "Secrets", webhooks=alerts_post(loaded))
         collector = CollectorFunction(
             self,
             "Collector",
@@ -509,8 +615,12 @@ class CollectorStack(cdk.Stack):
             function=self.function,
             period_s=loaded.period_s,
             alarm_email=loaded.deploy.alarm_email,
+            alert_topic=alerts_publish(loaded),
+            alerts=loaded.inventory.alerts is not None,
         )
         self.alarm_topic = self.alarms.topic
+        if self.alarm_topic is not None and alerts_publish(loaded):
+            collector.publish_alerts_to(self.alarm_topic)
 
         cdk.CfnOutput(self, "FunctionName", value=self.function.function_name)
         for name, secret in self.secrets.by_name.items():
@@ -520,6 +630,17 @@ class CollectorStack(cdk.Stack):
                 value=secret.secret_arn,
                 description=(
                     f"Fill once: aws secretsmanager put-secret-value --secret-id <this ARN> "
-                    f"--secret-string '<{name}>'"
+                    f"--secret-string '{SECRET_VALUES[name]}'"
+                ),
+            )
+        if self.alarm_topic is not None:
+            cdk.CfnOutput(
+                self,
+                "TopicArn",
+                value=self.alarm_topic.topic_arn,
+                description=(
+                    "The alarms and the sns alert channel publish here. Subscribe: aws sns "
+                    "subscribe --topic-arn <this ARN> --protocol email --notification-endpoint "
+                    "<address>"
                 ),
             )

@@ -1,4 +1,4 @@
-"""The `fleetboard` command: validate, collect, demo, bench, inventory. Thin: the work is
+"""The `fleetboard` command: validate, collect, demo, bench, inventory, alerts. Thin: the work is
 elsewhere. Its exit codes are listed in exits.py (and in `fleetboard --help`).
 
 The command never waits on a source stuck past the pass deadline: when the pass leaves such
@@ -127,6 +127,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, type=Path, help="path to fleet.toml")
     p.set_defaults(run=_inventory_check)
 
+    alerts = sub.add_parser("alerts", help="the alert channels of [alerts]")
+    alerts_sub = alerts.add_subparsers(required=True, metavar="ACTION")
+    from fleetboard.alerts_cmd import ALERTS_TEST_EXIT_CODES
+
+    p = _with_exit_codes(
+        alerts_sub,
+        "test",
+        "send one marked test message to every channel; say which answered",
+        ALERTS_TEST_EXIT_CODES,
+    )
+    p.add_argument("--config", required=True, type=Path, help="path to fleet.toml")
+    p.set_defaults(run=_alerts_test)
+
     p = sub.add_parser("bench", help="time one pass over a simulated fleet of N environments")
     p.add_argument("--envs", type=int, default=50, help="environments to simulate (50)")
     p.add_argument("--endpoints", type=int, default=10, help="endpoints per environment (10)")
@@ -197,6 +210,12 @@ def _inventory_check(args: argparse.Namespace) -> int:
     from fleetboard.inventory_cmd import run_check
 
     return run_check(args.scripts, args.config, chain=args.chain, strict=args.strict)
+
+
+def _alerts_test(args: argparse.Namespace) -> int:
+    from fleetboard.alerts_cmd import run_alerts_test
+
+    return run_alerts_test(load(args.config))
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -2,7 +2,8 @@
 
 0  done: for collect, the whole board (history, latest.json, assets, index.html) is new
 1  the board is red and --fail-on-red was given, or `inventory check` found drift, or
-   `inventory import`/`check` left out an environment whose files are broken
+   `inventory import`/`check` left out an environment whose files are broken, or a
+   channel did not answer `alerts test`
 2  bad input (config, env files, arguments)
 3  the pass ran but the board was not replaced: latest.json and index.html are still the
    last good board's (the snapshot failed its checks, or the folder could not be written
@@ -18,6 +19,7 @@ EXIT_OK = 0
 EXIT_RED = 1
 EXIT_DRIFT = 1  # `inventory check`: the same code as a red board, "look at this"
 EXIT_LEFT_OUT = 1  # `inventory import`/`check`: done, but an environment was left out
+EXIT_ALERTS_UNANSWERED = 1  # `alerts test`: a channel did not answer
 EXIT_BAD_INPUT = 2
 EXIT_NOT_PUBLISHED = 3
 EXIT_PART_PUBLISHED = 4
@@ -27,7 +29,8 @@ EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as a shell reports it
 EXIT_CODES = """exit codes:
   0  done (collect: the whole board is new)
   1  the board is red and --fail-on-red was given; `inventory check` found drift;
-     `inventory import`/`check` left out an environment whose files are broken
+     `inventory import`/`check` left out an environment whose files are broken;
+     `alerts test`: a channel did not answer
   2  bad input: config, env files, arguments
   3  the board was not replaced: latest.json and index.html are the last good board's
   4  the board was replaced part-way: latest.json is new, index.html or an asset is not"""

@@ -15,7 +15,9 @@ answer and its state writes out of the new pass (collect.PassGate).
 from __future__ import annotations
 
 import gc
+import logging
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from functools import cache
@@ -24,9 +26,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from fleetboard import collect, registry
-from fleetboard.collect import PassResult
+from fleetboard import collect, jsonsafe, registry, schemas
+from fleetboard.collect import ALERT_SECRET_PREFIX, PassResult
 from fleetboard.config import DEADLINE_GRACE_S, PUBLISH_RESERVE_S, LoadedConfig, load
+from fleetboard.inventory import AlertSettings
 from fleetboard.publish import Publisher, S3Publisher, s3_client
 from fleetboard.secrets import Secret, read_secret
 from fleetboard.sources import PassContext, Resolver, system_resolver
@@ -44,11 +47,32 @@ metrics = Metrics(service=_service, namespace=_namespace)
 
 #: Environment status as a number, so one alarm or graph can say "went red".
 STATUS_LEVEL = {"green": 0, "unknown": 1, "amber": 2, "red": 3}
-#: Secret name in a pass -> the environment variable holding its Secrets Manager id.
+#: The webhook secret's name below: one JSON object of channel name -> URL, which the pass
+#: sees as one secret per channel (`alerts:<name>`, collect.alert_wires reads them).
+ALERT_WEBHOOKS = "alert_webhooks"
+#: Secret name in a pass -> the environment variable holding its Secrets Manager id. The
+#: stack sets the webhook secret's only when [alerts] has a slack or webhook channel.
 SECRET_ENV = {
     "github_token": "FLEETBOARD_SECRET_GITHUB_TOKEN",
     "rpc_url": "FLEETBOARD_SECRET_RPC_URL",
+    ALERT_WEBHOOKS: "FLEETBOARD_SECRET_ALERT_WEBHOOKS",
 }
+#: What the webhook secret's value must be (the operator types it in by hand).
+WEBHOOKS_SCHEMA = "alert-webhooks.schema.json"
+#: Channel kinds whose URL the webhook secret holds (an sns channel has none).
+WEBHOOK_KINDS = ("slack", "webhook")
+#: What the webhook secret may parse to instead of an object, in JSON's words.
+_JSON_TYPES = {
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
+#: botocore prints every answer's body at DEBUG, GetSecretValue's secret with it: held back,
+#: as the chain source and the alerts' delivery hold back urllib3's request lines.
+_BODY_LOGGERS = ("botocore.parsers",)
 
 
 @dataclass(frozen=True)
@@ -122,7 +146,12 @@ def pass_budget_s(pass_deadline_s: float, remaining_s: float) -> float:
 
 
 def _secrets(rt: Runtime) -> dict[str, Secret]:
-    """The secrets that are filled in; one that cannot be read is logged, never fatal."""
+    """The secrets that are filled in; one that cannot be read is logged, never fatal. The
+    webhook secret comes out as one secret per channel (`webhook_urls`)."""
+    for name in _BODY_LOGGERS:  # whatever level the root logger was turned down to
+        body_logger = logging.getLogger(name)
+        if body_logger.getEffectiveLevel() < logging.INFO:
+            body_logger.setLevel(logging.INFO)
     found: dict[str, Secret] = {}
     for name, secret_id in rt.secret_ids.items():
         try:
@@ -134,7 +163,83 @@ def _secrets(rt: Runtime) -> dict[str, Secret]:
             continue
         if value is not None:
             found[name] = value
-    return found
+    try:
+        hooks = webhook_urls(found.pop(ALERT_WEBHOOKS, None), rt.loaded.inventory.alerts)
+    except Exception as exc:  # a bug here costs the webhook channels, never the board
+        note = f"alerts: the webhook secret could not be read as URLs ({type(exc).__name__})"
+        hooks = WebhookUrls({}, (note,))
+    for note in hooks.notes:
+        logger.warning(note)
+    return {**found, **hooks.urls}
+
+
+@dataclass(frozen=True)
+class WebhookUrls:
+    """The webhook secret as a pass uses it."""
+
+    urls: dict[str, Secret]  # `alerts:<channel name>` -> that channel's URL
+    notes: tuple[str, ...] = ()  # what the log should say about it: names, never a URL
+
+
+def webhook_urls(value: Secret | None, settings: AlertSettings | None) -> WebhookUrls:
+    """Each slack and webhook channel's URL from the webhook secret's `value` (None: not
+    filled in), a JSON object of channel name -> https:// URL (schema/WEBHOOKS_SCHEMA).
+
+    A value that is anything else configures no channel at all, rather than some: the
+    operator typed it in one go, and a half-read secret would fail in ways harder to see.
+    Nothing here raises, and no note quotes the value: a URL holds its channel's token, and
+    a URL typed where a name belongs would be quoted as a name.
+    """
+    if value is None:
+        return WebhookUrls({})
+    unusable = "every slack and webhook channel is not configured until it is fixed"
+    try:
+        doc = jsonsafe.loads(value.reveal())
+    except ValueError as exc:  # the decoder's words quote no input, but say none anyway
+        note = f"alerts: the webhook secret is not JSON ({type(exc).__name__}); {unusable}"
+        return WebhookUrls({}, (note,))
+    if not isinstance(doc, dict):
+        note = (
+            f"alerts: the webhook secret is a JSON {_JSON_TYPES.get(type(doc), 'value')}, not "
+            f"an object of channel name to https:// URL; {unusable}"
+        )
+        return WebhookUrls({}, (note,))
+    if schemas.problems(WEBHOOKS_SCHEMA, doc):
+        note = f"alerts: the webhook secret does not match {WEBHOOKS_SCHEMA} ({_where(doc)}); "
+        return WebhookUrls({}, (note + unusable,))
+    channels = settings.channels if settings is not None else ()
+    wanted = {c.name for c in channels if c.kind in WEBHOOK_KINDS}
+    notes = [
+        f"alerts: the webhook secret names {name!r}, which is no slack or webhook channel "
+        "in fleet.toml; ignored"
+        for name in sorted(set(doc) - wanted)
+    ]
+    notes += [
+        f"alerts: the webhook secret has no URL for channel {name!r}; it is not configured"
+        for name in sorted(wanted - set(doc))
+    ]
+    urls = {ALERT_SECRET_PREFIX + name: Secret(url) for name, url in doc.items() if name in wanted}
+    return WebhookUrls(urls, tuple(notes))
+
+
+def _where(doc: dict[str, Any]) -> str:
+    """Which of the webhook secret's entries break its schema, by name: a key shaped like
+    a channel name is safe to show, any other is not (it may be a URL typed as a key)."""
+    schema = schemas.load(WEBHOOKS_SCHEMA)
+    if len(doc) > schema["maxProperties"]:
+        return f"{len(doc)} entries, at most {schema['maxProperties']}"
+    name = re.compile(schema["propertyNames"]["pattern"])
+    bad = [key for key in doc if schemas.problems(WEBHOOKS_SCHEMA, {key: doc[key]})]
+    shown = sorted(repr(key) for key in bad if name.fullmatch(key))
+    hidden = len(bad) - len(shown)
+    parts = [f"not an https:// URL at {', '.join(shown)}"] if shown else []
+    if hidden:
+        parts.append(
+            "a key that is not a channel name"
+            if hidden == 1
+            else f"{hidden} keys that are not channel names"
+        )
+    return "; ".join(parts) or "not an object of channel name to https:// URL"
 
 
 def _record(result: PassResult) -> None:

@@ -1,6 +1,6 @@
 """The collector stack's promises, one per test: a read-only role (bar the board's keys and
-its sources' state/), passes that never overlap, alarms that catch a silent collector,
-secrets with no value in the template.
+its sources' state/, and publishing alerts to its own topic), passes that never overlap,
+alarms that catch a silent collector, secrets with no value in the template.
 """
 
 from __future__ import annotations
@@ -26,6 +26,37 @@ tracing = true
 memory_mb = 1024
 log_retention_days = 14
 """
+#: [alerts] with an sns channel (the topic, publishing to it) ...
+SNS_CHANNEL = """
+[alerts]
+board_url = "https://board.example.org"
+
+[[alerts.channels]]
+name = "oncall-mail"
+kind = "sns"
+levels = ["red"]
+"""
+#: ... and the channels whose URLs the webhook secret holds.
+WEBHOOK_CHANNELS = """
+[[alerts.channels]]
+name = "prod-slack"
+kind = "slack"
+url_env = "FLEETBOARD_PROD_SLACK_URL"
+environments = ["prod"]
+
+[[alerts.channels]]
+name = "ops-hook"
+kind = "webhook"
+url_env = "FLEETBOARD_OPS_HOOK_URL"
+"""
+#: fleet.example.toml plus these, by fixture name: each optional part of the stack on and
+#: off. `default` (conftest's app) is the example alone.
+CONFIGS = {
+    "full": FULL_DEPLOY + SNS_CHANNEL + WEBHOOK_CHANNELS,  # everything
+    "sns_only": SNS_CHANNEL,  # a topic for alerts alone: no e-mail, no webhook secret
+    # The alarms' e-mail and webhook channels, no sns channel: the topic, but not for alerts.
+    "mail_and_hooks": FULL_DEPLOY + "\n[alerts]\n" + WEBHOOK_CHANNELS,
+}
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -59,17 +90,32 @@ def build_app(config: Path, *, outdir: Path | None = None, nag: bool = False) ->
     return Built(app, stacks, template, config)
 
 
-@pytest.fixture(scope="session")
-def full_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("full") / "fleet.toml"
-    path.write_text(EXAMPLE.read_text() + FULL_DEPLOY)
+def config_file(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    path = tmp_path_factory.mktemp(name) / "fleet.toml"
+    path.write_text(EXAMPLE.read_text() + CONFIGS[name])
     return path
 
 
 @pytest.fixture(scope="session")
+def full_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return config_file(tmp_path_factory, "full")
+
+
+@pytest.fixture(scope="session")
 def full(full_config: Path) -> Built:
-    """alarm_email, tracing, memory and retention all set; cdk.json's flags (minimized IAM)."""
+    """alarm_email, tracing, memory and retention all set, and an alert channel of each
+    kind; cdk.json's flags (minimized IAM)."""
     return build_app(full_config)
+
+
+@pytest.fixture(scope="session")
+def sns_only(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return build_app(config_file(tmp_path_factory, "sns_only"))
+
+
+@pytest.fixture(scope="session")
+def mail_and_hooks(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return build_app(config_file(tmp_path_factory, "mail_and_hooks"))
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +145,7 @@ def logical_id(built: Built, construct: Any) -> str:
 
 
 def alarm(built: Built, name: str) -> dict[str, Any]:
-    """The properties of the `errors` or `stale` alarm."""
+    """The properties of the `errors`, `stale` or `undelivered` alarm."""
     construct = getattr(built.stacks.collector.alarms, name)
     props: dict[str, Any] = built.template["Resources"][logical_id(built, construct)]["Properties"]
     return props
@@ -279,6 +325,25 @@ def test_three_periods_without_a_published_board_raise_the_stale_alarm(default: 
     assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (3, 3)
 
 
+def test_with_alerts_a_channel_failing_for_half_an_hour_raises_its_alarm(
+    default: Built, full: Built, sns_only: Built
+) -> None:
+    assert default.stacks.collector.alarms.undelivered is None  # no [alerts]: no alarm
+    props = alarm(full, "undelivered")
+    assert (props["Namespace"], props["MetricName"], props["Statistic"]) == (
+        "Fleetboard",
+        "AlertsUndelivered",
+        "Sum",
+    )
+    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert (props["Threshold"], props["Period"]) == (1, 60)
+    assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (30, 30)  # 30 min
+    assert props["TreatMissingData"] == "notBreaching"  # nothing to send is no failure
+    topic = logical_id(full, full.stacks.collector.alarm_topic)
+    assert props["AlarmActions"] == [{"Ref": topic}]
+    assert alarm(sns_only, "undelivered")["AlarmActions"]  # the alerts' own topic hears it
+
+
 def test_a_collector_that_stopped_running_counts_as_stale(default: Built) -> None:
     assert alarm(default, "stale")["TreatMissingData"] == "breaching"
 
@@ -302,6 +367,50 @@ def test_with_alarm_email_both_alarms_mail_it_through_a_tls_only_topic(full: Bui
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+def env_of(built: Built) -> dict[str, Any]:
+    variables: dict[str, Any] = function(built.template)["Environment"]["Variables"]
+    return variables
+
+
+def test_an_sns_channel_alone_builds_the_tls_only_topic_and_tells_the_function(
+    sns_only: Built,
+) -> None:
+    topic = logical_id(sns_only, sns_only.stacks.collector.alarm_topic)
+    assert env_of(sns_only)["FLEETBOARD_ALERT_TOPIC_ARN"] == {"Ref": topic}
+    # No e-mail set, so no one is subscribed by the stack: the README's subscribe command.
+    assert resources(sns_only.template, "AWS::SNS::Subscription") == {}
+    [deny] = one(sns_only.template, "AWS::SNS::TopicPolicy")["PolicyDocument"]["Statement"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # Whoever hears the alerts hears that the collector (and with it the alerts) stopped.
+    for name in ("errors", "stale"):
+        assert alarm(sns_only, name)["AlarmActions"] == [{"Ref": topic}]
+
+
+def test_without_an_sns_channel_the_function_is_not_told_the_alarm_topic(
+    default: Built, mail_and_hooks: Built
+) -> None:
+    assert mail_and_hooks.stacks.collector.alarm_topic is not None  # alarm_email's
+    for built in (default, mail_and_hooks):
+        assert "FLEETBOARD_ALERT_TOPIC_ARN" not in env_of(built)
+        assert [a for a, _ in grants(built) if a.startswith("sns:")] == []
+
+
+def test_the_topic_keeps_its_logical_id_so_an_upgrade_keeps_its_subscriptions(
+    full: Built, sns_only: Built, mail_and_hooks: Built
+) -> None:
+    # The id the topic has had in every stack deployed with alarm_email since before alerts:
+    # another would make CloudFormation replace it, and every subscriber confirm again.
+    for built in (full, sns_only, mail_and_hooks):
+        assert logical_id(built, built.stacks.collector.alarm_topic) == "AlarmsTopic3A2DFEBA"
+
+
+def test_an_output_names_the_topic_and_how_to_subscribe(full: Built, default: Built) -> None:
+    output = full.template["Outputs"]["TopicArn"]
+    assert output["Value"] == {"Ref": logical_id(full, full.stacks.collector.alarm_topic)}
+    assert "aws sns subscribe --topic-arn <this ARN> --protocol email" in output["Description"]
+    assert "TopicArn" not in default.template["Outputs"]
+
+
 # --------------------------------------------------------------------------- secrets
 
 
@@ -312,6 +421,34 @@ def test_both_secrets_exist_with_no_value_in_the_template(default: Built) -> Non
     for secret in secrets.values():
         assert not {"SecretString", "GenerateSecretString"} & set(secret["Properties"])
     assert "SecretString" not in json.dumps(default.template)
+
+
+def test_a_webhook_channel_adds_the_webhook_secret_created_empty(
+    default: Built, sns_only: Built, mail_and_hooks: Built
+) -> None:
+    for built, has in ((default, False), (sns_only, False), (mail_and_hooks, True)):
+        secrets = resources(built.template, "AWS::SecretsManager::Secret")
+        names = {s["Properties"]["Name"] for s in secrets.values()}
+        assert ("fleetboard/alert-webhooks" in names) is has
+        assert ("FLEETBOARD_SECRET_ALERT_WEBHOOKS" in env_of(built)) is has
+    hooks = mail_and_hooks.stacks.collector.secrets.alert_webhooks
+    props = mail_and_hooks.template["Resources"][logical_id(mail_and_hooks, hooks)]
+    assert not {"SecretString", "GenerateSecretString"} & set(props["Properties"])
+    assert props["DeletionPolicy"] == "Retain"
+    assert env_of(mail_and_hooks)["FLEETBOARD_SECRET_ALERT_WEBHOOKS"] == {
+        "Ref": logical_id(mail_and_hooks, hooks)
+    }
+
+
+def test_the_webhook_secrets_output_says_how_to_fill_it_with_json(mail_and_hooks: Built) -> None:
+    output = mail_and_hooks.template["Outputs"]["SecretAlertWebhooksArn"]
+    hooks = mail_and_hooks.stacks.collector.secrets.alert_webhooks
+    assert output["Value"] == {"Ref": logical_id(mail_and_hooks, hooks)}
+    command = output["Description"]
+    assert "aws secretsmanager put-secret-value --secret-id <this ARN>" in command
+    # What the command puts is the JSON object the handler reads: channel name -> URL.
+    example = json.loads(command.split("--secret-string '", 1)[1].rstrip("'"))
+    assert isinstance(example, dict) and list(example) == ["<channel name>"]
 
 
 def test_the_secrets_outlive_the_stack(default: Built) -> None:
@@ -355,11 +492,14 @@ def as_list(value: Any) -> list[Any]:
 @dataclass(frozen=True)
 class Allowed:
     """The only writes the collector role may hold, as `render` spells their resources:
-    the board's keys, history/*, the sources' state/* and its own log group."""
+    the board's keys, history/*, the sources' state/*, its own log group and, with an sns
+    alert channel, publishing to the stack's topic; and the only secrets it may read."""
 
     bucket_arn: str
     log_group_arn: str
     tracing: bool
+    secret_arns: frozenset[str]  # the stack's own secrets
+    topic_arn: str | None  # the topic an sns channel publishes to; None: no sns channel
 
 
 #: A read, by IAM's naming: Describe*, List*, Get*. A wildcard only after the whole verb.
@@ -373,12 +513,17 @@ def permitted(action: str, resource: str, allowed: Allowed) -> bool:
     # Whole resources, never prefixes: "state/../x" or "state*" is not "state/*".
     keys = (*PUBLISHED_KEYS, f"{HISTORY_PREFIX}*", f"{STATE_PREFIX}*")
     board = {f"{allowed.bucket_arn}/{key}" for key in keys}
+    if action.startswith("secretsmanager:Get"):
+        # A read, but of someone's secret: only the stack's own, one action, no wildcard.
+        return action == "secretsmanager:GetSecretValue" and resource in allowed.secret_arns
     return bool(
         READ.match(action)
         or (action in ("logs:CreateLogStream", "logs:PutLogEvents")
             and resource == allowed.log_group_arn)
         or (action == "s3:PutObject" and resource in board)
         or (allowed.tracing and action in XRAY_WRITES and resource == "*")
+        or (action == "sns:Publish" and allowed.topic_arn is not None
+            and resource == allowed.topic_arn)
     )  # fmt: skip
 
 
@@ -420,15 +565,24 @@ def violations(template: dict[str, Any], role_id: str, allowed: Allowed) -> list
 
 
 def allowed_for(built: Built) -> Allowed:
+    from fleetboard.config import load
+
     collector = built.stacks.collector
     site = built.stacks.site
     # The import the collector's template uses for the site bucket's ARN (export_value
     # returns the very export CDK made for the reference).
     bucket_arn = collector.resolve(site.export_value(site.bucket.bucket_arn))
+    alerts = load(built.config).inventory.alerts
+    sns_channel = alerts is not None and any(c.kind == "sns" for c in alerts.channels)
+    topic = collector.alarm_topic
     return Allowed(
         bucket_arn=render(bucket_arn),
         log_group_arn=render(collector.resolve(collector.log_group.log_group_arn)),
         tracing=bool(function(built.template).get("TracingConfig")),
+        secret_arns=frozenset(
+            render(collector.resolve(s.secret_arn)) for s in collector.secrets.by_name.values()
+        ),
+        topic_arn=render(collector.resolve(topic.topic_arn)) if sns_channel and topic else None,
     )
 
 
@@ -436,11 +590,13 @@ Mutation = Callable[[dict[str, Any], str, Allowed], Allowed]
 
 
 def _add(statement: dict[str, Any]) -> Mutation:
-    """Append a statement to the role's inline policy (BUCKET: the board bucket's ARN)."""
+    """Append a statement to the role's inline policy (BUCKET: the board bucket's ARN;
+    TOPIC: the alert topic's)."""
 
     def mutate(template: dict[str, Any], role_id: str, allowed: Allowed) -> Allowed:
         policy = template["Resources"][role_id]["Properties"]["Policies"][0]
         text = json.dumps(statement).replace("BUCKET", allowed.bucket_arn)
+        text = text.replace("TOPIC", allowed.topic_arn or "arn:aws:sns:us-east-1:1:none")
         policy["PolicyDocument"]["Statement"].append(json.loads(text))
         return allowed
 
@@ -468,6 +624,14 @@ def _managed(template: dict[str, Any], role_id: str, allowed: Allowed) -> Allowe
 
 def _no_tracing(template: dict[str, Any], role_id: str, allowed: Allowed) -> Allowed:
     return replace(allowed, tracing=False)  # the X-Ray grant stays, the setting goes
+
+
+def _no_sns_channel(template: dict[str, Any], role_id: str, allowed: Allowed) -> Allowed:
+    return replace(allowed, topic_arn=None)  # the Publish grant stays, the channel goes
+
+
+OTHER_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-password-AbCdEf"
+OTHER_TOPIC = "arn:aws:sns:us-east-1:123456789012:someone-elses-topic"
 
 
 def _allow(action: str, resource: str) -> dict[str, Any]:
@@ -518,17 +682,38 @@ BAD: dict[str, tuple[Mutation, str]] = {
     ),
     "aws-managed-policy": (_managed, "managed policy arn:aws:iam::aws:policy/ReadOnlyAccess"),
     "xray-without-tracing": (_no_tracing, "xray:Put"),
+    "publish-to-every-topic": (_add(_allow("sns:Publish", "*")), "sns:Publish on *"),
+    "publish-to-another-topic": (
+        _add(_allow("sns:Publish", OTHER_TOPIC)),
+        f"sns:Publish on {OTHER_TOPIC}",
+    ),
+    "publish-without-an-sns-channel": (_no_sns_channel, "sns:Publish"),
+    "change-the-alert-topic": (
+        _add(_allow("sns:SetTopicAttributes", "TOPIC")),
+        "sns:SetTopicAttributes",
+    ),
+    "read-another-secret": (
+        _add(_allow("secretsmanager:GetSecretValue", OTHER_SECRET)),
+        f"secretsmanager:GetSecretValue on {OTHER_SECRET}",
+    ),
+    "read-every-secret-through-a-wildcard": (
+        _add(_allow("secretsmanager:Get*", "*")),
+        "secretsmanager:Get* on *",
+    ),
 }
+#: Bad policies that take away a setting the default config does not have.
+NEEDS_FULL = {"xray-without-tracing", "publish-without-an-sns-channel"}
 
 
-#: (config, bad policy or None): each config as synthesized, then with each bad policy
-#: (the default config has no X-Ray grant to take the setting away from).
+#: (config, bad policy or None): each config as synthesized, then the default and the full
+#: one with each bad policy (the default has no X-Ray or Publish grant to take the setting
+#: away from).
 WALKS = [
-    (config, bad)
-    for config in ("default", "full")
-    for bad in (None, *BAD)
-    if (config, bad) != ("default", "xray-without-tracing")
-]
+    *((config, bad) for config in ("default", "full") for bad in (None, *BAD)
+      if not (config == "default" and bad in NEEDS_FULL)),
+    ("sns_only", None),
+    ("mail_and_hooks", None),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -582,14 +767,25 @@ def test_route53_is_read_only_in_the_fleet_zone(default: Built) -> None:
     }
 
 
-def test_secrets_are_read_from_the_two_collector_secrets_only(default: Built) -> None:
-    secrets = default.stacks.collector.secrets
-    expected = {
-        f"${{{logical_id(default, secrets.github_token)}}}",
-        f"${{{logical_id(default, secrets.rpc_url)}}}",
-    }
-    reads = {(a, r) for a, r in grants(default) if a.startswith("secretsmanager:")}
+@pytest.mark.parametrize("config", ["default", "full"])
+def test_secrets_are_read_from_the_collector_secrets_only(
+    request: pytest.FixtureRequest, config: str
+) -> None:
+    built: Built = request.getfixturevalue(config)
+    secrets = built.stacks.collector.secrets
+    own = [secrets.github_token, secrets.rpc_url]
+    if config == "full":  # it has webhook channels: their URLs' secret too
+        own.append(secrets.alert_webhooks)
+    expected = {f"${{{logical_id(built, secret)}}}" for secret in own}
+    reads = {(a, r) for a, r in grants(built) if a.startswith("secretsmanager:")}
     assert reads == {("secretsmanager:GetSecretValue", r) for r in expected}
+
+
+def test_the_role_publishes_to_the_stacks_topic_only(full: Built) -> None:
+    topic = logical_id(full, full.stacks.collector.alarm_topic)
+    assert {(a, r) for a, r in grants(full) if a.startswith("sns:")} == {
+        ("sns:Publish", f"${{{topic}}}")
+    }
 
 
 def test_ssm_is_read_for_the_deploy_trail_only(default: Built) -> None:
@@ -631,6 +827,7 @@ def test_only_lambda_can_assume_the_collector_role(default: Built) -> None:
 class NagRun:
     report: dict[str, Any]  # validation-report.json, as `cdk synth` writes it
     acknowledged: set[str]  # every acknowledgment made in the collector stack
+    out: Path  # the cloud assembly, templates and all
 
 
 @pytest.fixture(scope="session", params=["default", "full"])
@@ -654,7 +851,8 @@ def nag(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         if entry.type == key
         for rule in entry.data
     }
-    return NagRun(json.loads((outdir / "validation-report.json").read_text()), acknowledged)
+    report = json.loads((outdir / "validation-report.json").read_text())
+    return NagRun(report, acknowledged, outdir)
 
 
 def _in_collector(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -681,3 +879,12 @@ def test_every_collector_acknowledgment_still_matches_a_finding(nag: NagRun) -> 
     [plugin] = nag.report["pluginReports"]
     used = {e["acknowledgedId"] for e in _in_collector(plugin["suppressedViolations"])}
     assert nag.acknowledged == used  # an acknowledgment with no finding is a stale excuse
+
+
+def test_cfn_lint_finds_nothing_in_the_collector_template(nag: NagRun) -> None:
+    # The full config builds every optional part: the topic, the webhook secret, X-Ray.
+    from .conftest import cfn_lint
+
+    assert (nag.out / "fleetboard-collector.template.json").is_file()
+    done = cfn_lint(nag.out)
+    assert done.returncode == 0, done.stdout + done.stderr

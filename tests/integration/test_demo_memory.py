@@ -154,10 +154,9 @@ def test_the_live_incident_comes_and_goes_pass_by_pass(fleet: DemoFleet, first: 
     said: list[str] = []
     for number in range(1, 7):
         clock = functools.partial(_at, start + timedelta(seconds=10 * number))
-        result, printed = serve_pass(fleet, first.out, number, live, every_s=60, now=clock)
+        result = serve_pass(fleet, first.out, number, live, every_s=60, now=clock, say=said.append)
         assert result.error is None
         seen[number] = result.document
-        said += printed
 
     def email(number: int) -> dict[str, Any]:
         checks = env(seen[number], "prod")["checks"]

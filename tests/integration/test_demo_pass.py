@@ -19,7 +19,7 @@ from tests.integration.fixtures.child import MarkedRun, run_fleetboard
 
 from fleetboard import collect, render, snapshot
 from fleetboard.collect import PassResult
-from fleetboard.demo import leaks, procs
+from fleetboard.demo import leaks, pager, procs
 from fleetboard.demo.run import DemoFleet, demo_fleet
 from fleetboard.model import Lifecycle, Status
 from fleetboard.publish import INDEX, LATEST, LocalPublisher
@@ -277,6 +277,11 @@ def test_demo_serves_the_board_on_loopback_and_stops_on_ctrl_c(
 
     run = demo_run()
     anvil = anvil_of(run)
+    # Its first lines say where alerts go; the first live pass sends some (slot 1 flapping
+    # on the board it starts with), and the receiver says each.
+    where = run.until("demo alerts: ")
+    assert "https://127.0.0.1:" in where and "/hooks/" not in where
+    assert run.until(pager.ARROW).startswith(f"{pager.ARROW} ")
     # The readiness line: printed once the board is served, never a fixed sleep.
     url = run.until("board: ").split()[1]
     assert url.startswith("http://127.0.0.1:")
@@ -315,6 +320,7 @@ def test_sigterm_while_serving_stops_the_demo_like_ctrl_c(
         ("anvil", True, signal.SIGINT),  # anvil started, not yet listening
         ("anvil", False, signal.SIGINT),  # at once: lands while anvil or solc-js starts
         ("contracts", True, signal.SIGTERM),  # anvil up, contracts not yet deployed
+        ("config", True, signal.SIGTERM),  # every part up, the alerts' receiver too
         ("history", False, signal.SIGINT),  # lands in the replay of the 90 days
         ("pass", False, signal.SIGINT),  # lands in the first pass, web3 still importing
     ],
@@ -323,6 +329,7 @@ def test_sigterm_while_serving_stops_the_demo_like_ctrl_c(
         "anvil-held",
         "anvil-racing",
         "contracts-held-sigterm",
+        "config-held-sigterm",
         "history",
         "first-pass",
     ],

@@ -1,12 +1,15 @@
-"""The Lambda's pass against real parts: moto server S3 and Secrets Manager, the demo hosts."""
+"""The Lambda's pass against real parts: moto server S3, Secrets Manager, SNS and SQS, the
+demo hosts, the loopback webhook receiver."""
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 import os
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -345,3 +348,160 @@ def test_a_keyed_rpc_url_from_secrets_manager_is_used_and_never_shown(
         assert key.encode() not in s3.get_object(Bucket=s3.bucket, Key=name)["Body"].read()
     doc = json.loads(s3.get_object(Bucket=s3.bucket, Key="latest.json")["Body"].read())
     assert doc["chain"]["status"] == "green" and doc["chain"]["requests"] == 1
+
+
+# --------------------------------------------------------------------------- alerts
+
+#: The secret part of the webhook URL the webhook secret holds: it must show nowhere.
+HOOK_TOKEN = "T0LAMBDA/B0HOOK/wEbHoOkSeCrEt42"
+HOOK_PATH = f"/services/{HOOK_TOKEN}?sig={HOOK_TOKEN[-12:]}"
+#: The channel's laptop variable: left unset, so a URL that arrives came from the secret.
+HOOK_ENV = "FLEETBOARD_TEST_LAMBDA_HOOK_URL"
+
+
+@dataclass
+class AlertWiring:
+    """A Lambda pass's alerting on real parts: the webhook secret and the topic in the demo's
+    moto server, an SQS queue subscribed to the topic, the loopback receiver."""
+
+    rt: handler.Runtime
+    receiver: Any  # fleetboard.demo.receiver.Receiver
+    sqs: Any
+    queue_url: str
+
+    def published(self) -> list[str]:
+        """Every message the topic delivered to the queue, its text as SNS sent it."""
+        texts: list[str] = []
+        while True:
+            got = self.sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            )
+            if not got.get("Messages"):
+                return texts
+            for m in got["Messages"]:
+                texts.append(json.loads(m["Body"])["Message"])  # SNS's envelope
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+
+@pytest.fixture
+def alerting(
+    fleet: DemoFleet,
+    s3: Recording,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> Iterator[AlertWiring]:
+    """fleet.toml with [alerts] (a webhook channel and an sns channel hearing every red),
+    deployed as the stack deploys it: the webhook secret's ARN and the topic's in the
+    function's environment. `request.param`, if any, is the secret's value (default: the
+    receiver's URL under the channel's name)."""
+    from fleetboard.collect import ALERT_TOPIC_ENV
+    from fleetboard.config import load
+    from fleetboard.demo.receiver import Receiver
+
+    endpoint, region = fleet.world.endpoint_url, fleet.loaded.inventory.aws.region
+    with Receiver(tick_s=0.05) as receiver:
+        # One bundle the probes and the sends trust: the demo hosts' CA and the receiver's.
+        bundle = tmp_path / "cas.pem"
+        bundle.write_bytes(fleet.hosts.ca_pem + receiver.ca_bundle.read_bytes())
+        text = re.sub(
+            r"^ca_bundle = .*$",
+            f"ca_bundle = {json.dumps(str(bundle))}",
+            fleet.config_path.read_text(),
+            flags=re.MULTILINE,
+        )
+        config = tmp_path / "fleet.toml"
+        config.write_text(
+            text
+            + "\n[alerts]\nfail_passes = 1\n"
+            + f'\n[[alerts.channels]]\nname = "ops-hook"\nkind = "webhook"\nurl_env = "{HOOK_ENV}"\n'
+            + '\n[[alerts.channels]]\nname = "oncall-mail"\nkind = "sns"\n'
+        )
+        monkeypatch.delenv(HOOK_ENV, raising=False)
+        sm = moto_client("secretsmanager", endpoint, region)
+        value = getattr(request, "param", None) or json.dumps({"ops-hook": receiver.url(HOOK_PATH)})
+        hooks = sm.create_secret(Name=f"fleetboard/alert-webhooks-{id(sm)}", SecretString=value)
+        sns = moto_client("sns", endpoint, region)
+        sqs = moto_client("sqs", endpoint, region)
+        topic = sns.create_topic(Name=f"fleetboard-alarms-{id(sns)}")["TopicArn"]
+        queue_url = sqs.create_queue(QueueName=f"alert-mail-{id(sqs)}")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
+        monkeypatch.setenv(ALERT_TOPIC_ENV, topic)
+        rt = replace(
+            runtime(fleet, s3, {handler.ALERT_WEBHOOKS: hooks["ARN"]}), loaded=load(config)
+        )
+        yield AlertWiring(rt, receiver, sqs, queue_url)
+
+
+def _leaks(texts: list[str]) -> list[str]:
+    return [t for t in texts if HOOK_TOKEN in t or HOOK_PATH in t]
+
+
+def test_a_lambda_pass_sends_to_the_webhook_from_the_secret_and_to_the_topic(
+    alerting: AlertWiring,
+    s3: Recording,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    log_stream: io.StringIO,
+) -> None:
+    from fleetboard.alerts import message
+
+    caplog.set_level(logging.DEBUG)  # urllib3's request lines too, had they got out
+    outcome = invoke(alerting.rt, monkeypatch, "req-alerts-1")
+    assert outcome["error"] is None and outcome["status"] == "red"
+    posts = alerting.receiver.received
+    assert posts, "the webhook channel got nothing"
+    # Each POST went to the URL the secret holds, the channel's laptop variable unset.
+    assert {p.path for p in posts} == {HOOK_PATH}
+    bodies = [json.loads(p.body) for p in posts]
+    assert [message.SCHEMA.problems(b) for b in bodies] == [[] for _ in bodies]
+    # The same alerts reached the topic's subscribers: each e-mail ends with its id.
+    mails = alerting.published()
+    ids = {m.group(1) for text in mails if (m := re.search(r", id (\S+)\)\.\s*$", text))}
+    assert len(mails) == len(bodies) and ids == {b["id"] for b in bodies}
+    out = capfd.readouterr()
+    sent = next(d for d in emitted(out.out) if "AlertsSent" in d)
+    assert (sent["AlertsSent"], sent["AlertsUndelivered"]) == ([2.0 * len(bodies)], [0.0])
+    # The URL is in no log record, no line out, no object written, the alert state included.
+    records = [f"{r.getMessage()} {r.exc_text or ''} {r.args}" for r in caplog.records]
+    assert _leaks([out.out, out.err, log_stream.getvalue(), *records]) == []
+    assert "state/alerts.json" in s3.state_puts
+    for key in s3.puts + s3.state_puts:
+        assert HOOK_TOKEN.encode() not in s3.get_object(Bucket=s3.bucket, Key=key)["Body"].read()
+
+
+@pytest.mark.parametrize(
+    "alerting",
+    [
+        # Plain http: the URL is the credential, and anyone on the path would read it.
+        json.dumps({"ops-hook": f"http://127.0.0.1:9{HOOK_PATH}"}),
+        # A list, not an object of name -> URL.
+        json.dumps([f"https://127.0.0.1:9{HOOK_PATH}"]),
+        # Not JSON at all: the bare URL pasted in.
+        f"https://127.0.0.1:9{HOOK_PATH}",
+    ],
+    ids=["http-url", "json-list", "bare-url"],
+    indirect=True,
+)
+def test_a_webhook_secret_that_is_not_name_to_https_url_configures_no_webhook(
+    alerting: AlertWiring,
+    s3: Recording,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    log_stream: io.StringIO,
+) -> None:
+    outcome = invoke(alerting.rt, monkeypatch, "req-alerts-2")
+    assert outcome["error"] is None and outcome["published"]  # never the pass's failure
+    assert not alerting.receiver.received
+    assert alerting.published()  # the sns channel does not depend on the secret
+    logged = emitted(log_stream.getvalue())
+    said = [
+        line["message"] for line in logged if str(line["message"]).startswith("alerts: the webhook")
+    ]
+    assert len(said) == 1 and "every slack and webhook channel is not configured" in said[0]
+    failed = [line["message"] for line in logged if "alert not sent to ops-hook" in line["message"]]
+    assert failed and all("not configured" in line for line in failed)
+    out = capfd.readouterr()
+    assert _leaks([out.out, out.err, log_stream.getvalue()]) == []

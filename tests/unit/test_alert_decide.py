@@ -410,3 +410,20 @@ def test_a_second_pass_that_wrote_first_keeps_its_state_and_this_one_must_not_se
     conflict = saved.save(mine, AlertState(last="mine"))
     assert conflict is not None  # the caller sends nothing on a conflict
     assert saved.load(LocalPublisher(tmp_path)).last == "theirs"
+
+
+def test_a_wallet_running_dry_is_a_forecast_once_a_day() -> None:
+    """The runway's own script (tests/unit/test_runway.py): 2 HEI burning 0.1 a day, four
+    days in: amber, "runs dry in about 6 days"."""
+    from tests.unit.test_runway import drain, hourly, passes
+
+    board, _ = passes(hourly(0, 96), drain("2", "0.1"))
+    first = decide(None, board, SETTINGS, board.generated_at)
+    forecasts = [o.alert for o in first.due if o.alert.kind is Kind.FORECAST]
+    assert [(a.env, a.status) for a in forecasts] == [("prod", "amber")]
+    assert forecasts[0].title == "prod deployer: burns 0.1 HEI/day: runs dry in about 6 days"
+    later = replace(board, generated_at=board.generated_at + timedelta(hours=1))
+    assert decide(first.state, later, SETTINGS, later.generated_at).due == ()
+    tomorrow = replace(board, generated_at=board.generated_at + timedelta(days=1))
+    again = decide(first.state, tomorrow, SETTINGS, tomorrow.generated_at)
+    assert [o.alert.kind for o in again.due] == [Kind.FORECAST]

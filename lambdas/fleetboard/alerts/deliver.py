@@ -98,8 +98,11 @@ def send(
             if sns is None or not topic_arn:
                 return failed("not configured: no SNS topic")
         elif url is None:
-            where = f"{channel.url_env} is not set" if channel.url_env else "no URL"
-            return failed(f"not configured: {where}")
+            # Where the URL would have come from, both ways: this code does not know
+            # whether it runs on Lambda (the webhook secret) or a laptop (url_env).
+            laptop = f"{channel.url_env} is not set" if channel.url_env else "no url_env"
+            lambda_ = f'the webhook secret has no "{channel.name}"'
+            return failed(f"not configured: {laptop} (on Lambda: {lambda_})")
         budget_s = min(timeout_s, deadline - time.monotonic())
         if budget_s < MIN_SEND_S:
             return failed("not attempted: no time left in the pass")
@@ -237,7 +240,7 @@ def _transport(exc: BaseException, budget_s: float, host: str) -> str:
 
 def _publish(sns: Any, topic_arn: str, body: Body) -> tuple[bool, str]:
     """(delivered, detail) of one Publish of `body` to the topic."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     request: dict[str, str] = {"TopicArn": topic_arn, "Message": body.data.decode()}
     if body.subject:
@@ -250,7 +253,9 @@ def _publish(sns: Any, topic_arn: str, body: Body) -> tuple[bool, str]:
         code = str(error.get("Code") or "ClientError")
         message = scrub(str(error.get("Message") or ""), limit=120)
         return False, f"{code}: {message}" if message else code
-    except BotoCoreError as exc:  # no connection, a timeout, no credentials, a bad parameter
+    except NoCredentialsError:
+        return False, "no AWS credentials on this machine to publish with"
+    except BotoCoreError as exc:  # no connection, a timeout, a bad parameter
         return False, type(exc).__name__
     message_id = answer.get("MessageId") if isinstance(answer, dict) else None
     if not message_id:

@@ -37,6 +37,7 @@ class Wires:
     sns: Any | None = None  # a boto3 SNS client, for an sns channel
     topic_arn: str | None = None  # the stack's topic; None: sns channels are not configured
     ca_bundle: Path | None = None  # CAs trusted besides the system's (the demo's receiver)
+    timeout_s: float = 5.0  # the most one delivery may take (and what is left of the pass)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,7 @@ def run_alerts(
                 sns=wires.sns,
                 topic_arn=wires.topic_arn,
                 deadline=deadline,
+                timeout_s=wires.timeout_s,
                 ca_bundle=wires.ca_bundle,
             )
             if not delivery.ok:

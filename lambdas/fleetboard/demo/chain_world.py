@@ -43,6 +43,10 @@ WALLETS = {
 }
 SPONSOR = demo_address("prod sponsor")
 PAYMASTER = demo_address("prod paymaster")
+#: prod's paymaster deposit: below its 0.2 HEI floor at the start (red), until the live
+#: demo tops it up by TOP_UP_WEI before its incident (incident.py says why).
+DEPOSIT_WEI = 15 * 10**16
+TOP_UP_WEI = HEI
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,12 @@ class ChainWorld:
         for wallets in WALLETS.values():
             if wallets.moving:
                 self.node.move_nonce(wallets.deployer)
+
+    def top_up_deposit(self) -> str:
+        """prod's paymaster deposit over its floor (the live demo, incident.py); what
+        changed, for the terminal."""
+        self.node.deposit(self.entrypoint, PAYMASTER, TOP_UP_WEI)
+        return f"{(DEPOSIT_WEI + TOP_UP_WEI) / HEI:g} HEI"
 
     def toml(self, envs: tuple[str, ...]) -> list[str]:
         """The [chain] section and each environment's chain identity, as fleet.toml lines."""
@@ -107,5 +117,5 @@ def build_chain_world(node: LocalChain) -> ChainWorld:
             master = demo_address(f"{name} operator master")
             node.register_master(registry, evm.operator_omni(wallets.deployer), master)
     node.set_balance(SPONSOR, 3 * HEI + 7 * 10**17)
-    node.deposit(world.entrypoint, PAYMASTER, 15 * 10**16)  # 0.15 HEI: below 0.2
+    node.deposit(world.entrypoint, PAYMASTER, DEPOSIT_WEI)  # 0.15 HEI: below 0.2
     return world

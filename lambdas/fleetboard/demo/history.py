@@ -15,6 +15,12 @@ does. At the end the last board is published like any pass (its rollups are ever
 replay closed), and the timeline and wallets' trails are saved by the memory's own
 encoders into the same folder, through the publisher the live passes use.
 
+The replay sends no alerts: the 90 days are a memory, not news, and a page for an incident
+that ended last week helps nobody. The alert state is saved empty with the rest (over an
+earlier demo's, which would re-send its outbox to this demo's receiver), so the alerting
+starts with the first live pass: what is red now pages once it has held `fail_passes`
+live passes, as it would for a board that started watching now.
+
 Nothing here starts a process or makes a folder: it runs inside the demo's own.
 """
 
@@ -29,6 +35,8 @@ from typing import Any
 
 from fleetboard import chain as evm
 from fleetboard import collect, events, memory, rules
+from fleetboard.alerts import saved as alert_memory
+from fleetboard.alerts.model import AlertState
 from fleetboard.config import LoadedConfig
 from fleetboard.demo import scenario
 from fleetboard.demo.hosts import Reply
@@ -146,11 +154,14 @@ def replay(
     )
 
 
-def write(publisher: Publisher, replayed: Replayed, *, chain: bool) -> list[str]:
+def write(
+    publisher: Publisher, replayed: Replayed, *, chain: bool, alerts: bool = False
+) -> list[str]:
     """Publish the replay's last board with every day's rollup, then save its memory with
     the memory's own encoders over whatever the folder held (an earlier demo's), through the
     store the live passes read. Raises (PublishError, StateConflict, OSError) if any of it
-    could not be written: the demo says so and starts remembering from its first pass."""
+    could not be written: the demo says so and starts remembering from its first pass.
+    With `alerts`, the alert state is saved empty: nothing was said of the past."""
     release, _ = collect.release_of(replayed.board, replayed.timeline)
     release = replace(
         release,
@@ -161,6 +172,8 @@ def write(publisher: Publisher, replayed: Replayed, *, chain: bool) -> list[str]
     state = {saved.STATE_NAME: saved.encode(replayed.timeline)}
     if chain:
         state[wallet_memory.STATE_NAME] = wallet_memory.encode(replayed.trails)
+    if alerts:
+        state[alert_memory.STATE_NAME] = alert_memory.encode(AlertState())
     for name, data in state.items():
         # The store writes only over the version it read: read first, to replace it.
         publisher.load_state(name)
@@ -183,7 +196,10 @@ def replay_into(
     replayed = replay(loaded, seen, runs, Past(at))
     wrote = time.monotonic()
     publisher = LocalPublisher(out)
-    keys = write(publisher, replayed, chain=loaded.inventory.chain is not None)
+    inventory = loaded.inventory
+    keys = write(
+        publisher, replayed, chain=inventory.chain is not None, alerts=inventory.alerts is not None
+    )
     sizes = {
         name: len(data)
         for name in (saved.STATE_NAME, wallet_memory.STATE_NAME)

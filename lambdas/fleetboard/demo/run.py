@@ -3,7 +3,8 @@
 Everything listens on 127.0.0.1 and nothing leaves the machine: AWS is a moto server, the
 hosts are real HTTPS servers with a throwaway CA, DNS is the simulated Route 53 zone. Before
 the first pass the board is given 90 days of memory (history.py replays past.py's script),
-and while it is served a live incident comes and goes (incident.py).
+and while it is served a live incident comes and goes (incident.py). Its alerts go to a
+webhook receiver of its own, which prints each message it gets (pager.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fleetboard.config import LoadedConfig, load
-from fleetboard.demo import leaks, procs, scenario
+from fleetboard.demo import leaks, pager, procs, scenario
 from fleetboard.demo.aws_world import (
     DEMO_CREDENTIALS,
     World,
@@ -35,6 +36,7 @@ from fleetboard.demo.dns import ZoneResolver
 from fleetboard.demo.github import GithubServer, demo_world
 from fleetboard.demo.hosts import HostServer
 from fleetboard.demo.incident import LiveIncident
+from fleetboard.demo.pager import Pager
 from fleetboard.demo.past import Past
 from fleetboard.exits import EXIT_OK
 from fleetboard.secrets import Secret
@@ -62,6 +64,7 @@ class DemoFleet:
     github: GithubServer
     chain: ChainWorld | None = None  # None: anvil or solc-js not installed
     chain_note: str | None = None  # why there is no chain
+    pager: Pager | None = None  # where its alerts go; None: its fleet.toml has no [alerts]
 
     def before_pass(self) -> None:
         """What changes in the fleet between two passes (CI slots sending transactions)."""
@@ -72,20 +75,31 @@ class DemoFleet:
         """What a pass needs besides the config: the demo's DNS and dummy AWS keys."""
         from fleetboard.sources.aws import make_aws_client_factory
 
+        # The simulated GitHub gets a token of its own: never the operator's real one.
+        secrets = {"github_token": Secret(DEMO_GITHUB_TOKEN)}
+        if self.pager is not None:  # the alert channel's URL, in the pass's own context
+            secrets |= self.pager.context_secrets()
         return {
             "resolver": ZoneResolver({k: [v] for k, v in self.world.a_records.items()}),
             "aws_client": make_aws_client_factory(
                 self.loaded.inventory.aws, credentials=DEMO_CREDENTIALS
             ),
-            # The simulated GitHub gets a token of its own: never the operator's real one.
-            "secrets": {"github_token": Secret(DEMO_GITHUB_TOKEN)},
+            "secrets": secrets,
         }
 
 
 @contextlib.contextmanager
-def demo_fleet(workdir: Path) -> Iterator[DemoFleet]:
+def demo_fleet(
+    workdir: Path,
+    *,
+    alerts: Callable[[str], None] | None = None,
+    board_url: str | None = None,
+) -> Iterator[DemoFleet]:
     """Start moto and the HTTPS hosts, write fleet.toml and the CA into workdir; stop on exit.
 
+    With `alerts`, fleet.toml has an [alerts] section whose one channel is a webhook
+    receiver started here, and each message it gets is one line given to `alerts`
+    (pager.py); `board_url` is where the board is served, for the messages' links.
     However the block ends (an exception, Ctrl-C at any point of the startup) every part
     started so far is stopped, the last started first.
     """
@@ -103,15 +117,21 @@ def demo_fleet(workdir: Path) -> Iterator[DemoFleet]:
             procs.phase("github")
             gh = parts.enter_context(GithubServer(demo_world(now)))
             chain, note = parts.enter_context(_demo_chain())
+            hooks = parts.enter_context(pager.start(alerts)) if alerts is not None else None
             procs.phase("config")
-            ca = hosts.write_ca(workdir / "demo-ca.pem")
+            # One bundle the passes trust ([probe] ca_bundle): the hosts' CA, and the
+            # receiver's, which the alerts' deliveries are checked against too.
+            ca = workdir / "demo-ca.pem"
+            ca.write_bytes(hosts.ca_pem + (hooks.ca_pem() if hooks is not None else b""))
             config_path = workdir / "fleet.toml"
             text = scenario.fleet_toml(world, hosts.address, ca.name, gh.url)
             text += Past(now).maintenance_toml()  # slot 1's window, two days ago
             if chain is not None:
                 text += "\n".join(chain.toml(tuple(e.name for e in scenario.DEMO_ENVS))) + "\n"
+            if hooks is not None:
+                text += hooks.toml(board_url)
             config_path.write_text(text)
-            yield DemoFleet(config_path, load(config_path), world, hosts, gh, chain, note)
+            yield DemoFleet(config_path, load(config_path), world, hosts, gh, chain, note, hooks)
     finally:
         stop_moto()
 
@@ -163,31 +183,43 @@ def _run_demo(*, out: Path, once: bool, port: int, every_s: int) -> int:
 
     out.mkdir(parents=True, exist_ok=True)
     leaks.remove_dead_owned(Path(tempfile.gettempdir()), WORKDIR_PREFIX)
-    with procs.temp_dir(WORKDIR_PREFIX) as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(procs.temp_dir(WORKDIR_PREFIX))
         leaks.claim(tmp)
         procs.phase("workdir", str(tmp))
-        with demo_fleet(tmp) as fleet:
+        # Bound before the fleet is written (served only after the first pass): its address
+        # is the board_url of the alerts' links.
+        server = None if once else stack.enter_context(_board_server(out, port))
+        board_url = None if server is None else _url(server).rstrip("/")
+        fleet = stack.enter_context(demo_fleet(tmp, alerts=print_line, board_url=board_url))
+        print(
+            f"demo fleet up: AWS at {fleet.world.endpoint_url}, hosts at "
+            f"{fleet.hosts.address}, GitHub at {fleet.github.url}"
+        )
+        if fleet.chain is not None:
+            node = fleet.chain.node
             print(
-                f"demo fleet up: AWS at {fleet.world.endpoint_url}, hosts at "
-                f"{fleet.hosts.address}, GitHub at {fleet.github.url}"
+                f"demo chain: anvil at {node.url} (pid {node.process.pid}) "
+                "with the fleet's contracts"
             )
-            if fleet.chain is not None:
-                node = fleet.chain.node
-                print(
-                    f"demo chain: anvil at {node.url} (pid {node.process.pid}) "
-                    "with the fleet's contracts"
-                )
-            else:
-                print(f"demo chain: none ({fleet.chain_note}); the board shows it not configured")
-            print(f"demo config: {fleet.config_path} (validated like any fleet.toml)")
-            procs.phase("history")
-            _remember(fleet, out)
-            procs.phase("pass")
-            code = pass_and_report(fleet.loaded, out, context_overrides=fleet.context_overrides())
-            if once or code != EXIT_OK:
-                print(f"board written to {out.resolve()}/index.html")
-                return code
-            return _serve(fleet, out, port, every_s)
+        else:
+            print(f"demo chain: none ({fleet.chain_note}); the board shows it not configured")
+        if fleet.pager is not None:
+            print(fleet.pager.where())
+        print(f"demo config: {fleet.config_path} (validated like any fleet.toml)", flush=True)
+        procs.phase("history")
+        _remember(fleet, out)
+        procs.phase("pass")
+        code = pass_and_report(fleet.loaded, out, context_overrides=fleet.context_overrides())
+        if server is None or code != EXIT_OK:
+            print(f"board written to {out.resolve()}/index.html")
+            return code
+        return _serve(fleet, out, server, every_s)
+
+
+def print_line(line: str) -> None:
+    """A line on the demo's terminal, at once (alert lines come from the receiver's thread)."""
+    print(line, flush=True)
 
 
 def _remember(fleet: DemoFleet, out: Path) -> None:
@@ -213,34 +245,53 @@ def serve_pass(
     *,
     every_s: int = 60,
     now: Callable[[], datetime] | None = None,
-) -> tuple[PassResult, list[str]]:
+    say: Callable[[str], None] = print_line,
+) -> PassResult:
     """Serving pass `number` (from 1): the fleet moves on (the CI slot's transaction, the
-    live incident), then one pass into `out`. `now` replaces the clock (tests). Returns the
-    pass and what to say on the terminal."""
+    live incident), then one pass into `out`. `now` replaces the clock (tests). Each line
+    for the terminal goes to `say` as it happens: what changed, before the pass (and
+    before the alerts it brings, which the receiver says during it), then the pass."""
     from fleetboard import collect
     from fleetboard.publish import LocalPublisher
 
-    said = []
     fleet.before_pass()
-    if incident is not None and (change := incident.apply(fleet.hosts, number, every_s)):
-        said.append(change)
+    if incident is not None and (
+        change := incident.apply(fleet.hosts, number, every_s, fleet.chain)
+    ):
+        say(change)
     overrides = fleet.context_overrides()
     if now is not None:
         overrides["now"] = now
     ctx = collect.laptop_context(fleet.loaded, **overrides)
     result = collect.run_pass(fleet.loaded, ctx, LocalPublisher(out))
     status = result.board.summary.status.value
-    said.append(f"collected: fleet {status}, {result.board.collector.duration_s:.2f} s")
-    return result, said
+    say(f"collected: fleet {status}, {result.board.collector.duration_s:.2f} s")
+    return result
 
 
-def _serve(fleet: DemoFleet, out: Path, port: int, every_s: int) -> int:
+@contextlib.contextmanager
+def _board_server(out: Path, port: int) -> Iterator[http.server.ThreadingHTTPServer]:
+    """The board's HTTP server, bound to 127.0.0.1 (`port`, or any free one if it is
+    taken) and closed on exit; it serves once _serve starts it."""
     handler = functools.partial(_QuietHandler, directory=str(out))
     try:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     except OSError:  # the port is taken: any free one will do for a demo
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        yield server
+    finally:
+        server.server_close()
+
+
+def _url(server: http.server.ThreadingHTTPServer) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def _serve(
+    fleet: DemoFleet, out: Path, server: http.server.ThreadingHTTPServer, every_s: int
+) -> int:
+    url = _url(server)
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.1},  # shutdown() waits at most this long
@@ -256,18 +307,19 @@ def _serve(fleet: DemoFleet, out: Path, port: int, every_s: int) -> int:
             print(
                 f"\nboard: {url}   (collected again every {every_s} s; Ctrl-C to stop)", flush=True
             )
-            incident = LiveIncident.for_demo(every_s)
+            alerts = fleet.loaded.inventory.alerts
+            # At least as many passes as an alert needs to hold: the incident always pages.
+            hold = alerts.fail_passes if alerts is not None else 1
+            incident = LiveIncident.for_demo(every_s, hold=hold)
             number = 0
             while not stop.wait(every_s):
                 number += 1
-                _, said = serve_pass(fleet, out, number, incident, every_s=every_s)
-                print("\n".join(said), flush=True)
+                serve_pass(fleet, out, number, incident, every_s=every_s)
         except KeyboardInterrupt as stopped:  # Ctrl-C, or procs.Stopped for SIGTERM/SIGHUP
             print(f"\nstopping the demo fleet ({stopped or 'SIGINT'})", file=sys.stderr)
     finally:
         if thread.is_alive():
             server.shutdown()
-        server.server_close()
     return EXIT_OK
 
 

@@ -48,6 +48,8 @@ DEMO_STORY = (
     "and crossed its floor 2.5 days ago",
     "while the board is served: a couple of passes in, prod's email worker answers 502 for "
     "about 3 minutes, then recovers, so since-times and recent changes move as you watch",
+    "alerts: a webhook receiver on 127.0.0.1 prints every message; the first serving pass "
+    "tops up prod's deposit, so its incident pages once and recovers once",
 )
 
 

@@ -16,12 +16,15 @@ from typing import ClassVar
 import pytest
 from tests.observed import NOW, SMALL_FLEET, Observed, all_running
 
-from fleetboard import collect, config
+from fleetboard import collect, config, memory
 from fleetboard.alerts import message, saved
+from fleetboard.alerts.run import AlertReport, Wires, run_alerts
 from fleetboard.config import LoadedConfig
 from fleetboard.demo.receiver import Answer, Receiver
 from fleetboard.inventory import Inventory
+from fleetboard.model import Board
 from fleetboard.publish import LocalPublisher
+from fleetboard.secrets import Secret
 from fleetboard.sources import PassContext
 
 AUDIT = "audit-test-2.litentry.org"
@@ -50,16 +53,30 @@ class Fleet:
     receiver: Receiver
     at: datetime = NOW
 
-    def run(self, audit_down: bool) -> collect.PassResult:
+    def run(self, audit_down: bool, store: LocalPublisher | None = None) -> collect.PassResult:
         """One pass a minute after the last, audit-test-2 answering 502 or 200."""
+        try:
+            ctx = PassContext(deadline=time.monotonic() + 10, now=lambda: self.at)
+            publisher = store or LocalPublisher(self.out)
+            return collect.run_pass(self.loaded, ctx, publisher, sources=self.sources(audit_down))
+        finally:
+            self.at += timedelta(minutes=1)
+
+    def sources(self, audit_down: bool) -> list[Seen]:
         seen: Observed = all_running(SMALL_FLEET, at=self.at)
         if audit_down:
             seen.answers(AUDIT, code=502, body="<html>502 Bad Gateway</html>", ms=41)
-        sources = [Seen(name, facts) for name, facts in seen.results().items()]
+        return [Seen(name, facts) for name, facts in seen.results().items()]
+
+    def board(self, audit_down: bool) -> Board:
+        """This minute's board, as a pass remembers it (for driving run_alerts alone)."""
         ctx = PassContext(deadline=time.monotonic() + 10, now=lambda: self.at)
-        result = collect.run_pass(self.loaded, ctx, LocalPublisher(self.out), sources=sources)
-        self.at += timedelta(minutes=1)
-        return result
+        board = collect.build_board(self.loaded, ctx, sources=self.sources(audit_down))
+        store = LocalPublisher(self.out)
+        remembered = memory.load(store, lambda: None, board.generated_at)
+        board, timeline = memory.remember(remembered, board)
+        memory.save(store, timeline)
+        return board
 
     def bodies(self) -> list[dict[str, object]]:
         return [json.loads(r.body) for r in self.receiver.received]
@@ -128,3 +145,108 @@ def test_the_webhook_url_shows_in_no_artifact(
     written = [p.read_text(errors="replace") for p in fleet.out.rglob("*") if p.is_file()]
     assert written and not [text for text in written if TOKEN in text]
     assert TOKEN not in caplog.text
+
+
+# --------------------------------------------------------------------------- sent once
+
+
+class Dies(LocalPublisher):
+    """A folder publisher whose process dies at its n-th alert-state write, before it is
+    written or just after: what Lambda sees of a pass killed at that line."""
+
+    def __init__(self, root: Path, at_write: int, *, after: bool = False) -> None:
+        super().__init__(root)
+        self.writes = 0
+        self.at_write = at_write
+        self.after = after
+
+    def save_state(self, name: str, data: bytes) -> None:
+        if name == saved.STATE_NAME:
+            self.writes += 1
+            if self.writes == self.at_write and not self.after:
+                raise Died
+        super().save_state(name, data)
+        if name == saved.STATE_NAME and self.writes == self.at_write and self.after:
+            raise Died
+
+
+class Died(BaseException):
+    """The process ended (not an error a pass could catch)."""
+
+
+def test_a_pass_that_dies_before_sending_is_sent_by_the_next_once(fleet: Fleet) -> None:
+    fleet.run(audit_down=True)
+    # The firing pass writes its state (watch changed, message queued) and dies before
+    # sending: on Lambda, the retry or the next tick finds the message queued.
+    with pytest.raises(Died):
+        fleet.run(audit_down=True, store=Dies(fleet.out, at_write=1, after=True))
+    assert fleet.receiver.received == ()
+    fleet.run(audit_down=True)
+    fleet.run(audit_down=True)
+    assert [b["kind"] for b in fleet.bodies()] == ["firing"]
+
+
+def test_a_pass_that_dies_between_the_answer_and_its_write_repeats_one_message_once(
+    fleet: Fleet,
+) -> None:
+    """The one window decision 0010 names: the channel answered, the write after it did
+    not happen. The next pass sends that message again, with the same id, and never a
+    third time."""
+    fleet.run(audit_down=True)
+    with pytest.raises(Died):
+        # write 1: the decision (before sending); write 2: after the delivery.
+        fleet.run(audit_down=True, store=Dies(fleet.out, at_write=2))
+    for _ in range(3):
+        fleet.run(audit_down=True)
+    bodies = fleet.bodies()
+    assert [b["kind"] for b in bodies] == ["firing", "firing"]
+    assert bodies[0]["id"] == bodies[1]["id"]  # a receiver can drop the second
+
+
+def test_a_pass_run_again_on_the_same_board_sends_nothing_twice(fleet: Fleet) -> None:
+    """A retried invocation (or a second quick pass) over a board whose message went out."""
+    fleet.run(audit_down=True)
+    fleet.run(audit_down=True)
+    fleet.at -= timedelta(minutes=1)  # the same minute again
+    again = fleet.run(audit_down=True)
+    assert again.alerts is not None and again.alerts.due == 0
+    assert [b["kind"] for b in fleet.bodies()] == ["firing"]
+
+
+def test_a_receiver_slower_than_the_timeout_gets_it_again_with_the_same_id(
+    fleet: Fleet,
+) -> None:
+    settings = fleet.loaded.inventory.alerts
+    assert settings is not None
+    store = LocalPublisher(fleet.out)
+    wires = Wires(
+        url=lambda channel: Secret(fleet.receiver.url(f"/services/{TOKEN}")),
+        ca_bundle=fleet.receiver.ca_bundle,
+        timeout_s=0.3,
+    )
+
+    def alerting(board: Board) -> AlertReport:
+        return run_alerts(
+            store,
+            board,
+            settings,
+            wires,
+            before=saved.load(store),
+            now=board.generated_at,
+            deadline=time.monotonic() + 5,
+        )
+
+    alerting(fleet.board(audit_down=True))
+    fleet.at += timedelta(minutes=1)
+    fleet.receiver.answer = Answer.HANG  # takes the message, answers after we gave up
+    slow = alerting(fleet.board(audit_down=True))
+    assert [d.detail.split(":")[0] for d in slow.failed] == ["timeout"]
+    fleet.receiver.release()
+    fleet.receiver.answer = Answer.OK
+    fleet.at += timedelta(minutes=1)
+    alerting(fleet.board(audit_down=True))
+    fleet.at += timedelta(minutes=1)
+    alerting(fleet.board(audit_down=True))
+    bodies = fleet.bodies()
+    assert [b["kind"] for b in bodies] == ["firing", "firing"]
+    assert bodies[0]["id"] == bodies[1]["id"]

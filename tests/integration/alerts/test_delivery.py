@@ -205,7 +205,9 @@ def test_a_url_that_would_expose_or_cannot_carry_the_secret_is_refused(
 def test_a_webhook_without_its_url_says_which_variable_to_set() -> None:
     delivery = send(SLACK, SLACK_BODY, url=None, sns=None, topic_arn=None, deadline=far_deadline())
     assert delivery == Delivery(
-        SLACK.name, False, "not configured: FLEETBOARD_SLACK_URL is not set"
+        SLACK.name,
+        False,
+        'not configured: FLEETBOARD_SLACK_URL is not set (on Lambda: the webhook secret has no "oncall-slack")',
     )
 
 
@@ -267,3 +269,34 @@ def test_the_receiver_leaves_no_thread_and_no_file_behind() -> None:
     left = [t.name for t in set(threading.enumerate()) - before if t.is_alive()]
     assert left == []
     assert not bundle.exists()
+
+
+def test_a_throttled_webhook_is_not_delivered_and_says_so(
+    receiver: Receiver, no_leak: Callable[[Delivery, str], None]
+) -> None:
+    """Slack answers 429 with Retry-After when a workspace sends too fast: the message
+    stays for the next pass, which is later than any Retry-After it gives."""
+    receiver.answer = Answer.ERROR
+    receiver.error_status = 429
+    receiver.error_body = b"rate_limited"
+    url = receiver.url(SECRET_PATH)
+    delivery = post(SLACK, SLACK_BODY, url, receiver)
+    assert delivery == Delivery(SLACK.name, False, "http 429: rate_limited")
+    assert len(receiver.received) == 1
+    no_leak(delivery, url)
+
+
+def test_an_oversized_answer_to_a_delivered_message_is_read_no_further(
+    receiver: Receiver, no_leak: Callable[[Delivery, str], None]
+) -> None:
+    """A 2xx is the receiver's word that it has the message; what follows it is read only
+    up to a few KB (a proxy's 1 MB page must not cost the pass), and the message is not
+    sent again."""
+    receiver.answer = Answer.ERROR
+    receiver.error_status = 200
+    receiver.error_body = b"<html>" + b"x" * (1 << 20)
+    url = receiver.url(SECRET_PATH)
+    delivery = post(HOOK, HOOK_BODY, url, receiver)
+    assert delivery.ok and delivery.detail.startswith("200")
+    assert len(receiver.received) == 1
+    no_leak(delivery, url)
