@@ -276,6 +276,16 @@ class AlertChannel:
 
 
 @dataclass(frozen=True, slots=True)
+class Hold:
+    """[alerts.levels.<level>] or [alerts.environments.<name>]: how many passes a failure
+    (or a recovery) must hold before it is said, for one level or one environment, where
+    it is not [alerts]' own (prod may page after one pass; amber may wait for five)."""
+
+    fail_passes: int | None = None
+    recover_passes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AlertSettings:
     """[alerts]: when the board sends a message, and where (alerts/decide.py)."""
 
@@ -283,10 +293,28 @@ class AlertSettings:
     amber: bool = False  # alert when an environment goes amber, not only red
     fail_passes: int = 2  # a failure must hold this many passes before it alerts
     recover_passes: int = 2  # and a recovery this many before it is said
+    #: By level ("red", "amber") and by environment: their own holds, the environment's
+    #: before the level's before [alerts]' own.
+    levels: dict[str, Hold] = field(default_factory=dict)
+    environments: dict[str, Hold] = field(default_factory=dict)
     remind_minutes: int = 60  # while it stays red, again this often; 0: never
     digest_over: int = 5  # more alerts than this due in one pass: one message lists them
     forecasts: bool = True  # a wallet running dry, a certificate near its line: once a day
     board_url: str | None = None  # the board's address, for links ("https://board.example")
+
+    def passes(self, env: str, level: str) -> tuple[int, int]:
+        """(fail_passes, recover_passes) for `env` at `level`: its environment's hold, else
+        its level's, else [alerts]' own, each number on its own."""
+        own, at = self.environments.get(env, Hold()), self.levels.get(level, Hold())
+        fail = own.fail_passes or at.fail_passes or self.fail_passes
+        recover = own.recover_passes or at.recover_passes or self.recover_passes
+        return fail, recover
+
+    def longest(self) -> int:
+        """The most passes any hold waits: how far a watch needs to count."""
+        holds = [*self.levels.values(), *self.environments.values()]
+        found = [h.fail_passes or 0 for h in holds] + [h.recover_passes or 0 for h in holds]
+        return max(self.fail_passes, self.recover_passes, *found)
 
 
 @dataclass(frozen=True, slots=True)

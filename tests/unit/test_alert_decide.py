@@ -16,7 +16,7 @@ from fleetboard import memory
 from fleetboard.alerts import saved
 from fleetboard.alerts.decide import decide, delivered
 from fleetboard.alerts.model import AlertState, Kind, Outgoing
-from fleetboard.inventory import AlertChannel, AlertSettings
+from fleetboard.inventory import AlertChannel, AlertSettings, Hold
 from fleetboard.memory.timeline import Timeline
 from fleetboard.model import Board, ProbeError, Reason
 from fleetboard.publish import LocalPublisher
@@ -158,6 +158,23 @@ def test_thresholds_are_the_settings_own() -> None:
     assert flat(script.passes(audit_down, 2)) == []
     assert kinds(script.run(audit_down)) == [("firing", "test-2")]
     assert kinds(script.run(healthy)) == [("recovered", "test-2")]
+
+
+def test_an_environment_and_a_level_may_hold_for_their_own_number_of_passes() -> None:
+    """prod pages at once and is said back after three; amber waits five passes."""
+    holds = replace(
+        SETTINGS,
+        amber=True,
+        levels={"amber": Hold(fail_passes=5)},
+        environments={"prod": Hold(fail_passes=1, recover_passes=3)},
+    )
+    script = Script(settings=holds)
+    assert kinds(script.run(prod_and_test2_down)) == [("firing", "prod")]  # at once
+    assert kinds(script.run(prod_and_test2_down)) == [("firing", "test-2")]  # two passes
+    back = script.passes(healthy, 3)
+    assert [kinds(due) for due in back] == [[], [("recovered", "test-2")], [("recovered", "prod")]]
+    slow = script.passes(audit_slow, 5)  # amber: five passes before it is said
+    assert [kinds(due) for due in slow] == [[], [], [], [], [("firing", "test-2")]]
 
 
 def test_a_reminder_comes_every_remind_minutes_while_it_stays_red() -> None:

@@ -15,7 +15,7 @@ from tests.configs import GOOD
 
 from fleetboard import cli, config
 from fleetboard.config.shape import fleet_schema
-from fleetboard.inventory import ALERT_LEVELS, CHANNEL_KINDS, AlertChannel, AlertSettings
+from fleetboard.inventory import ALERT_LEVELS, CHANNEL_KINDS, AlertChannel, AlertSettings, Hold
 
 SNS = '[[alerts.channels]]\nname = "oncall-mail"\nkind = "sns"\n'
 SLACK = (
@@ -87,6 +87,25 @@ def test_a_section_written_in_full_loads_as_written(tmp_path: Path) -> None:
     )
     assert slack.hears("prod", "amber")
     assert not slack.hears("test-2", "amber") and not slack.hears("prod", "red")
+
+
+def test_holds_by_level_and_by_environment_load_and_the_environments_wins(
+    tmp_path: Path,
+) -> None:
+    text = alerts(
+        "fail_passes = 3\n"
+        "[alerts.levels.amber]\nfail_passes = 6\n"
+        "[alerts.environments.prod]\nfail_passes = 1\nrecover_passes = 4\n",
+    )
+    settings = config.load(write(tmp_path, text)).inventory.alerts
+    assert settings is not None
+    assert settings.levels == {"amber": Hold(fail_passes=6)}
+    assert settings.environments == {"prod": Hold(fail_passes=1, recover_passes=4)}
+    assert settings.passes("prod", "red") == (1, 4)  # prod pages after one pass
+    assert settings.passes("prod", "amber") == (1, 4)  # its own hold before the level's
+    assert settings.passes("test-2", "amber") == (6, 2)
+    assert settings.passes("test-2", "red") == (3, 2)
+    assert settings.longest() == 6
 
 
 def test_a_channel_may_name_an_environment_whose_own_table_is_refused(tmp_path: Path) -> None:
@@ -184,6 +203,21 @@ REFUSED: list[tuple[str, str, str | list[str]]] = [
         "two-sns-channels",
         alerts("", SNS + "\n" + SNS.replace('"oncall-mail"', '"oncall-mail-2"')),
         'alerts.channels.1.kind: "sns" again (alerts.channels.0 is one): both publish to the stack\'s one topic, so every message would arrive twice; keep one sns channel',
+    ),
+    (
+        "a-hold-for-an-undeclared-environment",
+        alerts("[alerts.environments.stage]\nfail_passes = 1\n"),
+        'alerts.environments.stage: "stage" is not an environment of this file (known: "prod", "test-2")',
+    ),
+    (
+        "a-hold-for-a-level-there-is-not",
+        alerts("[alerts.levels.orange]\nfail_passes = 1\n"),
+        "alerts.levels.orange: unknown key (known here: red, amber)",
+    ),
+    (
+        "an-empty-hold",
+        alerts("[alerts.levels.red]\n"),
+        "alerts.levels.red: is empty: give it fail_passes, recover_passes or both (1 to 20)",
     ),
     (
         "reminders-every-3-minutes",

@@ -172,12 +172,14 @@ def _environment(
     count = _counted(watch, now, settings)
     watch = replace(watch, seen=now, count=count)
     up, down = RANK[now] > RANK[watch.alerted], RANK[now] < RANK[watch.alerted]
-    if up and count >= settings.fail_passes:
+    fail = settings.passes(view.name, now)[0]  # the level it is going to
+    recover = settings.passes(view.name, watch.alerted)[1]  # the level it leaves
+    if up and count >= fail:
         kind = Kind.FIRING if not watch.alerted else Kind.WORSE
         alert = _said(kind, view, board, settings, was=watch.alerted or "green")
         named = _red_keys(view.issues)
         return _sent(watch, now, named, board), [alert]
-    if down and count >= settings.recover_passes:
+    if down and count >= recover:
         alert = _said(Kind.RECOVERED, view, board, settings, was=watch.alerted)
         return _sent(watch, now, (), board), [alert]
     if not watch.alerted or now != watch.alerted:
@@ -201,7 +203,7 @@ def _counted(watch: Watch, level: str, settings: AlertSettings) -> int:
     fleet's state then stays the same from pass to pass, and is not written again."""
     if level != watch.seen:
         return 1
-    return min(watch.count + 1, max(settings.fail_passes, settings.recover_passes))
+    return min(watch.count + 1, settings.longest())
 
 
 def _sent(watch: Watch, level: str, named: tuple[str, ...], board: Board) -> Watch:
@@ -215,12 +217,13 @@ def _reminder_due(watch: Watch, now: datetime, settings: AlertSettings) -> bool:
 
 
 def _held(issue: Issue, board: Board, settings: AlertSettings) -> bool:
-    """Whether a new issue has stood for `fail_passes` passes (by its since, when the board
-    remembers one; a board without memory takes it as held)."""
+    """Whether a new issue has stood for its environment's red `fail_passes` passes (by
+    its since, when the board remembers one; a board without memory takes it as held)."""
     if issue.since is None:
         return True
     period = timedelta(seconds=board.collector.period_s or 60)
-    return board.generated_at - issue.since >= period * (settings.fail_passes - 1)
+    fail = settings.passes(issue.env, "red")[0]
+    return board.generated_at - issue.since >= period * (fail - 1)
 
 
 def _key(issue: Issue) -> str:
@@ -242,11 +245,12 @@ def _fleet(watch: Watch, board: Board, settings: AlertSettings) -> tuple[Watch, 
     now = "red" if any(i.status is Status.RED for i in own) else ""
     count = _counted(watch, now, settings)
     watch = replace(watch, seen=now, count=count)
-    if RANK[now] > RANK[watch.alerted] and count >= settings.fail_passes:
+    fail, recover = settings.passes(FLEET, now)[0], settings.passes(FLEET, watch.alerted)[1]
+    if RANK[now] > RANK[watch.alerted] and count >= fail:
         red = [i for i in own if i.status is Status.RED]
         alert = _fleet_alert(Kind.FIRING, board, settings, red, was="green")
         return _sent(watch, now, _red_keys(red), board), [alert]
-    if RANK[now] < RANK[watch.alerted] and count >= settings.recover_passes:
+    if RANK[now] < RANK[watch.alerted] and count >= recover:
         alert = _fleet_alert(Kind.RECOVERED, board, settings, [], was=watch.alerted)
         return _sent(watch, now, (), board), [alert]
     if now == "red" and _reminder_due(watch, board.generated_at, settings):

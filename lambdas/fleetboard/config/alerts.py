@@ -17,9 +17,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from fleetboard.config.maintenance import _unknown_env as unknown_env
-from fleetboard.config.messages import Problems, show
-from fleetboard.inventory import AlertChannel, AlertSettings
+from fleetboard.config.messages import Problems, show, unknown_env
+from fleetboard.inventory import AlertChannel, AlertSettings, Hold
 
 #: The most channels: a pass delivers to each within its deadline. Past a few, fan out from
 #: one of them instead (the SNS topic takes any number of subscriptions).
@@ -51,7 +50,16 @@ def alert_settings(
     specs: Sequence[Mapping[str, Any]] = raw.get("channels", [])
     _check_count(raw, specs, problems)
     # The scalar settings with the dataclass's defaults filled in (never a copy of them here).
-    settings = AlertSettings(channels=(), **{k: v for k, v in raw.items() if k != "channels"})
+    scalars = {k: v for k, v in raw.items() if k not in ("channels", "levels", "environments")}
+    settings = AlertSettings(
+        channels=(),
+        levels={name: Hold(**spec) for name, spec in raw.get("levels", {}).items()},
+        environments={name: Hold(**spec) for name, spec in raw.get("environments", {}).items()},
+        **scalars,
+    )
+    for env in settings.environments:
+        if env not in declared_envs:
+            problems.add(f"alerts.environments.{env}", unknown_env(env, declared_envs))
     first_of: dict[str, int] = {}
     kinds_seen: dict[str, int] = {}
     for i, spec in enumerate(specs):

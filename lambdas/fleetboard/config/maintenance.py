@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from fleetboard.config.messages import Problems, show
+from fleetboard.config.messages import Problems, show, unknown_env
 from fleetboard.inventory import (
     CheckSelector,
     Environment,
@@ -68,7 +68,7 @@ def _window(
     envs = tuple(spec.get("environments", ()))
     for name in envs:
         if name not in declared:
-            problems.add(f"{where}.environments", _unknown_env(name, declared))
+            problems.add(f"{where}.environments", unknown_env(name, declared))
     checks = tuple(
         _selector(f"{where}.checks", text, built, declared, problems)
         for text in spec.get("checks", ())
@@ -90,13 +90,6 @@ def _window(
     )
 
 
-def _unknown_env(name: str, declared: Collection[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(declared), n=1)
-    hint = f"; did you mean {show(close[0])}?" if close else ""
-    known = ", ".join(show(d) for d in declared)  # names from the file: shown escaped
-    return f"{show(name)} is not an environment of this file{hint} (known: {known})"
-
-
 def _selector(
     where: str,
     text: str,
@@ -107,7 +100,7 @@ def _selector(
     """`<environment>/<check>`: the schema made sure of the slash; here, that both exist."""
     env_name, _, name = text.partition("/")
     if env_name not in declared:
-        problems.add(where, f"{show(text)}: {_unknown_env(env_name, declared)}")
+        problems.add(where, f"{show(text)}: {unknown_env(env_name, declared)}")
         return None
     selector = CheckSelector(env_name, name)
     env = built.get(env_name)

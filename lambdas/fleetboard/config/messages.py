@@ -6,10 +6,11 @@ neither flood a terminal nor hide a character in it.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 #: How many characters of a value a message quotes.
@@ -86,3 +87,12 @@ def show(value: Any) -> str:
     except (ValueError, RecursionError):
         return type(value).__name__
     return cap(text, MAX_SHOWN)
+
+
+def unknown_env(name: str, declared: Collection[str]) -> str:
+    """A name that is not an environment of the file, with the closest one if any (a
+    maintenance window's, an alert channel's)."""
+    close = difflib.get_close_matches(name, sorted(declared), n=1)
+    hint = f"; did you mean {show(close[0])}?" if close else ""
+    known = ", ".join(show(d) for d in declared)  # names from the file: shown escaped
+    return f"{show(name)} is not an environment of this file{hint} (known: {known})"

@@ -203,7 +203,10 @@ def _describe(error: Any) -> Iterator[tuple[KeyPath, str]]:
     elif kind == "uniqueItems":
         yield at, f"{where}: {show(value)} lists a name twice"
     elif kind == "minProperties":
-        yield at, f"{where}: declare at least one environment, e.g. [environments.prod]"
+        # The table's own words where it has them ([alerts.levels.red] empty), else the one
+        # table the file needs filled: [environments].
+        said = schema.get("x-message", "declare at least one environment, e.g. [environments.prod]")
+        yield at, f"{where}: {said}"
     elif kind == "minItems":
         yield at, f"{where}: {show(value)} is empty; list at least {error.validator_value}"
     else:
