@@ -596,7 +596,7 @@ REFUSED = [
     (
         "url-with-credentials",
         GOOD + '[chain]\nchain_id = 1\nrpc_url = "https://user:key@rpc.example.org"\n',
-        'chain.rpc_url: "https://user:key@rpc.example.org" is not an http(s) URL; one with an API key in it belongs in the rpc_url secret or $rpc_env, not here; it holds a user name or password; credentials go in a secret',
+        'chain.rpc_url: "https://***@rpc.example.org" is not an http(s) URL; one with an API key in it belongs in the rpc_url secret or $rpc_env, not here; it holds a user name or password; credentials go in a secret',
     ),
     (
         "url-host-not-a-host-name",

@@ -252,27 +252,27 @@ REFUSED: list[tuple[str, str, str | list[str]]] = [
     (
         "a-board-url-over-http",
         alerts('board_url = "http://board.litentry.org"'),
-        'alerts.board_url: "http://board.litentry.org" is not the board\'s address as links take it: an https URL without a user name, a query, a fragment or a trailing slash, such as "https://board.example.org"',
+        'alerts.board_url: "http://board.litentry.org" is not the board\'s address as links take it: an https URL without a user name, a query, a fragment or a trailing slash, such as "https://board.example.org" (http only for a board on this machine, http://127.0.0.1:8000)',
     ),
     (
         "a-board-url-with-a-query",
         alerts('board_url = "https://board.litentry.org/?env=prod"'),
-        'alerts.board_url: "https://board.litentry.org/?env=prod" is not the board\'s address as links take it: an https URL without a user name, a query, a fragment or a trailing slash, such as "https://board.example.org"',
+        'alerts.board_url: "https://board.litentry.org/?env=prod" is not the board\'s address as links take it: an https URL without a user name, a query, a fragment or a trailing slash, such as "https://board.example.org" (http only for a board on this machine, http://127.0.0.1:8000)',
     ),
     (
         "a-board-url-with-a-fragment",
         alerts('board_url = "https://board.litentry.org#prod"'),
-        'alerts.board_url: "https://board.litentry.org#prod" is not the board\'s address as links take it: an https URL without a user name, a query, a fragment or a trailing slash, such as "https://board.example.org"',
+        'alerts.board_url: "https://board.litentry.org#prod" is not the board\'s address as links take it: an https URL without a user name, a query, a fragment or a trailing slash, such as "https://board.example.org" (http only for a board on this machine, http://127.0.0.1:8000)',
     ),
     (
         "a-board-url-with-a-trailing-slash",
         alerts('board_url = "https://board.litentry.org/"'),
-        'alerts.board_url: "https://board.litentry.org/" is not the board\'s address as links take it: an https URL without a user name, a query, a fragment or a trailing slash, such as "https://board.example.org"',
+        'alerts.board_url: "https://board.litentry.org/" is not the board\'s address as links take it: an https URL without a user name, a query, a fragment or a trailing slash, such as "https://board.example.org" (http only for a board on this machine, http://127.0.0.1:8000)',
     ),
     (
         "a-board-url-with-a-password",
         alerts('board_url = "https://viewer:hunter2@board.litentry.org"'),
-        'alerts.board_url: "https://viewer:hunter2@board.litentry.org" is not the board\'s address as links take it: an https URL without a user name, a query, a fragment or a trailing slash, such as "https://board.example.org"; it holds a user name or password; credentials go in a secret',
+        'alerts.board_url: "https://***@board.litentry.org" is not the board\'s address as links take it: an https URL without a user name, a query, a fragment or a trailing slash, such as "https://board.example.org" (http only for a board on this machine, http://127.0.0.1:8000); it holds a user name or password; credentials go in a secret',
     ),
     (
         "a-webhook-url-in-the-file",

@@ -11,6 +11,7 @@ from datetime import date, time
 from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from fleetboard.config.hosts import check_address, check_hostname, check_url
 from fleetboard.config.messages import MAX_SHOWN, KeyPath, cap, key_path, show
@@ -177,9 +178,9 @@ def _describe(error: Any) -> Iterator[tuple[KeyPath, str]]:
         yield at, f"{where}: {show(value)} {what}; {schema['x-rule']}"
     elif kind in {"pattern", "format"} and "x-message" in schema:
         why = f"; {cap(str(error.cause))}" if kind == "format" and error.cause else ""
-        yield at, f"{where}: {show(value)} {schema['x-message']}{why}"
+        yield at, f"{where}: {show(_masked(value))} {schema['x-message']}{why}"
     elif kind == "format":
-        yield at, f"{where}: {show(value)} is not allowed; {cap(str(error.cause))}"
+        yield at, f"{where}: {show(_masked(value))} is not allowed; {cap(str(error.cause))}"
     elif kind == "propertyNames":
         # The failing name is the instance of the nested error; report it by name.
         rule = schema["propertyNames"].get("x-message", "is not allowed")
@@ -211,3 +212,18 @@ def _describe(error: Any) -> Iterator[tuple[KeyPath, str]]:
         yield at, f"{where}: {show(value)} is empty; list at least {error.validator_value}"
     else:
         yield at, f"{where}: {show(value)}: {cap(error.message)}"
+
+
+def _masked(value: object) -> object:
+    """A URL with its user name and password as `***`: a message says where the mistake is
+    without quoting a credential back to the terminal or the log."""
+    if not isinstance(value, str) or "@" not in value:
+        return value
+    try:
+        parts = urlsplit(value)
+        if parts.username is None and parts.password is None:
+            return value
+    except ValueError:
+        return value
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"***@{host}"))
