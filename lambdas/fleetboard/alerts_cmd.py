@@ -8,10 +8,10 @@ exactly as it was.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from fleetboard import collect
-from fleetboard.alerts.deliver import send
 from fleetboard.alerts.message import body
 from fleetboard.alerts.model import Alert, Kind, Link
 from fleetboard.config import LoadedConfig
@@ -34,20 +34,13 @@ def run_alerts_test(loaded: LoadedConfig, *, now: datetime | None = None) -> int
         print(f"{loaded.inventory.source}: no [alerts]: there is no channel to test")
         return EXIT_BAD_INPUT
     at = (now or datetime.now(UTC)).replace(microsecond=0)
-    wires = collect.alert_wires(loaded, collect.laptop_context(loaded))
+    reach = collect.alert_wires(loaded, collect.laptop_context(loaded))
+    wires = replace(reach, timeout_s=TIMEOUT_S)
     print(f"test message to {len(settings.channels)} channel(s) of {loaded.inventory.fleet}:")
     unanswered = 0
     for channel in settings.channels:
-        delivery = send(
-            channel,
-            body(channel.kind, trial_alert(channel, settings, at)),
-            url=wires.url(channel) if channel.kind != "sns" else None,
-            sns=wires.sns,
-            topic_arn=wires.topic_arn,
-            deadline=time.monotonic() + TIMEOUT_S,
-            timeout_s=TIMEOUT_S,
-            ca_bundle=wires.ca_bundle,
-        )
+        form = body(channel.kind, trial_alert(channel, settings, at))
+        delivery = wires.send(channel, form, time.monotonic() + TIMEOUT_S)
         said = "answered" if delivery.ok else "NOT answered"
         print(f"  {channel.name} ({channel.kind}): {said}: {delivery.detail}")
         unanswered += not delivery.ok

@@ -18,7 +18,7 @@ from fleetboard.alerts import saved
 from fleetboard.alerts.decide import decide, delivered, failed, forget_sent
 from fleetboard.alerts.deliver import Delivery, send
 from fleetboard.alerts.message import body
-from fleetboard.alerts.model import AlertState
+from fleetboard.alerts.model import AlertState, Body
 from fleetboard.inventory import AlertChannel, AlertSettings
 from fleetboard.model import Board
 from fleetboard.secrets import Secret
@@ -38,6 +38,19 @@ class Wires:
     topic_arn: str | None = None  # the stack's topic; None: sns channels are not configured
     ca_bundle: Path | None = None  # CAs trusted besides the system's (the demo's receiver)
     timeout_s: float = 5.0  # the most one delivery may take (and what is left of the pass)
+
+    def send(self, channel: AlertChannel, form: Body, deadline: float) -> Delivery:
+        """`form` to `channel` the way these wires reach it, by `deadline`. Never raises."""
+        return send(
+            channel,
+            form,
+            url=self.url(channel) if channel.kind != "sns" else None,
+            sns=self.sns,
+            topic_arn=self.topic_arn,
+            deadline=deadline,
+            timeout_s=self.timeout_s,
+            ca_bundle=self.ca_bundle,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,16 +102,7 @@ def run_alerts(
             except Exception as exc:  # a body that cannot be made is that message's failure
                 failures.append(Delivery(name, False, f"not sent: no body ({type(exc).__name__})"))
                 continue
-            delivery = send(
-                channel,
-                form,
-                url=wires.url(channel) if channel.kind != "sns" else None,
-                sns=wires.sns,
-                topic_arn=wires.topic_arn,
-                deadline=deadline,
-                timeout_s=wires.timeout_s,
-                ca_bundle=wires.ca_bundle,
-            )
+            delivery = wires.send(channel, form, deadline)
             if not delivery.ok:
                 failures.append(delivery)
                 continue
