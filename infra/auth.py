@@ -151,26 +151,16 @@ class AuthStack(cdk.Stack):
         self.group = pool.group
         self.domain = pool.domain
 
-        cdk.CfnOutput(
-            self,
-            "UserPoolId",
-            value=self.user_pool.user_pool_id,
-            description="[deploy.auth] user_pool_id",
-        )
-        cdk.CfnOutput(
-            self,
-            "ClientId",
-            value=self.client.user_pool_client_id,
-            description=(
+        outputs = {  # output name -> (value, description)
+            "UserPoolId": (self.user_pool.user_pool_id, "[deploy.auth] user_pool_id"),
+            "ClientId": (
+                self.client.user_pool_client_id,
                 "[deploy.auth] client_id; its secret (never an output): aws cognito-idp "
                 "describe-user-pool-client --user-pool-id <UserPoolId> --client-id <this> "
-                "--query UserPoolClient.ClientSecret --output text"
+                "--query UserPoolClient.ClientSecret --output text",
             ),
-        )
-        cdk.CfnOutput(
-            self,
-            "SignInDomain",
-            value=f"{settings.domain_prefix}.auth.{self.region}.amazoncognito.com",
-            description="The hosted sign-in page",
-        )
-        cdk.CfnOutput(self, "Group", value=settings.group, description="Members see the board")
+            "SignInDomain": (hosted_ui_domain(settings, self.region), "The hosted sign-in page"),
+            "Group": (settings.group, "Members see the board"),
+        }
+        for name, (value, description) in outputs.items():
+            cdk.CfnOutput(self, name, value=value, description=description)

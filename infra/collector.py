@@ -8,6 +8,7 @@ composes them and adds the outputs an operator needs (docs/design.md#infrastruct
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +37,16 @@ from fleetboard.config import schedule_problems as _schedule_problems
 from fleetboard.config.schedule import lambda_timeout_s
 from fleetboard.handler import ALERT_WEBHOOKS, NAMESPACE, SECRET_ENV, SERVICE, WEBHOOK_KINDS
 from fleetboard.publish import HISTORY_PREFIX, LATEST, PUBLISHED_KEYS, STATE_PREFIX
+from fleetboard.sources.agent import DESCRIBE_INSTANCE_INFORMATION
 from fleetboard.sources.aws import (
     DESCRIBE_ADDRESSES,
     DESCRIBE_INSTANCES,
     LIST_COMMANDS,
     LIST_RECORD_SETS,
 )
+from fleetboard.sources.host import DESCRIBE_INSTANCE_STATUS
+from fleetboard.sources.metrics import GET_METRIC_DATA
+from fleetboard.sources.prices import GET_PRODUCTS
 from infra.bundling import ARCHITECTURE, RUNTIME, collector_code
 
 HANDLER = "fleetboard.handler.handler"
@@ -56,18 +61,47 @@ UNDELIVERED_FOR_S = 1800
 #: The shortest age Lambda and Scheduler accept: a pass that could not start within a
 #: minute is dropped, since the next tick brings a fresher one.
 MAX_EVENT_AGE = cdk.Duration.seconds(60)
-#: Secrets Manager names, as the README's put-secret-value commands spell them.
-SECRET_NAMES = {
-    "github_token": "fleetboard/github-token",
-    "rpc_url": "fleetboard/rpc-url",
-    ALERT_WEBHOOKS: "fleetboard/alert-webhooks",
+
+
+@dataclass(frozen=True, slots=True)
+class SecretSpec:
+    """One secret the collector reads, as the stack builds it and the operator fills it."""
+
+    id: str  # the construct's id, in its logical id and its output's name
+    aws_name: str  # its name in Secrets Manager, as the README's put-secret-value commands say
+    what: str  # what it holds, for its description
+    issuer: str  # who issues and revokes it (so no rotation)
+    value: str  # what its output tells the operator to put in it (`--secret-string '...'`)
+
+
+#: The collector's secrets by their name in a pass (handler.SECRET_ENV's keys), in the
+#: order the stack builds them; the webhook secret only with a slack or webhook channel.
+SECRETS = {
+    "github_token": SecretSpec(
+        "GithubToken",
+        aws_name="fleetboard/github-token",
+        what="GitHub API token",
+        issuer="GitHub",
+        value="<github_token>",
+    ),
+    "rpc_url": SecretSpec(
+        "RpcUrl",
+        aws_name="fleetboard/rpc-url",
+        what="chain JSON-RPC URL with its API key",
+        issuer="the RPC provider",
+        value="<rpc_url>",
+    ),
+    # One secret for every webhook channel, a JSON object of name -> URL: one more
+    # channel is one more key, not one more $0.40 a month and one more deploy.
+    ALERT_WEBHOOKS: SecretSpec(
+        "AlertWebhooks",
+        aws_name="fleetboard/alert-webhooks",
+        what="alert webhook URL of each channel (JSON: channel name -> URL)",
+        issuer="Slack or the webhook's owner",
+        value='{"<channel name>": "https://<its webhook URL>"}',
+    ),
 }
-#: What each secret's output tells the operator to put in it (`--secret-string '...'`).
-SECRET_VALUES = {
-    "github_token": "<github_token>",
-    "rpc_url": "<rpc_url>",
-    ALERT_WEBHOOKS: '{"<channel name>": "https://<its webhook URL>"}',
-}
+
 #: The one action the role has on the alert topic: no Subscribe, no SetTopicAttributes.
 PUBLISH = "sns:Publish"
 #: X-Ray's write actions, granted by Lambda's active tracing and only with it.
@@ -152,39 +186,22 @@ class CollectorSecrets(Construct):
 
     def __init__(self, scope: Construct, id: str, *, webhooks: bool = False) -> None:
         super().__init__(scope, id)
-        self.github_token = self._secret(
-            "GithubToken", "github_token", "GitHub API token", issuer="GitHub"
-        )
-        self.rpc_url = self._secret(
-            "RpcUrl", "rpc_url", "chain JSON-RPC URL with its API key", issuer="the RPC provider"
-        )
-        # One secret for every webhook channel, a JSON object of name -> URL: one more
-        # channel is one more key, not one more $0.40 a month and one more deploy.
-        self.alert_webhooks = (
-            self._secret(
-                "AlertWebhooks",
-                ALERT_WEBHOOKS,
-                "alert webhook URL of each channel (JSON: channel name -> URL)",
-                issuer="Slack or the webhook's owner",
-            )
-            if webhooks
-            else None
-        )
+        #: Secret name in a pass (handler.SECRET_ENV's keys) -> the secret.
+        self.by_name: Mapping[str, secretsmanager.Secret] = {
+            name: self._secret(spec)
+            for name, spec in SECRETS.items()
+            if webhooks or name != ALERT_WEBHOOKS
+        }
+        self.github_token = self.by_name["github_token"]
+        self.rpc_url = self.by_name["rpc_url"]
+        self.alert_webhooks = self.by_name.get(ALERT_WEBHOOKS)
 
-    @property
-    def by_name(self) -> Mapping[str, secretsmanager.Secret]:
-        """Secret name in a pass (handler.SECRET_ENV's keys) -> the secret."""
-        found = {"github_token": self.github_token, "rpc_url": self.rpc_url}
-        if self.alert_webhooks is not None:
-            found[ALERT_WEBHOOKS] = self.alert_webhooks
-        return found
-
-    def _secret(self, id: str, name: str, what: str, *, issuer: str) -> secretsmanager.Secret:
+    def _secret(self, spec: SecretSpec) -> secretsmanager.Secret:
         secret = secretsmanager.Secret(
             self,
-            id,
-            secret_name=SECRET_NAMES[name],
-            description=f"fleetboard collector: the {what}; filled by hand, read-only here",
+            spec.id,
+            secret_name=spec.aws_name,
+            description=f"fleetboard collector: the {spec.what}; filled by hand, read-only here",
             # RETAIN: the value is typed in by a person and CDK cannot recreate it, so a
             # `cdk destroy` or a replacement must not take it along (an orphan costs
             # $0.40 a month; a redeploy after destroy needs it deleted or imported first).
@@ -199,8 +216,8 @@ class CollectorSecrets(Construct):
         acknowledge(
             secret,
             "SMG4",
-            f"No rotation: the {what} is issued and revoked by a person at {issuer}, outside "
-            "AWS; there is no API a rotation Lambda could call to mint a new one.",
+            f"No rotation: the {spec.what} is issued and revoked by a person at {spec.issuer}, "
+            "outside AWS; there is no API a rotation Lambda could call to mint a new one.",
         )
         return secret
 
@@ -298,8 +315,11 @@ class CollectorFunction(Construct):
         acknowledge(
             role,
             "IAM5[Resource::*]",
-            "ec2:DescribeAddresses, ec2:DescribeInstances and ssm:ListCommands (the deploy "
-            "trail: the comments of past Run Commands, read only) support no resource-level "
+            "ec2:DescribeAddresses, ec2:DescribeInstances, ec2:DescribeInstanceStatus, "
+            "ssm:ListCommands (the deploy trail: the comments of past Run Commands, read "
+            "only), ssm:DescribeInstanceInformation (the agents' ping) and "
+            "cloudwatch:GetMetricData (the machines' CPU, credits, memory and disk) and "
+            "pricing:GetProducts (list prices, once a day) support no resource-level "
             "scoping; IAM accepts only * for them."
             + (
                 " X-Ray's PutTraceSegments/PutTelemetryRecords likewise take only *, and are "
@@ -350,13 +370,28 @@ def collector_statements(
     return [
         iam.PolicyStatement(
             sid="DescribeFleet",  # EC2 Describe* cannot be scoped to resources: * only
-            actions=[DESCRIBE_ADDRESSES, DESCRIBE_INSTANCES],
+            actions=[DESCRIBE_ADDRESSES, DESCRIBE_INSTANCES, DESCRIBE_INSTANCE_STATUS],
             resources=["*"],
         ),
         iam.PolicyStatement(sid="ReadZone", actions=[LIST_RECORD_SETS], resources=[zone]),
         iam.PolicyStatement(
             sid="ReadDeployTrail",  # ListCommands cannot be scoped to resources: * only
             actions=[LIST_COMMANDS],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="ReadAgents",  # whether SSM reaches each machine; * only, like ListCommands
+            actions=[DESCRIBE_INSTANCE_INFORMATION],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="ReadMetrics",  # GetMetricData takes no resource: * only
+            actions=[GET_METRIC_DATA],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="ReadPrices",  # the Price List is a catalogue, not a resource: * only
+            actions=[GET_PRODUCTS],
             resources=["*"],
         ),
         iam.PolicyStatement(
@@ -630,7 +665,7 @@ class CollectorStack(cdk.Stack):
                 value=secret.secret_arn,
                 description=(
                     f"Fill once: aws secretsmanager put-secret-value --secret-id <this ARN> "
-                    f"--secret-string '{SECRET_VALUES[name]}'"
+                    f"--secret-string '{SECRETS[name].value}'"
                 ),
             )
         if self.alarm_topic is not None:

@@ -12,6 +12,7 @@ snapshot dict, validated as the collector validates it.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -23,7 +24,16 @@ from fleetboard import memory, snapshot
 from fleetboard.inventory import READY_PATH
 from fleetboard.memory import Timeline
 from fleetboard.memory.timeline import Held
-from fleetboard.model import Board
+from fleetboard.model import (
+    AgentFacts,
+    AgentInfo,
+    Board,
+    HostEvent,
+    HostFacts,
+    HostStatus,
+    Metrics,
+    MetricsFacts,
+)
 
 NOW = datetime(2026, 11, 23, 8, 0, 3, tzinfo=UTC)
 ZONE = "litentry.org"
@@ -161,7 +171,12 @@ DEMO_MACHINES = {
 
 
 def demo(
-    at: datetime = NOW, *, hostile: bool = False, ci: CiKind = "demo", chain: ChainKind = "demo"
+    at: datetime = NOW,
+    *,
+    hostile: bool = False,
+    ci: CiKind = "demo",
+    chain: ChainKind = "demo",
+    machines: bool = False,
 ) -> Observed:
     """What the sources see of the demo fleet.
 
@@ -174,7 +189,8 @@ def demo(
 
     With `hostile=True` the observed text carries XSS: email-test-2's /healthz body, a run
     title, a GitHub note, a deployed ref, a wallet's and a master's read error; and a run's
-    URL is `javascript:`.
+    URL is `javascript:`. With `machines=True`, the host, agent and metrics sources read the
+    machines too (`_demo_machines`).
     """
     seen = Observed(demo_fleet(github=ci != "none", chain=chain), at)
     for name, (iid, eip, days_up, ms, cert_days) in DEMO_MACHINES.items():
@@ -199,14 +215,73 @@ def demo(
 
     _demo_ci(seen, ci, hostile)
     _demo_chain(seen, chain, hostile)
+    if machines:
+        _demo_machines(seen)
     return seen
 
 
 def demo_board(
-    at: datetime = NOW, *, hostile: bool = False, ci: CiKind = "demo", chain: ChainKind = "demo"
+    at: datetime = NOW,
+    *,
+    hostile: bool = False,
+    ci: CiKind = "demo",
+    chain: ChainKind = "demo",
+    machines: bool = False,
 ) -> Board:
     """The board the rules make of `demo(...)`."""
-    return demo(at, hostile=hostile, ci=ci, chain=chain).board()
+    return demo(at, hostile=hostile, ci=ci, chain=chain, machines=machines).board()
+
+
+def _demo_machines(seen: Observed) -> None:
+    """EC2, SSM and CloudWatch on the demo's machines: prod's hardware retires in a week,
+    test's SSM agent is lost (CI cannot deploy to it), test-2's instance check fails and its
+    CPU credits are spent; CPU lines for all, memory and disk published by prod only."""
+    ids = {name: m.instance_id for name, m in seen.machines.items() if m.state == "running"}
+    retire = (seen.at + timedelta(days=7)).replace(hour=9, minute=0, second=0, microsecond=0)
+    statuses = {
+        iid: HostStatus(
+            iid,
+            "running",
+            "ok",
+            "impaired" if name == "test-2" else "ok",
+            "ok",
+            impaired_since={"instance": seen.at - timedelta(minutes=42)}
+            if name == "test-2"
+            else {},
+            events=(
+                (
+                    HostEvent(
+                        "instance-retirement",
+                        "The instance is running on degraded hardware",
+                        retire,
+                    ),
+                )
+                if name == "prod"
+                else ()
+            ),
+        )
+        for name, iid in ids.items()
+    }
+    seen.reads("host", HostFacts(statuses, seen.at, 1))
+    agents = {
+        iid: AgentInfo(
+            iid,
+            "ConnectionLost" if name == "test" else "Online",
+            seen.at - (timedelta(hours=7) if name == "test" else timedelta(seconds=40)),
+            "3.3.1142.0",
+            True,
+        )
+        for name, iid in ids.items()
+    }
+    seen.reads("agent", AgentFacts(agents, seen.at, 1))
+    loads = {"prod": (31.0, 412.0, 63.0, 71.0), "test-2": (96.0, 1.5, None, None)}
+    figures = {}
+    for name, iid in ids.items():
+        cpu, credits, memory, disk = loads.get(name, (9.0, 576.0, None, None))
+        # A gentle wave around the average; the newest step not yet published.
+        line = tuple(round(min(100.0, cpu * (1 + 0.3 * math.sin(i / 3))), 1) for i in range(35))
+        figures[iid] = Metrics((*line, None), credits, memory, disk, seen.at)
+    seen.reads("metrics", MetricsFacts(figures, seen.at, 1))
 
 
 def _demo_ci(seen: Observed, kind: CiKind, hostile: bool) -> None:

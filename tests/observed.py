@@ -141,6 +141,8 @@ class Observed:
         self.wallet_trails: dict[str, Trail] = {}
         self.block_age_s = 9.4
         self.failures: dict[str, SourceFailure] = {}
+        #: Facts of registered sources without a builder here (host, agent, metrics).
+        self.read_facts: dict[str, object] = {}
 
     # ------------------------------------------------------------------- aws
 
@@ -355,11 +357,16 @@ class Observed:
     def _chain(self, network: str | None) -> _Chain:
         return self.chains.setdefault(network, _Chain())
 
+    def reads(self, source: str, facts: object) -> None:
+        """What a registered source returned this pass (its facts as it builds them)."""
+        self.read_facts[source] = facts
+
     # ------------------------------------------------------------------- failures
 
-    def fails(self, source: str, reason: str, *, blind: bool = False) -> None:
-        """The source (or "chain:<network>") returned a failure instead of facts."""
-        self.failures[source] = SourceFailure(source, reason, blind)
+    def fails(self, source: str, reason: str, *, blind: bool = False, access: bool = False) -> None:
+        """The source (or "chain:<network>") returned a failure instead of facts; `access`:
+        the far end refused the collector's access."""
+        self.failures[source] = SourceFailure(source, reason, blind, access)
 
     # ------------------------------------------------------------------- the pass
 
@@ -377,6 +384,8 @@ class Observed:
             for name in sorted(n for n in inv.chain_networks if n in used):
                 key = f"chain:{name}"
                 results[key] = self.failures.get(key) or self._chain_facts(name)
+        for name, facts in self.read_facts.items():
+            results[name] = self.failures.get(name) or facts
         for name, failure in self.failures.items():  # a source fleet.toml does not configure
             results.setdefault(name, failure)
         return results

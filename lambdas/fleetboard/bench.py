@@ -158,7 +158,7 @@ def measure(
 
 
 def _run(loaded: config.LoadedConfig, records: dict[str, str], holed: set[str]) -> dict[str, Any]:
-    from fleetboard.sources.aws import make_aws_client_factory
+    from fleetboard.sources.awsapi import make_aws_client_factory
     from fleetboard.sources.http import probe_sequentially
 
     resolver = ZoneResolver({k: [v] for k, v in records.items()})
@@ -219,6 +219,10 @@ def _run(loaded: config.LoadedConfig, records: dict[str, str], holed: set[str]) 
         "speedup": round(baseline / wall, 1) if wall else None,
         "baseline_method": method,
         "aws_requests": c.aws_requests,
+        # By source, so pages (the only thing that grows with the fleet) can be told apart.
+        "requests_by_source": {
+            k: v.requests for k, v in sorted(c.sources.items()) if v.requests is not None
+        },
         "sources_s": {k: round(v.duration_s, 3) for k, v in c.sources.items()},
         "render_ms": round(render_ms, 1),
         "snapshot_ms": round(validate_ms, 1),
@@ -261,7 +265,8 @@ def run_bench(
     print(f"pass:     {f['wall_s']:.2f} s wall (sources {f['sources_s']})")
     print(f"baseline: {f['baseline_s']:.2f} s one probe at a time ({f['baseline_method']})")
     print(f"speedup:  {f['speedup']}×")
-    print(f"aws requests: {f['aws_requests']} per pass")
+    by_source = ", ".join(f"{k} {n}" for k, n in f["requests_by_source"].items())
+    print(f"aws requests: {f['aws_requests']} per pass ({by_source})")
     print(
         f"snapshot: {f['snapshot_ms']:.0f} ms (build + validate); render {f['render_ms']:.0f} ms; "
         f"page {f['page_bytes'] / 1024:.0f} KiB, "

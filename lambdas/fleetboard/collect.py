@@ -33,6 +33,7 @@ from fleetboard.model import (
     Board,
     CollectorInfo,
     HttpFacts,
+    RegionFacts,
     SourceFailure,
     SourceRun,
 )
@@ -175,7 +176,13 @@ def run_sources(
             )
         else:
             error = outcome.reason if isinstance(outcome, SourceFailure) else None
-            runs[name] = SourceRun(ok=error is None, duration_s=elapsed[name], error=error)
+            counted = getattr(outcome, "requests", None)
+            runs[name] = SourceRun(
+                ok=error is None,
+                duration_s=elapsed[name],
+                error=error,
+                requests=counted if isinstance(counted, int) else None,
+            )
         results[name] = outcome
     closed.set()
     return results, runs
@@ -269,7 +276,9 @@ def collector_info(
         version=__version__,
         duration_s=duration_s,
         sources=dict(runs),
-        aws_requests=aws.requests if aws else 0,
+        # Every AWS-backed source's requests: the aws source's and the region listings'.
+        aws_requests=(aws.requests if aws else 0)
+        + sum(f.requests for f in obs.facts.values() if isinstance(f, RegionFacts)),
         probes=len(http.exchanges) if http else 0,
         period_s=loaded.period_s,
         flap_passes=loaded.inventory.thresholds.flap_passes,
@@ -459,7 +468,7 @@ def laptop_context(loaded: LoadedConfig, **overrides: Any) -> PassContext:
     The demo overrides `resolver` (its simulated zone) and `aws_client` (dummy credentials).
     """
     if "aws_client" not in overrides:
-        from fleetboard.sources.aws import make_aws_client_factory
+        from fleetboard.sources.awsapi import make_aws_client_factory
 
         overrides["aws_client"] = make_aws_client_factory(loaded.inventory.aws)
     return new_context(loaded, **overrides)

@@ -81,7 +81,7 @@ class Runtime:
 
     loaded: LoadedConfig
     publisher: Publisher
-    aws_client: Any  # sources.aws.AwsClientFactory
+    aws_client: Any  # sources.awsapi.AwsClientFactory
     secret_ids: dict[str, str] = field(default_factory=dict)
     secrets_client: Any = None  # None: Powertools' own client
     resolver: Resolver = system_resolver
@@ -90,7 +90,7 @@ class Runtime:
 @cache
 def runtime() -> Runtime:
     """Config from the bundle, clients at container scope (docs/design.md#infrastructure)."""
-    from fleetboard.sources.aws import make_aws_client_factory
+    from fleetboard.sources.awsapi import make_aws_client_factory
 
     loaded = load(os.environ.get("FLEETBOARD_CONFIG", "fleet.toml"))
     built = Runtime(

@@ -106,6 +106,9 @@ class AwsSettings:
     endpoint_url: str | None = None
     connect_timeout_s: float = 3.0
     read_timeout_s: float = 5.0
+    #: How often CloudWatch's figures are read (sources/metrics.py); kept between reads.
+    #: 0: every pass. GetMetricData bills per metric asked for, so not every minute.
+    metrics_every_s: int = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,16 @@ class Thresholds:
     #: `flap_passes` passes is flapping: marked with its count, its changes one line.
     flap_changes: int = 3
     flap_passes: int = 20
+    #: A burstable instance with fewer CPU credits than this is amber: it is about to be
+    #: held to its baseline (standard mode) or billed for surplus credits (unlimited).
+    cpu_credits_floor: float = 10.0
+    #: Memory and root-disk use (%) at or over which an instance is amber (where the
+    #: CloudWatch agent publishes them).
+    memory_pct: float = 90.0
+    disk_pct: float = 85.0
+    #: A test slot running this long with no CI run holding, waiting for or deploying to
+    #: it is amber "idle", with what it costs a day (0: never).
+    idle_hours: float = 6.0
 
 
 @dataclass(frozen=True, slots=True)

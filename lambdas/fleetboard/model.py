@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
+
+T = TypeVar("T")
 
 
 class Status(StrEnum):
@@ -131,6 +133,9 @@ class SourceFailure:
     #: True when the cause is on the collector's side (no credentials, no DNS at all, no
     #: route out): the source saw nothing of the fleet, which says nothing about the fleet.
     blind: bool = False
+    #: True when the far end refused the collector's access (a denial, rejected
+    #: credentials): the collector's to fix, where a 500 or a throttle is retried next pass.
+    access: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +231,93 @@ class AwsFacts:
     #: (the SSM call failed: its reason is in deploy_error).
     deploys: dict[str, DeployFacts] | None = None
     deploy_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HostEvent:
+    """An event EC2 scheduled on an instance: a retirement, a reboot, maintenance."""
+
+    code: str  # instance-retirement, instance-stop, instance-reboot, system-reboot, ...
+    description: str  # EC2 prefixes "[Completed]" or "[Canceled]" once it is over
+    not_before: datetime | None
+    not_after: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HostStatus:
+    """EC2's status checks of one instance, each ok, impaired, initializing,
+    insufficient-data or not-applicable; None where EC2 said nothing (a stopped instance,
+    or no EBS check on an older instance type)."""
+
+    instance_id: str
+    state: str
+    system: str | None
+    instance: str | None
+    ebs: str | None
+    #: When each impaired check ("system", "instance", "ebs") started failing, if EC2 says.
+    impaired_since: dict[str, datetime] = field(default_factory=dict)
+    events: tuple[HostEvent, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RegionFacts(Generic[T]):
+    """What an AWS-backed source found for the region's instances, by instance id: one
+    listing (sources/awsapi.Listing), or CloudWatch's figures."""
+
+    items: dict[str, T]
+    observed_at: datetime
+    requests: int
+    complete: bool = True  # False: more pages than the cap (an id not listed is unknown)
+
+
+class HostFacts(RegionFacts[HostStatus]):
+    """The host source's answer: EC2's status of every instance in the region."""
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """One instance's CloudWatch figures over the last hours: what its card draws."""
+
+    #: CPUUtilization (%), one average per 5 minutes, oldest first; None where CloudWatch
+    #: has no figure for that step (the instance was stopped or just started).
+    cpu: tuple[float | None, ...]
+    #: The latest CPUCreditBalance; None: not a burstable type, or nothing published.
+    credits: float | None = None
+    #: The latest memory and root-disk use (%), from the CloudWatch agent; None: the
+    #: instance does not publish them (never a guess).
+    memory: float | None = None
+    disk: float | None = None
+    #: When CloudWatch was read (figures are kept between reads: sources/metrics.py).
+    observed_at: datetime | None = None
+
+
+class MetricsFacts(RegionFacts[Metrics]):
+    """The metrics source's answer: the running instances' figures."""
+
+
+@dataclass(frozen=True, slots=True)
+class PriceFacts(RegionFacts[float]):
+    """The prices source's answer: on-demand USD an hour by instance type (`items`), the
+    public IPv4 charge, and where the prices come from."""
+
+    ipv4_hourly: float = 0.005
+    basis: str = ""  # "AWS Price List, read 2026-12-04 06:00 UTC", or the built-in table's date
+    note: str | None = None  # why the Price List was not used; None when it was
+
+
+@dataclass(frozen=True, slots=True)
+class AgentInfo:
+    """One managed node's SSM agent, as Systems Manager last heard from it."""
+
+    instance_id: str
+    ping: str  # Online, ConnectionLost, Inactive
+    last_ping: datetime | None
+    version: str | None
+    latest: bool | None  # IsLatestVersion; None when SSM did not say
+
+
+class AgentFacts(RegionFacts[AgentInfo]):
+    """The agent source's answer: the region's managed nodes' agents."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -567,6 +659,19 @@ class Days:
 
 
 @dataclass(frozen=True, slots=True)
+class Cost:
+    """What an environment's machine costs at list prices as it stands: its instance while
+    running, and its Elastic IP's public IPv4 charge, running or not."""
+
+    #: USD a day at this state; None when the instance type's price is not known.
+    per_day: float | None = field(metadata=as_json(digits=2))
+    instance_hourly: float | None  # None: stopped (no charge), or the price is not known
+    ipv4_hourly: float  # 0 without an Elastic IP
+    running_today_h: float = field(metadata=as_json(digits=1))  # since 00:00 UTC
+    basis: str  # where the prices come from
+
+
+@dataclass(frozen=True, slots=True)
 class EnvironmentView:
     name: str
     kind: EnvKind
@@ -595,6 +700,11 @@ class EnvironmentView:
     #: Its last 90 days by class of time (days.py), for the history page; None until
     #: remembered.
     days: Days | None = None
+    #: Its machine's CloudWatch figures (sources/metrics.py), for the card's CPU line;
+    #: None when they were not read.
+    metrics: Metrics | None = None
+    #: What its machine costs a day at list prices (rules/cost.py); None without prices.
+    cost: Cost | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -615,6 +725,9 @@ class SourceRun:
     ok: bool
     duration_s: float = field(metadata=as_json(digits=3))
     error: str | None = None
+    #: Requests the source sent this pass (pages and retries included), where its facts
+    #: count them (AWS, GitHub, the chain); None for the probes and a failed source.
+    requests: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

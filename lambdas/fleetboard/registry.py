@@ -21,14 +21,19 @@ from dataclasses import dataclass
 
 from fleetboard.inventory import Inventory
 from fleetboard.model import (
+    AgentFacts,
     AwsFacts,
     ChainFacts,
     GithubFacts,
+    HostFacts,
     HttpFacts,
+    MetricsFacts,
+    PriceFacts,
     SourceFailure,
     TlsFacts,
 )
 from fleetboard.rules import SourceRule
+from fleetboard.rules.host import agent_checks, host_checks, metrics_checks
 from fleetboard.sources import Source
 
 
@@ -73,6 +78,32 @@ def _tls(inventory: Inventory) -> Sequence[Source]:
     return (TlsSource(),)
 
 
+def _host(inventory: Inventory) -> Sequence[Source]:
+    from fleetboard.sources.awsapi import ListingSource
+    from fleetboard.sources.host import LISTING
+
+    return (ListingSource("host", LISTING),)
+
+
+def _agent(inventory: Inventory) -> Sequence[Source]:
+    from fleetboard.sources.agent import LISTING
+    from fleetboard.sources.awsapi import ListingSource
+
+    return (ListingSource("agent", LISTING),)
+
+
+def _metrics(inventory: Inventory) -> Sequence[Source]:
+    from fleetboard.sources.metrics import MetricsSource
+
+    return (MetricsSource(),)
+
+
+def _prices(inventory: Inventory) -> Sequence[Source]:
+    from fleetboard.sources.prices import PricesSource
+
+    return (PricesSource(),)
+
+
 def _github(inventory: Inventory) -> Sequence[Source]:
     if inventory.github is None:  # not configured: no CI part, and no issue about it
         return ()
@@ -105,6 +136,7 @@ CARDS, TABLES, SUMMARY, FOOTER = (
     "_footer.html.j2",
 )
 CHECKS = "environments/*/checks"
+AWS_REQUESTS = "collector/aws_requests"
 
 #: Every kind, in the order their sources start (a source comes after those it needs).
 KINDS: tuple[SourceKind, ...] = (
@@ -119,7 +151,7 @@ KINDS: tuple[SourceKind, ...] = (
             "environments/*/drift",
             "environments/*/deploy",
             "drift",
-            "collector/aws_requests",
+            AWS_REQUESTS,
         ),
         (CARDS, TABLES, FOOTER),
     ),
@@ -131,6 +163,17 @@ KINDS: tuple[SourceKind, ...] = (
         (CARDS, TABLES, FOOTER),
     ),
     SourceKind("tls", TlsFacts, _tls, (CHECKS,), (CARDS, TABLES)),
+    SourceKind("host", HostFacts, _host, (CHECKS, AWS_REQUESTS), checks=host_checks),
+    SourceKind("agent", AgentFacts, _agent, (CHECKS, AWS_REQUESTS), checks=agent_checks),
+    SourceKind(
+        "metrics",
+        MetricsFacts,
+        _metrics,
+        (CHECKS, AWS_REQUESTS, "environments/*/metrics"),
+        checks=metrics_checks,
+    ),
+    # Its part of its own: each card's cost line and an idle slot's issue (rules/cost.py).
+    SourceKind("prices", PriceFacts, _prices, (AWS_REQUESTS, "environments/*/cost"), (CARDS,)),
     SourceKind(
         "github",
         GithubFacts,

@@ -7,7 +7,7 @@ ValueError or TypeError, which the decoder turns into "malformed": a reset, neve
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -53,6 +53,35 @@ def save_or_log(
     except Exception as exc:
         log.warning("%s: %s was not saved (%s)", part, what, type(exc).__name__)
     return None
+
+
+def kept(
+    store: StateStore | None,
+    name: str,
+    version: int,
+    max_bytes: int,
+    decode: Callable[[dict[str, Any]], T],
+    *,
+    part: str,
+    what: str,
+    instead: str,
+) -> T | None:
+    """What a source kept between passes, decoded; None when nothing is kept, or when it
+    cannot be read or decoded, which is logged ("metrics: the kept figures are unreadable
+    (…); reading CloudWatch") and never raised: the source reads afresh (`instead`)."""
+    if store is None:
+        return None
+    try:
+        raw = store.load_state(name)
+        if raw is None:
+            return None
+        return decode(versioned(raw, version, f"{part} state", max_bytes))
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning("%s: the kept %s are unreadable (%s); %s", part, what, exc, instead)
+        return None
+    except Exception as exc:  # the store could not be read
+        log.warning("%s: the kept %s could not be read (%s)", part, what, type(exc).__name__)
+        return None
 
 
 def iso(value: datetime) -> str:

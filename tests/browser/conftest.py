@@ -114,7 +114,8 @@ def axe_source() -> str:
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Folders of published boards: demo, hostile, old, newer (latest.json ahead), nolatest,
+    """Folders of published boards: demo, machines (the demo with its machines' status checks,
+    SSM agents and CPU figures read), hostile, old, newer (latest.json ahead), nolatest,
     remembered (the demo after 64 minutes of memory, with two changes; hostile: three, one
     of them a script in its reason), later (remembered, four minutes on: two changes more),
     later-newer (later, its latest.json a pass ahead), big (100 environments, rows folded),
@@ -122,6 +123,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     its history.html beside its index.html."""
     root = tmp_path_factory.mktemp("site")
     publish(root / "demo", demo_board())
+    publish(root / "machines", demo_board(machines=True))
     publish(root / "remembered", remembered_demo_board())
     publish(root / "remembered-hostile", remembered_demo_board(hostile=True))
     publish(root / "later", later_board())

@@ -63,6 +63,8 @@ def open_board(open_page: OpenPage, folder: str, **context: Any) -> Page:
     [
         ("demo", DESKTOP, "light"),
         ("demo", PHONE, "dark"),
+        ("machines", DESKTOP, "dark"),  # CPU lines, host and agent checks
+        ("machines", PHONE, "light"),
         ("hostile", DESKTOP, "dark"),
         ("remembered-hostile", PHONE, "light"),
         ("old", DESKTOP, "dark"),  # the red stale banner
@@ -104,7 +106,7 @@ UNSAID = """words => {
 }"""
 
 
-@pytest.mark.parametrize("folder", ["demo", "hostile", "old", "marks", "days"])
+@pytest.mark.parametrize("folder", ["demo", "machines", "hostile", "old", "marks", "days"])
 def test_no_status_is_told_by_colour_alone(open_page: OpenPage, folder: str) -> None:
     page = open_board(open_page, folder)
     assert page.locator(".pill").count() > 10

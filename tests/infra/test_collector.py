@@ -749,12 +749,20 @@ def grants(built: Built) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("config", ["default", "full"])
-def test_only_ec2_describes_ssm_list_commands_and_xray_writes_use_a_wildcard_resource(
+def test_only_ec2_and_ssm_reads_and_xray_writes_use_a_wildcard_resource(
     request: pytest.FixtureRequest, config: str
 ) -> None:
     built: Built = request.getfixturevalue(config)
     wildcard = {action for action, resource in grants(built) if resource == "*"}
-    expected = {"ec2:DescribeAddresses", "ec2:DescribeInstances", "ssm:ListCommands"}
+    expected = {
+        "ec2:DescribeAddresses",
+        "ec2:DescribeInstances",
+        "ec2:DescribeInstanceStatus",
+        "ssm:ListCommands",
+        "ssm:DescribeInstanceInformation",
+        "cloudwatch:GetMetricData",
+        "pricing:GetProducts",
+    }
     if config == "full":
         expected |= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
     assert wildcard == expected
@@ -788,10 +796,11 @@ def test_the_role_publishes_to_the_stacks_topic_only(full: Built) -> None:
     }
 
 
-def test_ssm_is_read_for_the_deploy_trail_only(default: Built) -> None:
-    # ListCommands shows past commands' comments; SendCommand would run code on the fleet.
+def test_ssm_is_read_for_the_deploy_trail_and_the_agents_only(default: Built) -> None:
+    # ListCommands shows past commands' comments and DescribeInstanceInformation the agents'
+    # ping; SendCommand would run code on the fleet.
     ssm = {(a, r) for a, r in grants(default) if a.startswith("ssm:")}
-    assert ssm == {("ssm:ListCommands", "*")}
+    assert ssm == {("ssm:ListCommands", "*"), ("ssm:DescribeInstanceInformation", "*")}
 
 
 def test_latest_json_and_state_are_the_only_objects_the_collector_reads(default: Built) -> None:

@@ -126,19 +126,19 @@ def contracts(node: local.LocalChain) -> Contracts:
 
 
 @pytest.fixture
-def no_dns_for(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    """`no_dns_for(name, ...)`: those names fail to resolve, as on a machine with no DNS,
-    without a query ever leaving the machine (tests send nothing off loopback)."""
+def unresolvable(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A host name that fails to resolve, as on a machine with no DNS, without a query ever
+    leaving the machine (tests send nothing off loopback)."""
+    name = "nowhere.fleet.invalid"
     real = socket.getaddrinfo
-    refused: set[str] = set()
 
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host in refused:
+        if host == name:
             raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
         return real(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    return lambda *names: refused.update(names)
+    return name
 
 
 # --------------------------------------------------------------------------- child processes

@@ -25,10 +25,33 @@ def test_bench_json_has_the_promised_figures() -> None:
     assert figures["envs"] == 2
     assert figures["endpoints"] == 20
     assert figures["probes"] == 24  # ten hosts each, the broker asked three paths
-    assert figures["aws_requests"] == 4  # addresses, instances, one Route 53 page, the deploy trail
+    # addresses, instances, one Route 53 page and the deploy trail; the instances' status
+    # checks, their SSM agents, their CloudWatch figures and the price of their one type
+    by_source = figures["requests_by_source"]
+    assert {k: by_source[k] for k in ("aws", "host", "agent", "metrics", "prices")} == {
+        "aws": 4,
+        "host": 1,
+        "agent": 1,
+        "metrics": 1,
+        "prices": 1,
+    }
+    assert figures["aws_requests"] == 8
     assert figures["wall_s"] > 0 and figures["baseline_s"] > 0
     assert figures["blackholed"] == 0
     assert figures["status"] == "green"
+
+
+def test_the_aws_requests_of_a_pass_do_not_grow_with_the_fleet() -> None:
+    # Six times the environments, the same requests from every AWS-backed source (pages of
+    # 300 records, 1,000 instances, 50 agents and 125 instances' figures are far away).
+    small, large = (
+        json.loads(bench("--envs", n, "--latency-ms", "1", "--json").stdout) for n in ("2", "12")
+    )
+    aws = ("aws", "host", "agent", "metrics", "prices")
+    assert {k: small["requests_by_source"][k] for k in aws} == {
+        k: large["requests_by_source"][k] for k in aws
+    }
+    assert small["aws_requests"] == large["aws_requests"]
 
 
 def test_bench_blackhole_makes_that_share_time_out_and_says_how_the_baseline_was_had() -> None:

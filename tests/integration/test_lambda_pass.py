@@ -29,7 +29,7 @@ from fleetboard.publish import (
     LATEST,
     S3Publisher,
 )
-from fleetboard.sources.aws import make_aws_client_factory
+from fleetboard.sources.awsapi import make_aws_client_factory
 
 BUCKET = "fleetboard-board-test"
 TOKEN = "ghp_n0tAr3alT0kenButSecretAllTheSame42"
@@ -244,9 +244,9 @@ def test_metrics_go_out_as_emf_for_the_alarms(
     assert pass_doc["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Fleetboard"
     assert pass_doc["service"] == "fleetboard"
     levels = {d["Environment"]: d["EnvironmentStatus"] for d in docs if "EnvironmentStatus" in d}
-    # prod's services answer, but its paymaster deposit is below the floor: red, as its card.
-    # test-3 is parked: no metric.
-    assert levels == {"prod": [3.0], "test": [2.0], "test-2": [3.0]}
+    # prod's services answer, but its paymaster deposit is below the floor: red, as its card;
+    # slot 1's SSM agent is lost (CI cannot deploy to it): red. test-3 is parked: no metric.
+    assert levels == {"prod": [3.0], "test": [3.0], "test-2": [3.0]}
 
 
 def test_secrets_are_read_once_per_five_minutes_and_a_placeholder_is_not_configured(
@@ -277,9 +277,12 @@ def test_the_token_never_reaches_a_log_a_metric_or_an_object(
     invoke(rt, monkeypatch)
     out = capfd.readouterr()
     assert TOKEN not in out.out and TOKEN not in out.err and TOKEN not in log_stream.getvalue()
-    # The GitHub source kept its ETags; the board its memory and its wallets' balances.
+    # The GitHub source kept its ETags, the metrics and prices sources what they read; the
+    # board its memory and its wallets' balances.
     assert sorted(s3.state_puts) == [
         "state/github.json",
+        "state/metrics.json",
+        "state/prices.json",
         "state/timeline.json",
         "state/wallets.json",
     ]

@@ -221,5 +221,13 @@ def test_the_registry_names_each_kind_once_and_builds_nothing_unconfigured(
     assert len(names) == len(set(names))
     configured = fleet.loaded.inventory
     unconfigured = replace(configured, github=None, chain=None)
-    assert [s.name for s in registry.sources_for(unconfigured)] == ["aws", "http", "tls"]
+    assert [s.name for s in registry.sources_for(unconfigured)] == [
+        "aws",
+        "http",
+        "tls",
+        "host",
+        "agent",
+        "metrics",
+        "prices",
+    ]
     assert {"github", "chain"} <= {s.name for s in registry.sources_for(configured)}

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import re
 from datetime import timedelta
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from tests.boards import (
     remembered_big_board,
     remembered_demo_board,
 )
+from tests.html import card, parse
 
 from fleetboard import memory, render, snapshot
 from fleetboard.memory import Timeline
@@ -44,37 +44,6 @@ from fleetboard.publish import LocalPublisher
 from fleetboard.text import duration
 
 PAGE_BUDGET_BYTES = 200 * 1024
-
-
-class Tags(HTMLParser):
-    """Every start tag of a page with its attributes, and the text outside tags."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
-def parse(html: str) -> Tags:
-    tags = Tags()
-    tags.feed(html)
-    tags.close()
-    return tags
-
-
-def card(html: str, env: str) -> str:
-    """The HTML of one environment card."""
-    found = re.search(
-        rf'<article class="card [^"]*" id="env-{re.escape(env)}">(.*?)</article>', html, re.S
-    )
-    assert found, f"no card for {env}"
-    return found.group(1)
 
 
 def section(html: str, css_class: str) -> str:

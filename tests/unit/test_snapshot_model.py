@@ -237,7 +237,7 @@ def test_fields_are_renamed_rounded_and_nested_as_the_model_declares() -> None:
         "duration_s": 1.235,
         "aws_requests": 0,
         "probes": 0,
-        "sources": {"aws": {"ok": True, "duration_s": 0.0, "error": None}},
+        "sources": {"aws": {"ok": True, "duration_s": 0.0, "error": None, "requests": None}},
         "period_s": 300,
         "memory_from": None,
         "memory_reset": None,

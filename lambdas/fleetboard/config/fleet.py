@@ -29,6 +29,7 @@ def aws_settings(fleet: Mapping[str, Any], raw: Mapping[str, Any]) -> AwsSetting
         defaults,
         connect_timeout_s=float(raw.get("connect_timeout_s", defaults.connect_timeout_s)),
         read_timeout_s=float(raw.get("read_timeout_s", defaults.read_timeout_s)),
+        metrics_every_s=int(raw.get("metrics_every_s", defaults.metrics_every_s)),
     )
 
 

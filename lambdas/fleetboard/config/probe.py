@@ -76,6 +76,10 @@ def thresholds(raw: Mapping[str, Any], problems: Problems) -> Thresholds:
         slow_ms=float(raw.get("slow_ms", defaults.slow_ms)),
         flap_changes=int(raw.get("flap_changes", defaults.flap_changes)),
         flap_passes=int(raw.get("flap_passes", defaults.flap_passes)),
+        cpu_credits_floor=float(raw.get("cpu_credits_floor", defaults.cpu_credits_floor)),
+        memory_pct=float(raw.get("memory_pct", defaults.memory_pct)),
+        disk_pct=float(raw.get("disk_pct", defaults.disk_pct)),
+        idle_hours=float(raw.get("idle_hours", defaults.idle_hours)),
     )
     if t.flap_changes >= t.flap_passes:
         problems.add(

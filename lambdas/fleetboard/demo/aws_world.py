@@ -29,19 +29,24 @@ from __future__ import annotations
 
 import http.client
 import logging
+import math
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal, TypedDict
 from urllib.parse import urlsplit
 
 import boto3
 
-from fleetboard.demo import procs
-from fleetboard.sources.aws import DEPLOY_DOCUMENT, StaticCredentials
+from fleetboard.demo import aws_extras, procs
+from fleetboard.sources.aws import DEPLOY_DOCUMENT
+from fleetboard.sources.awsapi import StaticCredentials
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_cloudwatch.type_defs import DimensionTypeDef, MetricDatumTypeDef
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_route53 import Route53Client
     from mypy_boto3_route53.type_defs import ChangeTypeDef
@@ -90,6 +95,18 @@ class SentCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class Load:
+    """What CloudWatch holds for a running instance over the last 3 hours, one point per
+    5 minutes: CPU around `cpu` %, and the latest credits, memory and disk where given
+    (None: not published, as an instance without the CloudWatch agent)."""
+
+    cpu: float = 12.0
+    credits: float | None = None
+    memory: float | None = None
+    disk: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class EnvSpec:
     """One environment as AWS holds it: an instance, its tagged EIP and its hosts' A records."""
 
@@ -106,6 +123,11 @@ class EnvSpec:
     #: Commands sent to the instance, oldest first; a plain string is a comment sent with
     #: AWS-RunShellScript, as CI's deploy step does (see deploy_comment).
     deploys: tuple[SsmCommand | str, ...] = ()
+    #: What EC2's status checks, scheduled events and SSM say of the instance (moto keeps
+    #: none of it; demo/aws_extras.py answers it). A stopped one's agent is not online.
+    host: aws_extras.Host = field(default_factory=aws_extras.Host)
+    #: Its CloudWatch figures while running (moto keeps them; sources/metrics.py reads them).
+    load: Load = field(default_factory=Load)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,31 +175,34 @@ def start_moto_server() -> tuple[str, Callable[[], None]]:
 
     The server holds moto's process-wide state: `reset_moto` clears it between scenarios.
     """
-    from moto.server import ThreadedMotoServer  # heavy, and only the demo and tests need it
+    # Heavy, and only the demo and tests need them.
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import make_server
 
     # werkzeug logs every request at INFO to stderr unless told otherwise; keep errors only.
     werkzeug_log = logging.getLogger("werkzeug")
     if werkzeug_log.level == logging.NOTSET:
         werkzeug_log.setLevel(logging.WARNING)
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    # moto's own server, with what it does not simulate about a machine answered in front
+    # of it (demo/aws_extras.py).
+    server = make_server(
+        "127.0.0.1", 0, aws_extras.make_app(), threaded=True, request_handler=MotoRequestHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
 
     def stop() -> None:
-        wsgi = getattr(server, "_server", None)
-        if wsgi is None:  # never started: ThreadedMotoServer.stop() would wait forever
-            return
-        server.stop()
-        # ThreadedMotoServer.stop() shuts the loop down but leaves the socket listening (the
-        # kernel would go on accepting connections nobody answers): close it as well.
-        wsgi.server_close()
+        if thread.is_alive():  # shutdown() waits for a loop that never started otherwise
+            server.shutdown()
+            thread.join()
+        server.server_close()  # no socket left listening for connections nobody answers
 
     try:
-        server.start()
-        host, port = server.get_host_and_port()
+        thread.start()
     except BaseException:  # Ctrl-C while it starts: no server left listening
         stop()
         raise
-    return f"http://{host}:{port}", stop
+    return f"http://127.0.0.1:{server.server_port}", stop
 
 
 def start_moto_process() -> tuple[str, Callable[[], None]]:
@@ -196,7 +221,7 @@ def start_moto_process() -> tuple[str, Callable[[], None]]:
         port = probe.getsockname()[1]
     # Its own process group, dying with this process even if it is SIGKILLed (procs).
     child = procs.spawn(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "fleetboard.demo.aws_extras", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -289,6 +314,10 @@ def build_world(
         }
 
     extra = {tag: _allocate_eip(ec2, tag)[0] for tag in spec.extra_eip_tags}
+    aws_extras.set_hosts(endpoint_url, _hosts(spec.environments, created))
+    cloudwatch: CloudWatchClient = boto3.client("cloudwatch", **moto)
+    _publish_load(cloudwatch, spec.environments, created, datetime.now(UTC))
+    cloudwatch.close()
 
     zone_id = _create_zone(route53, spec.zone)
     records = _a_records(spec.environments, created)
@@ -313,6 +342,70 @@ def build_world(
         a_records=records,
         commands=commands,
     )
+
+
+def _hosts(
+    envs: Sequence[EnvSpec], created: Mapping[str, CreatedEnv]
+) -> dict[str, aws_extras.Host]:
+    hosts: dict[str, aws_extras.Host] = {}
+    for env in envs:
+        instance_id = created[env.name].instance_id
+        if instance_id is None:
+            continue
+        host = env.host
+        if env.stopped and host.agent is not None and host.agent.ping == "Online":
+            host = replace(host, agent=replace(host.agent, ping="ConnectionLost"))
+        hosts[instance_id] = host
+    return hosts
+
+
+#: put_metric_data takes at most 1,000 points a request.
+_POINTS_PER_PUT = 1000
+#: 3 hours of 5-minute points, the newest a minute ago (CloudWatch lags a little).
+_LOAD_STEPS = 36
+
+
+def _publish_load(
+    cloudwatch: CloudWatchClient,
+    envs: Sequence[EnvSpec],
+    created: Mapping[str, CreatedEnv],
+    now: datetime,
+) -> None:
+    points: list[MetricDatumTypeDef] = []
+    for env in envs:
+        instance_id = created[env.name].instance_id
+        if instance_id is None or env.stopped:
+            continue
+        dims: list[DimensionTypeDef] = [{"Name": "InstanceId", "Value": instance_id}]
+        for step in range(_LOAD_STEPS):
+            at = now - timedelta(minutes=1 + 5 * step)
+            # A gentle wave around the average, so the card's line has a shape.
+            cpu = max(0.0, min(100.0, env.load.cpu * (1 + 0.3 * math.sin(step / 3))))
+            points.append(_point("CPUUtilization", dims, at, round(cpu, 1)))
+        latest = now - timedelta(minutes=1)
+        if env.load.credits is not None:
+            points.append(_point("CPUCreditBalance", dims, latest, env.load.credits))
+        for metric, value in (
+            ("mem_used_percent", env.load.memory),
+            ("disk_used_percent", env.load.disk),
+        ):
+            if value is not None:
+                points.append(_point(metric, dims, latest, value))
+    by_namespace: dict[str, list[MetricDatumTypeDef]] = {}
+    for point in points:
+        namespace = "CWAgent" if point["MetricName"].endswith("_percent") else "AWS/EC2"
+        by_namespace.setdefault(namespace, []).append(point)
+    for namespace, data in by_namespace.items():
+        for start in range(0, len(data), _POINTS_PER_PUT):
+            cloudwatch.put_metric_data(
+                Namespace=namespace, MetricData=data[start : start + _POINTS_PER_PUT]
+            )
+
+
+def _point(
+    metric: str, dims: list[DimensionTypeDef], at: datetime, value: float
+) -> MetricDatumTypeDef:
+    return {"MetricName": metric, "Dimensions": dims, "Timestamp": at, "Value": value}
 
 
 def _send_commands(

@@ -45,11 +45,15 @@ from fleetboard.memory import saved
 from fleetboard.memory import wallets as wallet_memory
 from fleetboard.memory.timeline import Timeline
 from fleetboard.model import (
+    AgentFacts,
+    AgentInfo,
     AwsFacts,
     Board,
     CertFacts,
     ChainFacts,
     GithubFacts,
+    HostFacts,
+    HostStatus,
     HttpExchange,
     HttpFacts,
     ProbeError,
@@ -61,6 +65,7 @@ from fleetboard.rollups import objects as rollup_objects
 from fleetboard.rules import maintenance
 from fleetboard.rules.runway import Trail
 from fleetboard.sources import utc_now
+from fleetboard.sources.metrics import WINDOW as METRICS_WINDOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +227,7 @@ def facts_at(
     the scene's differences, observed `now - at` earlier. A source that failed in the
     survey failed then too."""
     shift = at - now
-    out = dict(seen)
+    out: dict[str, object] = dict(seen)
     replies = dict(scene.replies)
     http = seen.get("http")
     if isinstance(http, HttpFacts):
@@ -248,7 +253,49 @@ def facts_at(
     chain = seen.get("chain")
     if isinstance(chain, ChainFacts):
         out["chain"] = _chain(chain, scene, shift)
+    out.update(_machines_then(seen, at))
+    if now - at > METRICS_WINDOW:
+        # CloudWatch's figures cover their last 3 hours: older passes had none, and the
+        # source is left out of them rather than guessed.
+        out.pop("metrics", None)
     return out
+
+
+def _machines_then(seen: Mapping[str, object], at: datetime) -> dict[str, object]:
+    """The host and agent sources at `at`, from what they say now: a check impaired since
+    42 minutes ago passed before that, an agent last heard 7 hours ago was online until
+    then (EC2 and SSM say when)."""
+    out: dict[str, object] = {}
+    host = seen.get("host")
+    if isinstance(host, HostFacts):
+        statuses = {i: _status_then(s, at) for i, s in host.items.items()}
+        out["host"] = HostFacts(statuses, at, host.requests, host.complete)
+    agent = seen.get("agent")
+    if isinstance(agent, AgentFacts):
+        agents = {i: _agent_then(a, at) for i, a in agent.items.items()}
+        out["agent"] = AgentFacts(agents, at, agent.requests, agent.complete)
+    return out
+
+
+def _status_then(status: HostStatus, at: datetime) -> HostStatus:
+    failing = {c: since for c, since in status.impaired_since.items() if since <= at}
+
+    def then(check: str, now: str | None) -> str | None:
+        return "ok" if now == "impaired" and check not in failing else now
+
+    return replace(
+        status,
+        system=then("system", status.system),
+        instance=then("instance", status.instance),
+        ebs=then("ebs", status.ebs),
+        impaired_since=failing,
+    )
+
+
+def _agent_then(agent: AgentInfo, at: datetime) -> AgentInfo:
+    if agent.ping != "Online" and agent.last_ping is not None and at <= agent.last_ping:
+        return replace(agent, ping="Online", last_ping=at)
+    return agent
 
 
 def _exchange(seen: HttpExchange, reply: Reply | None, shift: timedelta) -> HttpExchange:

@@ -73,7 +73,7 @@ class DemoFleet:
 
     def context_overrides(self) -> dict[str, object]:
         """What a pass needs besides the config: the demo's DNS and dummy AWS keys."""
-        from fleetboard.sources.aws import make_aws_client_factory
+        from fleetboard.sources.awsapi import make_aws_client_factory
 
         # The simulated GitHub gets a token of its own: never the operator's real one.
         secrets = {"github_token": Secret(DEMO_GITHUB_TOKEN)}
@@ -109,8 +109,8 @@ def demo_fleet(
         # moto keeps its state per process, not per server: start from an empty account even
         # if this process ran a moto server before (the test suite does).
         reset_moto(endpoint)
-        world = build_world(scenario.world_spec(), endpoint, credentials=DEMO_CREDENTIALS)
         now = utc_now()
+        world = build_world(scenario.world_spec(now), endpoint, credentials=DEMO_CREDENTIALS)
         procs.phase("hosts")
         with contextlib.ExitStack() as parts:
             hosts = parts.enter_context(HostServer(scenario.sim_hosts(now)))

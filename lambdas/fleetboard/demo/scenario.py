@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from fleetboard.demo.aws_world import EnvSpec, World, WorldSpec, deploy_comment
+from fleetboard.demo.aws_extras import Agent, Event, Host
+from fleetboard.demo.aws_world import EnvSpec, Load, World, WorldSpec, deploy_comment
 from fleetboard.demo.hosts import CertKind, Reply, SimHost, json_reply, text_reply
 from fleetboard.inventory import Address, service_host
 
@@ -32,6 +33,12 @@ DEMO_STORY = (
     "cred-test-2's A record points at prod's EIP; the broker's issuer names slot 1; "
     "memory-test-2 reports slot 1's bucket",
     "test-3: instance stopped by the idle stop (grey, not probed)",
+    "prod: EC2 scheduled its instance's retirement for next week (amber, with the date and "
+    "what to do before it)",
+    "test (slot 1): its SSM agent lost its connection 7 hours ago, so CI cannot deploy to it "
+    "(red: a test slot exists to be deployed to)",
+    "test-2: its instance status check fails (red: the OS does not answer EC2), and a runaway "
+    "process spent its CPU credits (amber: throttled to its baseline)",
     "an EIP tagged agentkeys-broker-eip-test-4 that fleet.toml does not declare",
     # What the board remembers (demo/past.py replays it through the real rules at start).
     "history: 90 days, replayed when the demo starts, so the first board already remembers",
@@ -67,6 +74,30 @@ class DemoEnv:
     hostnames: Mapping[str, str] = field(default_factory=dict)  # known naming exceptions
     eip_in_file: str | None = None  # a stale EIP= in the env file
     deploys: tuple[str, ...] = ()  # SSM command comments, oldest first (the deploy trail)
+    #: The machine as EC2 and SSM see it: its status checks, a retirement EC2 scheduled
+    #: (days from the start), and its SSM agent's ping.
+    instance_check: str = "ok"
+    retire_in_days: int | None = None
+    agent: str = "Online"
+    #: Its CloudWatch figures: CPU around this, credits (t3: burstable), memory and disk
+    #: where the CloudWatch agent publishes them.
+    load: Load = field(default_factory=lambda: Load(cpu=9.0, credits=576.0))
+
+    def host(self, now: datetime) -> Host:
+        """What EC2's status checks and SSM say of its instance at `now`."""
+        events: tuple[Event, ...] = ()
+        if self.retire_in_days is not None:
+            at = (now + timedelta(days=self.retire_in_days)).replace(
+                hour=9, minute=0, second=0, microsecond=0
+            )
+            events = (Event("instance-retirement", at, not_after=at + timedelta(hours=2)),)
+        last_ping = None if self.agent == "Online" else now - timedelta(hours=7, minutes=12)
+        return Host(
+            instance=self.instance_check,
+            ebs="ok",
+            events=events,
+            agent=Agent(self.agent, last_ping),
+        )
 
     def hostname(self, service: str) -> str:
         if service == "broker":
@@ -89,7 +120,15 @@ def readyz(status: str, degraded: list[dict[str, str]] | None = None) -> Reply:
 
 DEMO_ENVS = (
     # Deployed main after its last commit (47 minutes ago in the demo's GitHub): current.
-    DemoEnv("prod", "broker.litentry.org", "", deploys=(deploy_comment(15_800_300_01, "main"),)),
+    DemoEnv(
+        "prod",
+        "broker.litentry.org",
+        "",
+        deploys=(deploy_comment(15_800_300_01, "main"),),
+        retire_in_days=7,  # EC2 retires its hardware next week
+        # The only one with the CloudWatch agent: its memory and disk are published.
+        load=Load(cpu=31.0, credits=412.0, memory=63.0, disk=71.0),
+    ),
     DemoEnv(
         "test",
         "test-broker.litentry.org",
@@ -111,6 +150,7 @@ DEMO_ENVS = (
         unresolved=("weixin",),
         hostnames={"mcp": "test-mcp.litentry.org"},  # slot 1's grandfathered prefix style
         eip_in_file="3.214.219.209",
+        agent="ConnectionLost",  # CI cannot deploy to it until the agent is back
         # A branch name only: whether it is behind main cannot be told, and says so.
         deploys=(
             deploy_comment(15_800_299_01, "main"),
@@ -144,6 +184,9 @@ DEMO_ENVS = (
         },
         expiring=("email",),
         records_to={"cred": "prod"},
+        instance_check="impaired",  # the OS stopped answering EC2's reachability check
+        # A runaway process spent its CPU credits: held to its baseline.
+        load=Load(cpu=96.0, credits=1.5),
         # A sha that is not main's head: a stale binary.
         deploys=(deploy_comment(15_800_201_01, "0f3c2a9b1d7e"),),
     ),
@@ -221,7 +264,7 @@ def sim_hosts(now: datetime, envs: tuple[DemoEnv, ...] = DEMO_ENVS) -> list[SimH
     return hosts
 
 
-def world_spec(envs: tuple[DemoEnv, ...] = DEMO_ENVS) -> WorldSpec:
+def world_spec(now: datetime, envs: tuple[DemoEnv, ...] = DEMO_ENVS) -> WorldSpec:
     """The AWS side: instances, tagged EIPs, and an A record for every resolvable host."""
     specs = []
     for env in envs:
@@ -236,6 +279,8 @@ def world_spec(envs: tuple[DemoEnv, ...] = DEMO_ENVS) -> WorldSpec:
                 instance_name=f"agentkeys-broker{env.suffix}",
                 records_to=records_to,
                 deploys=env.deploys,
+                host=env.host(now),
+                load=env.load,
             )
         )
     return WorldSpec(environments=tuple(specs), zone=ZONE, extra_eip_tags=UNDECLARED_TAGS)

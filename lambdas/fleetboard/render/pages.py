@@ -16,7 +16,7 @@ import jinja2
 
 from fleetboard.model import SlotBasis
 from fleetboard.publish import ASSETS
-from fleetboard.render import chain, ci, since, tables, uptime, words
+from fleetboard.render import chain, ci, machine, since, tables, uptime, words
 from fleetboard.render.formats import JsonDoc, code_spans, ms, seconds, seen, thousands, utc
 
 P = ParamSpec("P")
@@ -68,6 +68,8 @@ FILTERS: dict[str, Any] = {
     "flapping": since.flapping,
     "uptime_line": uptime.uptime_line,
     "bar_counts": uptime.bar_counts,
+    "load_text": machine.load_text,
+    "cost_text": machine.cost_text,
 }
 GLOBALS: dict[str, Any] = {
     "seen": seen,
@@ -80,6 +82,7 @@ GLOBALS: dict[str, Any] = {
     "issues_by_env": words.issues_by_env,
     "changes": since.changes,
     "bars": uptime.bars,
+    "cpu_spark": machine.cpu_spark,
     "windows": uptime.windows,
     "TIME_CLASSES": uptime.TIME_CLASSES,
     "DAY_ORDER": uptime.DAY_ORDER,

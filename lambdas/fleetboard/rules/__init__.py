@@ -24,6 +24,9 @@ from fleetboard.model import (
     EnvironmentView,
     GithubFacts,
     HttpFacts,
+    Machine,
+    Metrics,
+    MetricsFacts,
     RunView,
     SourceFailure,
     Status,
@@ -59,6 +62,7 @@ from fleetboard.rules.ci import (
     run_view,
     slot_ci,
 )
+from fleetboard.rules.cost import idle_issue, machine_cost
 from fleetboard.rules.drift import aws_drift, fleet_drift, http_drift
 from fleetboard.rules.maintenance import (
     OpenWindow,
@@ -160,6 +164,7 @@ def environment_view(
     runs: Sequence[RunView] = (),
     blind: Blindness | None = None,
     open_now: Sequence[OpenWindow] | None = None,
+    runs_read: bool = False,
 ) -> EnvironmentView:
     """One environment: its checks, drift, CI, deploy and chain identity; then its own
     issues, computed once; then its status, the worst of them (summary.env_status).
@@ -178,7 +183,7 @@ def environment_view(
         why = blind.check_reason if blind else None
         checks += http_checks(env, obs.http, t.slow_ms, why)
         checks += tls_checks(env, obs.tls, now, t.tls_amber_days, t.tls_red_days, why)
-        judging = Judging(now, t, why)
+        judging = Judging(now, t, why, machine)
         for name, rule in sorted(obs.rules.items()):
             checks += source_checks(env, name, obs.facts.get(name), rule, judging)
         if isinstance(obs.http, HttpFacts):
@@ -213,15 +218,25 @@ def environment_view(
             now=now,
         ),
         maintenance=maintenance,
+        metrics=None if lifecycle.parked else _metrics_of(machine, obs.facts.get("metrics")),
+        cost=machine_cost(lifecycle, machine, obs.facts.get("prices"), now),
     )
     issues = (
         environment_issues(view)
         + env_chain_issues(view, read=isinstance(chain, ChainFacts))
         + env_ci_issues(view, inventory, now)
+        + idle_issue(view, runs_read, inventory.thresholds.idle_hours, inventory.aws.region, now)
     )
     status = env_status(view, issues)
     issues += red_slot_issue(view, status)  # amber on a red slot: the status stays red
     return replace(view, status=status, issues=tuple(by_severity(issues)))
+
+
+def _metrics_of(machine: Machine, facts: object) -> Metrics | None:
+    """The figures of the environment's instance, when the metrics source read them."""
+    if not isinstance(facts, MetricsFacts) or machine.instance_id is None:
+        return None
+    return facts.items.get(machine.instance_id)
 
 
 def _main(inventory: Inventory) -> str:
@@ -249,7 +264,7 @@ def evaluate(
     probes_blind = next((b for b in blind if b.source == "http" and b.kind in (DNS, CONNECT)), None)
     open_now = open_at(inventory.maintenance, now)
     views = [
-        environment_view(e, inventory, obs, now, runs, probes_blind, open_now)
+        environment_view(e, inventory, obs, now, runs, probes_blind, open_now, github is not None)
         for e in inventory.environments
     ]
     drift = fleet_drift(inventory, obs.aws)

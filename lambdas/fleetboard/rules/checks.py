@@ -163,11 +163,13 @@ class _Subject:
 @dataclass(frozen=True, slots=True)
 class Judging:
     """What a source's checks rule may read besides its facts: the pass's clock, the
-    thresholds, and the collector's own cause when its probes could not see."""
+    thresholds, the collector's own cause when its probes could not see, and the machine
+    the aws source found behind the environment (its instance id, for sources keyed by it)."""
 
     now: datetime
     thresholds: Thresholds
     blind: str | None = None
+    machine: Machine | None = None
 
 
 #: A registered source's rule: (environment, its facts, judging) -> that environment's checks.

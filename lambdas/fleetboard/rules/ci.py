@@ -237,11 +237,28 @@ def env_ci_issues(view: EnvironmentView, inventory: Inventory, now: datetime) ->
 
 def red_slot_issue(view: EnvironmentView, status: Status) -> list[Issue]:
     """A run on a slot that is red for other reasons: amber, so it never changes the
-    slot's status (already red) and can be added once the status is known."""
+    slot's status (already red) and can be added once the status is known. When the slot
+    cannot be deployed to (its SSM agent is not online), every run holding it or waiting for
+    it is named: each will fail at its deploy step, whatever its change."""
     ci = view.ci
     # Parked or in maintenance: env_ci_issues already said what a run there meets.
     parked = view.lifecycle.parked or view.maintenance is not None
-    if ci is None or ci.holder is None or parked or status is not Status.RED:
+    if ci is None or parked or status is not Status.RED:
+        return []
+    blocked = next((c for c in view.checks if c.source == "agent" and c.status is Status.RED), None)
+    if blocked is not None:
+        why = blocked.reason.split(": ", 1)[-1]
+        return [
+            _issue(
+                Status.AMBER,
+                view.name,
+                "ci",
+                f"{_label(run)} {'holds' if run in ci.holders else 'waits for'} {view.name}, "
+                f"which CI cannot deploy to ({why}): it will fail at its deploy step",
+            )
+            for run in (*ci.holders, *ci.queued)
+        ]
+    if ci.holder is None:
         return []
     return [
         _issue(

@@ -316,8 +316,11 @@ def suggested_next_action(
     for failure in failures:
         if failure.blind:
             continue
+        # A denial or refused credentials are the collector's to fix; a 500, a throttle or a
+        # timeout is the far end's, and the next pass asks again.
+        fix = "Fix the collector's access" if failure.access else "The next pass asks again"
         return (
-            f"The board cannot see {failure.source}: {failure.reason}. Fix the collector's access; "
+            f"The board cannot see {failure.source}: {failure.reason}. {fix}; "
             "that part of the board shows unknown, not healthy."
         )
     for v in ranked:

@@ -8,12 +8,9 @@ Failures come back as a `SourceFailure` whose reason names the call and AWS's er
 never as an exception; the deploy trail alone is optional: when ListCommands fails, the
 other facts stand, with `AwsFacts.deploys = None` and the reason in `deploy_error`.
 
-Every answer must be AWS's own before botocore parses it (content type, and the XML root
-`<OperationResponse>` or a JSON object; then the key read is there): botocore reads an HTML
-page answered 200 as `{}`, which would be "no resources" and every environment "missing".
-Reasons pass through `text.scrub`, so no header, signature, key, URL path or query reaches
-an output; failures whose cause is the collector's own (no credentials, no DNS for the
-endpoint, no route) are marked `blind`.
+The clients, the deadline, the check that every answer is AWS's own (an HTML page read as
+"no resources" would make every environment "missing") and the failure reasons are
+sources/awsapi.py's, shared with the other sources that read AWS.
 
     clients = make_aws_client_factory(inventory.aws)  # once, at module scope
     ctx = PassContext(deadline=time.monotonic() + 20, aws_client=clients)
@@ -22,47 +19,28 @@ endpoint, no route) are marked `blind`.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast, overload
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import boto3
-import botocore.session
-from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    CredentialRetrievalError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    PartialCredentialsError,
-    ProfileNotFound,
-    ReadTimeoutError,
-    SSOError,
-    TokenRetrievalError,
-)
-from botocore.loaders import Loader, create_loader
-from botocore.parsers import ResponseParserError
-from botocore.retries.standard import RetryEventAdapter, StandardRetryConditions
-
-from fleetboard import jsonsafe
-from fleetboard.inventory import AwsSettings, Inventory
+from fleetboard.inventory import Inventory
 from fleetboard.model import AddressFacts, AwsFacts, DeployFacts, InstanceFacts, SourceFailure
 from fleetboard.sources import PassContext
-from fleetboard.sources.wire import collector_cause, evidence
-from fleetboard.text import scrub
+from fleetboard.sources.awsapi import (
+    AWS_FAILURES,
+    PassScope,
+    chunks,
+    default_factory,
+    expect,
+    failure_of,
+    instrument_client,
+    pass_scope,
+    tag,
+)
 
 if TYPE_CHECKING:
-    from botocore.client import BaseClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ec2.type_defs import AddressTypeDef, InstanceTypeDef
     from mypy_boto3_route53 import Route53Client
@@ -92,385 +70,10 @@ COMMANDS_PAGE_SIZE = 50
 #: anyway, so nothing older is ever listed.
 MAX_DEPLOY_PAGES = 4
 
-#: Attempts per request, first one included. Small on purpose: a pass runs every minute, so a
-#: request that fails three times is better reported now than retried into the deadline.
-MAX_ATTEMPTS = 3
 
-#: EC2 caps the values one filter may carry; 200 is the commonly cited figure (the API
 #: reference gives none), so more instance ids than that go in a second DescribeInstances.
 #: Only a fleet of 200+ hosts pays for it, far beyond today's handful.
 _FILTER_VALUES_LIMIT = 200
-
-#: Standard-mode backoff before retry i (1-based) is at most min(1 s * 2**(i-1), 20 s) for
-#: throttling errors (far less for others). The deadline gate assumes the worst.
-_THROTTLING_BASE_S = 1.0
-_MAX_BACKOFF_S = 20.0
-
-_MAX_REASON_CHARS = 400
-
-
-# --------------------------------------------------------------------------- credentials
-
-
-@dataclass(frozen=True, slots=True)
-class StaticCredentials:
-    """Explicit AWS keys (the demo's dummy ones); `repr` and `str` never show the secret parts."""
-
-    access_key_id: str
-    secret_access_key: str = field(repr=False)
-    session_token: str | None = field(default=None, repr=False)
-
-    def __str__(self) -> str:
-        return f"StaticCredentials(access_key_id={self.access_key_id[:4]}…)"
-
-
-# --------------------------------------------------------------------------- request accounting
-# Every HTTP attempt (first tries, retries, pagination pages) passes botocore's `before-send`
-# event, so a handler there counts what a pass really sent. The per-pass count and deadline
-# live in a context variable: the factory's clients are shared by every pass (module scope on
-# Lambda), while a pass runs in one thread, and botocore emits its events in the caller's thread.
-
-
-@dataclass(slots=True)
-class _PassScope:
-    deadline: float  # time.monotonic() value
-    requests: int = 0
-    attempts: int = 0  # attempts made by the latest request, for failure messages
-    retry_withheld: bool = False  # a retry was skipped because it could not finish in time
-    #: When a retry was withheld: the pass's time left, and the most the retry could take.
-    withheld_left_s: float = 0.0
-    withheld_need_s: float = 0.0
-    cut_short: bool = False  # the latest attempt's read timeout was cut to the deadline
-
-
-_SCOPE: ContextVar[_PassScope | None] = ContextVar("fleetboard_aws_pass", default=None)
-
-
-class _DeadlineReached(Exception):
-    """Raised from `before-send` so botocore does not start a request past the pass deadline."""
-
-
-@contextmanager
-def _pass_scope(deadline: float) -> Iterator[_PassScope]:
-    scope = _PassScope(deadline=deadline)
-    token = _SCOPE.set(scope)
-    try:
-        yield scope
-    finally:
-        _SCOPE.reset(token)
-
-
-def _sender(read_timeout_s: float) -> Callable[..., None]:
-    """The `before-send` handler of a client whose reads time out after `read_timeout_s`."""
-
-    def before_send(request: Any = None, **_: Any) -> None:
-        scope = _SCOPE.get()
-        if scope is None:  # a call outside any pass (the demo seeding moto): no deadline, no count
-            return
-        left_s = scope.deadline - time.monotonic()
-        if left_s <= 0:
-            raise _DeadlineReached
-        scope.requests += 1
-        # botocore bounds each read, never a whole answer; the least it can do is not wait on
-        # one read past the deadline (botocore >= 1.40 reads a per-request `read_timeout`).
-        context = getattr(request, "context", None)
-        if isinstance(context, dict):
-            scope.cut_short = left_s < read_timeout_s
-            context["read_timeout"] = max(0.1, min(read_timeout_s, left_s))
-
-    return before_send
-
-
-# --------------------------------------------------------------------------- foreign answers
-# botocore parses whatever comes back: an HTML page answered 200 becomes `{}`, which reads as
-# "no addresses, no instances", and every environment would show "missing". Every answer is
-# checked, before botocore parses it, to be in the service's own protocol (content type and
-# root), and the calls then check the key they read is there.
-
-
-class _ForeignAnswer(Exception):
-    """An answer that is not AWS's own; the message (no call name) is safe to show."""
-
-
-#: What an AWS call can fail with that is AWS's (or the network's) doing, not a bug here.
-_AWS_FAILURES = (ClientError, BotoCoreError, ResponseParserError, _DeadlineReached, _ForeignAnswer)
-
-
-#: The largest answer parsed. A DescribeInstances page of 1000 instances is a few MB; far
-#: beyond is not AWS's. botocore has read it into memory by then (it bounds reads, not
-#: answers), but it is neither parsed nor quoted.
-BODY_CAP_BYTES = 16 * 1024 * 1024
-
-_XML_ROOT = re.compile(rb"^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<([A-Za-z_][\w.:-]*)", re.S)
-
-
-def _check_answer(operation_model: Any = None, response_dict: Any = None, **_: Any) -> None:
-    """A `before-parse` handler: raise _ForeignAnswer unless the answer is in the service's
-    own protocol (XML rooted at `<OperationResponse>`, or a JSON object)."""
-    if operation_model is None or not isinstance(response_dict, dict):
-        return
-    status = int(response_dict.get("status_code") or 0)
-    headers = response_dict.get("headers") or {}
-    content_type = str(headers.get("content-type") or "").split(";")[0].strip().lower()
-    body = response_dict.get("body")
-    if not isinstance(body, bytes | bytearray):
-        return  # a streamed body: none of this source's calls has one
-    body = bytes(body)
-    if len(body) > BODY_CAP_BYTES:
-        raise _ForeignAnswer(
-            f"answered {status} with {len(body)} bytes, over the {BODY_CAP_BYTES} byte cap"
-        )
-    protocol = str(operation_model.service_model.protocol)
-    json_protocol = protocol == "json"
-    kind = "JSON" if json_protocol else "XML"
-    shown_type = content_type or "no content type"
-    if status >= 300:
-        # Errors are AWS's when they are XML or JSON (or empty, as some 403s are): botocore
-        # reads their codes, whatever the content type says (moto labels its XML text/html).
-        # An HTML page is a proxy's or a portal's.
-        start = body.lstrip()[:16].lower()
-        element = _XML_ROOT.match(body)
-        page = start.startswith(b"<!doctype") or (
-            element is not None and element.group(1).lower() == b"html"
-        )
-        if page or ("html" in content_type and element is None and not start.startswith(b"{")):
-            raise _ForeignAnswer(
-                f"answered {status} with {shown_type}, not AWS's {kind}: {evidence(body)}"
-            )
-        return
-    if json_protocol:
-        if "json" not in content_type:
-            raise _ForeignAnswer(
-                f"answered {status} with {shown_type}, not AWS's JSON: {evidence(body)}"
-            )
-        try:
-            doc = jsonsafe.loads(body or b"{}")
-        except ValueError:
-            raise _ForeignAnswer(
-                f"answered {status} with a body that is not JSON: {evidence(body)}"
-            ) from None
-        if not isinstance(doc, dict):
-            raise _ForeignAnswer(
-                f"answered {status} with JSON that is not an object: {evidence(body)}"
-            )
-        return
-    if "xml" not in content_type:
-        raise _ForeignAnswer(
-            f"answered {status} with {shown_type}, not AWS's XML: {evidence(body)}"
-        )
-    match = _XML_ROOT.match(body)
-    expected = f"{operation_model.name}Response"
-    root = match.group(1).decode("ascii", "replace").split(":")[-1] if match else None
-    if root != expected:
-        got = f"<{root}>" if root else "no XML element"
-        raise _ForeignAnswer(
-            f"answered {status} with XML rooted at {got}, not AWS's <{expected}>: {evidence(body)}"
-        )
-
-
-def _expect(page: Any, key: str) -> None:
-    """Raise _ForeignAnswer unless the parsed answer carries `key` (AWS always sends it)."""
-    if not isinstance(page, dict) or key not in page:
-        raise _ForeignAnswer(f"answered without {key}, which AWS always sends")
-
-
-def _retry_gate(attempt_budget_s: float, max_attempts: int) -> Callable[..., bool | None]:
-    """A `needs-retry` handler that vetoes a retry which could not finish before the deadline.
-
-    Registered ahead of botocore's own retry handler; botocore takes the first answer that is
-    not None, and False means "do not retry". Only a failure botocore would retry is vetoed
-    (and said to be, in the reason): one it would not retry anyway (a denial, a bad request)
-    owes nothing to the deadline.
-    """
-    conditions = StandardRetryConditions(max_attempts)
-
-    def gate(
-        attempts: int,
-        response: tuple[Any, dict[str, Any]] | None = None,
-        caught_exception: BaseException | None = None,
-        **rest: Any,
-    ) -> bool | None:
-        scope = _SCOPE.get()
-        if scope is None:
-            return None
-        if isinstance(caught_exception, _DeadlineReached):
-            return False  # nothing was sent, and nothing more will be
-        scope.attempts = attempts
-        failed = caught_exception is not None or (response is not None and "Error" in response[1])
-        if not failed or attempts >= max_attempts:  # botocore would not retry anyway
-            return None
-        if not _retryable(conditions, attempts, response, caught_exception, rest):
-            return None
-        need_s = min(_THROTTLING_BASE_S * 2 ** (attempts - 1), _MAX_BACKOFF_S) + attempt_budget_s
-        left_s = scope.deadline - time.monotonic()
-        if need_s > left_s:
-            scope.retry_withheld = True
-            scope.withheld_left_s, scope.withheld_need_s = max(left_s, 0.0), need_s
-            return False
-        return None
-
-    return gate
-
-
-def _retryable(
-    conditions: StandardRetryConditions,
-    attempts: int,
-    response: tuple[Any, dict[str, Any]] | None,
-    caught_exception: BaseException | None,
-    rest: dict[str, Any],
-) -> bool:
-    """Whether botocore's standard retry mode would retry this failure (transient, throttled,
-    a connection error); True when that cannot be told, as the gate assumed before."""
-    try:
-        context = RetryEventAdapter().create_retry_context(
-            attempts=attempts,
-            response=response,
-            caught_exception=caught_exception,
-            operation=rest["operation"],
-            request_dict=rest["request_dict"],
-        )
-        return bool(conditions.is_retryable(context))
-    except Exception:  # an event botocore did not emit as it does today
-        return True
-
-
-def instrument_client(client: BaseClient) -> None:
-    """Hook the per-pass request counter and deadline gate into a client (idempotent)."""
-    meta = client.meta
-    service_id = meta.service_model.service_id.hyphenize()
-    # botocore-stubs do not declare Config's option attributes; botocore sets them all.
-    config: Any = meta.config
-    attempt_budget_s = float(config.connect_timeout or 60) + float(config.read_timeout or 60)
-    max_attempts = int((config.retries or {}).get("total_max_attempts", MAX_ATTEMPTS))
-    meta.events.register_first(
-        f"before-send.{service_id}",
-        _sender(float(config.read_timeout or 60)),
-        unique_id="fleetboard-aws-pass-count",
-    )
-    meta.events.register_first(
-        f"before-parse.{service_id}", _check_answer, unique_id="fleetboard-aws-own-answer"
-    )
-    # botocore-stubs types handlers as returning None; needs-retry handlers return a delay/False.
-    gate = cast("Callable[..., None]", _retry_gate(attempt_budget_s, max_attempts))
-    meta.events.register_first(
-        f"needs-retry.{service_id}", gate, unique_id="fleetboard-aws-retry-gate"
-    )
-
-
-# --------------------------------------------------------------------------- client factory
-
-
-class AwsClientFactory:
-    """boto3 clients for one AwsSettings: one Session, one cached client per service.
-
-    Callable as `factory("ec2")`, which is what `PassContext.aws_client` expects. `requests`
-    counts every HTTP attempt its clients made since it was built, passes or not.
-    """
-
-    def __init__(
-        self,
-        settings: AwsSettings,
-        *,
-        credentials: StaticCredentials | None = None,
-        max_attempts: int = MAX_ATTEMPTS,
-    ) -> None:
-        self.settings = settings
-        # Parsing the EC2 service model costs ~0.3 s a session; every factory in the process
-        # (a bench run, a test suite) shares one read-only loader and parses it once.
-        core = botocore.session.get_session()
-        core.register_component("data_loader", _shared_loader())
-        # No explicit keys: boto3's default chain (env, profile, SSO, the Lambda role).
-        self._session = boto3.Session(
-            botocore_session=core,
-            region_name=settings.region,
-            aws_access_key_id=credentials.access_key_id if credentials else None,
-            aws_secret_access_key=credentials.secret_access_key if credentials else None,
-            aws_session_token=credentials.session_token if credentials else None,
-        )
-        # boto3 appends its own data path to the loader on every Session: keep one copy.
-        paths = _shared_loader().search_paths
-        paths[:] = list(dict.fromkeys(paths))
-        self._config = Config(
-            region_name=settings.region,
-            # botocore's 60 s defaults would eat a pass's whole deadline on one black hole.
-            connect_timeout=settings.connect_timeout_s,
-            read_timeout=settings.read_timeout_s,
-            retries={"mode": "standard", "total_max_attempts": max_attempts},
-            user_agent_extra="fleetboard",
-        )
-        self._clients: dict[str, BaseClient] = {}
-        # boto3 Sessions are not thread-safe; clients are, once built.
-        self._lock = threading.Lock()
-        self._requests = 0
-
-    @property
-    def requests(self) -> int:
-        """HTTP requests sent by this factory's clients so far, retries and pages included."""
-        with self._lock:
-            return self._requests
-
-    def _count(self, **_: Any) -> None:
-        with self._lock:
-            self._requests += 1
-
-    def close(self) -> None:
-        """Close the clients' connection pools (tests and the demo; Lambda keeps them open)."""
-        with self._lock:
-            clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            client.close()
-
-    @overload
-    def __call__(self, service: Literal["ec2"]) -> EC2Client: ...
-    @overload
-    def __call__(self, service: Literal["route53"]) -> Route53Client: ...
-    @overload
-    def __call__(self, service: Literal["ssm"]) -> SSMClient: ...
-    @overload
-    def __call__(self, service: str) -> BaseClient: ...
-
-    def __call__(self, service: str) -> Any:
-        with self._lock:
-            client = self._clients.get(service)
-            if client is None:
-                client = self._session.client(
-                    service,  # type: ignore[call-overload]  # any service name, not a Literal
-                    endpoint_url=self.settings.endpoint_url,
-                    config=self._config,
-                )
-                instrument_client(client)
-                service_id = client.meta.service_model.service_id.hyphenize()
-                client.meta.events.register(
-                    f"before-send.{service_id}",
-                    self._count,
-                    unique_id=f"fleetboard-aws-total-{id(self)}",
-                )
-                self._clients[service] = client
-            return client
-
-
-@functools.cache
-def _shared_loader() -> Loader:
-    return create_loader()
-
-
-def make_aws_client_factory(
-    settings: AwsSettings, *, credentials: StaticCredentials | None = None
-) -> AwsClientFactory:
-    """Clients for `settings` (region, endpoint, timeouts), with the default credential chain
-    unless `credentials` are given.
-
-        clients = make_aws_client_factory(inventory.aws)
-        clients("ec2").describe_addresses(...)
-        clients.requests  # 1
-    """
-    return AwsClientFactory(settings, credentials=credentials)
-
-
-@functools.lru_cache(maxsize=4)
-def _default_factory(settings: AwsSettings) -> AwsClientFactory:
-    # Only when a caller gave no ctx.aws_client: still one factory per settings, not per pass.
-    return make_aws_client_factory(settings)
 
 
 # --------------------------------------------------------------------------- the source
@@ -509,8 +112,8 @@ class AwsSource:
         answer: a body trickling in faster than one byte per read timeout can still overrun
         the deadline, and then the pass abandons the source (collect.py).
         """
-        clients: Callable[[str], Any] = ctx.aws_client or _default_factory(inventory.aws)
-        with _pass_scope(ctx.deadline) as scope:
+        clients: Callable[[str], Any] = ctx.aws_client or default_factory(inventory.aws)
+        with pass_scope(ctx.deadline) as scope:
             call = DESCRIBE_ADDRESSES
             try:
                 ec2: EC2Client = clients("ec2")
@@ -526,9 +129,8 @@ class AwsSource:
                 route53: Route53Client = clients("route53")
                 instrument_client(route53)
                 a_records = _list_a_records(route53, inventory.aws.zone_id, self._record_page_size)
-            except _AWS_FAILURES as exc:
-                reason, blind = _reason(call, exc, scope, inventory)
-                return SourceFailure(source=self.name, reason=reason, blind=blind)
+            except AWS_FAILURES as exc:
+                return failure_of(self.name, call, exc, scope, inventory)
             except Exception as exc:  # a bug here, not an AWS answer: say so, keep the pass going
                 logger.exception("aws source failed inside %s", call)
                 return SourceFailure(
@@ -551,7 +153,7 @@ class AwsSource:
         self,
         clients: Callable[[str], Any],
         known: set[str],
-        scope: _PassScope,
+        scope: PassScope,
         inventory: Inventory,
     ) -> tuple[dict[str, DeployFacts] | None, str | None]:
         """The newest deploy per known instance, or (None, why the trail was not read)."""
@@ -565,8 +167,8 @@ class AwsSource:
                 _list_deploys(ssm, known, self._command_page_size, self._max_command_pages),
                 None,
             )
-        except _AWS_FAILURES as exc:
-            return None, _reason(LIST_COMMANDS, exc, scope, inventory)[0]
+        except AWS_FAILURES as exc:
+            return None, failure_of(self.name, LIST_COMMANDS, exc, scope, inventory).reason
         except Exception as exc:  # a bug in the trail must not cost the pass its other facts
             logger.exception("aws source failed inside %s", LIST_COMMANDS)
             return None, (
@@ -581,19 +183,19 @@ def _describe_addresses(ec2: EC2Client, pattern: str) -> tuple[AddressFacts, ...
     # One call: DescribeAddresses has no paginator and returns every match. The tag filter does
     # the discovery; the exact tag value is kept so rules never take a first match (#201).
     response = ec2.describe_addresses(Filters=[{"Name": "tag:Name", "Values": [pattern]}])
-    _expect(response, "Addresses")
+    expect(response, "Addresses")
     found = [fact for a in response.get("Addresses", []) if (fact := _address(a)) is not None]
     return tuple(sorted(found, key=lambda a: (a.tag, a.public_ip)))
 
 
 def _address(address: AddressTypeDef) -> AddressFacts | None:
-    tag = _tag(address.get("Tags", []), "Name")
+    name = tag(address.get("Tags", []), "Name")
     public_ip = address.get("PublicIp")
-    if tag is None or not public_ip:
+    if name is None or not public_ip:
         return None
     return AddressFacts(
         public_ip=public_ip,
-        tag=tag,
+        tag=name,
         allocation_id=address.get("AllocationId") or None,
         # An unassociated EIP may carry "" rather than no key at all (moto does).
         instance_id=address.get("InstanceId") or None,
@@ -606,10 +208,10 @@ def _describe_instances(ec2: EC2Client, instance_ids: list[str]) -> dict[str, In
     # a filter just leaves it out.
     instances: dict[str, InstanceFacts] = {}
     paginator = ec2.get_paginator("describe_instances")
-    for chunk in _chunks(instance_ids, _FILTER_VALUES_LIMIT):
+    for chunk in chunks(instance_ids, _FILTER_VALUES_LIMIT):
         pages = paginator.paginate(Filters=[{"Name": "instance-id", "Values": chunk}])
         for page in pages:
-            _expect(page, "Reservations")
+            expect(page, "Reservations")
             for reservation in page.get("Reservations", []):
                 for instance in reservation.get("Instances", []):
                     fact = _instance(instance)
@@ -629,7 +231,7 @@ def _instance(instance: InstanceTypeDef) -> InstanceFacts | None:
         instance_type=instance.get("InstanceType", "unknown"),
         # botocore parses times into the local zone; the model keeps UTC.
         launched_at=launched.astimezone(UTC) if launched is not None else None,
-        name=_tag(instance.get("Tags", []), "Name"),
+        name=tag(instance.get("Tags", []), "Name"),
     )
 
 
@@ -640,7 +242,7 @@ def _list_a_records(
     paginator = route53.get_paginator("list_resource_record_sets")
     config: PaginatorConfigTypeDef = {"PageSize": page_size} if page_size else {}
     for page in paginator.paginate(HostedZoneId=zone_id, PaginationConfig=config):
-        _expect(page, "ResourceRecordSets")
+        expect(page, "ResourceRecordSets")
         for record_set in page.get("ResourceRecordSets", []):
             # A records only: the rules compare hosts with EIPs. Alias A records carry a target
             # name, not addresses, and are left out; so are SOA/NS (moto garbles its SOA).
@@ -672,7 +274,7 @@ def _list_deploys(
         PaginationConfig={"PageSize": page_size},
     )
     for number, page in enumerate(pages, start=1):
-        _expect(page, "Commands")
+        expect(page, "Commands")
         for command in page.get("Commands", []):
             requested = command.get("RequestedDateTime")
             if requested is None:
@@ -753,180 +355,3 @@ def normalise_record_name(name: str) -> str:
     """
     name = _OCTAL_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), name)
     return name.rstrip(".").lower()
-
-
-def _tag(tags: Iterable[Any], key: str) -> str | None:
-    for tag in tags:
-        if tag.get("Key") == key:
-            value = tag.get("Value")
-            return str(value) if value is not None else None
-    return None
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-# --------------------------------------------------------------------------- failure reasons
-
-_DENIED = frozenset(
-    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"}
-)
-_BAD_CREDENTIALS = frozenset(
-    {
-        "AuthFailure",
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "IncompleteSignature",
-        "InvalidAccessKeyId",
-        "InvalidClientTokenId",
-        "MissingAuthenticationToken",
-        "RequestExpired",
-        "SignatureDoesNotMatch",
-        "UnrecognizedClientException",
-    }
-)
-_THROTTLED = frozenset(
-    {
-        "PriorRequestNotComplete",
-        "RequestLimitExceeded",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "SlowDown",
-        "Throttling",
-        "ThrottlingException",
-        "TooManyRequestsException",
-    }
-)
-
-_NO_CREDENTIALS_FIX = (
-    "set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) or run `aws sso login`; "
-    "on Lambda, check the function's role"
-)
-
-
-def _reason(
-    call: str, exc: BaseException, scope: _PassScope, inventory: Inventory
-) -> tuple[str, bool]:
-    """One line naming the call, what went wrong (AWS's code) and, where known, the fix; and
-    whether the cause is on the collector's side (no credentials, no DNS, no route)."""
-    attempts = _attempts(scope.attempts)
-    blind = False
-    if isinstance(exc, _DeadlineReached):
-        text = f"{call} not sent: the pass deadline had passed ({scope.requests} requests made)"
-    elif isinstance(exc, _ForeignAnswer):
-        text = f"{call} {exc} — {_not_aws_hint(inventory)}"
-    elif isinstance(exc, ResponseParserError):
-        # Its message quotes the whole body: only the kind of failure is kept.
-        text = (
-            f"{call} answered with a malformed body that could not be parsed "
-            f"(ResponseParserError) — {_not_aws_hint(inventory)}"
-        )
-    elif isinstance(exc, ClientError):
-        text = _client_error_reason(call, exc, inventory)
-    elif isinstance(exc, ReadTimeoutError) and scope.cut_short:
-        text = (
-            f"{call} had no complete answer by the pass deadline {attempts} "
-            f"(ReadTimeoutError): {exc}"
-        )
-    elif isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
-        text = f"{call} timed out {attempts} ({type(exc).__name__}): {exc}"
-    elif isinstance(exc, EndpointConnectionError):
-        cause = collector_cause(exc.kwargs.get("error") or exc, "AWS's endpoint")
-        if cause is not None:
-            blind = True
-            text = f"{call} not answered {attempts}: {cause} ({_endpoint(exc, inventory)})"
-        else:
-            text = f"{call} could not connect {attempts} (EndpointConnectionError): {exc}"
-    elif isinstance(exc, NoCredentialsError | PartialCredentialsError):
-        blind = True
-        text = (
-            f"{call} not sent: no AWS credentials on this machine ({type(exc).__name__}): "
-            + _NO_CREDENTIALS_FIX
-        )
-    elif isinstance(
-        exc, SSOError | TokenRetrievalError | CredentialRetrievalError | ProfileNotFound
-    ):
-        # The profile names a way to get credentials that does not work here (an SSO
-        # session that expired, a profile that is not in ~/.aws/config).
-        blind = True
-        text = (
-            f"{call} not sent: the AWS credentials on this machine could not be loaded "
-            f"({type(exc).__name__}): {exc} — {_NO_CREDENTIALS_FIX}"
-        )
-    else:
-        text = f"{call} failed ({type(exc).__name__}): {exc}"
-    if scope.retry_withheld:
-        # The numbers say why: a call that failed at once with seconds left was still not
-        # retried when its retry (worst backoff plus the connect and read timeouts) could run
-        # past the deadline.
-        text += (
-            f"; {scope.withheld_left_s:.2f} s of the pass left and a retry may take "
-            f"{scope.withheld_need_s:.2f} s (backoff, connect and read timeouts), so not "
-            "retried: the pass deadline was too close"
-        )
-    return _one_line(text), blind
-
-
-def _not_aws_hint(inventory: Inventory) -> str:
-    url = inventory.aws.endpoint_url
-    if url:
-        return f"check that aws.endpoint_url ({scrub(url)}) in {inventory.source} is AWS's"
-    return "a proxy or captive portal answers for AWS on the collector's network"
-
-
-def _endpoint(exc: EndpointConnectionError, inventory: Inventory) -> str:
-    url = str(exc.kwargs.get("endpoint_url") or inventory.aws.endpoint_url or "")
-    return scrub(url) or "AWS's endpoint"
-
-
-def _client_error_reason(call: str, exc: ClientError, inventory: Inventory) -> str:
-    error = exc.response.get("Error", {})
-    meta = exc.response.get("ResponseMetadata", {})
-    status = meta.get("HTTPStatusCode")
-    given_code, message = error.get("Code", ""), error.get("Message", "")
-    if given_code.isdigit():
-        # botocore's code when it could not read the error body: the HTTP status, and the
-        # body as the message. moto answers a denied JSON-protocol call (ssm) with EC2's XML.
-        given_code, found = _xml_error(message)
-        message = found or message
-    # moto (and some proxies) answer 403 with an empty body: keep the status as the code.
-    code = given_code or (f"HTTP {status}" if status else "no error code")
-    message = message or "no message in the response"
-    attempts = _attempts(int(meta.get("RetryAttempts", 0)) + 1)
-    if code in _DENIED or (not given_code and status == 403):
-        return f"{call} denied ({code}): {message} — allow {call} for the collector's role"
-    if code in _BAD_CREDENTIALS:
-        return (
-            f"{call} rejected the credentials ({code}): {message} — check the profile, "
-            "role or AWS_* environment the collector runs with"
-        )
-    if code in _THROTTLED:
-        return f"{call} throttled {attempts} ({code}): {message}"
-    if code == "NoSuchHostedZone":
-        return (
-            f"{call} failed ({code}): {message} — check aws.zone_id "
-            f"({inventory.aws.zone_id!r}) in {inventory.source}"
-        )
-    return f"{call} failed {attempts} ({code}): {message}"
-
-
-_XML_CODE = re.compile(r"<Code>([^<]*)</Code>")
-_XML_MESSAGE = re.compile(r"<Message>([^<]*)</Message>")
-
-
-def _xml_error(body: str) -> tuple[str, str]:
-    """(code, message) from an XML error body; ("", "") when it is not one."""
-    code, message = _XML_CODE.search(body), _XML_MESSAGE.search(body)
-    return (code.group(1) if code else "", message.group(1) if message else "")
-
-
-def _attempts(n: int) -> str:
-    return "after 1 attempt" if n <= 1 else f"after {n} attempts"
-
-
-def _one_line(text: str) -> str:
-    """A reason as it may be shown: no header, signature, credential, URL path or query
-    (text.scrub), one line, capped."""
-    return scrub(text, limit=_MAX_REASON_CHARS)

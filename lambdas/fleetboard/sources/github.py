@@ -636,7 +636,9 @@ class GithubSource:
             except _CallFailed as failed:
                 reason = session.scrub_reason(failed.reason)
                 log.info("github: %s", reason)
-                return SourceFailure(NAME, reason, blind=failed.blind)
+                # 401, or a 403 that is no rate limit: the token's access, not GitHub's state.
+                access = failed.status in (401, 403) and not failed.rate_limited
+                return SourceFailure(NAME, reason, blind=failed.blind, access=access)
             notes = list(facts.notes) + session.header_notes
             if token is None:
                 notes.insert(

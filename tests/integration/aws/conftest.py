@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import http.client
 import json
-import re
+import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
+import botocore.retries.standard
 import pytest
-from tests.integration.fixtures.aws import moto_client
+from tests.integration.fixtures.aws import call_name, moto_client
 
 from fleetboard.demo.aws_world import (
     DEMO_CREDENTIALS,
@@ -31,7 +33,7 @@ from fleetboard.demo.aws_world import (
     set_moto_auth,
 )
 from fleetboard.inventory import Inventory
-from fleetboard.sources.aws import AwsClientFactory, StaticCredentials, make_aws_client_factory
+from fleetboard.sources.awsapi import AwsClientFactory, StaticCredentials, make_aws_client_factory
 
 
 @pytest.fixture
@@ -56,26 +58,6 @@ def moto_auth(moto_url: str) -> Iterator[None]:
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
 )
-_SERVICE_IN_AUTH = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
-_RRSET_PATH = re.compile(r"^/2013-04-01/hostedzone/[^/]+/rrset/?$")
-
-
-def _call_name(method: str, path_qs: str, headers: Message, body: bytes) -> str:
-    """'ec2:DescribeAddresses', 'route53:ListResourceRecordSets', 'ssm:ListCommands', or
-    'METHOD /path'."""
-    match = _SERVICE_IN_AUTH.search(headers.get("Authorization", ""))
-    service = match.group(1) if match else "?"
-    path = urlsplit(path_qs).path
-    target = headers.get("X-Amz-Target")  # the JSON protocol: "AmazonSSM.ListCommands"
-    if target:
-        return f"{service}:{target.rsplit('.', 1)[-1]}"
-    if method == "POST" and body:
-        action = parse_qs(body.decode("utf-8", "replace")).get("Action")
-        if action:
-            return f"{service}:{action[0]}"
-    if method == "GET" and _RRSET_PATH.match(path):
-        return "route53:ListResourceRecordSets"
-    return f"{method} {path}"
 
 
 @dataclass
@@ -203,13 +185,17 @@ def _page_commands(
     return 200, page
 
 
+def _lower(headers: Message) -> dict[str, str]:
+    return {key.lower(): value for key, value in headers.items()}
+
+
 def _handler(proxy: CountingProxy) -> type[BaseHTTPRequestHandler]:
     upstream = urlsplit(proxy.upstream)
 
     class Relay(BaseHTTPRequestHandler):
         def _relay(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            call = _call_name(self.command, self.path, self.headers, body)
+            call = call_name(self.command, self.path, _lower(self.headers), body)
             json_protocol = "X-Amz-Target" in self.headers
             if json_protocol:
                 with proxy.lock:
@@ -337,3 +323,30 @@ def black_hole() -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         sock.listen(16)
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.fixture
+def far_from_utc() -> Iterator[None]:
+    """The machine's local zone 9 hours east of UTC. botocore parses AWS's times into the
+    local zone, so a time a source did not bring back to UTC shows +09:00 (and a step worked
+    out from a wall clock rather than an instant lands 9 hours off)."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "JST-9"  # POSIX form: no zone database needed
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore waits up to 1 s, then 2 s, between attempts: these tests want the attempts
+    botocore makes, not its waiting."""
+    monkeypatch.setattr(
+        botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0
+    )

@@ -22,7 +22,8 @@ from fleetboard.inventory import (
 )
 from fleetboard.model import AwsFacts, EnvKind, SourceFailure
 from fleetboard.sources import PassContext
-from fleetboard.sources.aws import AwsClientFactory, AwsSource
+from fleetboard.sources.aws import AwsSource
+from fleetboard.sources.awsapi import AwsClientFactory
 
 ZONE = "litentry.org"
 TAG_BASE = "agentkeys-broker-eip"

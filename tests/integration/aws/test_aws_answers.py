@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,11 +23,10 @@ from tests.integration.aws.fleet import (
 )
 
 from fleetboard.demo.aws_world import DEMO_CREDENTIALS
-from fleetboard.sources.aws import (
+from fleetboard.demo.hosts import refused_port
+from fleetboard.sources.aws import DESCRIBE_ADDRESSES, LIST_COMMANDS, LIST_RECORD_SETS
+from fleetboard.sources.awsapi import (
     BODY_CAP_BYTES,
-    DESCRIBE_ADDRESSES,
-    LIST_COMMANDS,
-    LIST_RECORD_SETS,
     AwsClientFactory,
     StaticCredentials,
     make_aws_client_factory,
@@ -195,14 +193,6 @@ def test_no_credentials_on_the_machine_is_blind_and_says_what_to_do(
     assert proxy.calls == []
 
 
-@pytest.fixture
-def unresolvable(no_dns_for: Callable[..., None]) -> str:
-    """A host name the resolver does not know (as on a laptop with no DNS at all)."""
-    name = "aws-endpoint.fleet.invalid"
-    no_dns_for(name)
-    return name
-
-
 def test_an_endpoint_name_that_does_not_resolve_is_blind(
     unresolvable: str, factories: Callable[..., AwsClientFactory]
 ) -> None:
@@ -240,12 +230,8 @@ def test_no_route_to_the_endpoint_is_blind(
 
 
 def test_a_refused_connection_is_not_blind(factories: Callable[..., AwsClientFactory]) -> None:
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        inv = inventory(
-            f"http://127.0.0.1:{closed.getsockname()[1]}", ZONE_ID, [environment("prod")]
-        )
-        failure = failure_of(collect(inv, factories(inv)))
+    inv = inventory(f"http://127.0.0.1:{refused_port()}", ZONE_ID, [environment("prod")])
+    failure = failure_of(collect(inv, factories(inv)))
     assert not failure.blind
 
 

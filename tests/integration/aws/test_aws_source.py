@@ -33,13 +33,8 @@ from fleetboard import lifecycle
 from fleetboard.demo.aws_world import DEMO_CREDENTIALS, WorldSpec, build_world, deploy_comment
 from fleetboard.inventory import AwsSettings
 from fleetboard.model import Lifecycle
-from fleetboard.sources.aws import (
-    COMMANDS_PAGE_SIZE,
-    DEPLOY_DOCUMENT,
-    AwsClientFactory,
-    StaticCredentials,
-    make_aws_client_factory,
-)
+from fleetboard.sources.aws import COMMANDS_PAGE_SIZE, DEPLOY_DOCUMENT
+from fleetboard.sources.awsapi import AwsClientFactory, StaticCredentials, make_aws_client_factory
 
 # --------------------------------------------------------------------------- facts
 

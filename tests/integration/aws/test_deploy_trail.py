@@ -28,12 +28,9 @@ from tests.integration.aws.fleet import (
 from fleetboard.demo.aws_world import SsmCommand, World, WorldSpec, build_world, deploy_comment
 from fleetboard.inventory import Inventory
 from fleetboard.model import AwsFacts, DeployFacts
-from fleetboard.sources import aws as aws_source
-from fleetboard.sources.aws import (
-    AwsClientFactory,
-    AwsSource,
-    parse_deploy_comment,
-)
+from fleetboard.sources import awsapi
+from fleetboard.sources.aws import AwsSource, parse_deploy_comment
+from fleetboard.sources.awsapi import AwsClientFactory
 
 LIST_COMMANDS = "ssm:ListCommands"
 
@@ -383,7 +380,7 @@ def test_list_commands_is_not_sent_once_the_deadline_has_passed(
     sent_before = len(proxy.calls)
 
     def deadline_passes(**_: object) -> None:  # Route 53 answers, and the deadline is past
-        scope = aws_source._SCOPE.get()
+        scope = awsapi._SCOPE.get()
         assert scope is not None
         scope.deadline = time.monotonic() - 0.001
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from tests.integration.github.hostile import Answer, HostileHttp
 
 from fleetboard import config
 from fleetboard.demo.chain import LocalChain
+from fleetboard.demo.hosts import refused_port
 from fleetboard.model import ChainFacts, SourceFailure
 from fleetboard.secrets import Secret
 from fleetboard.sources import PassContext
@@ -180,23 +180,19 @@ def test_a_keyed_rpc_url_shows_its_host_and_never_its_path_query_or_userinfo(
     assert "user" not in got.reason and "apikey" not in got.reason
 
 
-def test_an_rpc_name_that_does_not_resolve_is_blind(no_dns_for: Callable[..., None]) -> None:
-    name = "rpc.heima.invalid"
-    no_dns_for(name)
-
-    got = failure(collect(f"https://{name}/v3/{KEY}"))
+def test_an_rpc_name_that_does_not_resolve_is_blind(unresolvable: str) -> None:
+    got = failure(collect(f"https://{unresolvable}/v3/{KEY}"))
 
     assert got.blind
     assert got.reason == (
-        f"the RPC at https://{name}: not answered: the collector cannot resolve the RPC's host "
-        f"(https://{name}) (no DNS on this machine?): check its network and resolver"
+        f"the RPC at https://{unresolvable}: not answered: the collector cannot resolve the "
+        f"RPC's host (https://{unresolvable}) (no DNS on this machine?): check its network and "
+        "resolver"
     )
 
 
 def test_a_refused_connection_is_not_blind() -> None:
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        got = failure(collect(f"http://127.0.0.1:{closed.getsockname()[1]}/v3/{KEY}"))
+    got = failure(collect(f"http://127.0.0.1:{refused_port()}/v3/{KEY}"))
     assert not got.blind
     assert got.reason.endswith(": connection refused")
 

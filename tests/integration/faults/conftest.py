@@ -7,7 +7,11 @@ the fake (its answers checked against GitHub's OpenAPI description; a cell also 
 and the chain is anvil with the registry and EntryPoint deployed.
 
 A cell points ONE source at a FaultServer (or a refused port, or a name that does not
-resolve) and runs a whole pass, in a thread, with a 4 s deadline: `Rig.run`.
+resolve) and runs a whole pass, in a thread, with an 8 s deadline: `Rig.run`. A source that
+is one AWS call among the others on the same endpoint (host: ec2:DescribeInstanceStatus,
+agent: ssm:DescribeInstanceInformation, metrics: cloudwatch:GetMetricData) is broken by a
+`SplitRelay` in front of moto, which sends that call alone to the FaultServer
+(`Wiring.split_call`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.faults.servers import FaultServer
+from tests.integration.faults.servers import FaultServer, SplitRelay
 from tests.integration.fixtures.chain import CHAIN_ID, Contracts
 from tests.integration.github.openapi import OpenApiCheck
 
@@ -31,8 +35,10 @@ from fleetboard import chain as evm
 from fleetboard import collect
 from fleetboard.config import DEADLINE_GRACE_S, LoadedConfig, load
 from fleetboard.demo import chain as local
+from fleetboard.demo.aws_extras import Host
 from fleetboard.demo.aws_world import (
     EnvSpec,
+    Load,
     World,
     WorldSpec,
     build_world,
@@ -44,7 +50,7 @@ from fleetboard.demo.github import GithubServer, demo_world
 from fleetboard.demo.hosts import HostServer
 from fleetboard.publish import LocalPublisher
 from fleetboard.secrets import Secret
-from fleetboard.sources.aws import StaticCredentials, make_aws_client_factory
+from fleetboard.sources.awsapi import StaticCredentials, make_aws_client_factory
 
 ZONE = "fleet.test"
 BROKER = f"broker.{ZONE}"  # served by the shared HostServer: /healthz, /readyz, issuer
@@ -53,13 +59,15 @@ FAULTY = f"faulty.{ZONE}"  # served by the TLS FaultServer: the host a cell brea
 HOSTS = (BROKER, AUDIT, FAULTY)
 
 #: The matrix's pass deadline: small, so a cell that waits for it costs little, yet beyond a
-#: connection tried twice (2 x 2 s), so a busy machine cannot turn a timeout into "deadline".
-DEADLINE_S = 6.0
+#: connection tried twice (2 x 3 s), so a busy machine cannot turn a timeout into "deadline".
+DEADLINE_S = 8.0
 #: Per-call timeouts. A loopback connect is instant, but its TLS handshake runs in Python on
-#: both ends, in this process: on a busy 2-core CI machine a 1 s budget was seen to run out
-#: (a healthy host "timed out" beside a 48 MB flood). 2 s keeps the cells honest and cheap.
-CONNECT_S = 2
-READ_S = 2
+#: both ends: on a busy 2-core CI machine a 1 s budget was seen to run out (a healthy host
+#: "timed out" beside a 48 MB flood), and 2 s once too since a pass also asks AWS for its
+#: machines' status, agents, figures and prices (five AWS sources at once against the
+#: in-process moto). 3 s keeps the cells honest and cheap.
+CONNECT_S = 3
+READ_S = 3
 #: What the thread running the pass may take beyond deadline + grace: rendering, writing,
 #: and a busy 2-core machine. An overrun fails the cell.
 SLACK_S = 3.0
@@ -72,6 +80,10 @@ HEI = 10**18
 DEPLOYER = "0x" + "d1" * 20
 PAYMASTER = "0x" + "9a" * 20
 MASTER = "0x" + "3e" * 20
+
+#: What CloudWatch holds for prod's instance (a burstable t3): every figure the card shows,
+#: each well inside its threshold, so the healthy board's metrics check is green.
+PROD_LOAD = Load(cpu=31.0, credits=412.0, memory=63.0, disk=71.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +101,9 @@ class Wiring:
     #: A region `validate` would refuse ("us-east-1\n"), put in after loading: what the
     #: source does with a config that slipped through (it once quoted the signed headers).
     region: str | None = None
+    #: The one AWS call ("ec2:DescribeInstanceStatus") the rig's SplitRelay sends to the
+    #: plain FaultServer, every other call going on to moto; aws_url is then the relay's.
+    split_call: str | None = None
 
 
 @dataclass
@@ -115,8 +130,9 @@ class Rig:
     github: GithubServer
     openapi: OpenApiCheck
     rpc_url: str
-    plain: FaultServer  # stands in for AWS, GitHub or the RPC
+    plain: FaultServer  # stands in for AWS, GitHub or the RPC, or for one AWS call
     tls: FaultServer  # stands in for faulty.fleet.test
+    relay: SplitRelay  # in front of moto: sends Wiring.split_call to `plain`
     ca_bundle: Path
     workdir: Path
     contracts: Contracts
@@ -206,6 +222,7 @@ class Rig:
         that is still running then fails the test (and is left to the fault servers'
         hang-up, which the caller does next)."""
         loaded = self.load(wiring)
+        self.relay.split(wiring.split_call, self.plain.address)
         if wiring.region is not None:
             aws = replace(loaded.inventory.aws, region=wiring.region)
             loaded = replace(loaded, inventory=replace(loaded.inventory, aws=aws))
@@ -267,6 +284,7 @@ class Rig:
         """Let go of every client a cell left waiting (its abandoned source thread ends)."""
         self.plain.hang_up()
         self.tls.hang_up()
+        self.relay.hang_up()
         self.released.set()
         self.released = threading.Event()
 
@@ -286,6 +304,12 @@ def fault_servers() -> Iterator[tuple[FaultServer, FaultServer]]:
         yield plain, tls
 
 
+@pytest.fixture(scope="session")
+def split_relay(moto_server: str) -> Iterator[SplitRelay]:
+    with SplitRelay(moto_server) as relay:
+        yield relay
+
+
 @pytest.fixture(scope="module")
 def rig(
     moto_server: str,
@@ -295,11 +319,14 @@ def rig(
     node: local.LocalChain,
     contracts: Contracts,
     fault_servers: tuple[FaultServer, FaultServer],
+    split_relay: SplitRelay,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Rig]:
     plain, tls = fault_servers
     workdir = tmp_path_factory.mktemp("faults")
-    # AWS: one running environment, its tagged EIP, the hosts' A records, one deploy of main.
+    # AWS: one running environment, its tagged EIP, the hosts' A records, one deploy of main;
+    # its instance passes EC2's three status checks, nothing scheduled, its SSM agent online,
+    # and CloudWatch holds its last 3 hours of CPU, its credits, memory and disk.
     reset_moto(moto_server)
     world = build_world(
         WorldSpec(
@@ -310,6 +337,8 @@ def rig(
                     hosts=HOSTS,
                     instance_name="agentkeys-broker",
                     deploys=(deploy_comment(15_800_300_01, "main"),),
+                    host=Host(system="ok", instance="ok", ebs="ok"),
+                    load=PROD_LOAD,
                 ),
             ),
             zone=ZONE,
@@ -339,12 +368,15 @@ def rig(
         rpc_url=node.url,
         plain=plain,
         tls=tls,
+        relay=split_relay,
         ca_bundle=ca_bundle,
         workdir=workdir,
         contracts=contracts,
     )
     plain.hang_up()
     tls.hang_up()
+    split_relay.split(None)
+    split_relay.hang_up()
     # Whatever a pass abandoned has had its EOF: it must end, and not write anywhere later.
     leftovers = [t for t in threading.enumerate() if t.name.startswith(("source", "fault-matrix"))]
     for thread in leftovers:

@@ -1,4 +1,5 @@
-"""One small misbehaving server for the fault matrix, on 127.0.0.1, plain or TLS.
+"""The fault matrix's servers, on 127.0.0.1: a small misbehaving server, plain or TLS, and a
+relay that breaks one AWS call of many.
 
 A `FaultServer` answers every request the way its current `Behaviour` says: a whole answer
 (any status, headers and body), an answer quoting the request back (`echo`), silence, a
@@ -11,6 +12,10 @@ client a previous cell left waiting gets its EOF and its thread ends.
 The TLS flavour serves a certificate from its own trustme CA for the names it is given; a
 behaviour can ask for a certificate issued to another name, or for one buried in a chain
 too long for any client to accept.
+
+A `SplitRelay` stands in front of the moto server and sends the requests of ONE AWS call to
+a FaultServer, relaying every other request to moto: one source's call breaks while every
+other AWS call of the pass is answered by the healthy world.
 """
 
 from __future__ import annotations
@@ -20,16 +25,20 @@ import contextlib
 import itertools
 import json
 import re
+import socket
+import socketserver
 import ssl
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Self
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
 import trustme
+from tests.integration.fixtures.aws import call_name as aws_call_name
 
 from fleetboard.demo.serving import Served
 
@@ -343,3 +352,200 @@ def refused_address() -> str:
     from fleetboard.demo.hosts import refused_port
 
     return f"{LOOPBACK}:{refused_port()}"
+
+
+# --------------------------------------------------------------------------- the split relay
+
+#: The relay's own patience with either end: far beyond any cell, short of forever.
+_RELAY_TIMEOUT_S = 60.0
+
+
+def call_name(head: bytes, body: bytes) -> str:
+    """The call a raw request makes (fixtures/aws.py `call_name`, which the aws tests'
+    counting proxy uses too): 'cloudwatch:GetMetricData', 'METHOD /path'."""
+    first, *lines = head.decode("latin-1").split("\r\n")
+    method, _, rest = first.partition(" ")
+    headers: dict[str, str] = {}
+    for line in lines:
+        key, _, value = line.partition(":")
+        headers[key.strip().lower()] = value.strip()
+    return aws_call_name(method, rest.partition(" ")[0], headers, body)
+
+
+def _with_close(head: bytes) -> bytes:
+    """`head` with its Connection header replaced by "Connection: close": one request per
+    connection, so a client never sends a second call on a connection routed for the first
+    (and an upstream that answers with a length ends its connection after it)."""
+    first, *lines = head.split(b"\r\n")
+    kept = [line for line in lines if line.partition(b":")[0].strip().lower() != b"connection"]
+    return b"\r\n".join([first, *kept, b"Connection: close"])
+
+
+def _content_length(head: bytes) -> int | None:
+    for line in head.split(b"\r\n")[1:]:
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == b"content-length":
+            return int(value.strip() or b"0")
+    return None
+
+
+class _RelayServer(socketserver.ThreadingTCPServer):
+    daemon_threads = False  # joined by server_close(): no exchange outlives the relay
+    request_queue_size = 64  # every source of a pass connects at once
+
+
+class SplitRelay(Served):
+    """An HTTP relay on 127.0.0.1 in front of `upstream` (the moto server) that sends every
+    request of one AWS call to another address (a FaultServer) and relays the rest. Each
+    request is read whole and named by `call_name`; the answer comes back as the upstream
+    sends it, byte for byte and at its pace (a trickle stays a trickle, a flood a flood),
+    but for its Connection header: one request per client connection. Thread-safe.
+
+    Not split: a refused connection and a name that does not resolve. Both happen before a
+    client says which call it makes (its connect, its lookup of the endpoint's name), so a
+    relay that has accepted the connection cannot show them to one call: what it could show
+    instead (a reset connection, a proxy's 502) is another fault under a borrowed name.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        parts = urlsplit(upstream)
+        self._upstream = (parts.hostname or LOOPBACK, parts.port or 80)
+        self._split: tuple[str, tuple[str, int]] | None = None
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._server: socketserver.ThreadingTCPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+        #: (call, "split" or "relayed") of every request since the last `split()`.
+        self.routed: list[tuple[str, str]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def split(self, call: str | None, to: str | None = None) -> None:
+        """From now on send the requests of `call` to `to` ("host:port"); None: relay all.
+        Forgets what was routed so far."""
+        target = None
+        if call is not None:
+            if to is None:
+                raise ValueError("a split call needs an address to go to")
+            host, _, port = to.rpartition(":")
+            target = (call, (host, int(port)))
+        with self._lock:
+            self._split = target
+            self.routed = []
+
+    def calls(self, where: str) -> list[str]:
+        """The calls routed `where` ("split" or "relayed") since the last `split()`."""
+        with self._lock:
+            return [call for call, went in self.routed if went == where]
+
+    def hang_up(self) -> None:
+        """End every relayed exchange (both ends see EOF): a client a cell left waiting on a
+        silent or trickling call gets its answer's end, and its thread ends."""
+        with self._lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def start(self) -> Self:
+        relay = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                relay._serve(self.request)
+
+        server = _RelayServer((LOOPBACK, 0), Handler)
+        self._server = server
+        self.port = server.server_address[1]
+        self._thread = threading.Thread(target=server.serve_forever, name="split-relay")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self.hang_up()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    # -------------------------------------------------------------------- one exchange
+
+    def _serve(self, client: socket.socket) -> None:
+        client.settimeout(_RELAY_TIMEOUT_S)
+        with self._tracked(client, close=False):  # socketserver closes it after the answer
+            try:
+                request = self._read_request(client)
+                if request is None:
+                    return
+                head, body = request
+                call = call_name(head, body)
+                with self._lock:
+                    split = self._split
+                    went = "split" if split is not None and split[0] == call else "relayed"
+                    self.routed.append((call, went))
+                address = split[1] if split is not None and went == "split" else self._upstream
+                upstream = socket.create_connection(address, timeout=_RELAY_TIMEOUT_S)
+                with self._tracked(upstream):
+                    upstream.sendall(_with_close(head) + b"\r\n\r\n" + body)
+                    self._pass_answer(upstream, client)
+            except OSError:
+                pass  # either end went away, or was hung up on: nothing left to pass on
+
+    @staticmethod
+    def _read_request(client: socket.socket) -> tuple[bytes, bytes] | None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = client.recv(_CHUNK)
+            if not chunk:
+                return None
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = _content_length(head) or 0
+        while len(body) < length:
+            chunk = client.recv(_CHUNK)
+            if not chunk:
+                return None
+            body += chunk
+        return head, body[:length]
+
+    @staticmethod
+    def _pass_answer(upstream: socket.socket, client: socket.socket) -> None:
+        """The upstream's answer to the client as it comes: its head (Connection: close),
+        then its body, each byte sent on as soon as it arrives, up to its length (or to
+        the upstream's EOF when it gives none)."""
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = upstream.recv(_CHUNK)
+            if not chunk:
+                client.sendall(data)  # whatever came, then EOF: as the upstream left it
+                return
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = _content_length(head)
+        left = None if length is None else length - len(body)
+        client.sendall(_with_close(head) + b"\r\n\r\n" + body)
+        while left is None or left > 0:
+            chunk = upstream.recv(_CHUNK if left is None else min(_CHUNK, left))
+            if not chunk:
+                return
+            client.sendall(chunk)
+            if left is not None:
+                left -= len(chunk)
+
+    @contextlib.contextmanager
+    def _tracked(self, sock: socket.socket, *, close: bool = True) -> Iterator[None]:
+        """`sock` is one `hang_up` shuts down while the block runs; closed after it."""
+        with self._lock:
+            self._open.add(sock)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._open.discard(sock)
+            if close:
+                sock.close()

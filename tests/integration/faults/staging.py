@@ -2,16 +2,25 @@
 fault servers up for one cell.
 
 A fault that is an answer of the service is spelled in the service's own protocol: EC2's
-XML errors, GitHub's JSON and rate-limit headers, JSON-RPC; a fault below HTTP (refused,
-silent, DNS, and the TLS layer's) is a port, a name or a FaultServer mode.
+XML errors, SSM's and CloudWatch's JSON errors, GitHub's JSON and rate-limit headers,
+JSON-RPC; a fault below HTTP (refused, silent, DNS, and the TLS layer's) is a port, a name
+or a FaultServer mode.
+
+The host, agent and metrics sources are one AWS call each on the endpoint every AWS source
+shares: their cells split that call off to the fault server (`SPLIT_CALLS`) and answer it
+as EC2 (XML), SSM or CloudWatch (JSON) would. They have no "refused" or "dns" cell: those
+faults break an endpoint before any call is named (servers.SplitRelay says why); the aws
+cells break every call at once, and there the host, agent and metrics checks are asserted
+unknown too.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 
-from tests.integration.faults.conftest import Rig, Wiring
+from tests.integration.faults.conftest import FAULTY, Rig, Wiring
 from tests.integration.faults.servers import (
     SILENT,
     Behaviour,
@@ -32,6 +41,18 @@ HTML_PAGE = (
 EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
 XML = "text/xml;charset=UTF-8"
 JSON = "application/json; charset=utf-8"
+AMZ_JSON = "application/x-amz-json-1.1"  # SSM's JSON protocol
+AMZ_JSON_1_0 = "application/x-amz-json-1.0"  # CloudWatch's JSON protocol
+AMZ_REQUEST_ID = ("x-amzn-RequestId", "5b8f4e1c-0d6a-4a8e-9a31-2f7cEXAMPLE")
+
+#: The sources that are one AWS call each, and that call (as IAM spells it).
+SPLIT_CALLS = {
+    "host": "ec2:DescribeInstanceStatus",
+    "agent": "ssm:DescribeInstanceInformation",
+    "metrics": "cloudwatch:GetMetricData",
+}
+DESCRIBE_STATUS, DESCRIBE_INFORMATION = SPLIT_CALLS["host"], SPLIT_CALLS["agent"]
+GET_METRIC_DATA = SPLIT_CALLS["metrics"]
 
 
 def _aws_error(code: str, message: str) -> str:
@@ -40,6 +61,24 @@ def _aws_error(code: str, message: str) -> str:
         f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error>"
         "</Errors><RequestID>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestID></Response>"
     )
+
+
+def _ssm_error(code: str, message: str) -> str:
+    """An error as SSM's JSON protocol spells it (the SSM model names its message Message)."""
+    return json.dumps({"__type": code, "Message": message})
+
+
+def _cloudwatch_error(
+    status: int, shape: str, query_code: str, fault: str, message: str, *, key: str = "message"
+) -> Behaviour:
+    """An error as CloudWatch's JSON protocol spells it. CloudWatch was a query-protocol
+    service (awsQueryCompatible in its model): its JSON errors carry the error's shape in
+    `__type` and the query-era code in `x-amzn-query-error` ("<code>;<Sender|Receiver>"),
+    which botocore reads as the error's code. Its model spells the message `message` on
+    most errors and `Message` on InternalServiceFault."""
+    body = json.dumps({"__type": shape, key: message})
+    query_error = ("x-amzn-query-error", f"{query_code};{fault}")
+    return answer(status, body, AMZ_JSON_1_0, query_error, AMZ_REQUEST_ID)
 
 
 def _rate_headers(remaining: int) -> tuple[tuple[str, str], ...]:
@@ -53,7 +92,8 @@ def _rate_headers(remaining: int) -> tuple[tuple[str, str], ...]:
     )
 
 
-#: The far end's answer per (source, fault), for faults that are an answer of the service.
+#: The far end's answer per (whose, fault), for faults that are an answer: whose is a source
+#: (aws, github, chain), one AWS call the relay splits off, or the web host FAULTY.
 ANSWERS: dict[tuple[str, str], Behaviour] = {
     ("aws", "trickle"): trickle(
         f'<?xml version="1.0" encoding="UTF-8"?><Describe xmlns="{EC2_NS}">', XML
@@ -113,14 +153,108 @@ ANSWERS: dict[tuple[str, str], Behaviour] = {
         JSON,
         ("Retry-After", "1"),
     ),
+    # ec2:DescribeInstanceStatus alone (the host source), in EC2's XML.
+    (DESCRIBE_STATUS, "trickle"): trickle(
+        f'<?xml version="1.0" encoding="UTF-8"?><DescribeInstanceStatusResponse xmlns="{EC2_NS}">',
+        XML,
+    ),
+    (DESCRIBE_STATUS, "500"): answer(
+        500, _aws_error("InternalError", "An internal error has occurred"), XML
+    ),
+    (DESCRIBE_STATUS, "wrong-content"): answer(200, HTML_PAGE, "text/html"),
+    # EC2's answer, well-formed, to another call: a cache or proxy that mixed two up.
+    (DESCRIBE_STATUS, "wrong-shape"): answer(
+        200,
+        f'<?xml version="1.0" encoding="UTF-8"?><DescribeAddressesResponse xmlns="{EC2_NS}">'
+        "<requestId>x</requestId><addressesSet/></DescribeAddressesResponse>",
+        XML,
+    ),
+    # The right answer, cut off mid-item.
+    (DESCRIBE_STATUS, "malformed"): answer(
+        200,
+        f'<?xml version="1.0" encoding="UTF-8"?><DescribeInstanceStatusResponse xmlns="{EC2_NS}">'
+        "<requestId>x</requestId><instanceStatusSet><item><instanceId>i-0abc",
+        XML,
+    ),
+    # 24 MB: past the 16 MB the aws sources parse, and half the aws cell's, since every
+    # byte crosses the relay too.
+    (DESCRIBE_STATUS, "oversized"): flood(
+        XML,
+        24 << 20,
+        f'<?xml version="1.0"?><DescribeInstanceStatusResponse xmlns="{EC2_NS}">'.encode(),
+    ),
+    # EC2's own throttling: RequestLimitExceeded, answered 503.
+    (DESCRIBE_STATUS, "throttled"): answer(
+        503, _aws_error("RequestLimitExceeded", "Request limit exceeded."), XML
+    ),
+    # ssm:DescribeInstanceInformation alone (the agent source), in SSM's JSON.
+    (DESCRIBE_INFORMATION, "trickle"): trickle(
+        '{"InstanceInformationList": [{"InstanceId": "i-0', AMZ_JSON
+    ),
+    (DESCRIBE_INFORMATION, "500"): answer(
+        500,
+        _ssm_error("InternalServerError", "An error occurred on the server side."),
+        AMZ_JSON,
+        AMZ_REQUEST_ID,
+    ),
+    (DESCRIBE_INFORMATION, "wrong-content"): answer(200, HTML_PAGE, "text/html"),
+    # SSM's answer, well-formed, to another call (ListCommands').
+    (DESCRIBE_INFORMATION, "wrong-shape"): answer(
+        200, '{"Commands": []}', AMZ_JSON, AMZ_REQUEST_ID
+    ),
+    (DESCRIBE_INFORMATION, "malformed"): answer(
+        200,
+        '{"InstanceInformationList": [{"InstanceId": "i-0abc", "PingStatus": "Onl',
+        AMZ_JSON,
+        AMZ_REQUEST_ID,
+    ),
+    (DESCRIBE_INFORMATION, "oversized"): flood(
+        AMZ_JSON, 24 << 20, b'{"InstanceInformationList": [], "x": "'
+    ),
+    (DESCRIBE_INFORMATION, "throttled"): answer(
+        400, _ssm_error("ThrottlingException", "Rate exceeded"), AMZ_JSON, AMZ_REQUEST_ID
+    ),
+    # cloudwatch:GetMetricData alone (the metrics source), in CloudWatch's JSON (botocore
+    # speaks JSON 1.0 to it: X-Amz-Target GraniteServiceVersion20100801.GetMetricData).
+    (GET_METRIC_DATA, "trickle"): trickle(
+        '{"MetricDataResults": [{"Id": "cpu0", "Label": "CPUUtilization", "Values": [', AMZ_JSON_1_0
+    ),
+    # InternalServiceFault: the model's 500 (query code InternalServiceError).
+    (GET_METRIC_DATA, "500"): _cloudwatch_error(
+        500,
+        "com.amazonaws.cloudwatch#InternalServiceFault",
+        "InternalServiceError",
+        "Receiver",
+        "Request processing has failed due to some unknown error, exception or failure.",
+        key="Message",
+    ),
+    (GET_METRIC_DATA, "wrong-content"): answer(200, HTML_PAGE, "text/html"),
+    # CloudWatch's answer, well-formed, to another call (ListMetrics').
+    (GET_METRIC_DATA, "wrong-shape"): answer(200, '{"Metrics": []}', AMZ_JSON_1_0, AMZ_REQUEST_ID),
+    # The right answer, cut off mid-figure.
+    (GET_METRIC_DATA, "malformed"): answer(
+        200,
+        '{"MetricDataResults": [{"Id": "cpu0", "Label": "CPUUtilization", "Values": [31.',
+        AMZ_JSON_1_0,
+        AMZ_REQUEST_ID,
+    ),
+    (GET_METRIC_DATA, "oversized"): flood(
+        AMZ_JSON_1_0, 24 << 20, b'{"MetricDataResults": [], "x": "'
+    ),
+    # CloudWatch's throttling: the query-era code Throttling ("Rate exceeded", 400), sent in
+    # x-amzn-query-error. botocore's CloudWatch model declares no throttling error (its
+    # GetMetricData lists only InvalidNextToken), so the JSON type is the generic one.
+    (GET_METRIC_DATA, "throttled"): _cloudwatch_error(
+        400, "ThrottlingException", "Throttling", "Sender", "Rate exceeded"
+    ),
     # The host faulty.fleet.test, over TLS with a good certificate unless said otherwise.
-    ("host", "trickle"): trickle('{"ok": true}', JSON),
-    ("host", "500"): answer(500, "internal error", "text/plain"),
-    ("host", "wrong-content"): answer(200, HTML_PAGE, "text/html"),
-    ("host", "wrong-shape"): answer(200, '[{"ok": true}]', JSON),  # an array is no health
-    ("host", "malformed"): answer(200, '{"ok": tru', JSON),
-    ("host", "oversized"): flood(JSON, 8 << 20, b'{"ok": true, "pad": "'),
-    ("host", "throttled"): answer(429, "Too Many Requests", "text/plain", ("Retry-After", "30")),
+    (FAULTY, "trickle"): trickle('{"ok": true}', JSON),
+    (FAULTY, "500"): answer(500, "internal error", "text/plain"),
+    (FAULTY, "wrong-content"): answer(200, HTML_PAGE, "text/html"),
+    (FAULTY, "wrong-shape"): answer(200, '[{"ok": true}]', JSON),  # an array is no health
+    (FAULTY, "malformed"): answer(200, '{"ok": tru', JSON),
+    (FAULTY, "oversized"): flood(JSON, 8 << 20, b'{"ok": true, "pad": "'),
+    (FAULTY, "throttled"): answer(429, "Too Many Requests", "text/plain", ("Retry-After", "30")),
 }
 
 #: Names that cannot resolve anywhere (RFC 6761), for the sources that resolve themselves.
@@ -153,7 +287,7 @@ def host_fault(fault: str, tls: FaultServer, healthy_address: str) -> str | None
         return refused_address()
     if fault in ("dns", "dns-hang"):
         return None  # resolved, and not in the zone (or never answered)
-    tls.behave(SILENT if fault == "silent" else ANSWERS[("host", fault)])
+    tls.behave(SILENT if fault == "silent" else ANSWERS[(FAULTY, fault)])
     return healthy_address
 
 
@@ -183,6 +317,10 @@ def stage(rig: Rig, source: str, fault: str) -> Wiring:
     wiring = rig.healthy()
     rig.tls.behave(HEALTHY_HOST)
     rig.plain.behave(Behaviour())
+    if source in SPLIT_CALLS:
+        call = SPLIT_CALLS[source]
+        rig.plain.behave(SILENT if fault == "silent" else ANSWERS[(call, fault)])
+        return replace(wiring, aws_url=rig.relay.url, split_call=call)
     if source in ("aws", "github", "chain"):
         url = service_fault(source, fault, rig.plain)
         if source == "aws":

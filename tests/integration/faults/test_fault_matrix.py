@@ -1,7 +1,7 @@
 """The fault matrix: every source x every way its far end can fail -> the board it must give.
 
 Each cell breaks ONE thing of a small healthy fleet (see conftest.py) and runs a whole pass
-with a 4 s deadline in a thread joined at deadline + grace + slack. Then:
+with an 8 s deadline in a thread joined at deadline + grace + slack. Then:
 
   (a) the pass returned in time (an overrun fails the cell; nothing here sleeps),
   (b) the broken part says what the table says, with a reason naming the fault,
@@ -9,9 +9,16 @@ with a 4 s deadline in a thread joined at deadline + grace + slack. Then:
   (d) a board was published: latest.json, its history copy and index.html, of one pass.
 
 For aws, github and chain the broken part is the source's own: unknown, never green, never
-"missing", never red for the fleet. For http and tls the broken thing is one of the fleet's
-hosts (faulty.fleet.test): its failure is the fleet's, red as the rules say, while the tls
-check of a host never reached says "not observed" (unknown) and leaves the red to http.
+"missing", never red for the fleet. host, agent and metrics are one AWS call each: their
+cells break that call alone while every other AWS call reaches moto (conftest's SplitRelay),
+and their check of the environment is unknown (for metrics, the card's figures are gone
+too). The aws cells break every call at once, so there the host and agent checks are
+unknown too, and the metrics check, which has no instances to ask about; a refused or
+unresolvable endpoint is theirs only there (staging.py says why they have no such cell).
+
+For http and tls the broken thing is one of the fleet's hosts (faulty.fleet.test): its
+failure is the fleet's, red as the rules say, while the tls check of a host never reached
+says "not observed" (unknown) and leaves the red to http.
 """
 
 from __future__ import annotations
@@ -22,25 +29,38 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.faults.conftest import FAULTY, Outcome, Rig, statuses
+from tests.integration.faults.conftest import FAULTY, PROD_LOAD, Outcome, Rig, statuses
 from tests.integration.faults.servers import Behaviour
-from tests.integration.faults.staging import HEALTHY_HOST, stage
+from tests.integration.faults.staging import HEALTHY_HOST, SPLIT_CALLS, stage
 
 from fleetboard.publish import INDEX, LATEST
 
 GREEN, AMBER, RED, UNKNOWN = "green", "amber", "red", "unknown"
+#: Every part of the board a cell compares with the healthy pass's.
+PARTS = ("aws", "http", "tls", "host", "agent", "metrics", "github", "chain")
+#: The sources whose far end is a service, and whose own part is unknown when it fails.
+SERVICES = ("aws", "host", "agent", "metrics", "github", "chain")
+#: The sources that read the machine the aws source found, on the endpoint it uses.
+MACHINE_SOURCES = tuple(SPLIT_CALLS)
+#: How many of the newest CPU figures a metrics part compares. The rig's world publishes 36
+#: (3 h of 5-minute points) once; as the clock moves on, the oldest leave the window read,
+#: one every 5 minutes, while the newest 30 stay in it for 25 minutes or more: far longer
+#: than the matrix takes, however slowly its cells run.
+CPU_FIGURES_COMPARED = 30
 
 # ------------------------------------------------------------------ what each cell must show
 #
 # Reasons are case-insensitive regular expressions searched for in the part's reason.
 TIMEOUT = r"timed? ?out|timeout|no (complete )?answer (in time|within \d)"
 REFUSED = r"refused|could not connect"
-HTTP_500 = r"\b500\b|InternalError"  # AWS names its 500s by code
+#: AWS names its 500s by code: EC2's InternalError, SSM's InternalServerError, CloudWatch's
+#: InternalServiceError.
+HTTP_500 = r"\b500\b|Internal(Server|Service)?Error"
 WRONG = r"wrong content|not an? (\w+ )*answer|unexpected content|text/html|html"
 #: JSON or XML, of the service's content type, that is not an answer to what was asked.
 WRONG_SHAPE = (
     r"wrong|unexpected|shape|not an? (\w+ )*answer|not AWS's|unlike GitHub's|must contain"
-    r"|malformed answer: \d+ results? for \d+ requests"
+    r"|malformed answer: \d+ results? for \d+ requests|answered without \w+"
 )
 MALFORMED = (
     r"malformed|not valid|invalid|not (JSON|XML)|could not (be )?(parsed|read)|unreadable|truncated"
@@ -68,18 +88,48 @@ def cell(source: str, fault: str, want: Want, *, xfail: str | None = None) -> An
     return pytest.param(source, fault, want, id=f"{source}-{fault}", marks=marks)
 
 
+#: A fault of a service's far end (aws, github, chain; or one AWS call, for host and agent)
+#: -> what the reason must name: the service's own part is unknown, whatever the fault.
+SERVICE_FAULTS = {
+    "refused": REFUSED,
+    "silent": TIMEOUT,
+    "trickle": TIMEOUT,
+    "500": HTTP_500,
+    "wrong-content": WRONG,
+    "wrong-shape": WRONG_SHAPE,
+    "malformed": MALFORMED,
+    "oversized": TOO_LARGE,
+    "throttled": THROTTLED,
+    "dns": DNS,
+}
+
+
+def service_cells(source: str) -> list[Any]:
+    """A cell of `source` for each of SERVICE_FAULTS."""
+    return [cell(source, fault, Want(UNKNOWN, reason)) for fault, reason in SERVICE_FAULTS.items()]
+
+
+#: Faults of a whole endpoint, before any call is named: not a split call's (staging.py).
+ENDPOINT_FAULTS = ("refused", "dns")
+
+
+def split_cells(source: str) -> list[Any]:
+    """A cell of `source`, one AWS call split off from the rest, for each fault of a call."""
+    return [
+        cell(source, fault, Want(UNKNOWN, reason))
+        for fault, reason in SERVICE_FAULTS.items()
+        if fault not in ENDPOINT_FAULTS
+    ]
+
+
 MATRIX = [
     # ---- aws: its part is the machine (lifecycle, instance, EIP, drift, deploy trail)
-    cell("aws", "refused", Want(UNKNOWN, REFUSED)),
-    cell("aws", "silent", Want(UNKNOWN, TIMEOUT)),
-    cell("aws", "trickle", Want(UNKNOWN, TIMEOUT)),
-    cell("aws", "500", Want(UNKNOWN, HTTP_500)),
-    cell("aws", "wrong-content", Want(UNKNOWN, WRONG)),
-    cell("aws", "wrong-shape", Want(UNKNOWN, WRONG_SHAPE)),
-    cell("aws", "malformed", Want(UNKNOWN, MALFORMED)),
-    cell("aws", "oversized", Want(UNKNOWN, TOO_LARGE)),
-    cell("aws", "throttled", Want(UNKNOWN, THROTTLED)),
-    cell("aws", "dns", Want(UNKNOWN, DNS)),
+    *service_cells("aws"),
+    # ---- host, agent, metrics: one AWS call each (EC2's XML, SSM's and CloudWatch's JSON);
+    # their check of prod (and for metrics, the card's figures)
+    *split_cells("host"),  # ec2:DescribeInstanceStatus
+    *split_cells("agent"),  # ssm:DescribeInstanceInformation
+    *split_cells("metrics"),  # cloudwatch:GetMetricData
     # ---- http: one host of the fleet misbehaves; its /healthz check (and its tls check)
     cell("http", "refused", Want(RED, r"^connect: .*refused", (UNKNOWN, r"^connect"))),
     cell("http", "silent", Want(RED, r"^timeout", (GREEN, r"^$"))),
@@ -102,29 +152,11 @@ MATRIX = [
     cell("tls", "oversized", Want(UNKNOWN, r"^tls", (RED, r"^tls"))),  # 300 KB chain
     cell("tls", "throttled", Want(GREEN, r"^$", (RED, r"^http 429$"))),
     cell("tls", "dns", Want(UNKNOWN, r"^dns", (RED, r"^dns"))),
-    # ---- github: its part is the CI line
-    cell("github", "refused", Want(UNKNOWN, REFUSED)),
-    cell("github", "silent", Want(UNKNOWN, TIMEOUT)),
-    cell("github", "trickle", Want(UNKNOWN, TIMEOUT)),
-    cell("github", "500", Want(UNKNOWN, HTTP_500)),
-    cell("github", "wrong-content", Want(UNKNOWN, WRONG)),
-    cell("github", "wrong-shape", Want(UNKNOWN, WRONG_SHAPE)),
-    cell("github", "malformed", Want(UNKNOWN, MALFORMED)),
-    cell("github", "oversized", Want(UNKNOWN, TOO_LARGE)),
-    cell("github", "throttled", Want(UNKNOWN, THROTTLED)),  # 403, X-RateLimit-Remaining: 0
+    # ---- github: its part is the CI line ("throttled": 403, X-RateLimit-Remaining: 0)
+    *service_cells("github"),
     cell("github", "throttled-429", Want(UNKNOWN, THROTTLED)),  # secondary rate limit
-    cell("github", "dns", Want(UNKNOWN, DNS)),
     # ---- chain: its part is the chain line and every wallet and deposit
-    cell("chain", "refused", Want(UNKNOWN, REFUSED)),
-    cell("chain", "silent", Want(UNKNOWN, TIMEOUT)),
-    cell("chain", "trickle", Want(UNKNOWN, TIMEOUT)),
-    cell("chain", "500", Want(UNKNOWN, HTTP_500)),
-    cell("chain", "wrong-content", Want(UNKNOWN, WRONG)),
-    cell("chain", "wrong-shape", Want(UNKNOWN, WRONG_SHAPE)),
-    cell("chain", "malformed", Want(UNKNOWN, MALFORMED)),
-    cell("chain", "oversized", Want(UNKNOWN, TOO_LARGE)),
-    cell("chain", "throttled", Want(UNKNOWN, THROTTLED)),  # HTTP 429, JSON-RPC -32005
-    cell("chain", "dns", Want(UNKNOWN, DNS)),
+    *service_cells("chain"),  # "throttled": HTTP 429, JSON-RPC -32005
 ]
 
 # ------------------------------------------------------------------ what a part is
@@ -154,6 +186,19 @@ def part(doc: dict[str, Any], source: str) -> Any:
         )
     if source in ("http", "tls"):
         return {k: v for k, v in keep.items() if k.startswith(f"{source}:")}
+    if source == "metrics":
+        run = doc["collector"]["sources"][source]
+        check = next(c for c in env["checks"] if c["id"] == f"source:metrics:{env['name']}")
+        figures = env.get("metrics")
+        if figures is not None:  # when they were read is the pass's own; what was read is not
+            cpu = [v for v in figures["cpu"] if v is not None][-CPU_FIGURES_COMPARED:]
+            figures = {**figures, "cpu": cpu, "observed_at": None}
+        said = (check["status"], check["reason"], check["summary"])
+        return (run["ok"], run["error"], said, figures)
+    if source in SPLIT_CALLS:
+        run = doc["collector"]["sources"][source]
+        mine = {k: v for k, v in keep.items() if k.startswith(f"source:{source}:")}
+        return (run["ok"], run["error"], mine)
     if source == "github":
         ci = doc["ci"]
         return (ci["status"], ci["error"], ci["in_progress"], ci["queued"], ci["runs"])
@@ -176,6 +221,8 @@ def broken_part(doc: dict[str, Any], source: str) -> list[tuple[str, str, str | 
             ("lifecycle", env["lifecycle"], reason),
             ("machine check", machine[0], machine[1]),
         ]
+    if source in SPLIT_CALLS:
+        return [(f"{source} check", *checks[f"source:{source}:{env['name']}"])]
     if source == "github":
         ci = doc["ci"]
         return [("CI line", ci["status"], ci["error"] or "")]
@@ -214,6 +261,20 @@ def baseline(rig: Rig, tmp_path_factory: pytest.TempPathFactory) -> dict[str, An
     assert doc["summary"]["status"] == GREEN, doc["summary"]
     assert {s for s, _ in statuses(doc).values()} == {GREEN}, statuses(doc)
     assert doc["ci"]["status"] == GREEN and doc["chain"]["status"] == GREEN
+    # The machine under prod: its status checks passed, nothing scheduled, CI can deploy.
+    checks = statuses(doc)
+    assert checks["source:host:prod"][0] == GREEN, checks
+    assert checks["source:agent:prod"][0] == GREEN, checks
+    assert "source:host:prod:events" not in checks
+    # Its load as CloudWatch holds it: the card's CPU line has figures, around the average
+    # published, and the latest credits, memory and disk are the ones published.
+    assert checks["source:metrics:prod"][0] == GREEN, checks
+    figures = _env(doc)["metrics"]
+    cpu = [v for v in figures["cpu"] if v is not None]
+    assert len(cpu) > CPU_FIGURES_COMPARED, figures
+    assert all(0.5 * PROD_LOAD.cpu <= v <= 1.5 * PROD_LOAD.cpu for v in cpu), cpu
+    published = (PROD_LOAD.credits, PROD_LOAD.memory, PROD_LOAD.disk)
+    assert (figures["credits"], figures["memory"], figures["disk"]) == published, figures
     assert rig.openapi.take_errors() == []  # the fake GitHub spoke GitHub's published API
     return doc
 
@@ -250,25 +311,55 @@ def test_fault_matrix(
         assert (status, bool(re.search(want.other[1], reason, re.I))) == (want.other[0], True), (
             f"the host's other check: {status} {reason!r}, want {want.other}"
         )
-    if source in ("aws", "github", "chain"):
+    if source in SERVICES:
         run = doc["collector"]["sources"][source]
         assert run["ok"] is False and re.search(want.reason, run["error"] or "", re.I), run
         # A blind spot is never health, never an empty world, never the fleet's fault.
         assert doc["summary"]["status"] == UNKNOWN, doc["summary"]
         assert all(e["lifecycle"] != "missing" for e in doc["environments"])
         assert not any(i["status"] == RED for i in doc["summary"]["issues"]), doc["summary"]
-    if source in ("aws", "chain"):
+    if source in ("aws", *MACHINE_SOURCES, "chain"):
         assert _env(doc)["status"] == UNKNOWN, "the environment cannot be greener than its part"
+    if source == "metrics":  # no figures from a failed read: the card draws no CPU line
+        assert _env(doc).get("metrics") is None, _env(doc)["metrics"]
     if source == "github":
         assert _env(doc)["status"] == GREEN  # CI is the fleet's line, not prod's health
+    if source == "aws":  # every AWS call failed: the machine's checks are blind too
+        _assert_machine_blind(doc, want if fault in ENDPOINT_FAULTS else None)
+    if wiring.split_call is not None:
+        # That call alone went to the fault server; the aws source's (instances, the deploy
+        # trail) and the other machine source's reached moto.
+        assert set(rig.relay.calls("split")) == {wiring.split_call}, rig.relay.routed
+        others = set(SPLIT_CALLS.values()) - {wiring.split_call}
+        relayed = set(rig.relay.calls("relayed"))
+        assert {"ec2:DescribeInstances", "ssm:ListCommands", *others} <= relayed, relayed
 
     # (c) everything else is as the healthy pass saw it; for a host, the other hosts' checks
-    for name in ("aws", "http", "tls", "github", "chain"):
-        if name != source:
+    shared_endpoint = MACHINE_SOURCES if source == "aws" else ()
+    for name in PARTS:
+        if name != source and name not in shared_endpoint:
             assert part(doc, name) == part(baseline, name), f"the {name} part changed"
     if source in ("http", "tls"):
         assert part(doc, source) == part(baseline, source), "another host's check changed"
     assert rig.openapi.take_errors() == []  # the healthy fake GitHub stayed GitHub-shaped
+
+
+def _assert_machine_blind(doc: dict[str, Any], want: Want | None) -> None:
+    """The host, agent and metrics checks of prod are unknown, their sources' runs failed.
+    With `want`, the host and agent reasons name the fault (an endpoint refused or
+    unresolvable is theirs too); metrics, which asks about the instances the aws source
+    found, says it was not read for want of them, and the card has no figures."""
+    checks = statuses(doc)
+    for source in MACHINE_SOURCES:
+        status, reason = checks[f"source:{source}:{_env(doc)['name']}"]
+        run = doc["collector"]["sources"][source]
+        assert status == UNKNOWN and run["ok"] is False, (source, status, reason, run)
+        if source == "metrics":
+            assert re.search(r"not read: the aws source", reason, re.I), reason
+            assert _env(doc).get("metrics") is None, _env(doc)["metrics"]
+        elif want is not None:
+            assert re.search(want.reason, reason, re.I), f"{source}: {reason!r}"
+            assert re.search(want.reason, run["error"] or "", re.I), f"{source}: {run}"
 
 
 def _assert_published(outcome: Outcome, doc: dict[str, Any]) -> None:

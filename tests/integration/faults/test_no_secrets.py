@@ -33,7 +33,7 @@ from tests.integration.faults.staging import (
 )
 
 from fleetboard.publish import LocalPublisher
-from fleetboard.sources.aws import StaticCredentials
+from fleetboard.sources.awsapi import StaticCredentials
 
 GITHUB_TOKEN = "ghp_PlantedGithubToken7Qx2Lm9Vb4Nc8Zr1Ty6"
 RPC_PATH_KEY = "PlantedRpcPathKey3f9a1c7e5b"

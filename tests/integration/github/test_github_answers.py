@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import errno
 import json
-import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from tests.integration.fixtures.results import failure_of
 from tests.integration.github.helpers import inventory_with
 from tests.integration.github.hostile import Answer, HostileHttp
 
+from fleetboard.demo.hosts import refused_port
 from fleetboard.inventory import GithubSettings
 from fleetboard.model import GithubFacts, SourceFailure
 from fleetboard.sources import PassContext
@@ -192,15 +192,12 @@ def test_a_429_is_rate_limited_with_its_retry_after(server: HostileHttp) -> None
 # --------------------------------------------------------------------------- the collector blind
 
 
-def test_an_api_name_that_does_not_resolve_is_blind(no_dns_for: Callable[..., None]) -> None:
-    name = "api.github.invalid"
-    no_dns_for(name)
-
-    got = failure(collect(f"https://{name}"))
+def test_an_api_name_that_does_not_resolve_is_blind(unresolvable: str) -> None:
+    got = failure(collect(f"https://{unresolvable}"))
 
     assert got.blind
     assert got.reason == (
-        f"{RUNS_CALL} not answered: the collector cannot resolve GitHub's API ({name}) "
+        f"{RUNS_CALL} not answered: the collector cannot resolve GitHub's API ({unresolvable}) "
         "(no DNS on this machine?): check its network and resolver"
     )
 
@@ -225,8 +222,6 @@ def test_no_route_to_the_api_is_blind(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_refused_connection_is_not_blind() -> None:
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        got = failure(collect(f"http://127.0.0.1:{closed.getsockname()[1]}"))
+    got = failure(collect(f"http://127.0.0.1:{refused_port()}"))
     assert not got.blind
     assert "connection refused" in got.reason

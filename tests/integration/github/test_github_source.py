@@ -75,6 +75,20 @@ def world(*runs: SimRun, **fields: Any) -> GithubWorld:
     return GithubWorld(runs=runs, **fields)
 
 
+def e2e(
+    run_id: int,
+    *,
+    pr: int,
+    jobs: tuple[SimJob, ...] = (),
+    minutes: int = 0,
+    status: str = "in_progress",
+) -> SimRun:
+    """A run of e2e-ci.yml for PR `pr`, created `minutes` after T0."""
+    return SimRun(
+        run_id, "e2e-ci.yml", status, pr=pr, created_at=T0 + timedelta(minutes=minutes), jobs=jobs
+    )
+
+
 # --------------------------------------------------------------------------- slot evidence
 
 
@@ -112,7 +126,7 @@ def test_a_marker_step_says_which_slot_a_run_holds_without_reading_annotations(
 def test_a_run_waiting_for_its_group_is_placed_by_the_slot_claim_annotation(
     gh: GithubServer,
 ) -> None:
-    gh.load(world(SimRun(102, "e2e-ci.yml", pr=280, jobs=waiting_jobs(3))))
+    gh.load(world(e2e(102, pr=280, jobs=waiting_jobs(3))))
 
     run = facts_of(collect(gh)).runs[0]
 
@@ -131,7 +145,7 @@ def test_a_run_waiting_for_its_group_is_placed_by_the_slot_claim_annotation(
 def test_with_no_marker_and_no_annotation_the_slot_is_computed_from_the_pr_number(
     gh: GithubServer,
 ) -> None:
-    gh.load(world(SimRun(103, "e2e-ci.yml", pr=277, jobs=waiting_jobs(None))))
+    gh.load(world(e2e(103, pr=277, jobs=waiting_jobs(None))))
 
     run = facts_of(collect(gh, slot_count=2)).runs[0]
 
@@ -147,10 +161,8 @@ def test_two_runs_claiming_one_slot_are_both_reported_with_their_evidence(
 ) -> None:
     gh.load(
         world(
-            SimRun(201, "e2e-ci.yml", pr=300, jobs=marked_jobs(2)),
-            SimRun(
-                202, "e2e-ci.yml", pr=301, created_at=T0 + timedelta(minutes=1), jobs=marked_jobs(2)
-            ),
+            e2e(201, pr=300, jobs=marked_jobs(2)),
+            e2e(202, pr=301, jobs=marked_jobs(2), minutes=1),
         )
     )
 
@@ -165,27 +177,18 @@ def test_a_queued_run_behind_a_running_one_keeps_its_place_and_its_evidence(
 ) -> None:
     gh.load(
         world(
-            SimRun(301, "e2e-ci.yml", pr=310, jobs=marked_jobs(1)),
+            e2e(301, pr=310, jobs=marked_jobs(1)),
             # Its deploy job waits for slot 1's concurrency group; slot-claim has run.
-            SimRun(
-                302,
-                "e2e-ci.yml",
-                pr=311,
-                created_at=T0 + timedelta(minutes=2),
-                jobs=waiting_jobs(1),
-            ),
+            e2e(302, pr=311, jobs=waiting_jobs(1), minutes=2),
             # Not started at all: no runner yet, every job queued.
-            SimRun(
+            e2e(
                 303,
-                "e2e-ci.yml",
-                status="queued",
                 pr=312,
-                created_at=T0 + timedelta(minutes=3),
                 jobs=(SimJob("slot-claim", "queued"), SimJob("deploy broker", "queued")),
+                minutes=3,
+                status="queued",
             ),
-            SimRun(
-                300, "e2e-ci.yml", status="completed", pr=309, created_at=T0 - timedelta(hours=1)
-            ),
+            e2e(300, pr=309, minutes=-60, status="completed"),
         )
     )
 
@@ -213,7 +216,7 @@ def test_a_queued_run_behind_a_running_one_keeps_its_place_and_its_evidence(
 
 
 def test_no_runs_in_flight_gives_an_empty_list_and_main_head(gh: GithubServer) -> None:
-    gh.load(world(SimRun(400, "e2e-ci.yml", status="completed", pr=1)))
+    gh.load(world(e2e(400, pr=1, status="completed")))
 
     facts = facts_of(collect(gh))
 
@@ -228,9 +231,7 @@ def test_a_renamed_workflow_is_read_under_both_names_listed_in_config(gh: Github
         world(
             # A PR branch not yet rebased onto the rename still runs the old file.
             SimRun(501, "harness-ci.yml", pr=350, jobs=marked_jobs(1)),
-            SimRun(
-                502, "e2e-ci.yml", pr=391, created_at=T0 + timedelta(minutes=5), jobs=marked_jobs(2)
-            ),
+            e2e(502, pr=391, jobs=marked_jobs(2), minutes=5),
             workflows=("harness-ci.yml", "e2e-ci.yml"),
         )
     )
@@ -245,7 +246,7 @@ def test_a_renamed_workflow_is_read_under_both_names_listed_in_config(gh: Github
 
 
 def test_a_workflow_file_that_no_longer_exists_is_a_note_not_a_failure(gh: GithubServer) -> None:
-    gh.load(world(SimRun(601, "e2e-ci.yml", pr=400, jobs=marked_jobs(2))))
+    gh.load(world(e2e(601, pr=400, jobs=marked_jobs(2))))
 
     facts = facts_of(collect(gh, workflows=("harness-ci.yml", "e2e-ci.yml")))
 
@@ -293,13 +294,9 @@ def test_requests_per_pass_stay_within_three_plus_runs_in_flight(gh: GithubServe
     gh.load(
         world(
             SimRun(701, "harness-ci.yml", pr=10, jobs=marked_jobs(1)),
-            SimRun(
-                702, "e2e-ci.yml", pr=11, created_at=T0 + timedelta(minutes=1), jobs=marked_jobs(2)
-            ),
-            SimRun(
-                703, "e2e-ci.yml", pr=12, created_at=T0 + timedelta(minutes=2), jobs=waiting_jobs(2)
-            ),
-            SimRun(704, "e2e-ci.yml", status="completed", pr=9),
+            e2e(702, pr=11, jobs=marked_jobs(2), minutes=1),
+            e2e(703, pr=12, jobs=waiting_jobs(2), minutes=2),
+            e2e(704, pr=9, status="completed"),
             workflows=("harness-ci.yml", "e2e-ci.yml"),
         )
     )
@@ -323,10 +320,8 @@ def test_a_second_pass_answered_304_reuses_the_data_and_spends_no_rate_limit(
 ) -> None:
     gh.load(
         world(
-            SimRun(801, "e2e-ci.yml", pr=20, jobs=marked_jobs(1)),
-            SimRun(
-                802, "e2e-ci.yml", pr=21, created_at=T0 + timedelta(minutes=1), jobs=waiting_jobs(1)
-            ),
+            e2e(801, pr=20, jobs=marked_jobs(1)),
+            e2e(802, pr=21, jobs=waiting_jobs(1), minutes=1),
         )
     )
     state = MemoryState()
@@ -348,14 +343,12 @@ def test_a_second_pass_answered_304_reuses_the_data_and_spends_no_rate_limit(
 
 
 def test_a_change_between_passes_is_read_afresh_and_the_rest_stays_304(gh: GithubServer) -> None:
-    running = SimRun(901, "e2e-ci.yml", pr=30, jobs=marked_jobs(1))
+    running = e2e(901, pr=30, jobs=marked_jobs(1))
     gh.load(world(running))
     state = MemoryState()
     facts_of(collect(gh, state))
 
-    newcomer = SimRun(
-        902, "e2e-ci.yml", pr=31, created_at=T0 + timedelta(minutes=1), jobs=marked_jobs(2)
-    )
+    newcomer = e2e(902, pr=31, jobs=marked_jobs(2), minutes=1)
     gh.update(replace(gh.world, runs=(running, newcomer)))
     before = len(gh.requests)
     facts = facts_of(collect(gh, state))
@@ -370,7 +363,7 @@ def test_a_change_between_passes_is_read_afresh_and_the_rest_stays_304(gh: Githu
 
 
 def test_finished_runs_drop_out_of_the_kept_state(gh: GithubServer) -> None:
-    run = SimRun(951, "e2e-ci.yml", pr=40, jobs=waiting_jobs(2))
+    run = e2e(951, pr=40, jobs=waiting_jobs(2))
     gh.load(world(run))
     state = MemoryState()
     facts_of(collect(gh, state))
@@ -387,7 +380,7 @@ def test_finished_runs_drop_out_of_the_kept_state(gh: GithubServer) -> None:
 
 
 def test_unreadable_kept_state_is_a_note_and_the_pass_asks_afresh(gh: GithubServer) -> None:
-    gh.load(world(SimRun(961, "e2e-ci.yml", pr=41, jobs=marked_jobs(1))))
+    gh.load(world(e2e(961, pr=41, jobs=marked_jobs(1))))
     state = MemoryState()
     state.saved["github"] = b"{not json"
 
@@ -404,14 +397,8 @@ def test_unreadable_kept_state_is_a_note_and_the_pass_asks_afresh(gh: GithubServ
 def test_below_the_rate_floor_annotations_are_skipped_with_a_note(gh: GithubServer) -> None:
     gh.load(
         world(
-            SimRun(1001, "e2e-ci.yml", pr=50, jobs=marked_jobs(1)),
-            SimRun(
-                1002,
-                "e2e-ci.yml",
-                pr=51,
-                created_at=T0 + timedelta(minutes=1),
-                jobs=waiting_jobs(1),
-            ),
+            e2e(1001, pr=50, jobs=marked_jobs(1)),
+            e2e(1002, pr=51, jobs=waiting_jobs(1), minutes=1),
             # 1 list + 1 branch + 2 jobs leave 100: exactly the floor, nothing spare.
             rate_remaining=104,
         )
@@ -433,10 +420,8 @@ def test_below_the_rate_floor_annotations_are_skipped_with_a_note(gh: GithubServ
 def test_further_below_the_floor_the_jobs_of_waiting_runs_are_skipped_too(gh: GithubServer) -> None:
     gh.load(
         world(
-            SimRun(1101, "e2e-ci.yml", pr=60, jobs=marked_jobs(2)),
-            SimRun(
-                1102, "e2e-ci.yml", status="queued", pr=61, created_at=T0 + timedelta(minutes=1)
-            ),
+            e2e(1101, pr=60, jobs=marked_jobs(2)),
+            e2e(1102, pr=61, minutes=1, status="queued"),
             rate_remaining=50,
         )
     )
@@ -484,9 +469,7 @@ def test_further_below_the_floor_the_jobs_of_waiting_runs_are_skipped_too(gh: Gi
 def test_a_runs_list_that_fails_fails_the_source_naming_call_and_answer(
     gh: GithubServer, fault: Fault, reason: str
 ) -> None:
-    gh.load(
-        world(SimRun(1201, "e2e-ci.yml", pr=70, jobs=marked_jobs(1)), faults={Endpoint.RUNS: fault})
-    )
+    gh.load(world(e2e(1201, pr=70, jobs=marked_jobs(1)), faults={Endpoint.RUNS: fault}))
 
     assert failure_of(collect(gh)) == reason
 
@@ -532,9 +515,7 @@ def test_a_deadline_already_past_makes_no_request(gh: GithubServer) -> None:
 def test_jobs_that_cannot_be_read_are_a_note_and_the_runs_still_show(
     gh: GithubServer, fault: Fault
 ) -> None:
-    gh.load(
-        world(SimRun(1301, "e2e-ci.yml", pr=80, jobs=marked_jobs(1)), faults={Endpoint.JOBS: fault})
-    )
+    gh.load(world(e2e(1301, pr=80, jobs=marked_jobs(1)), faults={Endpoint.JOBS: fault}))
 
     facts = facts_of(collect(gh, timeout_s=0.3))
 
@@ -549,7 +530,7 @@ def test_jobs_that_cannot_be_read_are_a_note_and_the_runs_still_show(
 def test_once_rate_limited_the_pass_stops_asking(gh: GithubServer) -> None:
     gh.load(
         world(
-            SimRun(1401, "e2e-ci.yml", pr=90, jobs=waiting_jobs(1)),
+            e2e(1401, pr=90, jobs=waiting_jobs(1)),
             faults={Endpoint.ANNOTATIONS: Fault.RATE_LIMITED},
         )
     )
@@ -637,10 +618,8 @@ def test_the_token_appears_in_no_fact_note_state_reason_or_log_line(
     caplog.set_level(logging.DEBUG)
     state = MemoryState()
     runs = (
-        SimRun(1501, "e2e-ci.yml", pr=100, jobs=marked_jobs(1)),
-        SimRun(
-            1502, "e2e-ci.yml", pr=101, created_at=T0 + timedelta(minutes=1), jobs=waiting_jobs(2)
-        ),
+        e2e(1501, pr=100, jobs=marked_jobs(1)),
+        e2e(1502, pr=101, jobs=waiting_jobs(2), minutes=1),
     )
     results: list[object] = []
     gh.load(world(*runs, token=TOKEN))
@@ -712,7 +691,7 @@ class BrokenStore(MemoryState):
 
 
 def test_a_store_that_cannot_keep_the_etags_costs_only_the_next_304s(gh: GithubServer) -> None:
-    gh.load(world(SimRun(5101, "e2e-ci.yml", pr=1, jobs=marked_jobs(1))))
+    gh.load(world(e2e(5101, pr=1, jobs=marked_jobs(1))))
 
     facts = facts_of(collect(gh, BrokenStore()))
 

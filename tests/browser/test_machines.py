@@ -1,0 +1,73 @@
+"""The machines on the page, in Chromium: what EC2's status checks, the SSM agents and
+CloudWatch said of the demo's machines (tests/boards.py `_demo_machines`), as an operator
+reads it on a laptop and a phone."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+from tests.boards import NOW
+
+from .conftest import OpenPage
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+def card(page: Page, name: str) -> Locator:
+    return page.locator(f"#env-{name}")
+
+
+def test_each_running_card_draws_its_cpu_and_says_its_figures(open_page: OpenPage) -> None:
+    opened = open_page("machines", clock=NOW + timedelta(seconds=42))
+    prod = card(opened.page, "prod")
+    line = prod.locator("svg.spark[role=img]")
+    expect(line).to_have_count(1)
+    # A screen reader hears the figures the line draws; the text beside it says the rest.
+    expect(line).to_have_attribute(
+        "aria-label", re.compile(r"CPU over the last 3 hours: [\d.]+% now")
+    )
+    figures = "412 credits · memory 63% · disk 71%"
+    expect(prod.locator("dd:has(svg.spark)")).to_contain_text(figures)
+    unpublished = "memory not published · disk not published"
+    expect(card(opened.page, "test").locator("dd:has(svg.spark)")).to_contain_text(unpublished)
+    # The line is drawn: its points span the box, not collapsed to nothing.
+    width = line.evaluate("svg => svg.getBoundingClientRect().width")
+    assert width > 40, width
+    # A stopped slot has no figures, so no line and no made-up numbers.
+    expect(card(opened.page, "test-3").locator("svg.spark")).to_have_count(0)
+    opened.assert_quiet()
+
+
+def test_what_ec2_and_ssm_said_is_on_the_cards_and_in_the_summary(open_page: OpenPage) -> None:
+    opened = open_page("machines", clock=NOW + timedelta(seconds=42))
+    page = opened.page
+    summary = page.locator("section.summary")
+    expect(summary).to_contain_text("test cannot be deployed to")
+    expect(summary).to_contain_text("instance status check failed")
+    test_2 = card(page, "test-2")
+    expect(test_2.locator(".failing li", has_text="instance status check failed")).to_have_count(1)
+    expect(test_2.locator(".failing li", has_text="CPU credits 1.5")).to_contain_text("amber")
+    prod = card(page, "prod")
+    retirement = prod.locator(".failing li", has_text="instance-retirement")
+    expect(retirement).to_contain_text("amber")
+    expect(retirement).to_contain_text("stop and start it before then")
+    # The runs on the slot CI cannot deploy to are told so, next to the slot's CI line.
+    expect(summary).to_contain_text("which CI cannot deploy to")
+    opened.assert_quiet()
+
+
+def test_the_cpu_line_fits_a_phone_card(open_page: OpenPage) -> None:
+    opened = open_page("machines", clock=NOW + timedelta(seconds=42), viewport=PHONE)
+    page = opened.page
+    scroll = page.evaluate("() => document.documentElement.scrollWidth")
+    assert scroll <= PHONE["width"], scroll
+    box = card(page, "prod").locator("svg.spark").bounding_box()
+    outer = card(page, "prod").bounding_box()
+    assert box is not None and outer is not None
+    assert box["x"] + box["width"] <= outer["x"] + outer["width"]
+    opened.assert_quiet()

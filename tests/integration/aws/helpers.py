@@ -1,0 +1,228 @@
+"""What the tests of the sources that run beside the aws source share (host, agent, metrics,
+prices): a state store in memory, the aws source's answer, one source (or a pass) given it,
+the kept objects the stateful sources write and ways to garble them, and how a JSON-protocol
+call fails."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from tests.integration.aws.fleet import CountingProxy
+from tests.integration.aws.fleet import collect as collect_aws
+from tests.integration.aws.fleet import facts_of as aws_facts_of
+from tests.integration.github import helpers as github
+
+from fleetboard import collect
+from fleetboard.config import LoadedConfig
+from fleetboard.demo.aws_world import World
+from fleetboard.inventory import Inventory
+from fleetboard.model import AwsFacts, SourceRun
+from fleetboard.sources import PassContext, Source, utc_now
+from fleetboard.sources.awsapi import AwsClientFactory
+from fleetboard.sources.metrics import STEPS
+
+INTERNAL = "An internal error has occurred."
+PORTAL = b"<!DOCTYPE html><html><body>Welcome to Hotel WiFi: please log in</body></html>"
+
+
+class MemoryState(github.MemoryState):
+    """A StateStore in memory, as the publishers keep `state/<name>.json`, holding `seeded`
+    to begin with (not counted as saves)."""
+
+    def __init__(self, seeded: dict[str, bytes] | None = None) -> None:
+        super().__init__()
+        self.saved.update(seeded or {})
+
+
+class UnreadableState(MemoryState):
+    """A store whose reads fail (S3 denied, the network): its writes still land."""
+
+    def load_state(self, name: str) -> bytes | None:
+        raise PermissionError("s3:GetObject denied")
+
+
+def ids_of(world: World) -> dict[str, str]:
+    return {name: env.instance_id or "" for name, env in world.environments.items()}
+
+
+def utc(*times: datetime | None) -> bool:
+    """Every one of `times` is there and in UTC."""
+    return all(t is not None and t.utcoffset() == timedelta(0) for t in times)
+
+
+def read_aws(inv: Inventory, factory: AwsClientFactory) -> AwsFacts:
+    """The aws source's facts; fails the test if it failed."""
+    return aws_facts_of(collect_aws(inv, factory))
+
+
+def read_after_aws(
+    source: Source,
+    inv: Inventory,
+    factory: AwsClientFactory,
+    aws: object,
+    *,
+    now: datetime,
+    state: MemoryState | None = None,
+) -> object:
+    """One run of `source` given the aws source's answer `aws`, at `now`."""
+    ctx = PassContext(
+        deadline=time.monotonic() + 30.0,
+        now=lambda: now,
+        aws_client=factory,
+        results={"aws": aws},
+        state=state,
+    )
+    return source.collect(inv, ctx)
+
+
+def a_pass(
+    inv: Inventory,
+    factory: AwsClientFactory,
+    sources: Sequence[Source],
+    *,
+    now: datetime | None = None,
+    state: MemoryState | None = None,
+    deadline_s: float = 30.0,
+) -> tuple[dict[str, object], dict[str, SourceRun]]:
+    """The sources side by side, each on its own thread, as a pass runs them: each one's
+    answer and run, by name. `now`: the pass's clock (the real one unless given)."""
+    ctx = PassContext(
+        deadline=time.monotonic() + deadline_s,
+        now=utc_now if now is None else lambda: now,
+        aws_client=factory,
+        state=state,
+    )
+    return collect.run_sources(sources, LoadedConfig(inv, period_s=60), ctx)
+
+
+# --------------------------------------------------------------------------- kept objects
+
+
+def kept_figures(instance_ids: list[str], read_at: datetime) -> dict[str, Any]:
+    """A metrics state object as the source writes it, young and covering `instance_ids`."""
+    return {
+        "version": 1,
+        "read_at": read_at.isoformat().replace("+00:00", "Z"),
+        "instances": {
+            i: {"cpu": [12.0] * STEPS, "credits": 400.0, "memory": None, "disk": None}
+            for i in instance_ids
+        },
+    }
+
+
+def kept_prices(read_at: datetime, hourly: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A prices state object as the source writes it: young, for us-east-1, covering the
+    fleet's types at prices unlike both the Price List's and the table's."""
+    prices = hourly if hourly is not None else {"t3.medium": 0.0777, "m5.large": 0.1777}
+    return {
+        "version": 1,
+        "read_at": read_at.isoformat().replace("+00:00", "Z"),
+        "region": "us-east-1",
+        "asked": sorted(prices) if isinstance(prices, dict) else [],
+        "hourly": prices,
+    }
+
+
+#: Turns a kept object into the bytes a garbled store holds.
+Garble = Callable[[dict[str, Any]], bytes]
+
+
+def replaced(path: tuple[str, ...], value: object) -> Garble:
+    """The kept object with the value at `path` replaced ("*" is every key at that level)."""
+
+    def garble(doc: dict[str, Any]) -> bytes:
+        targets = [doc]
+        for key in path[:-1]:
+            targets = [v for t in targets for v in (t.values() if key == "*" else [t[key]])]
+        for target in targets:
+            target[path[-1]] = value
+        return json.dumps(doc).encode()
+
+    return garble
+
+
+def without(key: str) -> Garble:
+    """The kept object without `key`."""
+    return lambda doc: json.dumps({k: v for k, v in doc.items() if k != key}).encode()
+
+
+# --------------------------------------------------------------------------- faults
+
+#: What the proxy is told to do to a call.
+Inflict = Callable[[CountingProxy], None]
+#: A fault by name: what the proxy does, how the source's reason begins, requests sent.
+Faults = dict[str, tuple[Inflict, str, int]]
+
+HINT = "check that aws.endpoint_url"
+
+
+def json_call_faults(
+    call: str,
+    *,
+    internal: str,
+    throttling: str,
+    content_type: str,
+    another_call: bytes,
+    missing: str,
+) -> Faults:
+    """How a JSON-protocol call `call` (CloudWatch's, the Price List's) fails through the
+    proxy, and the reason the source gives: an AWS error its own codes (`internal` for a
+    500, `throttling` for a 400 Throttling), a denial, a captive portal's page, and a
+    well-formed answer of another call (`another_call`, in `content_type`) that lacks the
+    `missing` key every answer of `call` has."""
+    denial = (
+        "User: arn:aws:iam::123456789012:user/fleetboard-collector is not authorized to "
+        f"perform: {call}"
+    )
+    return {
+        "500": (
+            lambda p: p.fail_call(call, 500, internal, INTERNAL),
+            f"{call} failed after 3 attempts ({internal}): {INTERNAL}",
+            3,
+        ),
+        "throttled": (
+            lambda p: p.fail_call(call, 400, throttling, "Rate exceeded"),
+            f"{call} throttled after 3 attempts ({throttling}): Rate exceeded",
+            3,
+        ),
+        # The role predates the source: the reason says which action to add.
+        "denied": (
+            lambda p: p.fail_call(call, 400, "AccessDeniedException", denial),
+            f"{call} denied (AccessDeniedException): {denial} — allow {call} for the "
+            "collector's role",
+            1,
+        ),
+        "html-200": (
+            lambda p: p.answer_call(call, 200, "text/html; charset=utf-8", PORTAL),
+            f"{call} answered 200 with text/html, not AWS's JSON: \"<!DOCTYPE html>",
+            1,
+        ),
+        "another-call-s-json": (
+            lambda p: p.answer_call(call, 200, content_type, another_call),
+            f"{call} answered without {missing}, which AWS always sends — {HINT}",
+            1,
+        ),
+    }
+
+
+def read_under_fault(
+    source: Source,
+    inv: Inventory,
+    factory: AwsClientFactory,
+    proxy: CountingProxy,
+    inflict: Inflict,
+    *,
+    now: datetime,
+) -> tuple[object, MemoryState]:
+    """The aws source read as it is, then one run of `source` given its answer while the
+    proxy does `inflict` to the calls: what `source` answered, and the store it was given
+    (empty before). `proxy.calls` holds that run's requests only."""
+    aws = read_aws(inv, factory)
+    state = MemoryState()
+    inflict(proxy)
+    proxy.calls.clear()
+    return read_after_aws(source, inv, factory, aws, now=now, state=state), state

@@ -1,0 +1,580 @@
+"""The metrics source (cloudwatch:GetMetricData) against the shared moto server, whose
+CloudWatch holds what `build_world` published for each running instance (EnvSpec.load) or
+what a test put there itself, with the counting proxy as the witness of what was sent.
+
+The source reads the instances the aws source found running, and keeps its figures in the
+state store for `[aws] metrics_every_s`: these tests give it an in-memory store and a clock
+of their own (PassContext.now), so "15 minutes later" is a value, not a wait.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import pytest
+from tests.integration.aws.fleet import CountingProxy, built_fleet, env_names, spec
+from tests.integration.aws.helpers import (
+    Faults,
+    Garble,
+    Inflict,
+    MemoryState,
+    UnreadableState,
+    a_pass,
+    ids_of,
+    json_call_faults,
+    kept_figures,
+    read_after_aws,
+    read_aws,
+    read_under_fault,
+    replaced,
+    utc,
+    without,
+)
+from tests.integration.fixtures import results
+from tests.integration.fixtures.aws import moto_client
+
+from fleetboard.demo.aws_world import Load, World
+from fleetboard.inventory import Inventory
+from fleetboard.model import Metrics, MetricsFacts
+from fleetboard.sources import Source
+from fleetboard.sources import metrics as metrics_module
+from fleetboard.sources.aws import AwsSource
+from fleetboard.sources.awsapi import AwsClientFactory, StaticCredentials
+from fleetboard.sources.metrics import GET_METRIC_DATA, STATE_NAME, STEPS, MetricsSource
+
+#: GetMetricData as the proxy names it: as IAM does (its signing name is "monitoring").
+CALL = GET_METRIC_DATA
+#: The figures' step, as CloudWatch's basic monitoring publishes EC2's CPU.
+STEP = timedelta(minutes=5)
+#: [aws] metrics_every_s by default.
+EVERY_S = 900
+
+#: The demo's prod (issue 15): a busy t3 with the CloudWatch agent.
+PROD_LOAD = Load(cpu=31.0, credits=412.0, memory=63.0, disk=71.0)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def whole_second_after(at: datetime) -> datetime:
+    """The next whole second after `at`. moto cuts GetMetricData's StartTime to the second
+    and starts its 5-minute buckets there; a clock on the second keeps the buckets where the
+    source asked for them (see test_a_clock_between_seconds_...)."""
+    return at.replace(microsecond=0) + timedelta(seconds=1)
+
+
+#: One run of the metrics source given the aws source's answer, at `now`.
+read_metrics = partial(read_after_aws, MetricsSource())
+
+
+def facts_of(result: object) -> MetricsFacts:
+    """The source's facts; fails the test, showing the failure, if it failed."""
+    assert isinstance(result, MetricsFacts), result
+    return result
+
+
+def every(inv: Inventory, seconds: int) -> Inventory:
+    """`inv` with `[aws] metrics_every_s = seconds`."""
+    return replace(inv, aws=replace(inv.aws, metrics_every_s=seconds))
+
+
+def asked(proxy: CountingProxy) -> list[list[dict[str, Any]]]:
+    """The queries of each GetMetricData request that reached the proxy."""
+    return [body["MetricDataQueries"] for call, body in proxy.json_bodies if call == CALL]
+
+
+def asked_about(proxy: CountingProxy) -> dict[str, set[str]]:
+    """Instance id -> the metric names asked of it, over every request."""
+    found: dict[str, set[str]] = {}
+    for queries in asked(proxy):
+        for query in queries:
+            metric = query["MetricStat"]["Metric"]
+            (dimension,) = metric["Dimensions"]
+            found.setdefault(dimension["Value"], set()).add(metric["MetricName"])
+    return found
+
+
+def put(
+    moto_url: str, instance_id: str, namespace: str, metric: str, points: dict[datetime, float]
+) -> None:
+    """Publish `points` (time -> value) of one metric of one instance into moto's CloudWatch."""
+    with closing(moto_client("cloudwatch", moto_url)) as cloudwatch:
+        cloudwatch.put_metric_data(
+            Namespace=namespace,
+            MetricData=[
+                {
+                    "MetricName": metric,
+                    "Dimensions": [{"Name": "InstanceId", "Value": instance_id}],
+                    "Timestamp": at,
+                    "Value": value,
+                }
+                for at, value in points.items()
+            ],
+        )
+
+
+def started(moto_url: str, instance_id: str) -> None:
+    with closing(moto_client("ec2", moto_url)) as ec2:
+        ec2.start_instances(InstanceIds=[instance_id])
+
+
+def stopped(moto_url: str, instance_id: str) -> None:
+    with closing(moto_client("ec2", moto_url)) as ec2:
+        ec2.stop_instances(InstanceIds=[instance_id])
+
+
+# --------------------------------------------------------------------------- what is read
+
+
+#: A 3-hour CPU series of slot 1's own, one distinct value a step (step i: 50 + i / 2) so
+#: a figure in the wrong step shows, with step 25 left unpublished (CloudWatch has gaps).
+GAP_STEP = 25
+
+
+def series(now: datetime) -> dict[datetime, float]:
+    """Slot 1's CPU points: each 4 minutes into its step of the window ending at `now`."""
+    start = now - STEPS * STEP
+    return {
+        start + i * STEP + timedelta(minutes=4): 50 + i / 2 for i in range(STEPS) if i != GAP_STEP
+    }
+
+
+def test_each_running_instance_s_figures_are_read_as_cloudwatch_holds_them(
+    moto_url: str,
+    proxy: CountingProxy,
+    factories: Callable[..., AwsClientFactory],
+    far_from_utc: None,
+) -> None:
+    world, inv = built_fleet(
+        moto_url,
+        spec("prod", load=PROD_LOAD),
+        # Built stopped, so CloudWatch has only what this test puts there once it runs.
+        spec("test", stopped=True),
+        # Not burstable: CloudWatch may hold a credit balance, it is neither asked nor shown.
+        spec("test-2", instance_type="m5.large", load=Load(cpu=50.0, credits=100.0, memory=40.0)),
+        spec("test-3", stopped=True, load=Load(cpu=80.0, credits=5.0)),
+        endpoint=proxy.url,
+    )
+    ids = ids_of(world)
+    started(moto_url, ids["test"])
+    now = whole_second_after(datetime.now(UTC))
+    put(moto_url, ids["test"], "AWS/EC2", "CPUUtilization", series(now))
+    # Two credit balances and two memory figures an hour apart: the newest is "latest".
+    hour_ago, minute_ago = now - timedelta(minutes=61), now - timedelta(minutes=1)
+    put(moto_url, ids["test"], "AWS/EC2", "CPUCreditBalance", {hour_ago: 300.0, minute_ago: 250.0})
+    put(moto_url, ids["test"], "CWAgent", "mem_used_percent", {hour_ago: 20.0, minute_ago: 63.5})
+    aws = read_aws(inv, factories(inv))
+    proxy.calls.clear()
+
+    facts = facts_of(read_metrics(inv, factories(inv), aws, now=now))
+
+    # The running instances only: a stopped one is neither asked about nor shown.
+    assert set(facts.items) == {ids["prod"], ids["test"], ids["test-2"]}
+    assert ids["test-3"] not in asked_about(proxy)
+    slot_1 = facts.items[ids["test"]]
+    published = series(now)
+    start = now - STEPS * STEP
+    assert len(slot_1.cpu) == STEPS
+    for i, figure in enumerate(slot_1.cpu):
+        expected = published.get(start + i * STEP + timedelta(minutes=4))
+        assert figure == expected, (i, figure, expected)
+    assert slot_1.cpu[GAP_STEP] is None  # a step CloudWatch has nothing for stays empty
+    assert (slot_1.credits, slot_1.memory) == (250.0, 63.5)
+    assert slot_1.disk is None  # the agent publishes memory only: disk is "not published"
+
+    prod = facts.items[ids["prod"]]
+    assert (prod.credits, prod.memory, prod.disk) == (412.0, 63.0, 71.0)
+    # build_world's points: one a step for 3 hours, around the load's average.
+    assert all(v is not None and 0.6 * 31 <= v <= 1.4 * 31 for v in prod.cpu), prod.cpu
+
+    slot_2 = facts.items[ids["test-2"]]
+    assert slot_2.credits is None and "CPUCreditBalance" not in asked_about(proxy)[ids["test-2"]]
+    assert (slot_2.memory, slot_2.disk) == (40.0, None)
+    assert all(v is not None for v in slot_2.cpu)
+
+    assert facts.observed_at == now and utc(facts.observed_at)
+    assert all(m.observed_at == now for m in facts.items.values())
+    assert proxy.calls == [CALL]  # 3 instances, 11 queries: one request
+    assert facts.requests == 1
+
+
+def test_a_clock_between_seconds_still_puts_each_figure_in_its_step(
+    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world, inv = built_fleet(moto_url, spec("test", stopped=True), endpoint=proxy.url)
+    instance_id = ids_of(world)["test"]
+    started(moto_url, instance_id)
+    on_the_second = whole_second_after(datetime.now(UTC))
+    put(moto_url, instance_id, "AWS/EC2", "CPUUtilization", series(on_the_second))
+    aws = read_aws(inv, factories(inv))
+    # A real clock is almost never on the second: a quarter of a second past it.
+    now = on_the_second + timedelta(milliseconds=250)
+
+    cpu = facts_of(read_metrics(inv, factories(inv), aws, now=now)).items[instance_id].cpu
+
+    start = on_the_second - STEPS * STEP
+    published = series(on_the_second)
+    assert list(cpu) == [
+        published.get(start + i * STEP + timedelta(minutes=4)) for i in range(STEPS)
+    ]
+
+
+# --------------------------------------------------------------------------- requests
+
+
+@pytest.mark.parametrize(
+    ("count", "per_request"),
+    [(3, 500), (12, 10), (12, 48), (12, 47)],
+    ids=["few-instances", "many-instances", "exactly-one-request-full", "one-query-over"],
+)
+def test_queries_go_up_to_500_a_request(
+    moto_url: str,
+    proxy: CountingProxy,
+    factories: Callable[..., AwsClientFactory],
+    monkeypatch: pytest.MonkeyPatch,
+    count: int,
+    per_request: int,
+) -> None:
+    # 500 queries a request is 125 burstable instances (4 queries each): building that many
+    # in moto costs minutes. The split is the same at any size, so a smaller cap stands for
+    # it: 12 instances at 10 a request is what 1,500 instances would be at 500.
+    monkeypatch.setattr(metrics_module, "QUERIES_PER_REQUEST", per_request)
+    world, inv = built_fleet(moto_url, *(spec(n) for n in env_names(count)), endpoint=proxy.url)
+    aws = read_aws(inv, factories(inv))
+    proxy.calls.clear()
+
+    facts = facts_of(
+        read_metrics(inv, factories(inv), aws, now=whole_second_after(datetime.now(UTC)))
+    )
+
+    requests = math.ceil(4 * count / per_request)  # t3s: CPU, credits, memory and disk
+    assert proxy.calls == [CALL] * requests
+    assert facts.requests == requests
+    sent = asked(proxy)
+    assert all(len(queries) <= per_request for queries in sent)
+    ids = [q["Id"] for queries in sent for q in queries]
+    assert len(ids) == len(set(ids)) == 4 * count  # each figure asked once
+    # Split across requests or not, every instance's figures are whole.
+    assert set(facts.items) == set(ids_of(world).values())
+    for figures in facts.items.values():
+        assert all(v is not None for v in figures.cpu)
+
+
+# --------------------------------------------------------------------------- kept figures
+
+
+@pytest.fixture
+def prod_and_slot(
+    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+) -> tuple[World, Inventory, AwsClientFactory]:
+    world, inv = built_fleet(
+        moto_url,
+        spec("prod", load=PROD_LOAD),
+        spec("test", load=Load(cpu=9.0, credits=576.0)),
+        endpoint=proxy.url,
+    )
+    return world, inv, factories(inv)
+
+
+def test_a_pass_within_metrics_every_s_keeps_the_figures_and_asks_nothing(
+    prod_and_slot: tuple[World, Inventory, AwsClientFactory], proxy: CountingProxy
+) -> None:
+    _, inv, factory = prod_and_slot
+    aws = read_aws(inv, factory)
+    state = MemoryState()
+    first_at = whole_second_after(datetime.now(UTC))
+    first = facts_of(read_metrics(inv, factory, aws, now=first_at, state=state))
+    proxy.calls.clear()
+
+    later = facts_of(
+        read_metrics(inv, factory, aws, now=first_at + timedelta(minutes=14), state=state)
+    )
+
+    assert proxy.calls == []
+    assert later.requests == 0
+    assert later.items == first.items  # figures, and when they were read
+    assert later.observed_at == first_at
+    assert {m.observed_at for m in later.items.values()} == {first_at}
+    assert state.saves == 1  # kept as they were: nothing to write back
+
+
+@pytest.mark.parametrize(
+    ("every_s", "after_s", "reads"),
+    [
+        (EVERY_S, EVERY_S - 1, False),
+        (EVERY_S, EVERY_S, True),
+        (EVERY_S, 3 * EVERY_S, True),
+        (EVERY_S, -60, True),  # the clock went back: figures "from the future" are not kept
+        (60, 61, True),
+        (0, 0, True),  # 0: every pass reads, even at the same instant
+    ],
+    ids=[
+        "just-young-enough",
+        "exactly-old",
+        "long-stale",
+        "clock-behind",
+        "every-minute",
+        "every-pass",
+    ],
+)
+def test_figures_as_old_as_metrics_every_s_are_read_again(
+    prod_and_slot: tuple[World, Inventory, AwsClientFactory],
+    proxy: CountingProxy,
+    every_s: int,
+    after_s: int,
+    reads: bool,
+) -> None:
+    world, inv, factory = prod_and_slot
+    inv = every(inv, every_s)
+    aws = read_aws(inv, factory)
+    state = MemoryState()
+    first_at = whole_second_after(datetime.now(UTC))
+    facts_of(read_metrics(inv, factory, aws, now=first_at, state=state))
+    proxy.calls.clear()
+    second_at = first_at + timedelta(seconds=after_s)
+
+    second = facts_of(read_metrics(inv, factory, aws, now=second_at, state=state))
+
+    assert proxy.calls == ([CALL] if reads else [])
+    assert second.requests == len(proxy.calls)
+    assert second.observed_at == (second_at if reads else first_at)
+    assert set(second.items) == set(ids_of(world).values())
+
+
+def test_a_newly_started_instance_makes_the_next_pass_read(
+    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+) -> None:
+    world, inv = built_fleet(
+        moto_url, spec("prod", load=PROD_LOAD), spec("test", stopped=True), endpoint=proxy.url
+    )
+    ids = ids_of(world)
+    factory = factories(inv)
+    state = MemoryState()
+    first_at = whole_second_after(datetime.now(UTC))
+    first = facts_of(read_metrics(inv, factory, read_aws(inv, factory), now=first_at, state=state))
+    assert set(first.items) == {ids["prod"]}
+    started(moto_url, ids["test"])  # CI claims slot 1 and starts it
+    proxy.calls.clear()
+
+    second = facts_of(
+        read_metrics(
+            inv, factory, read_aws(inv, factory), now=first_at + timedelta(minutes=5), state=state
+        )
+    )
+
+    # The kept figures do not cover slot 1: all are read again, not only the new one's.
+    assert proxy.calls.count(CALL) == 1 and second.requests == 1
+    assert set(second.items) == {ids["prod"], ids["test"]}
+    # Just started: EC2 has published no CPU for it yet (the rules say unknown, not green).
+    assert all(v is None for v in second.items[ids["test"]].cpu)
+    assert second.items[ids["prod"]].observed_at == first_at + timedelta(minutes=5)
+
+
+def test_an_instance_stopped_since_the_read_drops_out_of_the_kept_figures(
+    moto_url: str,
+    prod_and_slot: tuple[World, Inventory, AwsClientFactory],
+    proxy: CountingProxy,
+) -> None:
+    world, inv, factory = prod_and_slot
+    ids = ids_of(world)
+    state = MemoryState()
+    first_at = whole_second_after(datetime.now(UTC))
+    first = facts_of(read_metrics(inv, factory, read_aws(inv, factory), now=first_at, state=state))
+    stopped(moto_url, ids["test"])  # the idle stop parks slot 1
+    aws = read_aws(inv, factory)
+    proxy.calls.clear()
+
+    second = facts_of(
+        read_metrics(inv, factory, aws, now=first_at + timedelta(minutes=5), state=state)
+    )
+
+    assert proxy.calls == []  # what is kept still covers every running instance
+    assert second.items == {ids["prod"]: first.items[ids["prod"]]}
+
+
+# --------------------------------------------------------------------------- unreadable state
+
+
+GARBLED: dict[str, Garble] = {
+    "not-json": lambda doc: b'{"version": 1, "read_at": ',
+    "json-not-an-object": lambda doc: b"[1, 2, 3]",
+    "another-version": replaced(("version",), 2),
+    "no-version": without("version"),
+    "no-read-at": without("read_at"),
+    "read-at-not-a-time": replaced(("read_at",), "yesterday"),
+    "read-at-without-zone": replaced(("read_at",), "2026-11-23T08:00:00"),
+    "instances-a-list": replaced(("instances",), []),
+    "cpu-a-string": replaced(("instances", "*", "cpu"), "12,12,12"),
+    "cpu-too-short": replaced(("instances", "*", "cpu"), [12.0] * (STEPS - 1)),
+    "cpu-figure-a-string": replaced(("instances", "*", "cpu"), ["12"] * STEPS),
+    "credits-a-string": replaced(("instances", "*", "credits"), "400"),
+    "credits-a-flag": replaced(("instances", "*", "credits"), True),
+    "no-cpu": lambda doc: json.dumps(
+        {**doc, "instances": {i: {"credits": 1.0} for i in doc["instances"]}}
+    ).encode(),
+    "oversized": lambda doc: json.dumps({**doc, "padding": "x" * (4 << 20)}).encode(),
+}
+
+
+def test_a_well_formed_kept_object_is_used_as_it_is(
+    prod_and_slot: tuple[World, Inventory, AwsClientFactory], proxy: CountingProxy
+) -> None:
+    # The control for the table below: the same object, not garbled, costs no request.
+    world, inv, factory = prod_and_slot
+    aws = read_aws(inv, factory)
+    now = whole_second_after(datetime.now(UTC))
+    doc = kept_figures(sorted(ids_of(world).values()), now - timedelta(minutes=3))
+    state = MemoryState({STATE_NAME: json.dumps(doc).encode()})
+    proxy.calls.clear()
+
+    facts = facts_of(read_metrics(inv, factory, aws, now=now, state=state))
+
+    assert proxy.calls == [] and facts.requests == 0
+    assert facts.observed_at == now - timedelta(minutes=3)
+    assert {m.credits for m in facts.items.values()} == {400.0}
+
+
+@pytest.mark.parametrize("garble", GARBLED.values(), ids=GARBLED.keys())
+def test_an_unreadable_kept_object_is_logged_and_cloudwatch_read_instead(
+    prod_and_slot: tuple[World, Inventory, AwsClientFactory],
+    proxy: CountingProxy,
+    caplog: pytest.LogCaptureFixture,
+    garble: Garble,
+) -> None:
+    world, inv, factory = prod_and_slot
+    aws = read_aws(inv, factory)
+    now = whole_second_after(datetime.now(UTC))
+    doc = kept_figures(sorted(ids_of(world).values()), now - timedelta(minutes=3))
+    state = MemoryState({STATE_NAME: garble(doc)})
+    proxy.calls.clear()
+
+    with caplog.at_level(logging.WARNING, logger="fleetboard"):
+        result = read_metrics(inv, factory, aws, now=now, state=state)
+
+    facts = facts_of(result)  # never a failure: the figures are read afresh
+    assert proxy.calls == [CALL] and facts.requests == 1
+    assert facts.observed_at == now
+    assert {m.credits for m in facts.items.values()} == {412.0, 576.0}  # CloudWatch's, not kept
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.getMessage().startswith("metrics: the kept figures are unreadable")
+    # What was read replaces it, so the next pass keeps figures again.
+    proxy.calls.clear()
+    again = facts_of(read_metrics(inv, factory, aws, now=now + timedelta(minutes=1), state=state))
+    assert proxy.calls == [] and again.items == facts.items
+
+
+def test_a_store_that_cannot_be_read_is_logged_and_cloudwatch_read_instead(
+    prod_and_slot: tuple[World, Inventory, AwsClientFactory],
+    proxy: CountingProxy,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    world, inv, factory = prod_and_slot
+    aws = read_aws(inv, factory)
+    state = UnreadableState()
+    proxy.calls.clear()
+
+    with caplog.at_level(logging.WARNING, logger="fleetboard"):
+        facts = facts_of(
+            read_metrics(inv, factory, aws, now=whole_second_after(datetime.now(UTC)), state=state)
+        )
+
+    assert proxy.calls == [CALL] and facts.requests == 1
+    assert set(facts.items) == set(ids_of(world).values())
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert messages == ["metrics: the kept figures could not be read (PermissionError)"]
+    assert "s3:GetObject" not in messages[0]  # the exception's type only, never its text
+
+
+# --------------------------------------------------------------------------- failures
+
+# Without the aws source's instances nothing is asked: test_prices_source.py, for both sources.
+
+
+FAULTS: Faults = {
+    **json_call_faults(
+        CALL,
+        internal="InternalServiceFault",
+        throttling="Throttling",
+        content_type="application/x-amz-json-1.0",
+        # A well-formed CloudWatch answer of another call (ListMetrics).
+        another_call=json.dumps({"Metrics": []}).encode(),
+        missing="MetricDataResults",
+    ),
+    "not-json": (
+        lambda p: p.answer_call(
+            CALL, 200, "application/x-amz-json-1.0", b'{"MetricDataResults": [{"Id": "cpu0"'
+        ),
+        f"{GET_METRIC_DATA} answered 200 with a body that is not JSON",
+        1,
+    ),
+}
+
+
+@pytest.mark.parametrize(("inflict", "said", "sent"), FAULTS.values(), ids=FAULTS.keys())
+def test_a_failed_read_names_the_call_and_the_fault(
+    prod_and_slot: tuple[World, Inventory, AwsClientFactory],
+    proxy: CountingProxy,
+    no_backoff: None,
+    inflict: Inflict,
+    said: str,
+    sent: int,
+) -> None:
+    _, inv, factory = prod_and_slot
+    now = whole_second_after(datetime.now(UTC))
+
+    result, state = read_under_fault(MetricsSource(), inv, factory, proxy, inflict, now=now)
+
+    failure = results.failure_of(result, "metrics")
+    assert failure.reason.startswith(said), failure.reason
+    assert not failure.blind  # AWS's side (or the path to it), not the collector's
+    assert proxy.calls == [CALL] * sent
+    assert state.saved == {}  # nothing read, nothing kept: the next pass asks again
+
+
+def test_a_role_without_get_metric_data_is_told_to_allow_it(
+    prod_and_slot: tuple[World, Inventory, AwsClientFactory],
+    factories: Callable[..., AwsClientFactory],
+    iam_user: Callable[[list[str]], StaticCredentials],
+    enforce_iam: Callable[[], None],
+) -> None:
+    # moto's own IAM refuses the call: the collector's role as it was before this source.
+    _, inv, factory = prod_and_slot
+    aws = read_aws(inv, factory)
+    collector = iam_user(["ec2:DescribeAddresses", "ec2:DescribeInstances"])
+    enforce_iam()
+
+    result = read_metrics(inv, factories(inv, collector), aws, now=datetime.now(UTC))
+
+    failure = results.failure_of(result, "metrics")
+    assert failure.reason.startswith(f"{GET_METRIC_DATA} denied ("), failure.reason
+    assert failure.reason.endswith(f"allow {GET_METRIC_DATA} for the collector's role")
+    assert collector.secret_access_key not in failure.reason
+
+
+def test_a_pass_reads_the_figures_after_the_aws_source_and_keeps_them(
+    prod_and_slot: tuple[World, Inventory, AwsClientFactory], proxy: CountingProxy
+) -> None:
+    # The two sources side by side as a pass runs them, the state store the publisher's.
+    world, inv, factory = prod_and_slot
+    state = MemoryState()
+    sources: list[Source] = [AwsSource(), MetricsSource()]
+    first_at = whole_second_after(datetime.now(UTC))
+
+    first = facts_of(a_pass(inv, factory, sources, now=first_at, state=state)[0]["metrics"])
+    later = first_at + timedelta(minutes=5)
+    second = facts_of(a_pass(inv, factory, sources, now=later, state=state)[0]["metrics"])
+
+    assert set(first.items) == set(ids_of(world).values())
+    assert proxy.calls.count(CALL) == 1  # the second pass kept the first's figures
+    assert (first.requests, second.requests) == (1, 0)
+    assert second.items == first.items
+    prod = first.items[ids_of(world)["prod"]]
+    assert isinstance(prod, Metrics) and prod.credits == 412.0
