@@ -12,7 +12,7 @@ import pytest
 from tests.boards import DEMO_MACHINES, NOW, XSS, demo, document
 from tests.html import card, parse
 
-from fleetboard import collect, render, rules
+from fleetboard import render
 from fleetboard.model import Metrics, MetricsFacts
 from fleetboard.render.machine import cpu_spark, load_text
 
@@ -168,13 +168,10 @@ def page(*, hostile: bool = False, loads: dict[str, Metrics] | None = LOADS) -> 
     """The demo's page, the metrics source's figures added to its observations (`None`: the
     source did not run), through the real rules, snapshot and schema."""
     seen = demo(hostile=hostile)
-    results = seen.results()
     if loads is not None:
         ids = {name: machine[0] for name, machine in DEMO_MACHINES.items()}
-        results["metrics"] = MetricsFacts({ids[n]: m for n, m in loads.items()}, NOW, 1)
-    obs = collect.observations(results)
-    board = rules.evaluate(seen.inventory, obs, NOW, seen.collector(results))
-    return render.render_page(document(board))
+        seen.reads("metrics", MetricsFacts({ids[n]: m for n, m in loads.items()}, NOW, 1))
+    return render.render_page(document(seen.board()))
 
 
 @pytest.fixture(scope="module")

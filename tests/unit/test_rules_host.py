@@ -12,7 +12,7 @@ from typing import TypeVar
 import pytest
 from tests.observed import NOW, SMALL_EIPS, SMALL_FLEET, Observed, all_running
 
-from fleetboard import collect, config, memory, rules
+from fleetboard import config, memory, rules
 from fleetboard.inventory import Environment
 from fleetboard.model import (
     AgentFacts,
@@ -412,22 +412,14 @@ def board(
 ) -> Board:
     """The real rules' board of `seen`, with the host and agent sources' facts of its
     machines: `hosts`/`agents` by environment (healthy for one not named; None: not
-    listed). Observed carries no facts of these sources (only their failures), so they are
-    added to its results here."""
-    results = seen.results()
+    listed). A failure `seen.fails` gave a source stands instead of its facts."""
     ids = {name: m.instance_id for name, m in seen.machines.items()}
-    if "host" not in seen.failures:
-        said = hosts or {}
-        listed = [_as(said.get(n, status()), i) for n, i in ids.items()]
-        results["host"] = host_facts(*(s for s in listed if s is not None))
-    if "agent" not in seen.failures:
-        heard = agents or {}
-        online = [_as(heard.get(n, agent()), i) for n, i in ids.items()]
-        results["agent"] = agent_facts(*(a for a in online if a is not None))
-    obs = collect.observations(results)
-    return rules.evaluate(
-        seen.inventory, obs, seen.at.replace(microsecond=0), seen.collector(results)
-    )
+    said, heard = hosts or {}, agents or {}
+    listed = [_as(said.get(n, status()), i) for n, i in ids.items()]
+    seen.reads("host", host_facts(*(s for s in listed if s is not None)))
+    online = [_as(heard.get(n, agent()), i) for n, i in ids.items()]
+    seen.reads("agent", agent_facts(*(a for a in online if a is not None)))
+    return seen.board()
 
 
 T = TypeVar("T", HostStatus, AgentInfo)

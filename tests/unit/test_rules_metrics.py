@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from tests.observed import NOW, SMALL_EIPS, SMALL_FLEET, Observed, all_running
 
-from fleetboard import collect, config, rules
+from fleetboard import config
 from fleetboard.inventory import Environment, Thresholds
 from fleetboard.model import (
     AgentFacts,
@@ -247,14 +247,10 @@ def test_another_source_s_facts_are_not_judged() -> None:
 def board(seen: Observed, loads: dict[str, Metrics] | None = None) -> Board:
     """The real rules' board of `seen` with the metrics source's facts: `loads` by
     environment name, for the running machines only, as the source reads them (a stopped
-    instance is never asked about). Observed carries no metrics facts of its own, so they
-    are added to its results here."""
-    results = seen.results()
-    if "metrics" not in seen.failures:
-        ids = {n: m.instance_id for n, m in seen.machines.items() if m.state == "running"}
-        results["metrics"] = facts(*((ids[n], m) for n, m in (loads or {}).items()))
-    obs = collect.observations(results)
-    return rules.evaluate(seen.inventory, obs, seen.at, seen.collector(results))
+    instance is never asked about). A failure `seen.fails` gave the source stands instead."""
+    ids = {n: m.instance_id for n, m in seen.machines.items() if m.state == "running"}
+    seen.reads("metrics", facts(*((ids[n], m) for n, m in (loads or {}).items())))
+    return seen.board()
 
 
 def view(b: Board, name: str) -> EnvironmentView:

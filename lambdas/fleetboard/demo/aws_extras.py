@@ -362,15 +362,14 @@ class ExtrasLayer:
             return self.app(environ, start_response)
         body = _read_body(environ)
         target = str(environ.get("HTTP_X_AMZ_TARGET") or "")
-        if target in (_DESCRIBE_AGENTS, _GET_PRODUCTS):
+        if target == _DESCRIBE_AGENTS:
             # moto checks the caller's IAM before it finds it has no such call: a denial is
             # its to give, as AWS would.
             denied = self._denial(environ, start_response)
-            if denied is not None:
-                return denied
-            if target == _GET_PRODUCTS:
-                return self._products(body, start_response)
-            return self._agents(body, start_response)
+            return denied if denied is not None else self._agents(body, start_response)
+        if target == _GET_PRODUCTS:
+            # moto has no Price List, so no IAM of it to ask either: answered for any caller.
+            return self._products(body, start_response)
         if _action(environ, body) == "DescribeInstanceStatus":
             return self._instance_status(environ, body, start_response)
         if target.startswith(_CLOUDWATCH_TARGET):
@@ -383,7 +382,7 @@ class ExtrasLayer:
         """moto's answer when it refuses the caller (401, 403), else None."""
         try:
             status, headers, denial = _call(self.app, environ)
-        except Exception:  # moto has no such call (or service): nothing refused
+        except NotImplementedError:  # moto has no such call: nothing refused
             return None
         if not status.startswith(("401", "403")):
             return None

@@ -415,8 +415,8 @@ def assert_table_stood_in(facts: PriceFacts, note: str) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="demo/aws_extras.py ExtrasLayer._denial: moto has no pricing backend, so with IAM "
-    "enforced it refuses nothing and GetProducts is answered for any caller",
+    reason="demo/aws_extras.py answers GetProducts itself: moto has no Price List, so with IAM "
+    "enforced nothing refuses the call and it is answered for any caller",
 )
 def test_a_role_without_get_products_gets_the_table_and_is_told_to_allow_it(
     fleet: tuple[World, Inventory, AwsClientFactory],
