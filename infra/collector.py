@@ -44,7 +44,9 @@ from fleetboard.sources.aws import (
     LIST_COMMANDS,
     LIST_RECORD_SETS,
 )
+from fleetboard.sources.billing import GET_COST_AND_USAGE
 from fleetboard.sources.host import DESCRIBE_INSTANCE_STATUS
+from fleetboard.sources.logs import FILTER_LOG_EVENTS
 from fleetboard.sources.metrics import GET_METRIC_DATA
 from fleetboard.sources.prices import GET_PRODUCTS
 from infra.bundling import ARCHITECTURE, RUNTIME, collector_code
@@ -251,8 +253,17 @@ class CollectorFunction(Construct):
                 bucket=bucket,
                 secrets=list(secrets.by_name.values()),
                 log_group=self.log_group,
+                cost_explorer=loaded.inventory.aws.cost_explorer,
             )
         )
+        # [logs]: the fleet's service logs, read in the groups fleet.toml names and no other;
+        # no grant at all without [logs].
+        self.fleet_log_groups = fleet_log_groups(loaded)
+        if self.fleet_log_groups:
+            region = loaded.inventory.aws.region
+            self._policy.add_statements(
+                logs_statement([log_group_arn(self, region, g) for g in self.fleet_log_groups])
+            )
         self.role = iam.Role(
             self,
             "Role",
@@ -290,7 +301,17 @@ class CollectorFunction(Construct):
                 **{SECRET_ENV[name]: s.secret_arn for name, s in secrets.by_name.items()},
             },
         )
-        self._acknowledge(bucket, deploy)
+        self._acknowledge(bucket, deploy, cost_explorer=loaded.inventory.aws.cost_explorer)
+
+        for group in self.fleet_log_groups:
+            arn = log_group_arn(self, loaded.inventory.aws.region, group)
+            acknowledge(
+                self.role,
+                f"IAM5[Resource::{_nag_join(cdk.Stack.of(self).resolve(arn))}]",
+                f"logs:FilterLogEvents on the log group {group} ([logs] in fleet.toml): a "
+                "log group's ARN for IAM ends in ':*' (its streams), and FilterLogEvents "
+                "reads the group's streams; no other group, and no write.",
+            )
 
     def publish_alerts_to(self, topic: sns.ITopic) -> None:
         """Let a pass publish its sns channel's alerts to `topic`, and to no other: the
@@ -303,7 +324,9 @@ class CollectorFunction(Construct):
         self._policy.add_statements(alert_statement(topic))
         self.function.add_environment(ALERT_TOPIC_ENV, topic.topic_arn)
 
-    def _acknowledge(self, bucket: s3.IBucket, deploy: DeploySettings) -> None:
+    def _acknowledge(
+        self, bucket: s3.IBucket, deploy: DeploySettings, *, cost_explorer: bool = False
+    ) -> None:
         acknowledge(
             self.function,
             "L1",
@@ -321,6 +344,13 @@ class CollectorFunction(Construct):
             "cloudwatch:GetMetricData (the machines' CPU, credits, memory and disk) and "
             "pricing:GetProducts (list prices, once a day) support no resource-level "
             "scoping; IAM accepts only * for them."
+            + (
+                " ce:GetCostAndUsage (the month's cost by tag, once a day) reads the whole "
+                "account's bill and likewise takes only *; it is granted only because "
+                "aws.cost_explorer is on."
+                if cost_explorer
+                else ""
+            )
             + (
                 " X-Ray's PutTraceSegments/PutTelemetryRecords likewise take only *, and are "
                 "granted only because deploy.tracing is on."
@@ -351,10 +381,12 @@ def collector_statements(
     bucket: s3.IBucket,
     secrets: list[secretsmanager.Secret],
     log_group: logs.ILogGroup,
+    cost_explorer: bool = False,
 ) -> list[iam.PolicyStatement]:
     """Everything the collector may do: read the fleet and its secrets, write the board,
-    keep its sources' state, write its logs. With an sns alert channel, alert_statement
-    joins them (CollectorFunction.publish_alerts_to)."""
+    keep its sources' state, write its logs; with `cost_explorer` ([aws] cost_explorer),
+    read the account's month so far from Cost Explorer. With an sns alert channel,
+    alert_statement joins them (CollectorFunction.publish_alerts_to)."""
     zone = cdk.Arn.format(
         cdk.ArnComponents(
             service="route53",
@@ -394,6 +426,18 @@ def collector_statements(
             actions=[GET_PRODUCTS],
             resources=["*"],
         ),
+        # Only when asked for: the account's bill is more than the fleet's status.
+        *(
+            [
+                iam.PolicyStatement(
+                    sid="ReadMonthCost",  # the account's cost by tag: * only
+                    actions=[GET_COST_AND_USAGE],
+                    resources=["*"],
+                )
+            ]
+            if cost_explorer
+            else []
+        ),
         iam.PolicyStatement(
             sid="ReadSecrets",
             actions=["secretsmanager:GetSecretValue"],
@@ -425,6 +469,35 @@ def collector_statements(
     ]
 
 
+def fleet_log_groups(loaded: LoadedConfig) -> list[str]:
+    """The CloudWatch Logs groups a pass reads ([logs]: every watched environment's);
+    none without [logs]."""
+    logs = loaded.inventory.logs
+    return sorted(set(logs.groups.values())) if logs is not None else []
+
+
+def log_group_arn(scope: IConstruct, region: str, group: str) -> str:
+    """arn:aws:logs:<region>:<account>:log-group:<group>:* in the stack's account: the
+    fleet's region, where its machines ship their logs."""
+    return cdk.Arn.format(
+        cdk.ArnComponents(
+            service="logs",
+            resource="log-group",
+            resource_name=f"{group}:*",
+            region=region,
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        ),
+        cdk.Stack.of(scope),
+    )
+
+
+def logs_statement(group_arns: list[str]) -> iam.PolicyStatement:
+    """The one read of the fleet's service logs: FilterLogEvents, on the groups named."""
+    return iam.PolicyStatement(
+        sid="ReadServiceLogs", actions=[FILTER_LOG_EVENTS], resources=group_arns
+    )
+
+
 def alert_statement(topic: sns.ITopic) -> iam.PolicyStatement:
     """The one write outside the bucket and the logs: publish an alert to the stack's topic.
     It reaches the topic's subscribers and changes nothing in the fleet."""
@@ -449,6 +522,19 @@ def _nag_name(scope: IConstruct, arn: str, *, owner: IConstruct | None = None) -
             return f"<{logical_id}>"
         case {"Fn::ImportValue": str(name)}:
             return name  # another stack's export, e.g. the site stack's bucket ARN
+    raise TypeError(f"cannot name {resolved!r} the way cdk-nag does")
+
+
+def _nag_join(resolved: Any) -> str:
+    """How cdk-nag spells a joined ARN in a finding id: its pieces, a Ref as `<Name>`
+    (`arn:aws:logs:us-east-1:<AWS::AccountId>:log-group:/fleet/prod:*`)."""
+    match resolved:
+        case str():
+            return resolved
+        case {"Fn::Join": [str(separator), list(parts)]}:
+            return separator.join(_nag_join(part) for part in parts)
+        case {"Ref": str(name)}:
+            return f"<{name}>"
     raise TypeError(f"cannot name {resolved!r} the way cdk-nag does")
 
 

@@ -33,6 +33,7 @@ from fleetboard.model import (
     HostStatus,
     Metrics,
     MetricsFacts,
+    PriceFacts,
 )
 
 NOW = datetime(2026, 11, 23, 8, 0, 3, tzinfo=UTC)
@@ -235,7 +236,8 @@ def demo_board(
 def _demo_machines(seen: Observed) -> None:
     """EC2, SSM and CloudWatch on the demo's machines: prod's hardware retires in a week,
     test's SSM agent is lost (CI cannot deploy to it), test-2's instance check fails and its
-    CPU credits are spent; CPU lines for all, memory and disk published by prod only."""
+    CPU credits are spent, and no run has used it since it started (idle); CPU lines for all,
+    memory and disk published by prod only; every machine's list price."""
     ids = {name: m.instance_id for name, m in seen.machines.items() if m.state == "running"}
     retire = (seen.at + timedelta(days=7)).replace(hour=9, minute=0, second=0, microsecond=0)
     statuses = {
@@ -282,6 +284,10 @@ def _demo_machines(seen: Observed) -> None:
         line = tuple(round(min(100.0, cpu * (1 + 0.3 * math.sin(i / 3))), 1) for i in range(35))
         figures[iid] = Metrics((*line, None), credits, memory, disk, seen.at)
     seen.reads("metrics", MetricsFacts(figures, seen.at, 1))
+    # The Price List's t3.medium: every card's cost line; test-2 has had no run on it since
+    # it started 9.6 h ago, so it is idle, its daily cost said with the command to stop it.
+    listed = f"AWS Price List, read {seen.at:%Y-%m-%d} 06:00 UTC"
+    seen.reads("prices", PriceFacts({"t3.medium": 0.0416}, seen.at, 1, basis=listed))
 
 
 def _demo_ci(seen: Observed, kind: CiKind, hostile: bool) -> None:

@@ -109,6 +109,12 @@ class AwsSettings:
     #: How often CloudWatch's figures are read (sources/metrics.py); kept between reads.
     #: 0: every pass. GetMetricData bills per metric asked for, so not every minute.
     metrics_every_s: int = 900
+    #: Month-to-date cost per environment from Cost Explorer (sources/billing.py): off
+    #: unless asked for, since every GetCostAndUsage request is billed ($0.01).
+    cost_explorer: bool = False
+    #: The cost allocation tag Cost Explorer groups by: `Name`, the tag the fleet names
+    #: each environment's EIP (and instance) with; it must be activated in Billing.
+    cost_tag: str = "Name"
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +267,33 @@ class MaintenanceWindow:
     checks: tuple[CheckSelector, ...] = ()
 
 
+#: What [logs] stands for in a group name: the environment's name.
+LOG_GROUP_ENV = "{env}"
+#: CloudWatch Logs' filter syntax: a line with any of these terms (`?` is "or").
+DEFAULT_LOG_FILTER = "?ERROR ?Error ?error ?FATAL ?panic ?Traceback"
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    """[logs]: each environment's service logs in CloudWatch Logs, a log group per
+    environment, from which its card shows the last error lines per service
+    (sources/logs.py). Information, never health: no check depends on them."""
+
+    #: The group of an environment: `{env}` is its name ("/fleet/{env}").
+    group: str = "/fleet/" + LOG_GROUP_ENV
+    #: Which lines are error lines, in CloudWatch Logs' filter pattern syntax.
+    filter: str = DEFAULT_LOG_FILTER
+    lines: int = 3  # the last lines kept and shown per service
+    window_minutes: int = 60  # how far back a read looks
+    #: The most events one read takes (FilterLogEvents' `limit`): one page, bounded.
+    max_events: int = 500
+    #: Each environment's group by name, `group` filled in or its own `log_group`.
+    groups: dict[str, str] = field(default_factory=dict)
+
+    def group_of(self, env: str) -> str:
+        return self.groups.get(env) or self.group.replace(LOG_GROUP_ENV, env)
+
+
 #: The kinds of alert channel: the stack's SNS topic (e-mail subscriptions), an incoming
 #: webhook that takes Slack's JSON, and one that takes the generic JSON
 #: (schema/alert.schema.json).
@@ -347,6 +380,8 @@ class Inventory:
     maintenance: tuple[MaintenanceWindow, ...] = ()
     #: [alerts]: None, no messages (the board is still published).
     alerts: AlertSettings | None = None
+    #: [logs]: None, no log tails (the default: nothing is read).
+    logs: LogSettings | None = None
 
     def chain_settings(self, network: str | None) -> ChainSettings | None:
         """The settings of a network by name; None (or the [chain] name) is [chain]'s."""

@@ -136,6 +136,9 @@ class SourceFailure:
     #: True when the far end refused the collector's access (a denial, rejected
     #: credentials): the collector's to fix, where a 500 or a throttle is retried next pass.
     access: bool = False
+    #: True for a source whose facts are information, not health (billing): its failure
+    #: shows where its part shows and in the footer, never as an issue of the fleet.
+    information: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +306,60 @@ class PriceFacts(RegionFacts[float]):
     ipv4_hourly: float = 0.005
     basis: str = ""  # "AWS Price List, read 2026-12-04 06:00 UTC", or the built-in table's date
     note: str | None = None  # why the Price List was not used; None when it was
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One error line a service logged: masked (text.mask), one line, capped."""
+
+    at: datetime  # the event's own time
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceLines:
+    """A service's last error lines, oldest first; the service is named by the log stream
+    they came from (one of the environment's services or hosts, else the stream's name)."""
+
+    service: str
+    lines: tuple[LogEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LogTail:
+    """One environment's log group as the logs source last read it (it reads one group a
+    pass and keeps the others' tails: sources/logs.py)."""
+
+    group: str
+    #: When the lines were read; None: never (its turn has not come yet).
+    read_at: datetime | None
+    services: tuple[ServiceLines, ...] = ()
+    #: False: more lines matched than one read takes, so the newest may be missing.
+    complete: bool = True
+    #: Why the latest read of the group failed (its lines are then not shown); None: it
+    #: was read.
+    error: str | None = None
+    tried_at: datetime | None = None  # the latest read, whether it failed or not
+
+
+class LogFacts(RegionFacts[LogTail]):
+    """The logs source's answer: every watched environment's tail, by environment name
+    (one of them read this pass, the others as kept)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BillingFacts(RegionFacts[float]):
+    """The billing source's answer: what the account has cost this month so far, as Cost
+    Explorer bills it (UnblendedCost), by the value of one cost allocation tag (`items`:
+    value -> amount; "" is spend without the tag), read at `observed_at`; or why it could
+    not be read (`error`: every environment's month figure is unknown, nothing else is)."""
+
+    tag: str = "Name"  # the tag key grouped by
+    unit: str = "USD"
+    start: str = ""  # the month's first day (UTC), YYYY-MM-DD
+    end: str = ""  # the day after the read (Cost Explorer's end is exclusive)
+    estimated: bool = True  # Cost Explorer's figures for a month not yet closed are
+    error: str | None = None  # why Cost Explorer was not read; None when it was
 
 
 @dataclass(frozen=True, slots=True)
@@ -658,6 +715,11 @@ class Days:
     seconds: dict[str, tuple[int, ...]]
 
 
+#: The issue a test slot running with nothing to do gets (rules/cost.py); its card shows it
+#: beside the cost line, since it is about the bill, not a check.
+IDLE_ISSUE = "idle"
+
+
 @dataclass(frozen=True, slots=True)
 class Cost:
     """What an environment's machine costs at list prices as it stands: its instance while
@@ -669,6 +731,42 @@ class Cost:
     ipv4_hourly: float  # 0 without an Elastic IP
     running_today_h: float = field(metadata=as_json(digits=1))  # since 00:00 UTC
     basis: str  # where the prices come from
+
+
+@dataclass(frozen=True, slots=True)
+class LogsView:
+    """An environment's last error lines per service, as of the read that found them.
+    Never a status: a line in a log says something happened, not that anything is down."""
+
+    group: str  # the CloudWatch Logs group they are read from
+    #: When the lines shown were read (one group is read a pass); None: unknown.
+    as_of: datetime | None
+    window_minutes: int  # how far back each read looks
+    services: tuple[ServiceLines, ...]  # the services with lines, the latest line first
+    complete: bool  # False: more lines matched than one read takes
+    #: Why the tail is unknown (the latest read failed, or it has not been read yet);
+    #: None when it is known.
+    unknown: str | None
+    tried_at: datetime | None  # the latest read, failed or not
+
+
+@dataclass(frozen=True, slots=True)
+class MonthCost:
+    """What an environment has cost this month so far, as Cost Explorer bills it: the spend
+    tagged with its values of the cost allocation tag. Information, never health: it
+    colours nothing. Cost Explorer lags up to a day, so it is as of `read_at`, not now."""
+
+    #: In `unit`, from the month's first day to the read; None when not known (`reason`).
+    amount: float | None = field(metadata=as_json(digits=2))
+    unit: str  # "USD"
+    since: str  # the month's first day (UTC), YYYY-MM-DD
+    read_at: datetime | None  # when Cost Explorer was read (or last tried)
+    tag: str  # the tag key: "Name"
+    #: The tag's values counted as this environment's (its EIP's and instance's names,
+    #: or its own name), those Cost Explorer had spend for.
+    values: tuple[str, ...]
+    complete: bool  # False: more pages than were read, so it may be more
+    reason: str | None = None  # why `amount` is not known; None when it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -705,6 +803,12 @@ class EnvironmentView:
     metrics: Metrics | None = None
     #: What its machine costs a day at list prices (rules/cost.py); None without prices.
     cost: Cost | None = None
+    #: What it has cost this month so far, from Cost Explorer (rules/billing.py); None
+    #: when [aws] cost_explorer is off.
+    month_cost: MonthCost | None = None
+    #: Its services' last error lines from CloudWatch Logs (rules/logs.py): information,
+    #: never health. None without [logs].
+    logs: LogsView | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,16 +17,18 @@ file it touches, is in docs/design.md#adding-a-source.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fleetboard.inventory import Inventory
 from fleetboard.model import (
     AgentFacts,
     AwsFacts,
+    BillingFacts,
     ChainFacts,
     GithubFacts,
     HostFacts,
     HttpFacts,
+    LogFacts,
     MetricsFacts,
     PriceFacts,
     SourceFailure,
@@ -54,6 +56,10 @@ class SourceKind:
     checks: SourceRule | None = None
     #: Work to do once per process before the first pass (web3's import: seconds of CPU).
     warm_up: Callable[[], None] | None = None
+    #: Its facts are information, not health (billing's month so far, the logs' error
+    #: lines): even its failure (the deadline, a bug) makes no issue and colours nothing;
+    #: its part says it.
+    information: bool = False
 
     def owns(self, key: str) -> bool:
         """Whether an answer's key ("chain", "chain:base") is one of this kind's sources."""
@@ -102,6 +108,22 @@ def _prices(inventory: Inventory) -> Sequence[Source]:
     from fleetboard.sources.prices import PricesSource
 
     return (PricesSource(),)
+
+
+def _billing(inventory: Inventory) -> Sequence[Source]:
+    if not inventory.aws.cost_explorer:  # off by default: every request is billed
+        return ()
+    from fleetboard.sources.billing import BillingSource
+
+    return (BillingSource(),)
+
+
+def _logs(inventory: Inventory) -> Sequence[Source]:
+    if inventory.logs is None:  # off by default: no [logs], nothing read
+        return ()
+    from fleetboard.sources.logs import LogsSource
+
+    return (LogsSource(),)
 
 
 def _github(inventory: Inventory) -> Sequence[Source]:
@@ -174,6 +196,26 @@ KINDS: tuple[SourceKind, ...] = (
     ),
     # Its part of its own: each card's cost line and an idle slot's issue (rules/cost.py).
     SourceKind("prices", PriceFacts, _prices, (AWS_REQUESTS, "environments/*/cost"), (CARDS,)),
+    # Its part of its own, off unless [aws] cost_explorer: each card's month so far, on its
+    # cost line (rules/billing.py); information, so it makes no check.
+    SourceKind(
+        "billing",
+        BillingFacts,
+        _billing,
+        (AWS_REQUESTS, "environments/*/month_cost"),
+        (CARDS,),
+        information=True,
+    ),
+    # Its part of its own, off without [logs]: each card's last error lines per service
+    # (rules/logs.py); information, so it makes no check.
+    SourceKind(
+        "logs",
+        LogFacts,
+        _logs,
+        (AWS_REQUESTS, "environments/*/logs"),
+        (CARDS,),
+        information=True,
+    ),
     SourceKind(
         "github",
         GithubFacts,
@@ -221,7 +263,8 @@ def sort_answers(
     for key, answer in results.items():
         kind = next((k for k in registered(kinds) if k.owns(key)), None)
         if isinstance(answer, SourceFailure):
-            kept[key] = answer  # a source nobody registered still fails visibly
+            # A source nobody registered still fails visibly.
+            kept[key] = replace(answer, information=True) if kind and kind.information else answer
         elif kind is not None and isinstance(answer, kind.facts):
             kept[key] = answer
         if kind is not None and kind.checks is not None:

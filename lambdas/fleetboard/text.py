@@ -120,6 +120,53 @@ def scrub(text: str, secrets: Iterable[str] = (), *, limit: int = REASON_CHARS) 
     return text
 
 
+#: What `mask` takes out of a line someone else wrote (a service's log), beside the
+#: credentials scrub knows on sight. A private key: a PEM block, or 64 hex digits after 0x.
+_PEM_KEY = re.compile(
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S
+)
+_HEX_KEY = re.compile(r"\b0x[0-9a-fA-F]{64}(?![0-9a-fA-F])")
+#: `Bearer <anything>`: a bearer token, whatever characters it has.
+_BEARER = re.compile(r"(?i)\b(Bearer)\s+[A-Za-z0-9._~+/=-]+")
+#: A URL's user name and password: `scheme://user:pass@host` keeps `scheme://***@host`.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,15}://)[^\s/?#@'\"<>]+@")
+#: `password=...`, `"token": "..."`, `DB_SECRET: ...`, `api-key=...`: a name that says
+#: secret, an `=` or `:`, and the value (quoted, or up to the next space, comma, `;`, `&`:
+#: a `)` after it goes too, since a secret may hold one and none of it may show).
+_NAMED_SECRET = re.compile(
+    r"(?i)(['\"]?\b[\w.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|"
+    r"private[_-]?key|access[_-]?key|credential)[\w.-]*['\"]?\s*[=:]\s*)"
+    r"(?:\"[^\"]*\"|'[^']*'|(?!\*\*\*)[^\s,;&'\"}]+)"
+)
+
+
+def mask(text: str) -> str:
+    """`text` (a line a service logged) with every secret it may carry replaced by `***`:
+    private keys (a PEM block, 64 hex digits after 0x), bearer and other tokens, AWS
+    access keys, JWTs, the values of `password=`, `token:`, `secret=` and their kin, a
+    URL's user name and password, credential headers and SigV4 signatures. Unlike
+    `scrub`, it keeps the rest as written (paths, hosts, ids: what a person reads a log
+    line for), and its length: the caller caps it after, so no secret is cut in two and
+    half shown. The one masking of log lines: the source calls it before anything is kept
+    or shown.
+
+        >>> mask("login failed for https://bob:hunter2@db.internal/x password=hunter2")
+        'login failed for https://***@db.internal/x password=***'
+    """
+    text = _PEM_KEY.sub(HIDDEN, text)
+    text = _SIGV4.sub(f"AWS4-HMAC-SHA256 {HIDDEN}", text)
+    text = _SECRET_HEADER.sub(CREDENTIAL_HEADER, text)
+    text = _SIGV4_PARTS.sub(HIDDEN, text)
+    text = _URL_USERINFO.sub(rf"\1{HIDDEN}@", text)
+    text = _BEARER.sub(rf"\1 {HIDDEN}", text)
+    text = _AUTH_SCHEME.sub(rf"\1 {HIDDEN}", text)
+    for pattern, replacement in _KNOWN_TOKENS:
+        text = pattern.sub(replacement, text)
+    text = _HEX_KEY.sub(f"0x{HIDDEN}", text)
+    text = _NAMED_SECRET.sub(rf"\1{HIDDEN}", text)
+    return _SECRET_PAIR.sub(lambda m: f"{m[1] or m[3]}{m[2] or m[4]}{HIDDEN}", text)
+
+
 def visible(text: str, cap: int = 60) -> str:
     r"""`text` with control and invisible characters shown as escapes (`\x00`, `\u202e`),
     at most `cap` characters, cut with "…". The page escapes HTML itself: this only makes

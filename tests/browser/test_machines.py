@@ -1,15 +1,17 @@
 """The machines on the page, in Chromium: what EC2's status checks, the SSM agents and
 CloudWatch said of the demo's machines (tests/boards.py `_demo_machines`), as an operator
-reads it on a laptop and a phone."""
+reads it on a laptop and a phone; and the board `fleetboard demo --once` itself writes."""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 from tests.boards import NOW
+from tests.integration.fixtures.child import run_fleetboard
 
 from .conftest import OpenPage
 
@@ -70,4 +72,62 @@ def test_the_cpu_line_fits_a_phone_card(open_page: OpenPage) -> None:
     outer = card(page, "prod").bounding_box()
     assert box is not None and outer is not None
     assert box["x"] + box["width"] <= outer["x"] + outer["width"]
+    opened.assert_quiet()
+
+
+def test_each_card_says_what_its_machine_costs_and_the_idle_slot_how_to_stop_it(
+    open_page: OpenPage,
+) -> None:
+    opened = open_page("machines", clock=NOW + timedelta(seconds=42))
+    page = opened.page
+    cost = card(page, "prod").locator("dt:text-is('cost') + dd")
+    expect(cost).to_have_text(re.compile(r"^about \$1\.12/day · running [\d.]+ h today"))
+    # Where the price comes from, on hover: the Price List, and what the figure leaves out.
+    expect(cost).to_have_attribute("title", re.compile(r"AWS Price List, read .*EBS"))
+    # A stopped slot still pays for its address, and says so rather than $0.
+    expect(card(page, "test-3").locator("dt:text-is('cost') + dd")).to_contain_text(
+        "about $0.12/day while stopped: its Elastic IP's public IPv4"
+    )
+    # The idle slot says so on its card, beside what it costs, with the command as code.
+    idle = card(page, "test-2").locator("dt:text-is('cost') + dd")
+    expect(idle).to_contain_text(re.compile(r"amber idle idle for 9 h \d+ min \(no CI run"))
+    expect(idle.locator("code")).to_have_text(
+        "aws ec2 stop-instances --region us-east-1 --instance-ids i-0a5c74cdbb3e5be84"
+    )
+    expect(card(page, "prod").locator("dt:text-is('cost') + dd")).not_to_contain_text("idle")
+    expect(page.locator("section.summary")).to_contain_text(
+        "aws ec2 stop-instances --region us-east-1 --instance-ids i-0a5c74cdbb3e5be84"
+    )
+    opened.assert_quiet()
+
+
+@pytest.fixture(scope="module")
+def live(site: Path) -> str:
+    """The folder of the board the demo writes of its simulated fleet (moto with the
+    demo's layer, real HTTPS hosts, its GitHub, anvil when Node.js is installed)."""
+    done = run_fleetboard("demo", "--once", "--out", str(site / "live"))
+    assert done.returncode == 0, done.stderr
+    return "live"
+
+
+def test_the_demo_s_own_board_shows_every_machine_story(open_page: OpenPage, live: str) -> None:
+    opened = open_page(live)
+    page = opened.page
+    retirement = card(page, "prod").locator(".failing li", has_text="instance-retirement")
+    expect(retirement).to_contain_text("stop and start it before then")
+    agent = card(page, "test").locator(".failing li", has_text="SSM agent ConnectionLost")
+    expect(agent).to_contain_text("test cannot be deployed to")
+    test_2 = card(page, "test-2")
+    expect(test_2.locator(".failing li", has_text="instance status check failed")).to_have_count(1)
+    expect(test_2.locator(".failing li", has_text="CPU credits 1.5")).to_contain_text("amber")
+    expect(card(page, "test-3").locator("dt:text-is('cost') + dd")).to_contain_text(
+        "while stopped: its Elastic IP's public IPv4"
+    )
+    idle = card(page, "test-4").locator("dt:text-is('cost') + dd")
+    expect(idle).to_contain_text(re.compile(r"about \$[\d.]+/day · running [\d.]+ h today"))
+    expect(idle).to_contain_text(re.compile(r"amber idle idle for 9 h \d+ min"))
+    expect(idle.locator("code")).to_contain_text("aws ec2 stop-instances --region us-east-1")
+    # Every running machine draws its CPU; the stopped one draws nothing.
+    expect(page.locator("article.card svg.spark")).to_have_count(4)
+    expect(card(page, "test-3").locator("svg.spark")).to_have_count(0)
     opened.assert_quiet()

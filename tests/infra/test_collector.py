@@ -49,10 +49,15 @@ name = "ops-hook"
 kind = "webhook"
 url_env = "FLEETBOARD_OPS_HOOK_URL"
 """
+#: [logs]: the service logs of each environment, in a group of its own.
+LOGS = """
+[logs]
+group = "/agentkeys/{env}"
+"""
 #: fleet.example.toml plus these, by fixture name: each optional part of the stack on and
 #: off. `default` (conftest's app) is the example alone.
 CONFIGS = {
-    "full": FULL_DEPLOY + SNS_CHANNEL + WEBHOOK_CHANNELS,  # everything
+    "full": FULL_DEPLOY + SNS_CHANNEL + WEBHOOK_CHANNELS + LOGS,  # everything
     "sns_only": SNS_CHANNEL,  # a topic for alerts alone: no e-mail, no webhook secret
     # The alarms' e-mail and webhook channels, no sns channel: the topic, but not for alerts.
     "mail_and_hooks": FULL_DEPLOY + "\n[alerts]\n" + WEBHOOK_CHANNELS,
@@ -94,6 +99,25 @@ def config_file(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
     path = tmp_path_factory.mktemp(name) / "fleet.toml"
     path.write_text(EXAMPLE.read_text() + CONFIGS[name])
     return path
+
+
+#: The example's [aws] with Cost Explorer read (sources/billing.py): off in the example.
+COST_EXPLORER = "[aws]\ncost_explorer = true\n"
+
+
+@pytest.fixture(scope="session")
+def cost_explorer_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    text = EXAMPLE.read_text()
+    assert text.count("[aws]\n") == 1 and "\ncost_explorer" not in text
+    path = tmp_path_factory.mktemp("cost_explorer") / "fleet.toml"
+    path.write_text(text.replace("[aws]\n", COST_EXPLORER))
+    return path
+
+
+@pytest.fixture(scope="session")
+def cost_explorer(cost_explorer_config: Path) -> Built:
+    """The example with [aws] cost_explorer = true: the role may read Cost Explorer."""
+    return build_app(cost_explorer_config)
 
 
 @pytest.fixture(scope="session")
@@ -500,6 +524,8 @@ class Allowed:
     tracing: bool
     secret_arns: frozenset[str]  # the stack's own secrets
     topic_arn: str | None  # the topic an sns channel publishes to; None: no sns channel
+    #: The log groups [logs] reads (logs:FilterLogEvents, on nothing else); none without it.
+    log_groups: frozenset[str] = frozenset()
 
 
 #: A read, by IAM's naming: Describe*, List*, Get*. A wildcard only after the whole verb.
@@ -524,6 +550,8 @@ def permitted(action: str, resource: str, allowed: Allowed) -> bool:
         or (allowed.tracing and action in XRAY_WRITES and resource == "*")
         or (action == "sns:Publish" and allowed.topic_arn is not None
             and resource == allowed.topic_arn)
+        # A read, but not Describe/List/Get-named: only in the groups [logs] names.
+        or (action == "logs:FilterLogEvents" and resource in allowed.log_groups)
     )  # fmt: skip
 
 
@@ -583,7 +611,24 @@ def allowed_for(built: Built) -> Allowed:
             render(collector.resolve(s.secret_arn)) for s in collector.secrets.by_name.values()
         ),
         topic_arn=render(collector.resolve(topic.topic_arn)) if sns_channel and topic else None,
+        log_groups=frozenset(log_group_arns(built)),
     )
+
+
+def log_group_arns(built: Built) -> list[str]:
+    """The ARNs of the groups the config's [logs] reads, as `render` spells them: the
+    fleet's region (us-east-1: partition aws), the stack's account, `:*` for the group's
+    streams."""
+    from fleetboard.config import load
+
+    inventory = load(built.config).inventory
+    if inventory.logs is None:
+        return []
+    region = inventory.aws.region
+    return [
+        f"arn:aws:logs:{region}:${{AWS::AccountId}}:log-group:{group}:*"
+        for group in sorted(set(inventory.logs.groups.values()))
+    ]
 
 
 Mutation = Callable[[dict[str, Any], str, Allowed], Allowed]
@@ -624,6 +669,10 @@ def _managed(template: dict[str, Any], role_id: str, allowed: Allowed) -> Allowe
 
 def _no_tracing(template: dict[str, Any], role_id: str, allowed: Allowed) -> Allowed:
     return replace(allowed, tracing=False)  # the X-Ray grant stays, the setting goes
+
+
+def _no_logs(template: dict[str, Any], role_id: str, allowed: Allowed) -> Allowed:
+    return replace(allowed, log_groups=frozenset())  # the grant stays, [logs] goes
 
 
 def _no_sns_channel(template: dict[str, Any], role_id: str, allowed: Allowed) -> Allowed:
@@ -692,6 +741,20 @@ BAD: dict[str, tuple[Mutation, str]] = {
         _add(_allow("sns:SetTopicAttributes", "TOPIC")),
         "sns:SetTopicAttributes",
     ),
+    "filter-every-log-group": (
+        _add(_allow("logs:FilterLogEvents", "*")),
+        "logs:FilterLogEvents on *",
+    ),
+    "filter-another-log-group": (
+        _add(_allow("logs:FilterLogEvents", "arn:aws:logs:us-east-1:1:log-group:/other:*")),
+        "logs:FilterLogEvents on arn:aws:logs:us-east-1:1:log-group:/other:*",
+    ),
+    "filter-logs-without-logs": (_no_logs, "logs:FilterLogEvents"),
+    # Reading a group's events by query is not the one read [logs] asks for.
+    "query-the-log-groups": (
+        _add(_allow("logs:StartQuery", "arn:aws:logs:us-east-1:1:log-group:/agentkeys/prod:*")),
+        "logs:StartQuery",
+    ),
     "read-another-secret": (
         _add(_allow("secretsmanager:GetSecretValue", OTHER_SECRET)),
         f"secretsmanager:GetSecretValue on {OTHER_SECRET}",
@@ -700,9 +763,14 @@ BAD: dict[str, tuple[Mutation, str]] = {
         _add(_allow("secretsmanager:Get*", "*")),
         "secretsmanager:Get* on *",
     ),
+    # Cost Explorer's writes: switching which tags the bill is split by is not a read.
+    "ce-activate-a-tag": (
+        _add(_allow("ce:UpdateCostAllocationTagsStatus", "*")),
+        "ce:UpdateCostAllocationTagsStatus on *",
+    ),
 }
 #: Bad policies that take away a setting the default config does not have.
-NEEDS_FULL = {"xray-without-tracing", "publish-without-an-sns-channel"}
+NEEDS_FULL = {"xray-without-tracing", "publish-without-an-sns-channel", "filter-logs-without-logs"}
 
 
 #: (config, bad policy or None): each config as synthesized, then the default and the full
@@ -713,6 +781,8 @@ WALKS = [
       if not (config == "default" and bad in NEEDS_FULL)),
     ("sns_only", None),
     ("mail_and_hooks", None),
+    ("cost_explorer", None),
+    ("cost_explorer", "ce-activate-a-tag"),
 ]  # fmt: skip
 
 
@@ -748,7 +818,7 @@ def grants(built: Built) -> list[tuple[str, str]]:
     ]
 
 
-@pytest.mark.parametrize("config", ["default", "full"])
+@pytest.mark.parametrize("config", ["default", "full", "cost_explorer"])
 def test_only_ec2_and_ssm_reads_and_xray_writes_use_a_wildcard_resource(
     request: pytest.FixtureRequest, config: str
 ) -> None:
@@ -765,7 +835,40 @@ def test_only_ec2_and_ssm_reads_and_xray_writes_use_a_wildcard_resource(
     }
     if config == "full":
         expected |= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    if config == "cost_explorer":
+        expected |= {"ce:GetCostAndUsage"}
     assert wildcard == expected
+
+
+@pytest.mark.parametrize("config", ["default", "full"])
+def test_cost_explorer_is_not_granted_unless_the_fleet_config_turns_it_on(
+    request: pytest.FixtureRequest, config: str, cost_explorer: Built
+) -> None:
+    # Each request is billed and reads the whole account's bill: off by default, and the
+    # role then cannot read it at all; [aws] cost_explorer = true grants that one read.
+    built: Built = request.getfixturevalue(config)
+    assert not [a for a, _ in grants(built) if a.startswith("ce:")]
+    assert [(a, r) for a, r in grants(cost_explorer) if a.startswith("ce:")] == [
+        ("ce:GetCostAndUsage", "*")
+    ]
+
+
+def test_service_logs_are_read_only_with_logs_and_only_in_its_groups(
+    default: Built, full: Built
+) -> None:
+    # No [logs] (the example): no grant on any log group but its own log's writes.
+    assert not [(a, r) for a, r in grants(default) if a == "logs:FilterLogEvents"]
+    # [logs]: FilterLogEvents, on exactly the watched environments' groups (test-2 is
+    # retired: not read), and no other logs action but its own log's writes.
+    region = "us-east-1"
+    assert {(a, r) for a, r in grants(full) if a.startswith("logs:")} == {
+        *(
+            ("logs:FilterLogEvents", f"arn:aws:logs:{region}:"
+             f"${{AWS::AccountId}}:log-group:/agentkeys/{env}:*")
+            for env in ("prod", "base", "test")
+        ),
+        *((a, allowed_for(full).log_group_arn) for a in ("logs:CreateLogStream", "logs:PutLogEvents")),
+    }  # fmt: skip
 
 
 def test_route53_is_read_only_in_the_fleet_zone(default: Built) -> None:
@@ -839,12 +942,17 @@ class NagRun:
     out: Path  # the cloud assembly, templates and all
 
 
-@pytest.fixture(scope="session", params=["default", "full"])
+@pytest.fixture(scope="session", params=["default", "full", "cost_explorer"])
 def nag(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> NagRun:
-    """cdk-nag's AwsSolutions checks over the whole app, default and full [deploy]."""
+    """cdk-nag's AwsSolutions checks over the whole app, default and full [deploy], and
+    with Cost Explorer read."""
     import aws_cdk as cdk
 
-    config = EXAMPLE if request.param == "default" else request.getfixturevalue("full_config")
+    config = (
+        EXAMPLE
+        if request.param == "default"
+        else request.getfixturevalue(f"{request.param}_config")
+    )
     outdir = tmp_path_factory.mktemp(f"nag-{request.param}")
     built = build_app(config, outdir=outdir, nag=True)
     try:

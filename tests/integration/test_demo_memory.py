@@ -115,7 +115,7 @@ def test_the_collector_outage_is_a_gap_day(first: First) -> None:
     )
     # Stopped after the 01:00 pass, back at 07:00; a pass covers 3 half-hour periods.
     gaps = {name: e["gap"] for name, e in day["environments"].items()}
-    assert gaps == dict.fromkeys(("prod", "test", "test-2", "test-3"), 4.5 * 3600)
+    assert gaps == dict.fromkeys(("prod", "test", "test-2", "test-3", "test-4"), 4.5 * 3600)
     assert window(env(first.doc, "prod"), "7d")["gap_s"] == 4.5 * 3600
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -75,7 +76,8 @@ def test_every_status_of_the_demo_story_is_on_the_board(
     # and the stopped slot's unregistered operator master makes it amber.
     prod = env(result, "prod")
     assert {c["status"] for c in prod["checks"] if c["kind"] == "http"} == {"green"}
-    assert prod["status"] == ("red" if fleet.chain else "green")
+    # Without the chain, its scheduled retirement (amber) is the worst of its own.
+    assert prod["status"] == ("red" if fleet.chain else "amber")
     # Slot 1's SSM agent is lost: CI cannot deploy to it, which a test slot exists for.
     assert env(result, "test")["status"] == "red"
     assert env(result, "test-2")["status"] == "red"
@@ -110,6 +112,35 @@ def test_every_drift_of_the_demo_story_is_an_issue(first_pass: tuple[PassResult,
     } <= kinds
     statuses = [i["status"] for i in result.document["summary"]["issues"]]
     assert statuses[0] == "red" and "green" not in statuses
+
+
+def test_the_demo_machines_story_is_on_the_board(first_pass: tuple[PassResult, Path]) -> None:
+    """What EC2, SSM, CloudWatch and the Price List say of the demo's machines, read by a
+    real pass: slot 2 impaired and out of credits, prod's retirement next week, slot 1's
+    agent lost, test-3 stopped but its address still billed, test-4 idle with its cost."""
+    result, _ = first_pass
+    issues = {(i["env"], i["check"]): i for i in result.document["summary"]["issues"]}
+    assert issues[("test-2", "host")]["status"] == "red"
+    assert "instance status check failed" in issues[("test-2", "host")]["text"]
+    assert "CPU credits 1.5" in issues[("test-2", "metrics")]["text"]
+    retirement = issues[("prod", "scheduled event")]
+    assert retirement["status"] == "amber" and "instance-retirement" in retirement["text"]
+    assert issues[("test", "agent")]["status"] == "red"
+    assert "test cannot be deployed to" in issues[("test", "agent")]["text"]
+    stopped = env(result, "test-3")["cost"]
+    assert (stopped["instance_hourly"], stopped["per_day"]) == (None, 0.12)  # its IPv4 only
+    idle = issues[("test-4", "idle")]
+    test_4 = env(result, "test-4")
+    assert idle["status"] == "amber" and test_4["status"] == "amber"
+    # Started 9 h 15 min before the world was built; the pass runs a little later.
+    assert re.match(r"test-4 idle amber: idle for 9 h 1\d min \(", idle["text"]), idle["text"]
+    per_day = test_4["cost"]["per_day"]
+    assert per_day > stopped["per_day"]
+    assert f"about ${per_day:.2f}/day" in idle["text"]
+    instance_id = test_4["machine"]["instance_id"]
+    assert idle["text"].endswith(f"--instance-ids {instance_id}`")
+    # Only the idle one: every other running slot has a run on it or was deployed lately.
+    assert [e for e, check in issues if check == "idle"] == ["test-4"]
 
 
 def test_a_real_pass_costs_eight_aws_requests(first_pass: tuple[PassResult, Path]) -> None:
@@ -216,7 +247,7 @@ def test_demo_once_writes_the_board_and_exits_zero(tmp_path: Path) -> None:
 
 def test_validate_says_ok_or_lists_problems_with_exit_two(fleet: DemoFleet, tmp_path: Path) -> None:
     ok = run_fleetboard("validate", "--config", str(fleet.config_path))
-    assert ok.returncode == 0 and ": ok: 4 environments" in ok.stdout
+    assert ok.returncode == 0 and ": ok: 5 environments" in ok.stdout
     bad = tmp_path / "fleet.toml"
     bad.write_text(fleet.config_path.read_text().replace("zone_id", "zone_idd"))
     done = run_fleetboard("validate", "--config", str(bad))
@@ -511,7 +542,7 @@ def test_the_deploy_trail_says_current_stale_or_cannot_tell(
 ) -> None:
     result, _ = first_pass
     stale = {e["name"]: e["deploy"]["stale"] for e in result.document["environments"]}
-    assert stale == {"prod": False, "test": None, "test-2": True, "test-3": None}
+    assert stale == {"prod": False, "test": None, "test-2": True, "test-3": None, "test-4": None}
     assert env(result, "test")["deploy"]["text"] == (
         "unknown: deployed branch fix/oidc-issuer, not comparable with main"
     )
@@ -587,11 +618,18 @@ def test_the_demo_chain_shows_funding_registration_and_the_chain_line(
         ("test", "deployer"): ("green", "2.4 HEI"),
         ("test-2", "deployer"): ("red", "0.4 HEI"),
         ("test-3", "deployer"): ("green", "1.1 HEI"),
+        ("test-4", "deployer"): ("green", "3 HEI"),
     }
     registered = {
         e["name"]: e["chain"]["master_registered"] for e in result.document["environments"]
     }
-    assert registered == {"prod": True, "test": True, "test-2": True, "test-3": False}
+    assert registered == {
+        "prod": True,
+        "test": True,
+        "test-2": True,
+        "test-3": False,
+        "test-4": True,
+    }
     line = result.document["chain"]
     assert (line["status"], line["chain_id"], line["requests"]) == ("green", 212013, 1)
     checks = {(i["env"], i["check"]) for i in result.document["summary"]["issues"]}
@@ -612,7 +650,13 @@ def test_a_slot_in_use_shows_its_nonce_moving_on_the_next_pass(
         for e in again.document["environments"]
         if e["chain"]
     }
-    assert moved == {"prod": False, "test": True, "test-2": False, "test-3": False}
+    assert moved == {
+        "prod": False,
+        "test": True,
+        "test-2": False,
+        "test-3": False,
+        "test-4": False,
+    }
 
 
 def test_without_anvil_the_demo_runs_and_says_the_chain_is_not_configured(

@@ -246,7 +246,8 @@ def test_metrics_go_out_as_emf_for_the_alarms(
     levels = {d["Environment"]: d["EnvironmentStatus"] for d in docs if "EnvironmentStatus" in d}
     # prod's services answer, but its paymaster deposit is below the floor: red, as its card;
     # slot 1's SSM agent is lost (CI cannot deploy to it): red. test-3 is parked: no metric.
-    assert levels == {"prod": [3.0], "test": [3.0], "test-2": [3.0]}
+    # test-4 is healthy: green (no GitHub token here, so CI is not read: idle is not judged).
+    assert levels == {"prod": [3.0], "test": [3.0], "test-2": [3.0], "test-4": [0.0]}
 
 
 def test_secrets_are_read_once_per_five_minutes_and_a_placeholder_is_not_configured(

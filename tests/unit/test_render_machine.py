@@ -14,7 +14,7 @@ from tests.html import card, parse
 
 from fleetboard import render
 from fleetboard.model import Metrics, MetricsFacts
-from fleetboard.render.machine import cpu_spark, load_text
+from fleetboard.render.machine import cpu_spark, idle_text, load_text
 
 #: The box the line is drawn in: 20 units high, 0-100 % inside a margin of 1.
 HEIGHT = 20
@@ -239,3 +239,33 @@ def test_the_line_is_markup_of_the_page_s_own_and_nothing_else() -> None:
     for tag, attrs in parse(html).tags:
         assert "style" not in attrs, tag
         assert not [a for a in attrs if a.startswith("on")], (tag, attrs)
+
+
+def _issue(env: str, check: str, status: str, detail: str) -> dict[str, str]:
+    return {
+        "env": env,
+        "check": check,
+        "status": status,
+        "text": f"{env} {check} {status}: {detail}",
+    }
+
+
+@pytest.mark.parametrize(
+    ("issues", "text"),
+    [
+        ([], None),
+        ([_issue("test-4", "metrics", "amber", "CPU credits 1.5")], None),
+        (
+            [
+                _issue("test-4", "metrics", "amber", "CPU credits 1.5"),
+                _issue("test-4", "idle", "amber", "idle for 9 h: stop it with `aws ec2 …`"),
+            ],
+            "idle for 9 h: stop it with `aws ec2 …`",
+        ),
+    ],
+    ids=["no-issues", "other-issues-only", "idle-among-others"],
+)
+def test_the_idle_issue_is_said_beside_the_cost_without_the_summary_s_prefix(
+    issues: list[dict[str, str]], text: str | None
+) -> None:
+    assert idle_text(issues) == text

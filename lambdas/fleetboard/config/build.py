@@ -14,6 +14,7 @@ from fleetboard.config.deploy import check_deploy
 from fleetboard.config.environments import check_unique, environment
 from fleetboard.config.fleet import aws_settings, bucket_pattern, check_optional
 from fleetboard.config.github import github_settings
+from fleetboard.config.logs import log_settings
 from fleetboard.config.maintenance import maintenance_windows
 from fleetboard.config.messages import Problems
 from fleetboard.config.probe import probe_settings, thresholds
@@ -67,6 +68,7 @@ def build(
     declared_envs = list(raw["environments"]) if declared is None else declared
     windows = maintenance_windows(raw.get("maintenance", []), envs, declared_envs, problems)
     alerts = alert_settings(raw.get("alerts"), declared_envs, problems)
+    logs = log_settings(raw.get("logs"), envs, raw["environments"], problems)
     inventory = Inventory(
         github=github_settings(github) if github is not None else None,
         chain=main_chain,
@@ -80,5 +82,6 @@ def build(
         bucket_pattern=buckets,
         maintenance=windows,
         alerts=alerts,
+        logs=logs,
     )
     return inventory, problems.lines

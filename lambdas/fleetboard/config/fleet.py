@@ -30,6 +30,8 @@ def aws_settings(fleet: Mapping[str, Any], raw: Mapping[str, Any]) -> AwsSetting
         connect_timeout_s=float(raw.get("connect_timeout_s", defaults.connect_timeout_s)),
         read_timeout_s=float(raw.get("read_timeout_s", defaults.read_timeout_s)),
         metrics_every_s=int(raw.get("metrics_every_s", defaults.metrics_every_s)),
+        cost_explorer=bool(raw.get("cost_explorer", defaults.cost_explorer)),
+        cost_tag=str(raw.get("cost_tag", defaults.cost_tag)),
     )
 
 

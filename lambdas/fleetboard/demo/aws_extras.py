@@ -10,9 +10,15 @@ else to moto untouched:
   moto's), then the scenario's checks and events replace moto's, and the answer is paged
   as EC2 pages it (moto answers every instance at once).
 - DescribeInstanceInformation lists the instances the scenario registered an agent for.
+- DescribeInstances goes to moto, then the scenario's launch times replace moto's (moto
+  stamps an instance with the moment it was created; the demo's idle slot started hours
+  before the demo did).
 - GetProducts (the Price List, which moto does not have) answers the built-in table's
   prices, or those set with `set_prices`.
-- CloudWatch's JSON answers are labelled as AWS labels them (moto says `text`).
+- CloudWatch's, CloudWatch Logs' and Cost Explorer's JSON answers are labelled as AWS
+  labels them (moto says `text` or `text/html`), and
+  moto's GetMetricData reads an index of its points (demo/metric_index.py) rather than
+  scanning them all for every query and step.
 
 Every answer is built as the operation's output shape from botocore's own service model,
 checked against that shape by botocore's validator, and written by moto's serializer for
@@ -67,8 +73,14 @@ _DEGRADED = "The instance is running on degraded hardware"
 _DESCRIBE_AGENTS = "AmazonSSM.DescribeInstanceInformation"
 _GET_PRODUCTS = "AWSPriceListService.GetProducts"
 
-#: The X-Amz-Target prefix of CloudWatch's JSON protocol.
-_CLOUDWATCH_TARGET = "GraniteServiceVersion20100801."
+#: JSON-protocol services moto labels `text` or `text/html` (by their X-Amz-Target prefix),
+#: and the content type AWS labels their answers with: CloudWatch, CloudWatch Logs, Cost
+#: Explorer. The collector refuses an answer labelled as a page (a portal's, a proxy's).
+_MISLABELLED = {
+    "GraniteServiceVersion20100801.": "application/x-amz-json-1.0",
+    "Logs_20140328.": "application/x-amz-json-1.1",
+    "AWSInsightsIndexService.": "application/x-amz-json-1.1",
+}
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -113,6 +125,7 @@ class Host:
     ebs: str | None = None  # None: EC2 says nothing about attached volumes (older types)
     events: tuple[Event, ...] = ()
     agent: Agent | None = field(default_factory=Agent)  # None: not registered with SSM
+    launched: datetime | None = None  # when EC2 says it was started; None: moto's own time
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Host:
@@ -137,6 +150,7 @@ class Host:
                 last_ping=_time(agent["last_ping"]) if agent.get("last_ping") else None,
                 version=str(agent.get("version", AGENT_VERSION)),
             ),
+            launched=_time(doc["launched"]) if doc.get("launched") else None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -156,6 +170,8 @@ class Host:
         }
         if self.ebs is not None:
             doc["ebs"] = self.ebs
+        if self.launched is not None:
+            doc["launched"] = self.launched.isoformat()
         if self.agent is not None:
             doc["agent"] = {"ping": self.agent.ping, "version": self.agent.version}
             if self.agent.last_ping is not None:
@@ -199,6 +215,10 @@ class Scenario:
     def get(self, instance_id: str) -> Host | None:
         with self.lock:
             return self.hosts.get(instance_id)
+
+    def launches(self) -> dict[str, datetime]:
+        with self.lock:
+            return {i: h.launched for i, h in self.hosts.items() if h.launched is not None}
 
     def agents(self) -> list[tuple[str, Agent]]:
         with self.lock:
@@ -370,10 +390,14 @@ class ExtrasLayer:
         if target == _GET_PRODUCTS:
             # moto has no Price List, so no IAM of it to ask either: answered for any caller.
             return self._products(body, start_response)
-        if _action(environ, body) == "DescribeInstanceStatus":
+        action = _action(environ, body)
+        if action == "DescribeInstanceStatus":
             return self._instance_status(environ, body, start_response)
-        if target.startswith(_CLOUDWATCH_TARGET):
-            return self._json_labelled(environ, start_response)
+        if action == "DescribeInstances" and self.scenario.launches():
+            return self._instances(environ, start_response)
+        label = next((t for p, t in _MISLABELLED.items() if target.startswith(p)), None)
+        if label is not None:
+            return self._json_labelled(environ, start_response, label)
         return self.app(environ, start_response)
 
     def _denial(
@@ -421,13 +445,13 @@ class ExtrasLayer:
         return _answer(start_response, "200 OK", out, content_type)
 
     def _json_labelled(
-        self, environ: dict[str, Any], start_response: StartResponse
+        self, environ: dict[str, Any], start_response: StartResponse, label: str
     ) -> Iterable[bytes]:
-        """CloudWatch's answer as moto gives it, labelled as AWS labels it: moto sends its
-        JSON protocol's answers as `text`, AWS as `application/x-amz-json-1.0`."""
+        """moto's answer as it gives it, labelled as AWS labels it (`label`): moto sends
+        these services' JSON answers as `text` or `text/html`."""
         status, headers, body = _call(self.app, environ)
         labelled = [(k, v) for k, v in headers if k.lower() != "content-type"]
-        labelled.append(("Content-Type", "application/x-amz-json-1.0"))
+        labelled.append(("Content-Type", label))
         start_response(status, labelled)
         return [body]
 
@@ -480,6 +504,26 @@ class ExtrasLayer:
         if start + size < len(items):
             result["NextToken"] = f"page:{start + size}"
         out, content_type = serialize("ec2", "DescribeInstanceStatus", result)
+        return _answer(start_response, "200 OK", out, content_type)
+
+    def _instances(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """moto's answer with the scenario's launch times (moto's are when it made them)."""
+        status, headers, answer = _call(self.app, environ)
+        if not status.startswith("200"):
+            start_response(status, headers)
+            return [answer]
+        model = _operation("ec2", "DescribeInstances")
+        parsed = create_parser("ec2").parse(
+            {"body": answer, "headers": dict(headers), "status_code": 200}, _output(model)
+        )
+        parsed.pop("ResponseMetadata", None)
+        launches = self.scenario.launches()
+        for reservation in parsed.get("Reservations", []):
+            for instance in reservation.get("Instances", []):
+                launched = launches.get(str(instance.get("InstanceId")))
+                if launched is not None:
+                    instance["LaunchTime"] = launched
+        out, content_type = serialize("ec2", "DescribeInstances", parsed)
         return _answer(start_response, "200 OK", out, content_type)
 
     def _agents(self, body: bytes, start_response: StartResponse) -> Iterable[bytes]:
@@ -586,9 +630,13 @@ def _answer(
 
 
 def make_app() -> ExtrasLayer:
-    """moto's whole server app behind the layer."""
+    """moto's whole server app behind the layer, its GetMetricData indexed (a fleet of
+    hundreds of instances otherwise waits on moto's scan, not on the collector)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    from fleetboard.demo import metric_index
+
+    metric_index.install()
     return ExtrasLayer(DomainDispatcherApplication(create_backend_app))
 
 

@@ -40,6 +40,7 @@ WALLETS = {
     "test": Wallets(demo_address("test deployer"), True, 2 * HEI + 4 * 10**17, moving=True),
     "test-2": Wallets(demo_address("test-2 deployer"), True, 4 * 10**17),
     "test-3": Wallets(demo_address("test-3 deployer"), False, HEI + 10**17),
+    "test-4": Wallets(demo_address("test-4 deployer"), True, 3 * HEI),
 }
 SPONSOR = demo_address("prod sponsor")
 PAYMASTER = demo_address("prod paymaster")

@@ -173,7 +173,7 @@ DEMO_CI_STORY = (
     "the rename), placed by its marker step",
     "slot 2: PR #391 deploying (marker step); PR #395 waits behind it for the slot's "
     "concurrency group, placed by its slot-claim annotation",
-    "slot 3: PR #398 queued with no runner yet: slot computed as 398 % 3 + 1",
+    "slot 3: PR #398 queued with no runner yet: slot computed as 398 % 4 + 1",
 )
 
 

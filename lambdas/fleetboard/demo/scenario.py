@@ -1,4 +1,4 @@
-"""The demo fleet: prod and three test slots shaped like the real one, showing every status.
+"""The demo fleet: prod and four test slots shaped like the real one, showing every status.
 
 One description drives both simulated parts (the moto world and the HTTPS hosts) and the
 fleet.toml the demo collects with, so the three can never disagree. Bodies are shaped as in
@@ -39,7 +39,9 @@ DEMO_STORY = (
     "(red: a test slot exists to be deployed to)",
     "test-2: its instance status check fails (red: the OS does not answer EC2), and a runaway "
     "process spent its CPU credits (amber: throttled to its baseline)",
-    "an EIP tagged agentkeys-broker-eip-test-4 that fleet.toml does not declare",
+    "test-4: healthy, but started 9 hours ago with no CI run holding or waiting for it "
+    "since: amber idle, with what it costs a day and the command that stops it",
+    "an EIP tagged agentkeys-broker-eip-test-5 that fleet.toml does not declare",
     # What the board remembers (demo/past.py replays it through the real rules at start).
     "history: 90 days, replayed when the demo starts, so the first board already remembers",
     "last week (6 days ago, 14:00-19:30 UTC) audit-test-2 answered 502 for 5 h 30 min: "
@@ -79,6 +81,8 @@ class DemoEnv:
     instance_check: str = "ok"
     retire_in_days: int | None = None
     agent: str = "Online"
+    #: Hours before the start EC2 says its instance was started; None: when the demo made it.
+    launched_hours_ago: float | None = None
     #: Its CloudWatch figures: CPU around this, credits (t3: burstable), memory and disk
     #: where the CloudWatch agent publishes them.
     load: Load = field(default_factory=lambda: Load(cpu=9.0, credits=576.0))
@@ -97,6 +101,9 @@ class DemoEnv:
             ebs="ok",
             events=events,
             agent=Agent(self.agent, last_ping),
+            launched=None
+            if self.launched_hours_ago is None
+            else now - timedelta(hours=self.launched_hours_ago),
         )
 
     def hostname(self, service: str) -> str:
@@ -124,6 +131,7 @@ DEMO_ENVS = (
         "prod",
         "broker.litentry.org",
         "",
+        launched_hours_ago=24 * 41,  # up since its last retirement move
         deploys=(deploy_comment(15_800_300_01, "main"),),
         retire_in_days=7,  # EC2 retires its hardware next week
         # The only one with the CloudWatch agent: its memory and disk are published.
@@ -133,6 +141,7 @@ DEMO_ENVS = (
         "test",
         "test-broker.litentry.org",
         "-test",
+        launched_hours_ago=24 * 6,  # started for the week
         faults={
             "broker": {
                 "/readyz": readyz(
@@ -161,6 +170,7 @@ DEMO_ENVS = (
         "test-2",
         "broker-test-2.litentry.org",
         "-test-2",
+        launched_hours_ago=24 * 2,  # started two days ago (redeployed since)
         faults={
             "audit": {"/healthz": text_reply("<html><center>502 Bad Gateway</center></html>", 502)},
             "broker": {
@@ -190,10 +200,19 @@ DEMO_ENVS = (
         # A sha that is not main's head: a stale binary.
         deploys=(deploy_comment(15_800_201_01, "0f3c2a9b1d7e"),),
     ),
-    DemoEnv("test-3", "broker-test-3.litentry.org", "-test-3", stopped=True),
+    DemoEnv(
+        "test-3",
+        "broker-test-3.litentry.org",
+        "-test-3",
+        stopped=True,
+        launched_hours_ago=24 * 10,  # stopped by the idle stop since; LaunchTime stays
+    ),
+    # Healthy, started 9 hours ago and never deployed to since, and no CI run holds or waits
+    # for it: idle, costing its instance and its public IPv4 by the hour.
+    DemoEnv("test-4", "broker-test-4.litentry.org", "-test-4", launched_hours_ago=9.25),
 )
 
-UNDECLARED_TAGS = ("agentkeys-broker-eip-test-4",)
+UNDECLARED_TAGS = ("agentkeys-broker-eip-test-5",)
 
 
 def eip_tag(env: DemoEnv) -> str:
@@ -318,7 +337,7 @@ def fleet_toml(
         'workflows = ["harness-ci.yml", "e2e-ci.yml"]  # renamed in July: both are read',
         f"api_url = {q(github_url)}  # the demo's own GitHub API server",
         'token_env = "FLEETBOARD_DEMO_GITHUB_TOKEN"  # never your real GITHUB_TOKEN',
-        "slot_count = 3  # AGENTKEYS_TEST_SLOT_COUNT",
+        "slot_count = 4  # AGENTKEYS_TEST_SLOT_COUNT",
         "",
         "[probe]",
         f"ca_bundle = {q(ca_file)}  # the demo's own CA; production trusts the system CAs",

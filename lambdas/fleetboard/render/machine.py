@@ -1,11 +1,13 @@
 """The card's machine lines: CPU over the last 3 hours as a small line and the load figures
 (credits, memory, disk) in words, from the snapshot's `metrics`; and what the machine
-costs, from its `cost`."""
+costs, from its `cost`, with the idle slot's issue beside it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from fleetboard.model import IDLE_ISSUE
 from fleetboard.render.formats import JsonDoc
 
 #: The line's box: one step of 3 units, 0-100 % over 20 units (1 unit of margin each way).
@@ -66,3 +68,39 @@ def cost_text(cost: JsonDoc) -> str:
             return "nothing while stopped"
         return f"about ${per_day:.2f}/day while stopped: its Elastic IP's public IPv4"
     return f"about ${per_day:.2f}/day · running {cost['running_today_h']:g} h today"
+
+
+def idle_text(issues: Iterable[JsonDoc]) -> str | None:
+    """An environment's idle issue as its card says it beside the cost line ("idle for
+    9 h …: stop it with …"), without the summary's "<env> idle amber: "; None when idle
+    it is not."""
+    for issue in issues:
+        if issue["check"] == IDLE_ISSUE:
+            head = f"{issue['env']} {issue['check']} {issue['status']}: "
+            return str(issue["text"]).removeprefix(head)
+    return None
+
+
+def month_text(month: JsonDoc) -> str:
+    """`$23.40 this month (Cost Explorer, to 2026-12-03)`, or why it is not known."""
+    amount = month["amount"]
+    if amount is None:
+        return f"this month unknown: {month['reason']}"
+    unit = month["unit"]
+    money = f"${amount:,.2f}" if unit == "USD" else f"{amount:,.2f} {unit}"
+    least = "" if month["complete"] else "at least "
+    to = f", to {month['read_at'][:10]}" if month["read_at"] else ""
+    return f"{least}{money} this month (Cost Explorer{to})"
+
+
+def month_title(month: JsonDoc) -> str:
+    """What the month figure is, on hover: the tag values counted, since when, as of when."""
+    parts = ["source billing"]
+    if month["since"]:
+        parts.append(f"Cost Explorer's unblended cost since {month['since']}")
+    if month["values"]:
+        parts.append("tagged " + ", ".join(f"{month['tag']}={v}" for v in month["values"]))
+    if month["read_at"]:
+        parts.append(f"read {month['read_at'][:16].replace('T', ' ')} UTC")
+    parts.append("Cost Explorer lags up to a day")
+    return " · ".join(parts)

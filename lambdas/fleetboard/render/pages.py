@@ -16,7 +16,7 @@ import jinja2
 
 from fleetboard.model import SlotBasis
 from fleetboard.publish import ASSETS
-from fleetboard.render import chain, ci, machine, since, tables, uptime, words
+from fleetboard.render import chain, ci, logs, machine, since, tables, uptime, words
 from fleetboard.render.formats import JsonDoc, code_spans, ms, seconds, seen, thousands, utc
 
 P = ParamSpec("P")
@@ -70,6 +70,10 @@ FILTERS: dict[str, Any] = {
     "bar_counts": uptime.bar_counts,
     "load_text": machine.load_text,
     "cost_text": machine.cost_text,
+    "idle_text": machine.idle_text,
+    "logs_summary": logs.logs_summary,
+    "month_text": machine.month_text,
+    "month_title": machine.month_title,
 }
 GLOBALS: dict[str, Any] = {
     "seen": seen,

@@ -33,6 +33,7 @@ from fleetboard.model import (
     Summary,
     TlsFacts,
 )
+from fleetboard.rules.billing import month_cost
 from fleetboard.rules.blind import (
     CONNECT,
     DNS,
@@ -64,6 +65,7 @@ from fleetboard.rules.ci import (
 )
 from fleetboard.rules.cost import idle_issue, machine_cost
 from fleetboard.rules.drift import aws_drift, fleet_drift, http_drift
+from fleetboard.rules.logs import logs_view
 from fleetboard.rules.maintenance import (
     OpenWindow,
     checks_in_windows,
@@ -149,7 +151,11 @@ class Observations:
         }
 
     def all_failures(self) -> list[SourceFailure]:
-        found = [o for o in self.facts.values() if isinstance(o, SourceFailure)]
+        """The failures that are the fleet's issues: an information source's (billing's)
+        shows on its own part only."""
+        found = [
+            o for o in self.facts.values() if isinstance(o, SourceFailure) and not o.information
+        ]
         if isinstance(self.aws, AwsFacts) and self.aws.deploy_error:
             # The deploy trail is one call of the aws source; its failure blinds only it.
             found.append(SourceFailure("aws:deploy-trail", self.aws.deploy_error))
@@ -220,6 +226,14 @@ def environment_view(
         maintenance=maintenance,
         metrics=None if lifecycle.parked else _metrics_of(machine, obs.facts.get("metrics")),
         cost=machine_cost(lifecycle, machine, obs.facts.get("prices"), now),
+        logs=logs_view(env.name, inventory.logs, obs.facts.get("logs")),
+        month_cost=month_cost(
+            obs.facts.get("billing"),
+            env.name,
+            env.eip_tag,
+            _instance_name(machine, obs.aws),
+            retired=env.retired,
+        ),
     )
     issues = (
         environment_issues(view)
@@ -237,6 +251,14 @@ def _metrics_of(machine: Machine, facts: object) -> Metrics | None:
     if not isinstance(facts, MetricsFacts) or machine.instance_id is None:
         return None
     return facts.items.get(machine.instance_id)
+
+
+def _instance_name(machine: Machine, aws: object) -> str | None:
+    """The Name tag of the environment's instance, as the aws source found it."""
+    if not isinstance(aws, AwsFacts) or machine.instance_id is None:
+        return None
+    instance = aws.instances.get(machine.instance_id)
+    return instance.name if instance else None
 
 
 def _main(inventory: Inventory) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from fleetboard.model import (
+    IDLE_ISSUE,
     Cost,
     EnvironmentView,
     EnvKind,
@@ -84,4 +85,4 @@ def idle_issue(
         f"{since} was then), about ${cost.per_day:.2f}/day: stop it with `aws ec2 "
         f"stop-instances --region {region} --instance-ids {machine.instance_id}`"
     )
-    return [Issue.of(Status.AMBER, view.name, "idle", detail)]
+    return [Issue.of(Status.AMBER, view.name, IDLE_ISSUE, detail)]

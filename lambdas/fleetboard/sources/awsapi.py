@@ -247,6 +247,13 @@ def expect(page: Any, key: str) -> None:
         raise _ForeignAnswer(f"answered without {key}, which AWS always sends")
 
 
+def unlike_aws(what: str) -> Exception:
+    """What a source's reads raise for an answer that parsed but is not shaped as AWS
+    shapes it (`what`: "answered a group keyed 'x', not by the tag Name"): `read` makes it
+    the failure "<call> <what> — <where to look>", as for any answer not AWS's own."""
+    return _ForeignAnswer(what)
+
+
 def _retry_gate(attempt_budget_s: float, max_attempts: int) -> Callable[..., bool | None]:
     """A `needs-retry` handler that vetoes a retry which could not finish before the deadline.
 
@@ -424,8 +431,9 @@ class AwsClientFactory:
 
 
 #: Services answered from one region whatever the fleet's: the Price List API is served in
-#: us-east-1 (and a few others), for every region's prices.
-_SERVICE_REGION = {"pricing": "us-east-1"}
+#: us-east-1 (and a few others), for every region's prices; Cost Explorer's one endpoint is
+#: in us-east-1, for the whole account.
+_SERVICE_REGION = {"pricing": "us-east-1", "ce": "us-east-1"}
 
 
 @functools.cache
@@ -486,6 +494,8 @@ _BAD_CREDENTIALS = frozenset(
 )
 _THROTTLED = frozenset(
     {
+        # Cost Explorer's throttling (botocore's standard retry mode counts it as one too).
+        "LimitExceededException",
         "PriorRequestNotComplete",
         "RequestLimitExceeded",
         "RequestThrottled",

@@ -125,6 +125,35 @@ def test_status_checks_and_events_parse_with_boto3_as_the_scenario_says(
     assert "Events" not in other
 
 
+def test_launch_times_are_the_scenario_s_and_the_rest_of_the_answer_moto_s(
+    moto_url: str, clients: dict[str, Any]
+) -> None:
+    """The demo's idle slot started hours before the demo: EC2's LaunchTime says so; an
+    instance the scenario does not date keeps moto's, and nothing else in moto's answer
+    changes."""
+    started = datetime(2026, 1, 5, 3, 4, 5, tzinfo=UTC)
+    ec2 = clients["ec2"]
+    before = datetime.now(UTC).replace(microsecond=0)
+    world = world_of(
+        moto_url,
+        EnvSpec("idle", "tag-idle", host=Host(launched=started)),
+        EnvSpec("fresh", "tag-fresh"),
+    )
+    ids = {name: env.instance_id or "" for name, env in world.environments.items()}
+
+    answer = ec2.describe_instances()
+
+    found = {i["InstanceId"]: i for r in answer["Reservations"] for i in r["Instances"]}
+    assert set(found) == set(ids.values())
+    assert found[ids["idle"]]["LaunchTime"] == started
+    assert found[ids["fresh"]]["LaunchTime"] >= before  # moto's: when the world was built
+    for instance in found.values():  # the rest is moto's, read by boto3 as before
+        assert instance["State"]["Name"] == "running"
+        assert instance["InstanceType"] and instance["ImageId"]
+    filtered = ec2.describe_instances(InstanceIds=[ids["idle"]])["Reservations"]
+    assert [i["LaunchTime"] for r in filtered for i in r["Instances"]] == [started]
+
+
 def test_agents_parse_with_boto3_as_the_scenario_says(
     moto_url: str, clients: dict[str, Any]
 ) -> None:

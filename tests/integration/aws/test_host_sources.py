@@ -558,7 +558,7 @@ def test_a_pass_whose_host_source_fails_shows_its_checks_unknown_and_the_rest_as
     assert reason.startswith(f"{EC2} denied (UnauthorizedOperation)")
     assert reason.endswith(f"allow {EC2} for the collector's role")
     running = [e["name"] for e in doc["environments"] if e["lifecycle"] == "running"]
-    assert running == ["prod", "test", "test-2"]
+    assert running == ["prod", "test", "test-2", "test-4"]
     # Each running environment's host check is unknown with the reason; none is green, and
     # what the host source alone saw (prod's retirement, slot 2's impaired instance) is gone.
     host = checks_of(doc, host=True)

@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any
 
 import pytest
 from tests.integration.faults.servers import FaultServer, SplitRelay
+from tests.integration.fixtures.aws import moto_client
 from tests.integration.fixtures.chain import CHAIN_ID, Contracts
 from tests.integration.github.openapi import OpenApiCheck
 
@@ -81,6 +83,13 @@ DEPLOYER = "0x" + "d1" * 20
 PAYMASTER = "0x" + "9a" * 20
 MASTER = "0x" + "3e" * 20
 
+#: prod's CloudWatch Logs group with [logs] (the default "/fleet/{env}"), and the one error
+#: line the rig puts in it (a secret in it, which only the masked form may show).
+LOG_GROUP = "/fleet/prod"
+LOG_STREAM = "i-0prod/broker"
+LOG_LINE = "ERROR payment failed: upstream said 502 (token=fm-log-secret-0001)"
+SHOWN_LOG_LINE = "ERROR payment failed: upstream said 502 (token=***"
+
 #: What CloudWatch holds for prod's instance (a burstable t3): every figure the card shows,
 #: each well inside its threshold, so the healthy board's metrics check is green.
 PROD_LOAD = Load(cpu=31.0, credits=412.0, memory=63.0, disk=71.0)
@@ -104,6 +113,12 @@ class Wiring:
     #: The one AWS call ("ec2:DescribeInstanceStatus") the rig's SplitRelay sends to the
     #: plain FaultServer, every other call going on to moto; aws_url is then the relay's.
     split_call: str | None = None
+    #: Cost Explorer's own endpoint (the billing source, [aws] cost_explorer = true): every
+    #: other AWS call still goes to aws_url. None: the billing source is off.
+    ce_url: str | None = None
+    #: [logs] on: prod's CloudWatch Logs group (LOG_GROUP, one error line) is read. Off in
+    #: every cell but the logs source's own, so theirs are the baseline's boards.
+    logs: bool = False
 
 
 @dataclass
@@ -165,6 +180,7 @@ class Rig:
             f"endpoint_url = {q(wiring.aws_url)}",
             f"connect_timeout_s = {CONNECT_S}",
             f"read_timeout_s = {READ_S}",
+            *(["cost_explorer = true"] if wiring.ce_url is not None else []),
             "",
             "[probe]",
             f"ca_bundle = {q(str(self.ca_bundle))}",
@@ -203,6 +219,8 @@ class Rig:
         if wiring.faulty_address is not None:
             lines.append(f"hosts.faulty.address = {q(wiring.faulty_address)}")
         lines += ["", "[environments.prod.chain]", f"deployer = {q(DEPLOYER)}"]
+        if wiring.logs:
+            lines += ["", "[logs]"]  # the defaults: "/fleet/{env}", the last hour
         return "\n".join(lines) + "\n"
 
     def load(self, wiring: Wiring, name: str = "fleet.toml") -> LoadedConfig:
@@ -227,6 +245,20 @@ class Rig:
             aws = replace(loaded.inventory.aws, region=wiring.region)
             loaded = replace(loaded, inventory=replace(loaded.inventory, aws=aws))
         factory = make_aws_client_factory(loaded.inventory.aws, credentials=wiring.credentials)
+        # Cost Explorer at an endpoint of its own (as ce.us-east-1.amazonaws.com is), every
+        # other service where the rest of the pass looks.
+        ce = (
+            make_aws_client_factory(
+                replace(loaded.inventory.aws, endpoint_url=wiring.ce_url),
+                credentials=wiring.credentials,
+            )
+            if wiring.ce_url is not None
+            else None
+        )
+
+        def clients(service: str) -> Any:
+            return (ce if ce is not None and service == "ce" else factory)(service)
+
         secrets = {
             "github_token": Secret(wiring.github_token),
             "rpc_url": Secret(wiring.rpc_url),
@@ -243,7 +275,7 @@ class Rig:
                 ctx = collect.laptop_context(
                     loaded,
                     resolver=self._resolver(wiring),
-                    aws_client=factory,
+                    aws_client=clients,
                     secrets=secrets,
                 )
                 box["result"] = collect.run_pass(loaded, ctx, state or LocalPublisher(out))
@@ -260,11 +292,15 @@ class Rig:
             self.hang_up()
             thread.join(timeout=10)
             factory.close()
+            if ce is not None:
+                ce.close()
             pytest.fail(
                 f"the pass did not return within deadline {deadline_s:g} s + grace "
                 f"{DEADLINE_GRACE_S:g} s + slack {SLACK_S:g} s"
             )
         factory.close()
+        if ce is not None:
+            ce.close()
         return Outcome(box.get("result"), box.get("error"), elapsed, out, handler.records)
 
     def _resolver(self, wiring: Wiring) -> Callable[[str, int], list[str]]:
@@ -346,6 +382,16 @@ def rig(
         moto_server,
         credentials=DUMMY,
     )
+    # CloudWatch Logs: prod's group, one error line a minute old (read with [logs] only).
+    with closing(moto_client("logs", moto_server)) as logs:
+        logs.create_log_group(logGroupName=LOG_GROUP)
+        logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=LOG_STREAM)
+        stamp = int((datetime.now(UTC) - timedelta(minutes=1)).timestamp() * 1000)
+        logs.put_log_events(
+            logGroupName=LOG_GROUP,
+            logStreamName=LOG_STREAM,
+            logEvents=[{"timestamp": stamp, "message": LOG_LINE}],
+        )
     # GitHub: nothing in flight, main committed before the deploy: CI green, free.
     now = datetime.now(UTC)
     github_server.load(

@@ -53,6 +53,37 @@ SPLIT_CALLS = {
 }
 DESCRIBE_STATUS, DESCRIBE_INFORMATION = SPLIT_CALLS["host"], SPLIT_CALLS["agent"]
 GET_METRIC_DATA = SPLIT_CALLS["metrics"]
+#: The logs source's one call. Split off like the machine sources' calls, but not one of
+#: them: its failure is one environment's tail, never a check (test_fault_matrix.py).
+FILTER_LOG_EVENTS = "logs:FilterLogEvents"
+AMZ_JSON_1_1 = AMZ_JSON  # CloudWatch Logs' JSON protocol, as SSM's
+#: The billing source's one call (ce:GetCostAndUsage). Cost Explorer has an endpoint of its
+#: own, so its cells break that endpoint alone (Wiring.ce_url), every fault included.
+GET_COST_AND_USAGE = "ce:GetCostAndUsage"
+#: A month of Cost Explorer's, grouped by the Name tag: what a healthy endpoint answers.
+CE_MONTH = json.dumps(
+    {
+        "GroupDefinitions": [{"Type": "TAG", "Key": "Name"}],
+        "ResultsByTime": [
+            {
+                "TimePeriod": {"Start": "2026-12-01", "End": "2026-12-04"},
+                "Total": {},
+                "Groups": [
+                    {
+                        "Keys": ["Name$agentkeys-broker-eip"],
+                        "Metrics": {"UnblendedCost": {"Amount": "3.6", "Unit": "USD"}},
+                    },
+                    {
+                        "Keys": ["Name$agentkeys-broker"],
+                        "Metrics": {"UnblendedCost": {"Amount": "22.15", "Unit": "USD"}},
+                    },
+                ],
+                "Estimated": True,
+            }
+        ],
+        "DimensionValueAttributes": [],
+    }
+)
 
 
 def _aws_error(code: str, message: str) -> str:
@@ -66,6 +97,13 @@ def _aws_error(code: str, message: str) -> str:
 def _ssm_error(code: str, message: str) -> str:
     """An error as SSM's JSON protocol spells it (the SSM model names its message Message)."""
     return json.dumps({"__type": code, "Message": message})
+
+
+def _logs_error(status: int, code: str, message: str) -> Behaviour:
+    """An error as CloudWatch Logs' JSON protocol spells it (its model names the message
+    `message`)."""
+    body = json.dumps({"__type": code, "message": message})
+    return answer(status, body, AMZ_JSON_1_1, AMZ_REQUEST_ID)
 
 
 def _cloudwatch_error(
@@ -247,6 +285,53 @@ ANSWERS: dict[tuple[str, str], Behaviour] = {
     (GET_METRIC_DATA, "throttled"): _cloudwatch_error(
         400, "ThrottlingException", "Throttling", "Sender", "Rate exceeded"
     ),
+    # ce:GetCostAndUsage (the billing source), in Cost Explorer's JSON 1.1.
+    (GET_COST_AND_USAGE, "trickle"): trickle('{"ResultsByTime": [{"Groups": [', AMZ_JSON),
+    (GET_COST_AND_USAGE, "500"): answer(
+        500,
+        _ssm_error("InternalServerError", "An internal error has occurred"),
+        AMZ_JSON,
+        AMZ_REQUEST_ID,
+    ),
+    (GET_COST_AND_USAGE, "wrong-content"): answer(200, HTML_PAGE, "text/html"),
+    # Cost Explorer's answer, well-formed, to another call (GetDimensionValues').
+    (GET_COST_AND_USAGE, "wrong-shape"): answer(
+        200, '{"DimensionValues": [], "ReturnSize": 0, "TotalSize": 0}', AMZ_JSON, AMZ_REQUEST_ID
+    ),
+    # The right answer, cut off mid-amount.
+    (GET_COST_AND_USAGE, "malformed"): answer(
+        200, CE_MONTH[: CE_MONTH.index('"22.15"') + 4], AMZ_JSON, AMZ_REQUEST_ID
+    ),
+    (GET_COST_AND_USAGE, "oversized"): flood(AMZ_JSON, 24 << 20, b'{"ResultsByTime": [], "x": "'),
+    # Cost Explorer's throttling: LimitExceededException, 400.
+    (GET_COST_AND_USAGE, "throttled"): answer(
+        400,
+        _ssm_error("LimitExceededException", "You have exceeded the rate limit"),
+        AMZ_JSON,
+        AMZ_REQUEST_ID,
+    ),
+    (GET_COST_AND_USAGE, "healthy"): answer(200, CE_MONTH, AMZ_JSON, AMZ_REQUEST_ID),
+    # logs:FilterLogEvents alone (the logs source), in CloudWatch Logs' JSON 1.1.
+    (FILTER_LOG_EVENTS, "trickle"): trickle(
+        '{"events": [{"logStreamName": "broker", "timestamp": 1', AMZ_JSON_1_1
+    ),
+    (FILTER_LOG_EVENTS, "500"): _logs_error(
+        500, "ServiceUnavailableException", "The service cannot complete the request."
+    ),
+    (FILTER_LOG_EVENTS, "wrong-content"): answer(200, HTML_PAGE, "text/html"),
+    # CloudWatch Logs' answer, well-formed, to another call (DescribeLogGroups').
+    (FILTER_LOG_EVENTS, "wrong-shape"): answer(
+        200, '{"logGroups": []}', AMZ_JSON_1_1, AMZ_REQUEST_ID
+    ),
+    # The right answer, cut off mid-event.
+    (FILTER_LOG_EVENTS, "malformed"): answer(
+        200,
+        '{"events": [{"logStreamName": "broker", "timestamp": 1764489600000, "message": "ERR',
+        AMZ_JSON_1_1,
+        AMZ_REQUEST_ID,
+    ),
+    (FILTER_LOG_EVENTS, "oversized"): flood(AMZ_JSON_1_1, 24 << 20, b'{"events": [], "x": "'),
+    (FILTER_LOG_EVENTS, "throttled"): _logs_error(400, "ThrottlingException", "Rate exceeded"),
     # The host faulty.fleet.test, over TLS with a good certificate unless said otherwise.
     (FAULTY, "trickle"): trickle('{"ok": true}', JSON),
     (FAULTY, "500"): answer(500, "internal error", "text/plain"),
@@ -260,6 +345,7 @@ ANSWERS: dict[tuple[str, str], Behaviour] = {
 #: Names that cannot resolve anywhere (RFC 6761), for the sources that resolve themselves.
 UNRESOLVABLE = {
     "aws": "http://ec2.fault-matrix.invalid:4566",
+    "billing": "http://ce.fault-matrix.invalid:4566",
     "github": "http://api.fault-matrix.invalid",
     "chain": "http://rpc.fault-matrix.invalid:8545",
 }
@@ -317,10 +403,17 @@ def stage(rig: Rig, source: str, fault: str) -> Wiring:
     wiring = rig.healthy()
     rig.tls.behave(HEALTHY_HOST)
     rig.plain.behave(Behaviour())
-    if source in SPLIT_CALLS:
-        call = SPLIT_CALLS[source]
+    if source in SPLIT_CALLS or source == "logs":
+        call = SPLIT_CALLS.get(source, FILTER_LOG_EVENTS)
         rig.plain.behave(SILENT if fault == "silent" else ANSWERS[(call, fault)])
-        return replace(wiring, aws_url=rig.relay.url, split_call=call)
+        # [logs] only in its own cells: everywhere else the board is the baseline's.
+        logs = source == "logs"
+        return replace(wiring, aws_url=rig.relay.url, split_call=call, logs=logs)
+    if source == "billing":  # Cost Explorer's endpoint alone; "healthy": it answers a month
+        if fault in ("refused", "dns"):
+            return replace(wiring, ce_url=service_fault(source, fault, rig.plain))
+        rig.plain.behave(SILENT if fault == "silent" else ANSWERS[(GET_COST_AND_USAGE, fault)])
+        return replace(wiring, ce_url=rig.plain.url)
     if source in ("aws", "github", "chain"):
         url = service_fault(source, fault, rig.plain)
         if source == "aws":

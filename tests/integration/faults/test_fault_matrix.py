@@ -16,6 +16,11 @@ too). The aws cells break every call at once, so there the host and agent checks
 unknown too, and the metrics check, which has no instances to ask about; a refused or
 unresolvable endpoint is theirs only there (staging.py says why they have no such cell).
 
+billing (Cost Explorer, on only in its cells) is information, not health: its endpoint is
+its own (Wiring.ce_url), so every fault is its alone, and it breaks only the month figure,
+which says "unknown" with the reason; every status, issue and the daily estimate stay as the
+healthy pass said (a "healthy" cell shows the figure read, and the same board besides).
+
 For http and tls the broken thing is one of the fleet's hosts (faulty.fleet.test): its
 failure is the fleet's, red as the rules say, while the tls check of a host never reached
 says "not observed" (unknown) and leaves the red to http.
@@ -24,12 +29,20 @@ says "not observed" (unknown) and leaves the red to http.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.faults.conftest import FAULTY, PROD_LOAD, Outcome, Rig, statuses
+from tests.integration.faults.conftest import (
+    FAULTY,
+    LOG_LINE,
+    PROD_LOAD,
+    SHOWN_LOG_LINE,
+    Outcome,
+    Rig,
+    statuses,
+)
 from tests.integration.faults.servers import Behaviour
 from tests.integration.faults.staging import HEALTHY_HOST, SPLIT_CALLS, stage
 
@@ -130,6 +143,12 @@ MATRIX = [
     *split_cells("host"),  # ec2:DescribeInstanceStatus
     *split_cells("agent"),  # ssm:DescribeInstanceInformation
     *split_cells("metrics"),  # cloudwatch:GetMetricData
+    # ---- logs: one AWS call (CloudWatch Logs' JSON), [logs] on in its cells only; its part
+    # is prod's errors part, unknown with the reason, and nothing else changes: log lines
+    # are information, never health
+    *[c for c in split_cells("logs") if c.id != "logs-500"],  # logs:FilterLogEvents
+    # CloudWatch Logs' 500 is ServiceUnavailableException: its code names no 500.
+    cell("logs", "500", Want(UNKNOWN, r"ServiceUnavailable")),
     # ---- http: one host of the fleet misbehaves; its /healthz check (and its tls check)
     cell("http", "refused", Want(RED, r"^connect: .*refused", (UNKNOWN, r"^connect"))),
     cell("http", "silent", Want(RED, r"^timeout", (GREEN, r"^$"))),
@@ -157,6 +176,10 @@ MATRIX = [
     cell("github", "throttled-429", Want(UNKNOWN, THROTTLED)),  # secondary rate limit
     # ---- chain: its part is the chain line and every wallet and deposit
     *service_cells("chain"),  # "throttled": HTTP 429, JSON-RPC -32005
+    # ---- billing: ce:GetCostAndUsage at Cost Explorer's own endpoint; its part is each
+    # card's month figure ("trickle": the pass abandons it at the deadline)
+    *service_cells("billing"),
+    cell("billing", "healthy", Want("known", r"^$")),
 ]
 
 # ------------------------------------------------------------------ what a part is
@@ -223,9 +246,16 @@ def broken_part(doc: dict[str, Any], source: str) -> list[tuple[str, str, str | 
         ]
     if source in SPLIT_CALLS:
         return [(f"{source} check", *checks[f"source:{source}:{env['name']}"])]
+    if source == "logs":
+        tail = env["logs"]
+        return [("errors part", UNKNOWN if tail["unknown"] else "known", tail["unknown"] or "")]
     if source == "github":
         ci = doc["ci"]
         return [("CI line", ci["status"], ci["error"] or "")]
+    if source == "billing":
+        month = env["month_cost"]
+        said = "unknown" if month["amount"] is None else "known"
+        return [("month figure", said, month["reason"] or "")]
     if source == "chain":
         line = doc["chain"]
         chain = env["chain"]
@@ -320,10 +350,21 @@ def test_fault_matrix(
         assert not any(i["status"] == RED for i in doc["summary"]["issues"]), doc["summary"]
     if source in ("aws", *MACHINE_SOURCES, "chain"):
         assert _env(doc)["status"] == UNKNOWN, "the environment cannot be greener than its part"
+    if source == "logs":
+        # prod's tail is unknown and shows no lines; its environment stays green: log lines
+        # are never health. A read that failed is the tail's alone (the source answered);
+        # one still trickling at the deadline fails the source, which the footer says, and
+        # still makes no issue: an information source (registry) colours nothing.
+        assert _env(doc)["logs"]["services"] == [] and _env(doc)["logs"]["as_of"] is None
+        assert _env(doc)["status"] == GREEN
+        added = [i for i in doc["summary"]["issues"] if i not in baseline["summary"]["issues"]]
+        assert added == [] and doc["summary"]["status"] == GREEN, added
     if source == "metrics":  # no figures from a failed read: the card draws no CPU line
         assert _env(doc).get("metrics") is None, _env(doc)["metrics"]
     if source == "github":
         assert _env(doc)["status"] == GREEN  # CI is the fleet's line, not prod's health
+    if source == "billing":
+        _assert_only_the_month(doc, baseline, fault)
     if source == "aws":  # every AWS call failed: the machine's checks are blind too
         _assert_machine_blind(doc, want if fault in ENDPOINT_FAULTS else None)
     if wiring.split_call is not None:
@@ -342,6 +383,56 @@ def test_fault_matrix(
     if source in ("http", "tls"):
         assert part(doc, source) == part(baseline, source), "another host's check changed"
     assert rig.openapi.take_errors() == []  # the healthy fake GitHub stayed GitHub-shaped
+
+
+def _assert_only_the_month(doc: dict[str, Any], baseline: dict[str, Any], fault: str) -> None:
+    """Cost Explorer read or not, the board is the healthy one but for the month figure:
+    the same statuses, issues and next action, the same daily estimate; its footer line
+    is its own (a pass that had to abandon it says so there)."""
+    for key in ("status", "suggested_next_action"):
+        assert doc["summary"][key] == baseline["summary"][key], doc["summary"]
+    said = [(i["env"], i["check"], i["status"]) for i in doc["summary"]["issues"]]
+    assert said == [(i["env"], i["check"], i["status"]) for i in baseline["summary"]["issues"]]
+    env, healthy = _env(doc), _env(baseline)
+    assert healthy.get("month_cost") is None  # off in the healthy pass
+    assert env["status"] == healthy["status"] == GREEN
+    assert statuses(doc) == statuses(baseline)
+    daily = ("per_day", "instance_hourly", "ipv4_hourly")
+    assert [env["cost"][k] for k in daily] == [healthy["cost"][k] for k in daily]
+    # Where the prices come from, but when they were read (each cell reads them afresh).
+    read_at = re.compile(r", read \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
+    assert read_at.sub("", env["cost"]["basis"]) == read_at.sub("", healthy["cost"]["basis"])
+    run = doc["collector"]["sources"]["billing"]
+    if fault == "healthy":
+        assert env["month_cost"]["amount"] == 25.75  # prod's EIP and instance by Name tag
+        assert env["month_cost"]["values"] == ["agentkeys-broker-eip", "agentkeys-broker"]
+    # Its own failures are facts with a reason; only a read the pass abandoned fails the run.
+    assert run["ok"] is (fault != "trickle"), run
+
+
+def test_with_logs_a_healthy_pass_shows_prod_s_error_line_masked_and_nothing_else_changes(
+    rig: Rig, baseline: dict[str, Any], tmp_path: Path
+) -> None:
+    """The logs cells' control: [logs] on, CloudWatch Logs answering. prod's errors part
+    has the rig's line, masked; an error line makes nothing amber or red."""
+    rig.tls.behave(HEALTHY_HOST)
+    rig.plain.behave(Behaviour())
+    outcome = rig.run(replace(rig.healthy(), logs=True), tmp_path / "board")
+    assert outcome.error is None and outcome.result is not None, outcome.error
+    doc = outcome.doc
+
+    tail = _env(doc)["logs"]
+    assert tail["unknown"] is None and tail["as_of"] == doc["generated_at"]
+    assert [(s["service"], [line["text"] for line in s["lines"]]) for s in tail["services"]] == [
+        ("broker", [SHOWN_LOG_LINE])
+    ]
+    run = doc["collector"]["sources"]["logs"]
+    assert run["ok"] is True and run["requests"] == 1  # one request, one group
+    assert doc["summary"]["status"] == GREEN and _env(doc)["status"] == GREEN
+    for name in PARTS:
+        assert part(doc, name) == part(baseline, name), f"the {name} part changed"
+    published = (outcome.out / LATEST).read_text() + (outcome.out / INDEX).read_text()
+    assert LOG_LINE not in published and "fm-log-secret-0001" not in published
 
 
 def _assert_machine_blind(doc: dict[str, Any], want: Want | None) -> None:
