@@ -27,13 +27,18 @@ from fleetboard.memory.timeline import Held
 from fleetboard.model import (
     AgentFacts,
     AgentInfo,
+    BillingFacts,
     Board,
     HostEvent,
     HostFacts,
     HostStatus,
+    LogEntry,
+    LogFacts,
+    LogTail,
     Metrics,
     MetricsFacts,
     PriceFacts,
+    ServiceLines,
 )
 
 NOW = datetime(2026, 11, 23, 8, 0, 3, tzinfo=UTC)
@@ -141,6 +146,10 @@ def table(name: str, keys: dict[str, Any]) -> str:
     return f"\n[{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in keys.items())
 
 
+#: With the machines: the optional parts on, Cost Explorer's month and the log tails.
+MACHINE_EXTRAS = table("aws", {"cost_explorer": True}) + table("logs", {})
+
+
 def demo_fleet(*, github: bool = True, chain: ChainKind = "demo") -> str:
     """The demo fleet's fleet.toml: prod, base and test slots 1 to 3; [github] and [chain]
     when asked, and with chain="networks" a second chain ("base") for the base stack."""
@@ -190,10 +199,12 @@ def demo(
 
     With `hostile=True` the observed text carries XSS: email-test-2's /healthz body, a run
     title, a GitHub note, a deployed ref, a wallet's and a master's read error; and a run's
-    URL is `javascript:`. With `machines=True`, the host, agent and metrics sources read the
-    machines too (`_demo_machines`).
+    URL is `javascript:`. With `machines=True`, the host, agent, metrics and prices sources
+    read the machines too, and with Cost Explorer and [logs] on, the month so far and the
+    error lines (`_demo_machines`).
     """
-    seen = Observed(demo_fleet(github=ci != "none", chain=chain), at)
+    extras = MACHINE_EXTRAS if machines else ""
+    seen = Observed(demo_fleet(github=ci != "none", chain=chain) + extras, at)
     for name, (iid, eip, days_up, ms, cert_days) in DEMO_MACHINES.items():
         seen.running(name, iid, eip, launched_days_ago=days_up, latency_ms=ms, cert_days=cert_days)
     seen.stopped("test-3", "i-0f3e9d1c2b4a59687", "44.211.90.17", launched_days_ago=9.8)
@@ -217,7 +228,7 @@ def demo(
     _demo_ci(seen, ci, hostile)
     _demo_chain(seen, chain, hostile)
     if machines:
-        _demo_machines(seen)
+        _demo_machines(seen, hostile)
     return seen
 
 
@@ -233,7 +244,7 @@ def demo_board(
     return demo(at, hostile=hostile, ci=ci, chain=chain, machines=machines).board()
 
 
-def _demo_machines(seen: Observed) -> None:
+def _demo_machines(seen: Observed, hostile: bool = False) -> None:
     """EC2, SSM and CloudWatch on the demo's machines: prod's hardware retires in a week,
     test's SSM agent is lost (CI cannot deploy to it), test-2's instance check fails and its
     CPU credits are spent, and no run has used it since it started (idle); CPU lines for all,
@@ -288,6 +299,41 @@ def _demo_machines(seen: Observed) -> None:
     # it started 9.6 h ago, so it is idle, its daily cost said with the command to stop it.
     listed = f"AWS Price List, read {seen.at:%Y-%m-%d} 06:00 UTC"
     seen.reads("prices", PriceFacts({"t3.medium": 0.0416}, seen.at, 1, basis=listed))
+    # Cost Explorer's month so far by the Name tag (each environment's own name here), read
+    # at 06:00; and the log tails: prod's broker and audit logged errors, test-2's group
+    # was refused, test's turn has not come, the others logged none.
+    month = {"prod": 25.75, "base": 20.4, "test": 14.2, "test-2": 9.1, "test-3": 3.52}
+    read = seen.at.replace(hour=6, minute=0, second=0)
+    seen.reads(
+        "billing",
+        BillingFacts(month, read, 0, tag="Name", start="2026-11-01", end="2026-11-24"),
+    )
+    said = XSS if hostile else "ERROR upstream timed out after 8 s (paymaster RPC)"
+    lines = {
+        "prod": (
+            ServiceLines("broker", (LogEntry(seen.at - timedelta(minutes=9), said),)),
+            ServiceLines(
+                "audit",
+                tuple(
+                    LogEntry(seen.at - timedelta(minutes=m), f"ERROR write failed: {m} retries")
+                    for m in (41, 30)
+                ),
+            ),
+        ),
+    }
+    tails = {
+        name: LogTail(f"/fleet/{name}", seen.at - timedelta(minutes=1), lines.get(name, ()))
+        for name in ("prod", "base", "test-3")
+    }
+    tails["test"] = LogTail("/fleet/test", None)
+    tails["test-2"] = LogTail(
+        "/fleet/test-2",
+        seen.at - timedelta(minutes=2),
+        error="logs:FilterLogEvents denied (AccessDeniedException): allow logs:FilterLogEvents "
+        "for the collector's role",
+        tried_at=seen.at - timedelta(minutes=2),
+    )
+    seen.reads("logs", LogFacts(tails, seen.at, 1))
 
 
 def _demo_ci(seen: Observed, kind: CiKind, hostile: bool) -> None:

@@ -276,9 +276,11 @@ def collector_info(
         version=__version__,
         duration_s=duration_s,
         sources=dict(runs),
-        # Every AWS-backed source's requests: the aws source's and the region listings'.
+        # Every AWS-backed source's requests: the aws source's and the region listings',
+        # and those a failed read sent before it failed (what the pass paid).
         aws_requests=(aws.requests if aws else 0)
-        + sum(f.requests for f in obs.facts.values() if isinstance(f, RegionFacts)),
+        + sum(f.requests for f in obs.facts.values() if isinstance(f, RegionFacts))
+        + sum(f.requests or 0 for f in obs.facts.values() if isinstance(f, SourceFailure)),
         probes=len(http.exchanges) if http else 0,
         period_s=loaded.period_s,
         flap_passes=loaded.inventory.thresholds.flap_passes,

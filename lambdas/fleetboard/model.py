@@ -139,6 +139,9 @@ class SourceFailure:
     #: True for a source whose facts are information, not health (billing): its failure
     #: shows where its part shows and in the footer, never as an issue of the fleet.
     information: bool = False
+    #: The requests an AWS source sent before it failed (retries included), so the footer's
+    #: count is what the pass paid; None where a source does not count them.
+    requests: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

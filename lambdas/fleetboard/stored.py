@@ -6,10 +6,12 @@ ValueError or TypeError, which the decoder turns into "malformed": a reset, neve
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from fleetboard import jsonsafe
 from fleetboard.state import StateConflict, StateStore
@@ -82,6 +84,47 @@ def kept(
     except Exception as exc:  # the store could not be read
         log.warning("%s: the kept %s could not be read (%s)", part, what, type(exc).__name__)
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Keeping(Generic[T]):
+    """What a source keeps between passes (`state/<name>.json`): the version it writes, the
+    most it reads back, how it decodes it, and how its log lines name it. A source's
+    figures read once a day or every N minutes are kept and read back through one of these,
+    so each is versioned, size-capped and never crashes a pass the same way."""
+
+    name: str  # the state object's name, and the source's, which begins its log lines
+    version: int
+    max_bytes: int
+    decode: Callable[[dict[str, Any]], T]
+    what: str  # "prices": what a log line says could not be read back, or was not saved
+    instead: str  # what the source does when it cannot read them: "reading the Price List"
+
+    def load(self, store: StateStore | None) -> T | None:
+        """What an earlier pass kept, decoded; None when nothing is, or it is unreadable."""
+        return kept(
+            store,
+            self.name,
+            self.version,
+            self.max_bytes,
+            self.decode,
+            part=self.name,
+            what=self.what,
+            instead=self.instead,
+        )
+
+    def save(self, store: StateStore | None, doc: Mapping[str, Any]) -> None:
+        """Keep `doc` (its version added) for the next passes; a failure is logged."""
+        self.save_bytes(store, encode({"version": self.version, **doc}))
+
+    def save_bytes(self, store: StateStore | None, data: bytes) -> None:
+        if store is not None:
+            save_or_log(store, self.name, data, f"the {self.what}", part=self.name)
+
+
+def encode(doc: Mapping[str, Any]) -> bytes:
+    """A state object as it is written: compact JSON."""
+    return json.dumps(doc, separators=(",", ":")).encode()
 
 
 def iso(value: datetime) -> str:

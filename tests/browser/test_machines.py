@@ -101,6 +101,37 @@ def test_each_card_says_what_its_machine_costs_and_the_idle_slot_how_to_stop_it(
     opened.assert_quiet()
 
 
+def test_the_month_so_far_and_the_error_lines_read_as_information(open_page: OpenPage) -> None:
+    """With Cost Explorer and [logs] on: each cost line says the month so far and as of
+    when; prod's errors fold open to each service's lines, oldest first; a group that was
+    refused or not read yet says so, in words, with no status pill."""
+    opened = open_page("machines", clock=NOW + timedelta(seconds=42))
+    page = opened.page
+    prod = card(page, "prod")
+    month = prod.locator("dt:text-is('cost') + dd .month")
+    expect(month).to_have_text("$25.75 this month (Cost Explorer, to 2026-11-23)")
+    expect(month).to_have_attribute("title", re.compile(r"tagged Name=prod"))
+    errors = prod.locator("details.logs")
+    expect(errors.locator("summary")).to_contain_text(
+        "errors: 3 error lines in 2 services in the last 60 min (as of "
+    )
+    expect(errors.locator("ol code").first).not_to_be_visible()  # folded until asked
+    errors.locator("summary").click()
+    audit = errors.locator("li", has=page.locator(".check", has_text="audit"))
+    expect(audit.locator("ol code")).to_have_text(
+        ["ERROR write failed: 41 retries", "ERROR write failed: 30 retries"]
+    )
+    refused = card(page, "test-2").locator("p.logs")
+    expect(refused).to_contain_text("errors: unknown logs:FilterLogEvents denied")
+    expect(card(page, "test").locator("p.logs")).to_contain_text("not read yet")
+    expect(card(page, "base").locator("p.logs")).to_contain_text(
+        "errors: no error lines in the last 60 min"
+    )
+    # Information, not health: no pill in any errors part, and prod's issues are as before.
+    expect(page.locator(".logs .pill")).to_have_count(0)
+    opened.assert_quiet()
+
+
 @pytest.fixture(scope="module")
 def live(site: Path) -> str:
     """The folder of the board the demo writes of its simulated fleet (moto with the

@@ -269,3 +269,11 @@ def test_the_idle_issue_is_said_beside_the_cost_without_the_summary_s_prefix(
     issues: list[dict[str, str]], text: str | None
 ) -> None:
     assert idle_text(issues) == text
+
+
+def test_a_logged_line_is_shown_as_text_never_as_markup() -> None:
+    # The hostile demo's broker logged a script: on the card it is the line's text.
+    html = render.render_page(document(demo(hostile=True, machines=True).board()))
+    errors = card(html, "prod")
+    assert "<script>alert(1)</script>" not in errors
+    assert "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>" in errors

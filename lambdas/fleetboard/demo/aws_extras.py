@@ -405,13 +405,10 @@ class ExtrasLayer:
     ) -> Iterable[bytes] | None:
         """moto's answer when it refuses the caller (401, 403), else None."""
         try:
-            status, headers, denial = _call(self.app, environ)
+            answer = _call(self.app, environ)
         except Exception:  # moto has no such call (how it says so varies): nothing refused
             return None
-        if not status.startswith(("401", "403")):
-            return None
-        start_response(status, headers)
-        return [denial]
+        return _relay(start_response, answer) if answer[0].startswith(("401", "403")) else None
 
     def _set_prices(
         self, environ: dict[str, Any], start_response: StartResponse
@@ -485,15 +482,9 @@ class ExtrasLayer:
                 "<RequestID>fleetboard-demo</RequestID></Response>"
             )
             return _answer(start_response, "400 Bad Request", error.encode(), "text/xml")
-        status, headers, answer = _call(self.app, environ)
-        if not status.startswith("200"):
-            start_response(status, headers)
-            return [answer]
-        model = _operation("ec2", "DescribeInstanceStatus")
-        parsed = create_parser("ec2").parse(
-            {"body": answer, "headers": dict(headers), "status_code": 200}, _output(model)
-        )
-        parsed.pop("ResponseMetadata", None)
+        parsed = self._ec2(environ, "DescribeInstanceStatus")
+        if not isinstance(parsed, dict):
+            return _relay(start_response, parsed)
         items = parsed.get("InstanceStatuses", [])
         page = items[start : start + size]
         for item in page:
@@ -508,15 +499,9 @@ class ExtrasLayer:
 
     def _instances(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """moto's answer with the scenario's launch times (moto's are when it made them)."""
-        status, headers, answer = _call(self.app, environ)
-        if not status.startswith("200"):
-            start_response(status, headers)
-            return [answer]
-        model = _operation("ec2", "DescribeInstances")
-        parsed = create_parser("ec2").parse(
-            {"body": answer, "headers": dict(headers), "status_code": 200}, _output(model)
-        )
-        parsed.pop("ResponseMetadata", None)
+        parsed = self._ec2(environ, "DescribeInstances")
+        if not isinstance(parsed, dict):
+            return _relay(start_response, parsed)
         launches = self.scenario.launches()
         for reservation in parsed.get("Reservations", []):
             for instance in reservation.get("Instances", []):
@@ -525,6 +510,19 @@ class ExtrasLayer:
                     instance["LaunchTime"] = launched
         out, content_type = serialize("ec2", "DescribeInstances", parsed)
         return _answer(start_response, "200 OK", out, content_type)
+
+    def _ec2(self, environ: dict[str, Any], operation: str) -> dict[str, Any] | _Answer:
+        """moto's answer to an EC2 call, parsed as boto3 parses it (to be changed and written
+        again); or, when moto refused it, moto's answer as it gave it."""
+        status, headers, answer = _call(self.app, environ)
+        if not status.startswith("200"):
+            return status, headers, answer
+        parsed: dict[str, Any] = create_parser("ec2").parse(
+            {"body": answer, "headers": dict(headers), "status_code": 200},
+            _output(_operation("ec2", operation)),
+        )
+        parsed.pop("ResponseMetadata", None)
+        return parsed
 
     def _agents(self, body: bytes, start_response: StartResponse) -> Iterable[bytes]:
         try:
@@ -606,7 +604,17 @@ def _action(environ: dict[str, Any], body: bytes) -> str | None:
     return None
 
 
-def _call(app: WsgiApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+#: An answer as a WSGI app gave it: status, headers, body.
+_Answer = tuple[str, list[tuple[str, str]], bytes]
+
+
+def _relay(start_response: StartResponse, answer: _Answer) -> Iterable[bytes]:
+    status, headers, body = answer
+    start_response(status, headers)
+    return [body]
+
+
+def _call(app: WsgiApp, environ: dict[str, Any]) -> _Answer:
     got: dict[str, Any] = {}
 
     def start_response(status: str, headers: list[tuple[str, str]], *_: Any) -> None:

@@ -574,7 +574,9 @@ def failure_of(
             f"{scope.withheld_need_s:.2f} s (backoff, connect and read timeouts), so not "
             "retried: the pass deadline was too close"
         )
-    return SourceFailure(source, _one_line(text), blind=blind, access=access)
+    return SourceFailure(
+        source, _one_line(text), blind=blind, access=access, requests=scope.requests
+    )
 
 
 def _not_aws_hint(inventory: Inventory) -> str:

@@ -16,7 +16,6 @@ changes (cost is information, not health).
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
@@ -38,11 +37,9 @@ MAX_PAGES = 5
 RETRY_AFTER = timedelta(hours=1)
 
 STATE_NAME = "billing"
-STATE_VERSION = 1
 #: The most tag values kept (a tag on every resource can have many): each is at most 256
-#: characters, so what is kept stays well under the size read back.
+#: characters, so what is kept stays well under the 1 MiB read back (KEEPING).
 MAX_VALUES = 500
-_STATE_MAX_BYTES = 1 << 20
 
 
 class BillingSource:
@@ -70,7 +67,13 @@ class BillingSource:
             # Said wherever a month figure is shown, so a role without the action is told;
             # kept for RETRY_AFTER, so a refused call is not sent again every pass.
             failed = BillingFacts(
-                {}, now, 0, tag=tag, start=start.isoformat(), end=end.isoformat(), error=got.reason
+                {},
+                now,
+                got.requests or 0,  # billed all the same
+                tag=tag,
+                start=start.isoformat(),
+                end=end.isoformat(),
+                error=got.reason,
             )
             _keep(ctx, failed)
             return failed
@@ -154,16 +157,7 @@ def _group(group: Any, tag: str) -> tuple[str, float, str]:
 def _kept(ctx: PassContext, tag: str, now: datetime) -> BillingFacts | None:
     """What an earlier pass read (or failed to read), while it stands: figures read today
     (UTC) for this tag, or a failure younger than RETRY_AFTER; None: ask Cost Explorer."""
-    found = stored.kept(
-        ctx.state,
-        STATE_NAME,
-        STATE_VERSION,
-        _STATE_MAX_BYTES,
-        _decode,
-        part="billing",
-        what="figures",
-        instead="reading Cost Explorer",
-    )
+    found = KEEPING.load(ctx.state)
     if found is None or found.tag != tag or found.observed_at > now:
         return None  # another tag's, or from the future: the clock went back
     if found.error is not None:
@@ -189,6 +183,11 @@ def _decode(doc: dict[str, Any]) -> BillingFacts:
     )
 
 
+KEEPING = stored.Keeping(
+    STATE_NAME, 1, 1 << 20, _decode, what="Cost Explorer figures", instead="reading Cost Explorer"
+)
+
+
 def _amount(value: object) -> float:
     # Credits and refunds can make a tag's month negative: any finite number.
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -197,19 +196,17 @@ def _amount(value: object) -> float:
 
 
 def _keep(ctx: PassContext, facts: BillingFacts) -> None:
-    if ctx.state is None:
-        return
-    doc: dict[str, Any] = {
-        "version": STATE_VERSION,
-        "read_at": stored.iso(facts.observed_at),
-        "tag": facts.tag,
-        "start": facts.start,
-        "end": facts.end,
-        "unit": facts.unit,
-        "estimated": facts.estimated,
-        "complete": facts.complete,
-        "amounts": dict(facts.items),
-        "error": facts.error,
-    }
-    data = json.dumps(doc, separators=(",", ":")).encode()
-    stored.save_or_log(ctx.state, STATE_NAME, data, "the billing figures", part="billing")
+    KEEPING.save(
+        ctx.state,
+        {
+            "read_at": stored.iso(facts.observed_at),
+            "tag": facts.tag,
+            "start": facts.start,
+            "end": facts.end,
+            "unit": facts.unit,
+            "estimated": facts.estimated,
+            "complete": facts.complete,
+            "amounts": dict(facts.items),
+            "error": facts.error,
+        },
+    )

@@ -15,7 +15,6 @@ other groups' kept tails. Log lines are information, not health: no check reads 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -34,7 +33,7 @@ FILTER_LOG_EVENTS = "logs:FilterLogEvents"
 
 #: Where the tails are kept between passes, and the largest such object read back.
 STATE_NAME = "logs"
-STATE_VERSION = 1
+_STATE_VERSION = 1
 _STATE_MAX_BYTES = 2 << 20
 
 #: A line as shown: at most this many characters (after masking, so no secret is cut in
@@ -80,8 +79,8 @@ class LogsSource:
             ctx,
             lambda c: _ask(c, tail.group, settings, start, now),
         )
-        requests = 0
         if isinstance(got, SourceFailure):
+            requests = got.requests or 0  # what the failed read sent, counted all the same
             tails[env.name] = LogTail(
                 tail.group,
                 tail.read_at,
@@ -225,17 +224,7 @@ def _reason(reason: str, group: str, inventory: Inventory) -> str:
 
 def _kept(ctx: PassContext) -> dict[str, LogTail]:
     """The tails kept by earlier passes, by group; none when nothing (readable) is kept."""
-    found = stored.kept(
-        ctx.state,
-        STATE_NAME,
-        STATE_VERSION,
-        _STATE_MAX_BYTES,
-        _decode,
-        part="logs",
-        what="log tails",
-        instead="reading every group afresh, one a pass",
-    )
-    return found or {}
+    return KEEPING.load(ctx.state) or {}
 
 
 def _decode(doc: dict[str, Any]) -> dict[str, LogTail]:
@@ -261,6 +250,16 @@ def _decode(doc: dict[str, Any]) -> dict[str, LogTail]:
     return tails
 
 
+KEEPING = stored.Keeping(
+    STATE_NAME,
+    _STATE_VERSION,
+    _STATE_MAX_BYTES,
+    _decode,
+    what="log tails",
+    instead="reading every group afresh, one a pass",
+)
+
+
 def _list(value: object) -> list[Any]:
     if not isinstance(value, list):
         raise TypeError("not a list")
@@ -278,7 +277,7 @@ def _time_or_none(value: object) -> datetime | None:
 
 def _document(tails: Mapping[str, LogTail]) -> dict[str, Any]:
     return {
-        "version": STATE_VERSION,
+        "version": _STATE_VERSION,
         "groups": {
             t.group: {
                 "read_at": stored.iso(t.read_at) if t.read_at else None,
@@ -309,10 +308,9 @@ def encoded(tails: Mapping[str, LogTail]) -> bytes:
 
 
 def _dumps(tails: Mapping[str, LogTail]) -> bytes:
-    return json.dumps(_document(tails), separators=(",", ":")).encode()
+    return stored.encode(_document(tails))
 
 
 def _keep(ctx: PassContext, tails: Mapping[str, LogTail]) -> None:
-    if ctx.state is None:
-        return
-    stored.save_or_log(ctx.state, STATE_NAME, encoded(tails), "the log tails", part="logs")
+    if ctx.state is not None:  # encoded only when it can be kept
+        KEEPING.save_bytes(ctx.state, encoded(tails))

@@ -11,7 +11,6 @@ no request; a new instance, or the kept figures growing old, makes the next pass
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,8 +36,6 @@ QUERIES_PER_REQUEST = 500
 
 #: Where the figures are kept between reads, and the largest such object read back.
 STATE_NAME = "metrics"
-STATE_VERSION = 1
-_STATE_MAX_BYTES = 4 << 20
 
 #: Burstable families (t2, t3, t3a, t4g): the ones with a CPU credit balance.
 _BURSTABLE = re.compile(r"^t\d[a-z]*\.", re.IGNORECASE)
@@ -188,16 +185,7 @@ def _kept(ctx: PassContext, every_s: int, now: datetime, running: set[str]) -> M
     running instance; None: read CloudWatch now."""
     if every_s <= 0:
         return None
-    found = stored.kept(
-        ctx.state,
-        STATE_NAME,
-        STATE_VERSION,
-        _STATE_MAX_BYTES,
-        _decode,
-        part="metrics",
-        what="figures",
-        instead="reading CloudWatch",
-    )
+    found = KEEPING.load(ctx.state)
     if found is None:
         return None
     read_at, figures = found
@@ -214,6 +202,11 @@ def _decode(doc: dict[str, Any]) -> tuple[datetime, dict[str, Metrics]]:
         for i, m in stored.mapping(doc["instances"]).items()
     }
     return read_at, figures
+
+
+KEEPING = stored.Keeping(
+    STATE_NAME, 1, 4 << 20, _decode, what="CloudWatch figures", instead="reading CloudWatch"
+)
 
 
 def _metrics(doc: Mapping[str, Any], read_at: datetime) -> Metrics:
@@ -238,15 +231,13 @@ def _number(value: object) -> float | None:
 
 
 def _keep(ctx: PassContext, facts: MetricsFacts) -> None:
-    if ctx.state is None:
-        return
-    doc = {
-        "version": STATE_VERSION,
-        "read_at": stored.iso(facts.observed_at),
-        "instances": {
-            i: {"cpu": list(m.cpu), "credits": m.credits, "memory": m.memory, "disk": m.disk}
-            for i, m in facts.items.items()
+    KEEPING.save(
+        ctx.state,
+        {
+            "read_at": stored.iso(facts.observed_at),
+            "instances": {
+                i: {"cpu": list(m.cpu), "credits": m.credits, "memory": m.memory, "disk": m.disk}
+                for i, m in facts.items.items()
+            },
         },
-    }
-    data = json.dumps(doc, separators=(",", ":")).encode()
-    stored.save_or_log(ctx.state, STATE_NAME, data, "the CloudWatch figures", part="metrics")
+    )

@@ -27,8 +27,6 @@ GET_PRODUCTS = "pricing:GetProducts"
 KEEP = timedelta(days=1)
 
 STATE_NAME = "prices"
-STATE_VERSION = 1
-_STATE_MAX_BYTES = 256 * 1024
 
 #: The public IPv4 charge, per address-hour, in use or idle (AWS, since February 2024).
 IPV4_HOURLY_USD = 0.005
@@ -94,7 +92,7 @@ class PricesSource:
             return PriceFacts(
                 {t: table[t] for t in types if t in table},
                 now,
-                0,
+                got.requests or 0,  # what the failed read sent, counted with the pass's
                 # Said wherever the prices are shown, so a role without the action is told.
                 basis=f"built-in list prices of {TABLE_AS_OF}; the Price List was not read: "
                 f"{got.reason}",
@@ -162,16 +160,7 @@ def _on_demand(products: Iterable[str]) -> float | None:
 def _kept(ctx: PassContext, region: str, now: datetime, types: list[str]) -> PriceFacts | None:
     """The prices kept from an earlier read, when they are a day old at most, for this
     region and every type the fleet runs; None: read the Price List now."""
-    found = stored.kept(
-        ctx.state,
-        STATE_NAME,
-        STATE_VERSION,
-        _STATE_MAX_BYTES,
-        _decode,
-        part="prices",
-        what="prices",
-        instead="reading the Price List",
-    )
+    found = KEEPING.load(ctx.state)
     if found is None:
         return None
     read_at, kept_region, asked, hourly = found
@@ -192,6 +181,11 @@ def _decode(doc: dict[str, Any]) -> tuple[datetime, str, set[str], dict[str, flo
     return read_at, region, asked, hourly
 
 
+KEEPING = stored.Keeping(
+    STATE_NAME, 1, 256 * 1024, _decode, what="prices", instead="reading the Price List"
+)
+
+
 def _price(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise ValueError("not a price")
@@ -199,14 +193,12 @@ def _price(value: object) -> float:
 
 
 def _keep(ctx: PassContext, region: str, asked: list[str], facts: PriceFacts) -> None:
-    if ctx.state is None:
-        return
-    doc: dict[str, Any] = {
-        "version": STATE_VERSION,
-        "read_at": stored.iso(facts.observed_at),
-        "region": region,
-        "asked": asked,
-        "hourly": dict(facts.items),
-    }
-    data = json.dumps(doc, separators=(",", ":")).encode()
-    stored.save_or_log(ctx.state, STATE_NAME, data, "the prices", part="prices")
+    KEEPING.save(
+        ctx.state,
+        {
+            "read_at": stored.iso(facts.observed_at),
+            "region": region,
+            "asked": asked,
+            "hourly": dict(facts.items),
+        },
+    )

@@ -408,7 +408,7 @@ def test_an_unreadable_kept_object_is_logged_and_cost_explorer_read_instead(
 
     assert facts.items == SPEND and proxy.calls == [CALL]
     (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert warning.getMessage().startswith("billing: the kept figures are unreadable")
+    assert warning.getMessage().startswith("billing: the kept Cost Explorer figures are unreadable")
     # What was read replaces it: the next pass asks nothing.
     proxy.calls.clear()
     assert read(fleet, AT + timedelta(minutes=1), state).items == SPEND and proxy.calls == []
@@ -427,7 +427,9 @@ def test_a_store_that_cannot_be_read_is_logged_and_cost_explorer_read_instead(
 
     assert facts.items == SPEND and proxy.calls == [CALL]
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert messages == ["billing: the kept figures could not be read (PermissionError)"]
+    assert messages == [
+        "billing: the kept Cost Explorer figures could not be read (PermissionError)"
+    ]
 
 
 # --------------------------------------------------------------------------- failures
@@ -498,7 +500,7 @@ def test_a_cost_explorer_that_cannot_be_read_leaves_the_reason_and_no_figures(
     facts = facts_of(result)
     assert facts.items == {} and facts.error is not None
     assert facts.error.startswith(said), facts.error
-    assert proxy.calls == [CALL] * sent
+    assert proxy.calls == [CALL] * sent and facts.requests == sent  # billed, so counted
     assert kept(state)["error"] == facts.error  # tried again in an hour, not every pass
 
 

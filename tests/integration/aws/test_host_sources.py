@@ -426,6 +426,7 @@ def test_a_failed_listing_names_its_call_and_fault_and_the_pass_s_other_facts_st
     assert failure.reason.startswith(fault.said), failure.reason
     assert not failure.blind  # AWS's side (or the path to it), not the collector's
     assert faulty.calls.count(fault.call) == fault.sent
+    assert failure.requests == fault.sent  # the footer counts what the failed read sent
     # The same pass's other AWS facts are whole, and cost what they always cost.
     ids = set(ids_of(world).values())
     aws = facts_of(answers["aws"], AwsFacts)

@@ -283,6 +283,7 @@ def test_a_failed_read_makes_that_environment_s_tail_unknown_and_no_other(
     facts = facts_of(read_logs(inv, factory, None, now=at, state=state))
 
     assert proxy.calls == [CALL] * sent  # retried as botocore retries, never another group
+    assert facts.requests == sent  # and counted, though nothing came of them
     prod = facts.items["prod"]
     assert prod.error is not None and prod.error.startswith(said), prod.error
     assert prod.tried_at == at

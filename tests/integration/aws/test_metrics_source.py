@@ -464,7 +464,7 @@ def test_an_unreadable_kept_object_is_logged_and_cloudwatch_read_instead(
     assert facts.observed_at == now
     assert {m.credits for m in facts.items.values()} == {412.0, 576.0}  # CloudWatch's, not kept
     (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert warning.getMessage().startswith("metrics: the kept figures are unreadable")
+    assert warning.getMessage().startswith("metrics: the kept CloudWatch figures are unreadable")
     # What was read replaces it, so the next pass keeps figures again.
     proxy.calls.clear()
     again = facts_of(read_metrics(inv, factory, aws, now=now + timedelta(minutes=1), state=state))
@@ -489,7 +489,7 @@ def test_a_store_that_cannot_be_read_is_logged_and_cloudwatch_read_instead(
     assert proxy.calls == [CALL] and facts.requests == 1
     assert set(facts.items) == set(ids_of(world).values())
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert messages == ["metrics: the kept figures could not be read (PermissionError)"]
+    assert messages == ["metrics: the kept CloudWatch figures could not be read (PermissionError)"]
     assert "s3:GetObject" not in messages[0]  # the exception's type only, never its text
 
 
@@ -536,6 +536,7 @@ def test_a_failed_read_names_the_call_and_the_fault(
     assert failure.reason.startswith(said), failure.reason
     assert not failure.blind  # AWS's side (or the path to it), not the collector's
     assert proxy.calls == [CALL] * sent
+    assert failure.requests == sent  # what it sent is counted in the pass's requests
     assert state.saved == {}  # nothing read, nothing kept: the next pass asks again
 
 

@@ -468,6 +468,7 @@ def test_a_price_list_that_cannot_be_read_leaves_the_table_and_says_why(
     facts = facts_of(result)
     assert_table_stood_in(facts, said)
     assert proxy.calls == [CALL] * sent  # the first type's failure ends the read
+    assert facts.requests == sent  # counted in the pass's requests all the same
     assert state.saved == {}  # nothing read, nothing kept: the next pass asks again
 
 
