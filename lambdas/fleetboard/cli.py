@@ -156,6 +156,17 @@ def _parser() -> argparse.ArgumentParser:
         default=25.0,
         help="simulated network latency of each answer (25 ms)",
     )
+    p.add_argument(
+        "--no-baseline",
+        dest="baseline",
+        action="store_false",
+        help="skip the one-probe-at-a-time baseline (minutes on a large fleet)",
+    )
+    p.add_argument(
+        "--resolve",
+        action="store_true",
+        help="look every host name up through the demo's DNS zone instead of fixed addresses",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_bench)
     return parser
@@ -239,6 +250,8 @@ def _bench(args: argparse.Namespace) -> int:
         blackhole_pct=args.blackhole,
         latency_ms=args.latency_ms,
         as_json=args.json,
+        baseline=args.baseline,
+        resolve=args.resolve,
     )
 
 

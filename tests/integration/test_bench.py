@@ -36,7 +36,13 @@ def test_bench_json_has_the_promised_figures() -> None:
         "prices": 1,
     }
     assert figures["aws_requests"] == 8
+    # The same requests by operation as sent: Route 53's one page among the single calls.
+    calls = figures["aws_requests_by_call"]
+    assert sum(calls.values()) == figures["aws_requests"]
+    assert calls["route53.ListResourceRecordSets"] == figures["route53_pages"] == 1
     assert figures["wall_s"] > 0 and figures["baseline_s"] > 0
+    assert figures["baseline_method"] == "measured"
+    assert (figures["resolve"], figures["dns_lookups"]) == (False, 0)  # fixed addresses
     assert figures["blackholed"] == 0
     assert figures["status"] == "green"
 
@@ -61,6 +67,33 @@ def test_bench_blackhole_makes_that_share_time_out_and_says_how_the_baseline_was
     assert figures["blackholed"] == 2
     assert figures["status"] == "red"
     assert "black hole" in figures["baseline_method"]
+    # A black hole takes TCP and never answers the ClientHello: the connect timeout (3 s by
+    # default, the handshake included) is what stopped both, and the one the bench names.
+    assert figures["blackhole_timeouts"] == {"connect": 2}
+    assert (figures["probe_timeout"], figures["probe_timeout_s"]) == ("connect", 3.0)
+
+
+def test_bench_can_skip_the_baseline_and_resolve_every_name_through_the_zone() -> None:
+    done = bench("--envs", "2", "--latency-ms", "1", "--no-baseline", "--resolve", "--json")
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert (figures["baseline_s"], figures["speedup"]) == (None, None)
+    assert figures["baseline_method"] == "skipped"
+    # No fixed addresses: every host's name was looked up, and every host answered.
+    assert figures["resolve"] is True
+    assert figures["dns_lookups"] >= figures["endpoints"] == 20
+    assert figures["status"] == "green"
+
+
+def test_bench_prints_route53_pages_apart_and_says_the_baseline_was_not_measured() -> None:
+    # 300 A records and the zone's SOA and NS: two pages of 300.
+    done = bench("--envs", "1", "--endpoints", "300", "--latency-ms", "1", "--no-baseline")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "baseline: not measured" in out
+    assert "Route 53 pages: 2 (300 A records, 300 records a page)" in out
+    assert "ec2.DescribeAddresses 1" in out.split("other requests:")[1]
+    assert "timeout:  connect 3 s" in out
 
 
 def test_bench_rejects_nonsense() -> None:

@@ -19,13 +19,22 @@ from fleetboard.sources.net import read_certificates, run_sync
 _UNREACHED = frozenset({Reason.DNS, Reason.CONNECT, Reason.TIMEOUT, Reason.DEADLINE})
 
 
-def _unreached(http: HttpFacts, hostname: str) -> ProbeError | None:
-    """The http probe's failure when every GET to the host failed before TLS completed."""
-    errors = [ex.error for (host, _), ex in http.exchanges.items() if host == hostname]
+def _unreached(errors: list[ProbeError | None]) -> ProbeError | None:
+    """The http probe's failure when every GET to a host (its `errors`, in the order the
+    probes made them) failed before TLS completed."""
     if not errors or any(error is None for error in errors):
         return None
     first = errors[0]
     return first if first is not None and first.reason in _UNREACHED else None
+
+
+def _errors_by_host(http: HttpFacts) -> dict[str, list[ProbeError | None]]:
+    """Each host's GET outcomes, gathered in one walk over the exchanges: looking each host
+    up in the whole list instead made the source quadratic (4 s at 1,000 environments)."""
+    errors: dict[str, list[ProbeError | None]] = {}
+    for (host, _), exchange in http.exchanges.items():
+        errors.setdefault(host, []).append(exchange.error)
+    return errors
 
 
 class TlsSource:
@@ -51,9 +60,10 @@ class TlsSource:
 def _from_http(hosts: list[Host], http: HttpFacts) -> dict[str, CertFacts | ProbeError]:
     """What the http pass already knows: a handshake's certificate, or why none happened."""
     known: dict[str, CertFacts | ProbeError] = {}
+    by_host = _errors_by_host(http)
     for host in hosts:
         cert = http.certs.get(host.hostname)
-        error = _unreached(http, host.hostname)
+        error = _unreached(by_host.get(host.hostname, []))
         if cert is not None:
             known[host.hostname] = cert
         elif error is not None:
