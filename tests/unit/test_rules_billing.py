@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from tests.boards import demo, document
+from tests.configs import GOOD
 from tests.html import card, parse
 from tests.observed import NOW
 
@@ -285,23 +286,13 @@ def test_the_month_figure_is_in_the_snapshot() -> None:
 
 # --------------------------------------------------------------------------- settings
 
-BASE = """
-[fleet]
-zone = "litentry.org"
-zone_id = "Z09723983CFJOHAE3VC65"
-region = "us-east-1"
-
-[environments.prod]
-broker_host = "broker.litentry.org"
-"""
-
 
 def with_aws(lines: str) -> str:
-    return BASE + "\n[aws]\n" + lines + "\n"
+    return GOOD + "\n[aws]\n" + lines + "\n"
 
 
 def test_cost_explorer_is_off_by_default_and_builds_no_source() -> None:
-    inv = config.loads(BASE).inventory
+    inv = config.loads(GOOD).inventory
     assert (inv.aws.cost_explorer, inv.aws.cost_tag) == (False, "Name")
     assert "billing" not in [s.name for s in registry.sources_for(inv)]
     on = config.loads(with_aws("cost_explorer = true")).inventory

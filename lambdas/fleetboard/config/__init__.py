@@ -11,7 +11,7 @@ Read it in the order a file is checked:
   holding the rules that span keys (duplicate slots, a tag the pattern would never find, a
   broker name with no suffix rule, a window that ends before it starts, an alert channel
   that names an undeclared environment); schedule.py: the schedule's rules, which `cdk
-  synth` uses too;
+  synth` uses too; fields.py: a section's plain keys read over its type's defaults;
 - messages.py: how a message quotes a key path and a value.
 
 Every message names the file, the key path and the value, and says what would fix it. The

@@ -4,9 +4,11 @@ chains the fleet's wallets live on, their floors, and which wallets and contract
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from fleetboard.chain import parse_amount
+from fleetboard.config.fields import overlay
 from fleetboard.config.messages import Problems, show
 from fleetboard.inventory import (
     DEFAULT_DEPLOY_MIN,
@@ -19,23 +21,33 @@ from fleetboard.inventory import (
 def chain_settings(
     raw: Mapping[str, Any], problems: Problems, *, where: str = "chain", name: str | None = None
 ) -> ChainSettings:
-    defaults = ChainSettings(chain_id=int(raw["chain_id"]))
-    decimals = int(raw.get("decimals", defaults.decimals))
-    return ChainSettings(
-        chain_id=int(raw["chain_id"]),
-        name=raw.get("name", name or defaults.name),
-        token=raw.get("token", defaults.token),
-        decimals=decimals,
-        rpc_env=raw.get("rpc_env", defaults.rpc_env),
+    named = ChainSettings(chain_id=int(raw["chain_id"]))
+    if name is not None:  # a [chain.networks] entry is named by its key unless it gives one
+        named = replace(named, name=name)
+    read = overlay(
+        named,
+        raw,
+        "name",
+        "token",
+        "decimals",
+        "rpc_env",
+        "timeout_s",
+        "max_block_age_s",
+        "runway_days",
+    )
+    return replace(
+        read,
         rpc_url=raw.get("rpc_url"),
         explorer_url=raw.get("explorer_url"),
-        deploy_min_wei=_wei(raw, where, "deploy_min", DEFAULT_DEPLOY_MIN, decimals, problems),
+        deploy_min_wei=_wei(raw, where, "deploy_min", DEFAULT_DEPLOY_MIN, read.decimals, problems),
         paymaster_min_deposit_wei=_wei(
-            raw, where, "paymaster_min_deposit", DEFAULT_PAYMASTER_MIN_DEPOSIT, decimals, problems
+            raw,
+            where,
+            "paymaster_min_deposit",
+            DEFAULT_PAYMASTER_MIN_DEPOSIT,
+            read.decimals,
+            problems,
         ),
-        timeout_s=float(raw.get("timeout_s", defaults.timeout_s)),
-        max_block_age_s=int(raw.get("max_block_age_s", defaults.max_block_age_s)),
-        runway_days=int(raw.get("runway_days", defaults.runway_days)),
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
+from fleetboard.config.fields import overlay
 from fleetboard.config.messages import Problems, show
 from fleetboard.inventory import AwsSettings, Environment
 
@@ -25,13 +25,14 @@ def aws_settings(fleet: Mapping[str, Any], raw: Mapping[str, Any]) -> AwsSetting
         eip_tag_pattern=fleet.get("eip_tag_pattern", DEFAULT_TAG_PATTERN),
         endpoint_url=raw.get("endpoint_url"),
     )
-    return replace(
+    return overlay(
         defaults,
-        connect_timeout_s=float(raw.get("connect_timeout_s", defaults.connect_timeout_s)),
-        read_timeout_s=float(raw.get("read_timeout_s", defaults.read_timeout_s)),
-        metrics_every_s=int(raw.get("metrics_every_s", defaults.metrics_every_s)),
-        cost_explorer=bool(raw.get("cost_explorer", defaults.cost_explorer)),
-        cost_tag=str(raw.get("cost_tag", defaults.cost_tag)),
+        raw,
+        "connect_timeout_s",
+        "read_timeout_s",
+        "metrics_every_s",
+        "cost_explorer",
+        "cost_tag",
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from fleetboard.config.fields import overlay
 from fleetboard.config.messages import Problems, cap, show
 from fleetboard.inventory import ProbeSettings, Thresholds
 
@@ -17,16 +18,16 @@ MAX_CA_BUNDLE_BYTES = 4 * 1024 * 1024
 
 
 def probe_settings(raw: Mapping[str, Any], base_dir: Path, problems: Problems) -> ProbeSettings:
-    defaults = ProbeSettings()
     ca_bundle = _ca_bundle(raw["ca_bundle"], base_dir, problems) if "ca_bundle" in raw else None
-    return ProbeSettings(
-        connect_timeout_s=float(raw.get("connect_timeout_s", defaults.connect_timeout_s)),
-        read_timeout_s=float(raw.get("read_timeout_s", defaults.read_timeout_s)),
-        retry_delay_s=float(raw.get("retry_delay_s", defaults.retry_delay_s)),
-        concurrency=int(raw.get("concurrency", defaults.concurrency)),
-        body_cap_bytes=int(raw.get("body_cap_bytes", defaults.body_cap_bytes)),
-        pass_deadline_s=float(raw.get("pass_deadline_s", defaults.pass_deadline_s)),
-        ca_bundle=ca_bundle,
+    return overlay(
+        ProbeSettings(ca_bundle=ca_bundle),
+        raw,
+        "connect_timeout_s",
+        "read_timeout_s",
+        "retry_delay_s",
+        "concurrency",
+        "body_cap_bytes",
+        "pass_deadline_s",
     )
 
 
@@ -69,17 +70,18 @@ def _ca_bundle(text: str, base_dir: Path, problems: Problems) -> Path | None:
 
 
 def thresholds(raw: Mapping[str, Any], problems: Problems) -> Thresholds:
-    defaults = Thresholds()
-    t = Thresholds(
-        tls_amber_days=int(raw.get("tls_amber_days", defaults.tls_amber_days)),
-        tls_red_days=int(raw.get("tls_red_days", defaults.tls_red_days)),
-        slow_ms=float(raw.get("slow_ms", defaults.slow_ms)),
-        flap_changes=int(raw.get("flap_changes", defaults.flap_changes)),
-        flap_passes=int(raw.get("flap_passes", defaults.flap_passes)),
-        cpu_credits_floor=float(raw.get("cpu_credits_floor", defaults.cpu_credits_floor)),
-        memory_pct=float(raw.get("memory_pct", defaults.memory_pct)),
-        disk_pct=float(raw.get("disk_pct", defaults.disk_pct)),
-        idle_hours=float(raw.get("idle_hours", defaults.idle_hours)),
+    t = overlay(
+        Thresholds(),
+        raw,
+        "tls_amber_days",
+        "tls_red_days",
+        "slow_ms",
+        "flap_changes",
+        "flap_passes",
+        "cpu_credits_floor",
+        "memory_pct",
+        "disk_pct",
+        "idle_hours",
     )
     if t.flap_changes >= t.flap_passes:
         problems.add(

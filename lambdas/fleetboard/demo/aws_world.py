@@ -361,7 +361,7 @@ def _hosts(
 
 #: put_metric_data takes at most 1,000 points a request.
 _POINTS_PER_PUT = 1000
-#: 3 hours of 5-minute points, the newest a minute ago (CloudWatch lags a little).
+#: 3 hours of 5-minute steps, as the metrics source reads them.
 _LOAD_STEPS = 36
 
 
@@ -377,8 +377,13 @@ def _publish_load(
         if instance_id is None or env.stopped:
             continue
         dims: list[DimensionTypeDef] = [{"Name": "InstanceId", "Value": instance_id}]
-        for step in range(_LOAD_STEPS):
-            at = now - timedelta(minutes=1 + 5 * step)
+        # One point a step on CloudWatch's 5-minute marks (30 s into each), from the step
+        # after now's back past 3 hours: a pass that reads a little later, even past the
+        # next mark, finds a figure in every step of its window, wherever in its step the
+        # clock is.
+        step_began = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
+        for step in range(-1, _LOAD_STEPS + 1):
+            at = step_began - timedelta(minutes=5 * step, seconds=-30)
             # A gentle wave around the average, so the card's line has a shape.
             cpu = max(0.0, min(100.0, env.load.cpu * (1 + 0.3 * math.sin(step / 3))))
             points.append(_point("CPUUtilization", dims, at, round(cpu, 1)))

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import botocore.retries.standard
 import pytest
+from tests.integration.aws.helpers import RoleAllowing
 from tests.integration.fixtures.aws import call_name, moto_client
 
 from fleetboard.demo.aws_world import (
@@ -61,7 +62,7 @@ _HOP_BY_HOP = frozenset(
 
 
 @dataclass
-class Fault:
+class CannedAnswer:
     """An answer the proxy gives instead of forwarding: HTTP status and an AWS error code."""
 
     status: int
@@ -95,9 +96,9 @@ class CountingProxy:
     calls: list[str] = field(default_factory=list)
     #: (call, request body as JSON) of every JSON-protocol request, in order.
     json_bodies: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    faults: list[Fault] = field(default_factory=list)  # used in order, one per request
-    always: Fault | None = None  # answer every request with this
-    call_faults: dict[str, Fault] = field(default_factory=dict)  # call -> answer every time
+    faults: list[CannedAnswer] = field(default_factory=list)  # used in order, one per request
+    always: CannedAnswer | None = None  # answer every request with this
+    call_faults: dict[str, CannedAnswer] = field(default_factory=dict)  # call -> answer every time
     holds: dict[str, float] = field(default_factory=dict)  # call -> seconds held before relay
     #: ListCommands lists newest first, as AWS does; "oldest" lists as moto does, paged.
     commands_order: str = "newest"
@@ -107,23 +108,23 @@ class CountingProxy:
     def fail_next(self, status: int, code: str, message: str) -> None:
         """Answer the next request with this AWS error instead of forwarding it."""
         with self.lock:
-            self.faults.append(Fault(status, code, message))
+            self.faults.append(CannedAnswer(status, code, message))
 
     def fail_always(self, status: int, code: str, message: str) -> None:
         with self.lock:
-            self.always = Fault(status, code, message)
+            self.always = CannedAnswer(status, code, message)
 
     def fail_call(
         self, call: str, status: int, code: str, message: str, *, xml: bool = False
     ) -> None:
         """Answer every request for `call` (e.g. 'ssm:ListCommands') with this AWS error."""
         with self.lock:
-            self.call_faults[call] = Fault(status, code, message, xml)
+            self.call_faults[call] = CannedAnswer(status, code, message, xml)
 
     def answer_call(self, call: str, status: int, content_type: str, body: bytes) -> None:
         """Answer every request for `call` with this status and body, whatever they are (a
         proxy's or a captive portal's page); an empty `call` answers every request so."""
-        fault = Fault(status, "", "", raw=(content_type, body))
+        fault = CannedAnswer(status, "", "", raw=(content_type, body))
         with self.lock:
             if call:
                 self.call_faults[call] = fault
@@ -148,7 +149,7 @@ class CountingProxy:
         self.released.set()  # wake requests a previous test left held
         self.released = threading.Event()
 
-    def take(self, call: str) -> tuple[Fault | None, float]:
+    def take(self, call: str) -> tuple[CannedAnswer | None, float]:
         """Record the request; return the fault to answer it with and how long to hold it."""
         with self.lock:
             self.calls.append(call)
@@ -288,11 +289,17 @@ def factories() -> Iterator[Callable[..., AwsClientFactory]]:
 
 
 @pytest.fixture
-def iam_user(moto_url: str) -> Callable[[list[str]], StaticCredentials]:
-    """Creates an IAM user allowed exactly `actions`, and returns its access key."""
+def role_allowing(
+    moto_url: str,
+    factories: Callable[..., AwsClientFactory],
+    enforce_iam: Callable[[], None],
+) -> RoleAllowing:
+    """Call it with an inventory and the actions a role allows: a client factory signed as
+    an IAM user allowed exactly those, and the user's credentials (which no reason may
+    repeat). moto's IAM checks are on from then until the test ends."""
     iam = moto_client("iam", moto_url)
 
-    def make(actions: list[str]) -> StaticCredentials:
+    def make(inv: Inventory, actions: list[str]) -> tuple[AwsClientFactory, StaticCredentials]:
         iam.create_user(UserName="fleetboard-collector")
         policy = {
             "Version": "2012-10-17",
@@ -302,7 +309,9 @@ def iam_user(moto_url: str) -> Callable[[list[str]], StaticCredentials]:
             UserName="fleetboard-collector", PolicyName="read", PolicyDocument=json.dumps(policy)
         )
         key = iam.create_access_key(UserName="fleetboard-collector")["AccessKey"]
-        return StaticCredentials(key["AccessKeyId"], key["SecretAccessKey"])
+        credentials = StaticCredentials(key["AccessKeyId"], key["SecretAccessKey"])
+        enforce_iam()
+        return factories(inv, credentials), credentials
 
     return make
 

@@ -1,16 +1,19 @@
 """What the tests of the sources that run beside the aws source share (host, agent, metrics,
-prices): a state store in memory, the aws source's answer, one source (or a pass) given it,
-the kept objects the stateful sources write and ways to garble them, and how a JSON-protocol
-call fails."""
+prices, billing, logs): a state store in memory, the aws source's answer, one source (or
+a pass) given it, the kept objects the stateful sources write and ways to garble them, what
+was logged at WARNING, and the faults the proxy inflicts (every JSON-protocol call's)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from tests.integration.aws.fleet import CountingProxy
 from tests.integration.aws.fleet import collect as collect_aws
 from tests.integration.aws.fleet import facts_of as aws_facts_of
@@ -22,7 +25,7 @@ from fleetboard.demo.aws_world import World
 from fleetboard.inventory import Inventory
 from fleetboard.model import AwsFacts, SourceRun
 from fleetboard.sources import PassContext, Source, utc_now
-from fleetboard.sources.awsapi import AwsClientFactory
+from fleetboard.sources.awsapi import AwsClientFactory, StaticCredentials
 from fleetboard.sources.metrics import STEPS
 
 INTERNAL = "An internal error has occurred."
@@ -43,6 +46,11 @@ class UnreadableState(MemoryState):
 
     def load_state(self, name: str) -> bytes | None:
         raise PermissionError("s3:GetObject denied")
+
+
+def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What was logged at WARNING or worse, in order."""
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 def ids_of(world: World) -> dict[str, str]:
@@ -150,14 +158,52 @@ def without(key: str) -> Garble:
     return lambda doc: json.dumps({k: v for k, v in doc.items() if k != key}).encode()
 
 
+#: Every kept object is a JSON object with a version and the time it was read: garbled so,
+#: whichever source kept it, it is unreadable.
+GARBLED_ENVELOPE: dict[str, Garble] = {
+    "not-json": lambda doc: b'{"version": 1, "read_at": ',
+    "another-version": replaced(("version",), 2),
+    "no-version": without("version"),
+    "no-read-at": without("read_at"),
+    "read-at-not-a-time": replaced(("read_at",), "yesterday"),
+    "read-at-without-zone": replaced(("read_at",), "2026-11-23T08:00:00"),
+}
+
+
 # --------------------------------------------------------------------------- faults
 
 #: What the proxy is told to do to a call.
 Inflict = Callable[[CountingProxy], None]
-#: A fault by name: what the proxy does, how the source's reason begins, requests sent.
-Faults = dict[str, tuple[Inflict, str, int]]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What the proxy does to one call, and what the failed source must say."""
+
+    call: str
+    inflict: Inflict
+    said: str  # the reason begins so
+    sent: int  # requests for the call that reached the proxy (retries included)
+    deadline_s: float = 30.0
+
+
+def fails(call: str, status: int, code: str, message: str) -> Inflict:
+    """`call` answered with AWS's error `code` (retried as botocore retries it)."""
+    return lambda proxy: proxy.fail_call(call, status, code, message)
+
+
+def answers(call: str, content_type: str, body: bytes) -> Inflict:
+    """`call` answered 200 with `body`, labelled `content_type`."""
+    return lambda proxy: proxy.answer_call(call, 200, content_type, body)
+
 
 HINT = "check that aws.endpoint_url"
+#: What the collector's role allowed, in these tests, before the sources beside the aws
+#: source: EC2's two listings.
+EC2_LISTINGS = ["ec2:DescribeAddresses", "ec2:DescribeInstances"]
+#: The role_allowing fixture: (inventory, actions) -> a client factory signed as a role
+#: allowed exactly those actions, and that role's credentials.
+RoleAllowing = Callable[[Inventory, list[str]], tuple[AwsClientFactory, StaticCredentials]]
 
 
 def json_call_faults(
@@ -168,7 +214,7 @@ def json_call_faults(
     content_type: str,
     another_call: bytes,
     missing: str,
-) -> Faults:
+) -> dict[str, Fault]:
     """How a JSON-protocol call `call` (CloudWatch's, the Price List's) fails through the
     proxy, and the reason the source gives: an AWS error its own codes (`internal` for a
     500, `throttling` for a 400 Throttling), a denial, a captive portal's page, and a
@@ -179,30 +225,35 @@ def json_call_faults(
         f"perform: {call}"
     )
     return {
-        "500": (
-            lambda p: p.fail_call(call, 500, internal, INTERNAL),
+        "500": Fault(
+            call,
+            fails(call, 500, internal, INTERNAL),
             f"{call} failed after 3 attempts ({internal}): {INTERNAL}",
             3,
         ),
-        "throttled": (
-            lambda p: p.fail_call(call, 400, throttling, "Rate exceeded"),
+        "throttled": Fault(
+            call,
+            fails(call, 400, throttling, "Rate exceeded"),
             f"{call} throttled after 3 attempts ({throttling}): Rate exceeded",
             3,
         ),
         # The role predates the source: the reason says which action to add.
-        "denied": (
-            lambda p: p.fail_call(call, 400, "AccessDeniedException", denial),
+        "denied": Fault(
+            call,
+            fails(call, 400, "AccessDeniedException", denial),
             f"{call} denied (AccessDeniedException): {denial} — allow {call} for the "
             "collector's role",
             1,
         ),
-        "html-200": (
-            lambda p: p.answer_call(call, 200, "text/html; charset=utf-8", PORTAL),
+        "html-200": Fault(
+            call,
+            answers(call, "text/html; charset=utf-8", PORTAL),
             f"{call} answered 200 with text/html, not AWS's JSON: \"<!DOCTYPE html>",
             1,
         ),
-        "another-call-s-json": (
-            lambda p: p.answer_call(call, 200, content_type, another_call),
+        "another-call-s-json": Fault(
+            call,
+            answers(call, content_type, another_call),
             f"{call} answered without {missing}, which AWS always sends — {HINT}",
             1,
         ),
@@ -214,15 +265,15 @@ def read_under_fault(
     inv: Inventory,
     factory: AwsClientFactory,
     proxy: CountingProxy,
-    inflict: Inflict,
+    fault: Fault,
     *,
     now: datetime,
 ) -> tuple[object, MemoryState]:
     """The aws source read as it is, then one run of `source` given its answer while the
-    proxy does `inflict` to the calls: what `source` answered, and the store it was given
+    proxy does `fault` to its call: what `source` answered, and the store it was given
     (empty before). `proxy.calls` holds that run's requests only."""
     aws = read_aws(inv, factory)
     state = MemoryState()
-    inflict(proxy)
+    fault.inflict(proxy)
     proxy.calls.clear()
     return read_after_aws(source, inv, factory, aws, now=now, state=state), state

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import botocore.retries.standard
 import pytest
 from tests.integration.aws.fleet import (
     PATTERN,
@@ -27,6 +26,7 @@ from tests.integration.aws.fleet import (
     prod_only,
     spec,
 )
+from tests.integration.aws.helpers import RoleAllowing
 from tests.integration.fixtures.aws import moto_client
 
 from fleetboard import lifecycle
@@ -370,12 +370,8 @@ def test_throttling_that_outlasts_the_retries_is_a_failure(
     moto_url: str,
     proxy: CountingProxy,
     factories: Callable[..., AwsClientFactory],
-    monkeypatch: pytest.MonkeyPatch,
+    no_backoff: None,
 ) -> None:
-    # Throttling backs off 1 s, then 2 s; the test wants the retries, not the waiting.
-    monkeypatch.setattr(
-        botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0
-    )
     inv = prod_only(moto_url, proxy.url)
     proxy.fail_always(503, "RequestLimitExceeded", "Request limit exceeded.")
 
@@ -429,19 +425,16 @@ def test_unknown_credentials_are_rejected_and_never_echoed(
 )
 def test_a_denied_call_is_named_with_aws_error_code(
     moto_url: str,
-    factories: Callable[..., AwsClientFactory],
-    iam_user: Callable[[list[str]], StaticCredentials],
-    enforce_iam: Callable[[], None],
+    role_allowing: RoleAllowing,
     allowed: list[str],
     denied: str,
     code: str,
     said: str,
 ) -> None:
     inv = prod_only(moto_url)
-    collector = iam_user(allowed)
-    enforce_iam()
+    factory, collector = role_allowing(inv, allowed)
 
-    failure = failure_of(collect(inv, factories(inv, collector)))
+    failure = failure_of(collect(inv, factory))
 
     assert failure.reason.startswith(f"{denied} denied ({code}): "), failure.reason
     assert said in failure.reason

@@ -24,18 +24,21 @@ from typing import Any
 import pytest
 from tests.integration.aws.fleet import CountingProxy, built_fleet, environment, inventory, spec
 from tests.integration.aws.helpers import (
-    Faults,
+    EC2_LISTINGS,
+    GARBLED_ENVELOPE,
+    Fault,
     Garble,
-    Inflict,
     MemoryState,
+    RoleAllowing,
     UnreadableState,
     a_pass,
+    fails,
     json_call_faults,
     read_after_aws,
     read_aws,
     read_under_fault,
     replaced,
-    without,
+    warnings,
 )
 from tests.integration.fixtures.aws import moto_client
 
@@ -45,7 +48,7 @@ from fleetboard.model import BillingFacts
 from fleetboard.rules import Observations, environment_view
 from fleetboard.sources import Source
 from fleetboard.sources.aws import AwsSource
-from fleetboard.sources.awsapi import AwsClientFactory, StaticCredentials
+from fleetboard.sources.awsapi import AwsClientFactory
 from fleetboard.sources.billing import (
     GET_COST_AND_USAGE,
     MAX_PAGES,
@@ -367,9 +370,8 @@ def _kept_doc(read_at: datetime) -> dict[str, Any]:
 
 
 GARBLED: dict[str, Garble] = {
-    "not-json": lambda doc: b'{"version": 1, "read_at": ',
-    "another-version": replaced(("version",), 2),
-    "no-read-at": without("read_at"),
+    **GARBLED_ENVELOPE,
+    # AT's own day: were the time read as UTC, the figures would be kept, not read again.
     "read-at-without-zone": replaced(("read_at",), "2026-12-03T08:00:00"),
     "amounts-a-list": replaced(("amounts",), [1.25]),
     "amount-a-string": replaced(("amounts", "agentkeys-broker"), "1.25"),
@@ -407,8 +409,8 @@ def test_an_unreadable_kept_object_is_logged_and_cost_explorer_read_instead(
         facts = read(fleet, AT, state)
 
     assert facts.items == SPEND and proxy.calls == [CALL]
-    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert warning.getMessage().startswith("billing: the kept Cost Explorer figures are unreadable")
+    (warning,) = warnings(caplog)
+    assert warning.startswith("billing: the kept Cost Explorer figures are unreadable")
     # What was read replaces it: the next pass asks nothing.
     proxy.calls.clear()
     assert read(fleet, AT + timedelta(minutes=1), state).items == SPEND and proxy.calls == []
@@ -426,8 +428,7 @@ def test_a_store_that_cannot_be_read_is_logged_and_cost_explorer_read_instead(
         facts = read(fleet, AT, UnreadableState())
 
     assert facts.items == SPEND and proxy.calls == [CALL]
-    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert messages == [
+    assert warnings(caplog) == [
         "billing: the kept Cost Explorer figures could not be read (PermissionError)"
     ]
 
@@ -439,16 +440,12 @@ def test_a_role_without_the_action_is_told_to_allow_it_and_not_asked_again_for_a
     moto_url: str,
     fleet: tuple[Inventory, AwsClientFactory],
     proxy: CountingProxy,
-    factories: Callable[..., AwsClientFactory],
-    iam_user: Callable[[list[str]], StaticCredentials],
-    enforce_iam: Callable[[], None],
+    role_allowing: RoleAllowing,
 ) -> None:
     # moto's own IAM refuses the call: the collector's role as it is by default.
     inv, _ = fleet
     queue(moto_url, page(SPEND))
-    collector = iam_user(["ec2:DescribeAddresses", "ec2:DescribeInstances"])
-    enforce_iam()
-    factory = factories(inv, collector)
+    factory, collector = role_allowing(inv, EC2_LISTINGS)
     state = MemoryState()
 
     facts = facts_of(read_billing(inv, factory, None, now=AT, state=state))
@@ -466,7 +463,7 @@ def test_a_role_without_the_action_is_told_to_allow_it_and_not_asked_again_for_a
     assert after.error is not None and proxy.calls == [CALL]
 
 
-FAULTS: Faults = json_call_faults(
+FAULTS: dict[str, Fault] = json_call_faults(
     CALL,
     internal="InternalServerError",
     throttling="ThrottlingException",
@@ -476,31 +473,30 @@ FAULTS: Faults = json_call_faults(
     missing="ResultsByTime",
 )
 #: Cost Explorer's own throttling code (botocore retries it as throttling).
-FAULTS["limit-exceeded"] = (
-    lambda p: p.fail_call(CALL, 400, "LimitExceededException", "You have exceeded the rate limit"),
+FAULTS["limit-exceeded"] = Fault(
+    CALL,
+    fails(CALL, 400, "LimitExceededException", "You have exceeded the rate limit"),
     f"{CALL} throttled after 3 attempts (LimitExceededException): You have exceeded the rate limit",
     3,
 )
 
 
-@pytest.mark.parametrize(("inflict", "said", "sent"), FAULTS.values(), ids=FAULTS.keys())
+@pytest.mark.parametrize("fault", FAULTS.values(), ids=FAULTS.keys())
 def test_a_cost_explorer_that_cannot_be_read_leaves_the_reason_and_no_figures(
     fleet: tuple[Inventory, AwsClientFactory],
     proxy: CountingProxy,
     no_backoff: None,
-    inflict: Inflict,
-    said: str,
-    sent: int,
+    fault: Fault,
 ) -> None:
     inv, factory = fleet
 
-    result, state = read_under_fault(BillingSource(), inv, factory, proxy, inflict, now=AT)
+    result, state = read_under_fault(BillingSource(), inv, factory, proxy, fault, now=AT)
 
     # Never a SourceFailure: the month figures say unknown and why, nothing else changes.
     facts = facts_of(result)
     assert facts.items == {} and facts.error is not None
-    assert facts.error.startswith(said), facts.error
-    assert proxy.calls == [CALL] * sent and facts.requests == sent  # billed, so counted
+    assert facts.error.startswith(fault.said), facts.error
+    assert proxy.calls == [CALL] * fault.sent and facts.requests == fault.sent  # billed, so counted
     assert kept(state)["error"] == facts.error  # tried again in an hour, not every pass
 
 

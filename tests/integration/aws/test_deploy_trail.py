@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-import botocore.retries.standard
 import pytest
 from tests.integration.aws.fleet import (
     CountingProxy,
@@ -331,7 +330,7 @@ def test_list_commands_failing_leaves_the_other_facts_standing(
     moto_url: str,
     proxy: CountingProxy,
     factories: Callable[..., AwsClientFactory],
-    monkeypatch: pytest.MonkeyPatch,
+    no_backoff: None,
     status: int,
     code: str,
     message: str,
@@ -339,10 +338,6 @@ def test_list_commands_failing_leaves_the_other_facts_standing(
     attempts: int,
     reason: str,
 ) -> None:
-    # A 500 is retried after a random backoff; the test wants the retries, not the waiting.
-    monkeypatch.setattr(
-        botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0
-    )
     world, inv = built_fleet(
         moto_url,
         spec("prod", deploys=(deploy_comment(1, "main"),)),

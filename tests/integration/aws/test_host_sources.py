@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,7 +23,20 @@ from tests.integration.aws.fleet import (
     inventory,
     spec,
 )
-from tests.integration.aws.helpers import INTERNAL, PORTAL, a_pass, ids_of, utc
+from tests.integration.aws.helpers import (
+    HINT,
+    INTERNAL,
+    PORTAL,
+    Fault,
+    Inflict,
+    RoleAllowing,
+    a_pass,
+    answers,
+    fails,
+    ids_of,
+    json_call_faults,
+    utc,
+)
 from tests.integration.fixtures import results
 
 from fleetboard import collect, snapshot
@@ -57,7 +70,6 @@ from fleetboard.sources.awsapi import (
     AwsClientFactory,
     Listing,
     ListingSource,
-    StaticCredentials,
 )
 from fleetboard.sources.host import DESCRIBE_INSTANCE_STATUS
 from fleetboard.sources.host import LISTING as HOST_LISTING
@@ -252,33 +264,13 @@ def test_a_listing_reads_the_region_page_by_page_up_to_its_cap(
 # --------------------------------------------------------------------------- failures
 
 
-@dataclass(frozen=True)
-class Fault:
-    """What the proxy does to one call, and what the failed source must say."""
-
-    call: str
-    inflict: Callable[[CountingProxy], None]
-    said: str  # the reason begins so
-    sent: int  # requests for the call that reached the proxy (retries included)
-    deadline_s: float = 30.0
-
-
-def fails(call: str, status: int, code: str, message: str) -> Callable[[CountingProxy], None]:
-    return lambda proxy: proxy.fail_call(call, status, code, message)
-
-
-def answers(call: str, content_type: str, body: bytes) -> Callable[[CountingProxy], None]:
-    return lambda proxy: proxy.answer_call(call, 200, content_type, body)
-
-
-def holds(call: str) -> Callable[[CountingProxy], None]:
+def holds(call: str) -> Inflict:
     return lambda proxy: proxy.hold(call, 20.0)  # let go when the test ends (`faulty`)
 
 
 EC2, SSM = DESCRIBE_INSTANCE_STATUS, DESCRIBE_INSTANCE_INFORMATION
 EC2_XML, SSM_JSON = "text/xml;charset=UTF-8", "application/x-amz-json-1.1"
 NOT_AUTHORIZED = "You are not authorized to perform this operation."
-SSM_DENIAL = f"User: fleetboard-collector is not authorized to perform: {SSM}"
 TRUNCATED_XML = (
     b'<?xml version="1.0" encoding="UTF-8"?><DescribeInstanceStatusResponse '
     b'xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><instanceStatusSet><item><instanceId>i-0'
@@ -291,19 +283,24 @@ OVERSIZED_JSON = b'{"InstanceInformationList": []' + b" " * (BODY_CAP_BYTES + 1)
 #: Well-formed answers of another call, in each service's own protocol.
 ADDRESSES_XML = serialize("ec2", "DescribeAddresses", {"Addresses": []})[0]
 COMMANDS_JSON = serialize("ssm", "ListCommands", {"Commands": []})[0]
-HINT = "check that aws.endpoint_url"
 
 FAULTS = {
+    # The agent's listing is a JSON-protocol call: it fails as every such call does.
+    **{
+        f"agent-{name}": fault
+        for name, fault in json_call_faults(
+            SSM,
+            internal="InternalServerError",
+            throttling="ThrottlingException",
+            content_type=SSM_JSON,
+            another_call=COMMANDS_JSON,
+            missing="InstanceInformationList",
+        ).items()
+    },
     "host-500": Fault(
         EC2,
         fails(EC2, 500, "InternalError", INTERNAL),
         f"{EC2} failed after 3 attempts (InternalError): {INTERNAL}",
-        3,
-    ),
-    "agent-500": Fault(
-        SSM,
-        fails(SSM, 500, "InternalServerError", INTERNAL),
-        f"{SSM} failed after 3 attempts (InternalServerError): {INTERNAL}",
         3,
     ),
     "host-request-limit": Fault(
@@ -318,24 +315,11 @@ FAULTS = {
         f"{EC2} throttled after 3 attempts (Throttling): Rate exceeded",
         3,
     ),
-    "agent-throttling": Fault(
-        SSM,
-        fails(SSM, 400, "ThrottlingException", "Rate exceeded"),
-        f"{SSM} throttled after 3 attempts (ThrottlingException): Rate exceeded",
-        3,
-    ),
     # The role predates the source: the reason says which action to add.
     "host-denied": Fault(
         EC2,
         fails(EC2, 403, "UnauthorizedOperation", NOT_AUTHORIZED),
         f"{EC2} denied (UnauthorizedOperation): {NOT_AUTHORIZED} — allow {EC2} for the "
-        "collector's role",
-        1,
-    ),
-    "agent-denied": Fault(
-        SSM,
-        fails(SSM, 400, "AccessDeniedException", SSM_DENIAL),
-        f"{SSM} denied (AccessDeniedException): {SSM_DENIAL} — allow {SSM} for the "
         "collector's role",
         1,
     ),
@@ -345,23 +329,11 @@ FAULTS = {
         f"{EC2} answered 200 with text/html, not AWS's XML: \"<!DOCTYPE html>",
         1,
     ),
-    "agent-html-200": Fault(
-        SSM,
-        answers(SSM, "text/html; charset=utf-8", PORTAL),
-        f"{SSM} answered 200 with text/html, not AWS's JSON: \"<!DOCTYPE html>",
-        1,
-    ),
     "host-another-call-s-xml": Fault(
         EC2,
         answers(EC2, EC2_XML, ADDRESSES_XML),
         f"{EC2} answered 200 with XML rooted at <DescribeAddressesResponse>, not AWS's "
         "<DescribeInstanceStatusResponse>",
-        1,
-    ),
-    "agent-another-call-s-json": Fault(
-        SSM,
-        answers(SSM, SSM_JSON, COMMANDS_JSON),
-        f"{SSM} answered without InstanceInformationList, which AWS always sends — {HINT}",
         1,
     ),
     "host-malformed": Fault(
@@ -476,9 +448,7 @@ def test_an_endpoint_that_does_not_resolve_leaves_the_collector_blind(
 @pytest.mark.parametrize("kind", ["host", "agent"])
 def test_a_role_that_predates_the_new_sources_is_told_which_action_to_allow(
     moto_url: str,
-    factories: Callable[..., AwsClientFactory],
-    iam_user: Callable[[list[str]], StaticCredentials],
-    enforce_iam: Callable[[], None],
+    role_allowing: RoleAllowing,
     kind: str,
 ) -> None:
     # moto's own IAM refuses the call (aws_extras asks moto before it answers). Only the
@@ -487,10 +457,9 @@ def test_a_role_that_predates_the_new_sources_is_told_which_action_to_allow(
     source, action = (HOST, EC2) if kind == "host" else (AGENT, SSM)
     _, inv = built_fleet(moto_url, spec("prod"))
     before_the_feature = [DESCRIBE_ADDRESSES, DESCRIBE_INSTANCES, LIST_RECORD_SETS, LIST_COMMANDS]
-    collector = iam_user(before_the_feature)
-    enforce_iam()
+    factory, collector = role_allowing(inv, before_the_feature)
 
-    failure = results.failure_of(run(source, inv, factories(inv, collector)), kind)
+    failure = results.failure_of(run(source, inv, factory), kind)
 
     assert failure.reason.startswith(f"{action} denied (AccessDenied): "), failure.reason
     assert f"not authorized to perform: {action}" in failure.reason

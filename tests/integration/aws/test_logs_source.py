@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from tests.integration.aws.fleet import CountingProxy, environment, inventory
 from tests.integration.aws.helpers import (
-    Inflict,
+    Fault,
     MemoryState,
     a_pass,
     json_call_faults,
@@ -261,14 +261,12 @@ FAULTS = {
 }
 
 
-@pytest.mark.parametrize(("inflict", "said", "sent"), FAULTS.values(), ids=FAULTS.keys())
+@pytest.mark.parametrize("fault", FAULTS.values(), ids=FAULTS.keys())
 def test_a_failed_read_makes_that_environment_s_tail_unknown_and_no_other(
     fleet: tuple[Inventory, AwsClientFactory],
     proxy: CountingProxy,
     no_backoff: None,
-    inflict: Inflict,
-    said: str,
-    sent: int,
+    fault: Fault,
 ) -> None:
     inv, factory = fleet
     state = MemoryState()
@@ -276,16 +274,16 @@ def test_a_failed_read_makes_that_environment_s_tail_unknown_and_no_other(
     # Three good passes: every tail known.
     for n in range(3):
         facts_of(read_logs(inv, factory, None, now=start + timedelta(minutes=n), state=state))
-    inflict(proxy)
+    fault.inflict(proxy)
     proxy.calls.clear()
     at = start + timedelta(minutes=3)
 
     facts = facts_of(read_logs(inv, factory, None, now=at, state=state))
 
-    assert proxy.calls == [CALL] * sent  # retried as botocore retries, never another group
-    assert facts.requests == sent  # and counted, though nothing came of them
+    assert proxy.calls == [CALL] * fault.sent  # retried as botocore retries, never another group
+    assert facts.requests == fault.sent  # and counted, though nothing came of them
     prod = facts.items["prod"]
-    assert prod.error is not None and prod.error.startswith(said), prod.error
+    assert prod.error is not None and prod.error.startswith(fault.said), prod.error
     assert prod.tried_at == at
     # The other groups keep their tails and the times they were read.
     assert facts.items["test"].error is None and facts.items["test"].read_at == start + timedelta(

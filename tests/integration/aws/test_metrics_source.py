@@ -22,12 +22,15 @@ from typing import Any
 import pytest
 from tests.integration.aws.fleet import CountingProxy, built_fleet, env_names, spec
 from tests.integration.aws.helpers import (
-    Faults,
+    EC2_LISTINGS,
+    GARBLED_ENVELOPE,
+    Fault,
     Garble,
-    Inflict,
     MemoryState,
+    RoleAllowing,
     UnreadableState,
     a_pass,
+    answers,
     ids_of,
     json_call_faults,
     kept_figures,
@@ -36,7 +39,7 @@ from tests.integration.aws.helpers import (
     read_under_fault,
     replaced,
     utc,
-    without,
+    warnings,
 )
 from tests.integration.fixtures import results
 from tests.integration.fixtures.aws import moto_client
@@ -47,7 +50,7 @@ from fleetboard.model import Metrics, MetricsFacts
 from fleetboard.sources import Source
 from fleetboard.sources import metrics as metrics_module
 from fleetboard.sources.aws import AwsSource
-from fleetboard.sources.awsapi import AwsClientFactory, StaticCredentials
+from fleetboard.sources.awsapi import AwsClientFactory
 from fleetboard.sources.metrics import GET_METRIC_DATA, STATE_NAME, STEPS, MetricsSource
 
 #: GetMetricData as the proxy names it: as IAM does (its signing name is "monitoring").
@@ -139,9 +142,18 @@ def stopped(moto_url: str, instance_id: str) -> None:
 GAP_STEP = 25
 
 
+def window_start(now: datetime) -> datetime:
+    """Where the source's 3 hours begin at `now`: they end with the 5-minute step `now` is
+    in (CloudWatch's steps start on the clock's 5-minute marks), so the figures land in the
+    same steps wherever in its step `now` falls."""
+    step_began = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
+    return step_began + STEP - STEPS * STEP
+
+
 def series(now: datetime) -> dict[datetime, float]:
-    """Slot 1's CPU points: each 4 minutes into its step of the window ending at `now`."""
-    start = now - STEPS * STEP
+    """Slot 1's CPU points: each 4 minutes into its step of the source's window at `now`
+    (the newest may be a little ahead of `now`: moto keeps it all the same)."""
+    start = window_start(now)
     return {
         start + i * STEP + timedelta(minutes=4): 50 + i / 2 for i in range(STEPS) if i != GAP_STEP
     }
@@ -181,7 +193,7 @@ def test_each_running_instance_s_figures_are_read_as_cloudwatch_holds_them(
     assert ids["test-3"] not in asked_about(proxy)
     slot_1 = facts.items[ids["test"]]
     published = series(now)
-    start = now - STEPS * STEP
+    start = window_start(now)
     assert len(slot_1.cpu) == STEPS
     for i, figure in enumerate(slot_1.cpu):
         expected = published.get(start + i * STEP + timedelta(minutes=4))
@@ -220,7 +232,7 @@ def test_a_clock_between_seconds_still_puts_each_figure_in_its_step(
 
     cpu = facts_of(read_metrics(inv, factories(inv), aws, now=now)).items[instance_id].cpu
 
-    start = on_the_second - STEPS * STEP
+    start = window_start(on_the_second)
     published = series(on_the_second)
     assert list(cpu) == [
         published.get(start + i * STEP + timedelta(minutes=4)) for i in range(STEPS)
@@ -404,13 +416,8 @@ def test_an_instance_stopped_since_the_read_drops_out_of_the_kept_figures(
 
 
 GARBLED: dict[str, Garble] = {
-    "not-json": lambda doc: b'{"version": 1, "read_at": ',
+    **GARBLED_ENVELOPE,
     "json-not-an-object": lambda doc: b"[1, 2, 3]",
-    "another-version": replaced(("version",), 2),
-    "no-version": without("version"),
-    "no-read-at": without("read_at"),
-    "read-at-not-a-time": replaced(("read_at",), "yesterday"),
-    "read-at-without-zone": replaced(("read_at",), "2026-11-23T08:00:00"),
     "instances-a-list": replaced(("instances",), []),
     "cpu-a-string": replaced(("instances", "*", "cpu"), "12,12,12"),
     "cpu-too-short": replaced(("instances", "*", "cpu"), [12.0] * (STEPS - 1)),
@@ -463,8 +470,8 @@ def test_an_unreadable_kept_object_is_logged_and_cloudwatch_read_instead(
     assert proxy.calls == [CALL] and facts.requests == 1
     assert facts.observed_at == now
     assert {m.credits for m in facts.items.values()} == {412.0, 576.0}  # CloudWatch's, not kept
-    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert warning.getMessage().startswith("metrics: the kept CloudWatch figures are unreadable")
+    (warning,) = warnings(caplog)
+    assert warning.startswith("metrics: the kept CloudWatch figures are unreadable")
     # What was read replaces it, so the next pass keeps figures again.
     proxy.calls.clear()
     again = facts_of(read_metrics(inv, factory, aws, now=now + timedelta(minutes=1), state=state))
@@ -488,7 +495,7 @@ def test_a_store_that_cannot_be_read_is_logged_and_cloudwatch_read_instead(
 
     assert proxy.calls == [CALL] and facts.requests == 1
     assert set(facts.items) == set(ids_of(world).values())
-    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    messages = warnings(caplog)
     assert messages == ["metrics: the kept CloudWatch figures could not be read (PermissionError)"]
     assert "s3:GetObject" not in messages[0]  # the exception's type only, never its text
 
@@ -498,7 +505,7 @@ def test_a_store_that_cannot_be_read_is_logged_and_cloudwatch_read_instead(
 # Without the aws source's instances nothing is asked: test_prices_source.py, for both sources.
 
 
-FAULTS: Faults = {
+FAULTS: dict[str, Fault] = {
     **json_call_faults(
         CALL,
         internal="InternalServiceFault",
@@ -508,51 +515,45 @@ FAULTS: Faults = {
         another_call=json.dumps({"Metrics": []}).encode(),
         missing="MetricDataResults",
     ),
-    "not-json": (
-        lambda p: p.answer_call(
-            CALL, 200, "application/x-amz-json-1.0", b'{"MetricDataResults": [{"Id": "cpu0"'
-        ),
+    "not-json": Fault(
+        CALL,
+        answers(CALL, "application/x-amz-json-1.0", b'{"MetricDataResults": [{"Id": "cpu0"'),
         f"{GET_METRIC_DATA} answered 200 with a body that is not JSON",
         1,
     ),
 }
 
 
-@pytest.mark.parametrize(("inflict", "said", "sent"), FAULTS.values(), ids=FAULTS.keys())
+@pytest.mark.parametrize("fault", FAULTS.values(), ids=FAULTS.keys())
 def test_a_failed_read_names_the_call_and_the_fault(
     prod_and_slot: tuple[World, Inventory, AwsClientFactory],
     proxy: CountingProxy,
     no_backoff: None,
-    inflict: Inflict,
-    said: str,
-    sent: int,
+    fault: Fault,
 ) -> None:
     _, inv, factory = prod_and_slot
     now = whole_second_after(datetime.now(UTC))
 
-    result, state = read_under_fault(MetricsSource(), inv, factory, proxy, inflict, now=now)
+    result, state = read_under_fault(MetricsSource(), inv, factory, proxy, fault, now=now)
 
     failure = results.failure_of(result, "metrics")
-    assert failure.reason.startswith(said), failure.reason
+    assert failure.reason.startswith(fault.said), failure.reason
     assert not failure.blind  # AWS's side (or the path to it), not the collector's
-    assert proxy.calls == [CALL] * sent
-    assert failure.requests == sent  # what it sent is counted in the pass's requests
+    assert proxy.calls == [CALL] * fault.sent
+    assert failure.requests == fault.sent  # what it sent is counted in the pass's requests
     assert state.saved == {}  # nothing read, nothing kept: the next pass asks again
 
 
 def test_a_role_without_get_metric_data_is_told_to_allow_it(
     prod_and_slot: tuple[World, Inventory, AwsClientFactory],
-    factories: Callable[..., AwsClientFactory],
-    iam_user: Callable[[list[str]], StaticCredentials],
-    enforce_iam: Callable[[], None],
+    role_allowing: RoleAllowing,
 ) -> None:
     # moto's own IAM refuses the call: the collector's role as it was before this source.
     _, inv, factory = prod_and_slot
     aws = read_aws(inv, factory)
-    collector = iam_user(["ec2:DescribeAddresses", "ec2:DescribeInstances"])
-    enforce_iam()
+    as_collector, collector = role_allowing(inv, EC2_LISTINGS)
 
-    result = read_metrics(inv, factories(inv, collector), aws, now=datetime.now(UTC))
+    result = read_metrics(inv, as_collector, aws, now=datetime.now(UTC))
 
     failure = results.failure_of(result, "metrics")
     assert failure.reason.startswith(f"{GET_METRIC_DATA} denied ("), failure.reason

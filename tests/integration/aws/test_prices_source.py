@@ -23,10 +23,12 @@ from typing import Any
 import pytest
 from tests.integration.aws.fleet import CountingProxy, built_fleet, environment, inventory, spec
 from tests.integration.aws.helpers import (
-    Faults,
+    EC2_LISTINGS,
+    GARBLED_ENVELOPE,
+    Fault,
     Garble,
-    Inflict,
     MemoryState,
+    RoleAllowing,
     UnreadableState,
     a_pass,
     ids_of,
@@ -37,6 +39,7 @@ from tests.integration.aws.helpers import (
     read_aws,
     read_under_fault,
     replaced,
+    warnings,
     without,
 )
 from tests.integration.fixtures import results
@@ -49,7 +52,7 @@ from fleetboard.model import Lifecycle, Machine, PriceFacts
 from fleetboard.rules.cost import machine_cost
 from fleetboard.sources import Source
 from fleetboard.sources.aws import DESCRIBE_ADDRESSES, AwsSource
-from fleetboard.sources.awsapi import AwsClientFactory, StaticCredentials
+from fleetboard.sources.awsapi import AwsClientFactory
 from fleetboard.sources.metrics import GET_METRIC_DATA, MetricsSource
 from fleetboard.sources.metrics import STATE_NAME as METRICS_STATE
 from fleetboard.sources.prices import (
@@ -294,13 +297,8 @@ def _price(value: object) -> Garble:
 
 
 GARBLED: dict[str, Garble] = {
-    "not-json": lambda doc: b'{"version": 1, "read_at": ',
+    **GARBLED_ENVELOPE,
     "json-not-an-object": lambda doc: b'["t3.medium", 0.0416]',
-    "another-version": replaced(("version",), 2),
-    "no-version": without("version"),
-    "no-read-at": without("read_at"),
-    "read-at-not-a-time": replaced(("read_at",), "yesterday"),
-    "read-at-without-zone": replaced(("read_at",), "2026-11-23T08:00:00"),
     "no-region": without("region"),
     "region-not-a-string": replaced(("region",), ["us-east-1"]),
     "hourly-a-list": replaced(("hourly",), [0.0416]),
@@ -347,8 +345,8 @@ def test_an_unreadable_kept_object_is_logged_and_the_price_list_read_instead(
 
     assert facts.items == LISTED  # the Price List's, never the garbled object's
     assert proxy.calls == [CALL, CALL] and facts.requests == 2
-    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert warning.getMessage().startswith("prices: the kept prices are unreadable")
+    (warning,) = warnings(caplog)
+    assert warning.startswith("prices: the kept prices are unreadable")
     # What was read replaces it, so the next pass keeps prices again.
     proxy.calls.clear()
     again = facts_of(read_prices(inv, factory, aws, now=at + timedelta(minutes=1), state=state))
@@ -380,7 +378,7 @@ def test_kept_prices_that_do_not_fit_the_fleet_are_read_again(
         facts = facts_of(read_prices(inv, factory, aws, now=at, state=state))
 
     assert facts.items == LISTED and proxy.calls == [CALL, CALL]
-    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # nothing wrong
+    assert not warnings(caplog)  # nothing wrong
 
 
 def test_a_store_that_cannot_be_read_is_logged_and_the_price_list_read_instead(
@@ -396,8 +394,7 @@ def test_a_store_that_cannot_be_read_is_logged_and_the_price_list_read_instead(
         facts = facts_of(read_prices(inv, factory, aws, now=now(), state=UnreadableState()))
 
     assert facts.items == LISTED and proxy.calls == [CALL, CALL]
-    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert messages == ["prices: the kept prices could not be read (PermissionError)"]
+    assert warnings(caplog) == ["prices: the kept prices could not be read (PermissionError)"]
 
 
 # --------------------------------------------------------------------------- failures
@@ -420,18 +417,15 @@ def assert_table_stood_in(facts: PriceFacts, note: str) -> None:
 )
 def test_a_role_without_get_products_gets_the_table_and_is_told_to_allow_it(
     fleet: tuple[World, Inventory, AwsClientFactory],
-    factories: Callable[..., AwsClientFactory],
-    iam_user: Callable[[list[str]], StaticCredentials],
-    enforce_iam: Callable[[], None],
+    role_allowing: RoleAllowing,
 ) -> None:
     # moto's own IAM refuses the call: the collector's role as it was before this source.
     _, inv, factory = fleet
     aws = read_aws(inv, factory)
-    collector = iam_user(["ec2:DescribeAddresses", "ec2:DescribeInstances"])
-    enforce_iam()
+    as_collector, collector = role_allowing(inv, EC2_LISTINGS)
     state = MemoryState()
 
-    facts = facts_of(read_prices(inv, factories(inv, collector), aws, now=now(), state=state))
+    facts = facts_of(read_prices(inv, as_collector, aws, now=now(), state=state))
 
     assert_table_stood_in(facts, f"{GET_PRODUCTS} denied (")
     assert facts.note is not None
@@ -440,7 +434,7 @@ def test_a_role_without_get_products_gets_the_table_and_is_told_to_allow_it(
     assert state.saved == {}  # the table is not kept: the next pass asks again
 
 
-FAULTS: Faults = json_call_faults(
+FAULTS: dict[str, Fault] = json_call_faults(
     CALL,
     internal="InternalErrorException",
     throttling="ThrottlingException",
@@ -451,24 +445,22 @@ FAULTS: Faults = json_call_faults(
 )
 
 
-@pytest.mark.parametrize(("inflict", "said", "sent"), FAULTS.values(), ids=FAULTS.keys())
+@pytest.mark.parametrize("fault", FAULTS.values(), ids=FAULTS.keys())
 def test_a_price_list_that_cannot_be_read_leaves_the_table_and_says_why(
     fleet: tuple[World, Inventory, AwsClientFactory],
     proxy: CountingProxy,
     no_backoff: None,
-    inflict: Inflict,
-    said: str,
-    sent: int,
+    fault: Fault,
 ) -> None:
     _, inv, factory = fleet
 
-    result, state = read_under_fault(PricesSource(), inv, factory, proxy, inflict, now=now())
+    result, state = read_under_fault(PricesSource(), inv, factory, proxy, fault, now=now())
 
     # Never a failure of the source: the machines' costs are still shown, at list prices.
     facts = facts_of(result)
-    assert_table_stood_in(facts, said)
-    assert proxy.calls == [CALL] * sent  # the first type's failure ends the read
-    assert facts.requests == sent  # counted in the pass's requests all the same
+    assert_table_stood_in(facts, fault.said)
+    assert proxy.calls == [CALL] * fault.sent  # the first type's failure ends the read
+    assert facts.requests == fault.sent  # counted in the pass's requests all the same
     assert state.saved == {}  # nothing read, nothing kept: the next pass asks again
 
 
