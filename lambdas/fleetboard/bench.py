@@ -42,7 +42,7 @@ from fleetboard.demo.hosts import (
 )
 from fleetboard.exits import EXIT_OK
 from fleetboard.inventory import Address, Inventory, ProbeSettings, service_host
-from fleetboard.model import Board, Check, CheckKind, Status
+from fleetboard.model import Board, Check, CheckKind
 
 ZONE = "litentry.org"
 #: The baseline runs one probe at a time for as long as that takes, not a pass's deadline.
@@ -305,8 +305,6 @@ def _run(
         "probe_timeout": timeout,
         "probe_timeout_s": limits[timeout],
         "blackhole_timeouts": fired,
-        # Answering hosts whose probe failed: a black hole must not make live hosts time out.
-        "answering_failed": _answering_failed(board, holed),
         "status": board.summary.status.value,
     }
 
@@ -367,16 +365,6 @@ def _timeouts_fired(board: Board, holed: set[str]) -> dict[str, int]:
         )
         fired[step or "other"] += 1
     return dict(fired)
-
-
-def _answering_failed(board: Board, holed: set[str]) -> int:
-    """HTTP checks of hosts that answer (not black-holed) that came out red or unknown."""
-    bad = (Status.RED, Status.UNKNOWN)
-    return sum(
-        1
-        for check in _checks(board)
-        if check.kind is CheckKind.HTTP and check.host not in holed and check.status in bad
-    )
 
 
 def _checks(board: Board) -> Iterable[Check]:
@@ -446,7 +434,6 @@ def _print(f: dict[str, Any], latency_ms: float) -> None:
         f"timeout:  {f['probe_timeout']} {f['probe_timeout_s']:g} s bounds a black-holed probe"
         + (f" (fired on the black holes: {fired})" if fired else "")
     )
-    print(f"answering hosts that failed: {f['answering_failed']}")
     by_source = ", ".join(f"{k} {n}" for k, n in f["requests_by_source"].items())
     print(f"aws requests: {f['aws_requests']} per pass ({by_source})")
     print(

@@ -1,11 +1,9 @@
 """The probe transport: HTTPS GETs and TLS handshakes against many hosts on one event loop.
 
-Each host gets one keep-alive connection (resolve, TCP, TLS with SNI, HTTP/1.1) and one of a
-bounded number of working slots; a connection slow to come up waits in a parking place
-instead, so a black-holed host does not hold a slot the answering ones need (`_Slots`).
-Every step is bounded as a whole, never per read, and capped by the pass deadline: the
-connection (lookup, TCP and handshake together) by `connect_timeout_s`, each answer (head
-and body together) by `read_timeout_s`. A host that trickles one byte a second,
+Each host gets one keep-alive connection (resolve, TCP, TLS with SNI, HTTP/1.1) and a slot of
+a bounded semaphore. Every step is bounded as a whole, never per read, and capped by the pass
+deadline: the connection (lookup, TCP and handshake together) by `connect_timeout_s`, each
+answer (head and body together) by `read_timeout_s`. A host that trickles one byte a second,
 or a resolver that never returns, costs one probe's budget and fails alone.
 """
 
@@ -18,7 +16,6 @@ import socket
 import ssl
 import threading
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -43,14 +40,6 @@ _READ_CHUNK = 64 * 1024
 #: together, and are then dropped. A host mute after its handshake costs no slot time.
 _CLOSE_WAIT_S = 0.25
 _DETAIL_CAP = 160  # characters of an exception's text a reason may carry
-#: A connection still not up after this long (or, if longer, twice the pass's usual setup
-#: time plus four times its variation: `_Slots.grace_s`) gives its working slot to the next host
-#: and waits in a parking place; a black-holed host would otherwise hold the slot for its whole
-#: connect timeout while the answering hosts queue behind it.
-_PARK_AFTER_S = 0.5
-#: Parking places per working slot. A pending connect costs a socket and no CPU, but
-#: sockets are bounded too (1,024 descriptors in a Lambda): 200 slots + 600 places.
-_PARKED_PER_SLOT = 3
 _NOT_STARTED = "pass deadline reached before this probe started"
 
 T = TypeVar("T")
@@ -397,131 +386,6 @@ def cert_from_der(host: str, der: bytes, error: str, observed_at: datetime) -> C
     )
 
 
-# --------------------------------------------------------------------------- slots
-
-
-class _Slots:
-    """The prober's concurrency: `limit` working slots, and parking places for connects.
-
-    A probe works in a slot: its connection's setup (lookup, TCP, TLS), its requests. A setup
-    still pending after `grace_s()` moves to a free parking place and hands its slot to the
-    next host: a pending connect costs a socket and no CPU, so a black-holed host waits out
-    its connect timeout in a place, not in a slot. When a parked connection comes up its
-    probe takes a slot back before any host that has not started (that connection is live,
-    and its server should not be kept waiting). So at most `limit` probes work at once, at
-    most `limit + parking` connections are open, and when every place is taken a slow setup
-    keeps its slot, as every setup did before places existed.
-
-    Slots are handed out in order, like asyncio.Semaphore's, with the resuming probes first.
-    """
-
-    def __init__(self, limit: int, parking: int) -> None:
-        self._free = limit
-        self._places = parking
-        self._fresh: deque[asyncio.Future[None]] = deque()
-        self._resuming: deque[asyncio.Future[None]] = deque()
-        # Smoothed setup time of this pass and its variation (RFC 6298's SRTT and RTTVAR).
-        self._setup_s: float | None = None
-        self._setup_var_s = 0.0
-        self.parked = 0  # setups that moved to a parking place, in all
-
-    @contextlib.asynccontextmanager
-    async def hold(self) -> AsyncIterator[_Hold]:
-        """A working slot for one probe, taken in turn; whatever it holds at the end is freed."""
-        await self._take(self._fresh)
-        hold = _Hold(self)
-        try:
-            yield hold
-        finally:
-            hold.release()
-
-    def grace_s(self) -> float:
-        """How long a setup may take before it parks: _PARK_AFTER_S, or twice the pass's
-        smoothed setup time plus four variations when the loop is so busy that setups take
-        longer: an answering host slowed by a busy loop is not taken for a dead one (parking
-        it would only put more handshakes on the loop at once)."""
-        if self._setup_s is None:
-            return _PARK_AFTER_S
-        return max(_PARK_AFTER_S, 2 * self._setup_s + 4 * self._setup_var_s)
-
-    def took(self, seconds: float) -> None:
-        """A setup that came up took `seconds`: fold it into the smoothed figures."""
-        if self._setup_s is None:
-            self._setup_s, self._setup_var_s = seconds, seconds / 2
-            return
-        self._setup_var_s += (abs(self._setup_s - seconds) - self._setup_var_s) / 4
-        self._setup_s += (seconds - self._setup_s) / 8
-
-    async def _take(self, queue: deque[asyncio.Future[None]]) -> None:
-        if self._free > 0:  # a free slot means nobody waits: release() hands slots over
-            self._free -= 1
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        queue.append(future)
-        try:
-            await future
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
-                self._give()  # handed over just as the probe was cancelled: pass it on
-            else:
-                with contextlib.suppress(ValueError):
-                    queue.remove(future)
-            raise
-
-    def _give(self) -> None:
-        """Free one working slot: straight to the next waiter, resuming probes first."""
-        for queue in (self._resuming, self._fresh):
-            while queue:
-                future = queue.popleft()
-                if not future.done():
-                    future.set_result(None)
-                    return
-        self._free += 1
-
-
-class _Hold:
-    """What one probe holds of `_Slots`: a working slot, a parking place, or nothing (after
-    a parked setup failed: the probe takes a slot again before its next step)."""
-
-    __slots__ = ("_slots", "_state")
-
-    def __init__(self, slots: _Slots) -> None:
-        self._slots = slots
-        self._state = "slot"
-
-    def park(self) -> None:
-        """Move a pending setup to a free parking place and free its slot (a timer calls
-        this after the grace); with every place taken, keep the slot."""
-        slots = self._slots
-        if self._state == "slot" and slots._places > 0:
-            slots._places -= 1
-            slots.parked += 1
-            self._state = "place"
-            slots._give()
-
-    def unpark(self) -> None:
-        """Give the parking place back: the setup failed, or its connection has a slot."""
-        if self._state == "place":
-            self._slots._places += 1
-            self._state = "none"
-
-    async def work(self) -> None:
-        """Hold a working slot: at once if it still does, else ahead of the fresh probes. A
-        parked connection keeps its place until then, so that the places bound the sockets."""
-        if self._state != "slot":
-            try:
-                await self._slots._take(self._slots._resuming)
-            finally:
-                self.unpark()
-            self._state = "slot"
-
-    def release(self) -> None:
-        if self._state == "slot":
-            self._slots._give()
-        self.unpark()
-        self._state = "none"
-
-
 # --------------------------------------------------------------------------- the prober
 
 
@@ -540,7 +404,7 @@ class Prober:
             raise ValueError(f"probe concurrency must be at least 1, got {limit}")
         self.settings = settings
         self.ctx = ctx
-        self._slots = _Slots(limit, limit * _PARKED_PER_SLOT)
+        self._slots = asyncio.Semaphore(limit)
         self._verifying = client_context(settings.ca_bundle)
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -558,13 +422,13 @@ class Prober:
 
     async def probe(self, host: Host) -> HostProbe:
         """GET every path of the host over one keep-alive connection."""
-        async with self._slots.hold() as hold:
+        async with self._slots:
             if self.ctx.remaining_s() <= 0:
                 error = ProbeError(Reason.DEADLINE, _NOT_STARTED)
                 now = self.ctx.now()
                 missed = (HttpExchange(host.hostname, p, now, 0, error=error) for p in host.paths)
                 return HostProbe(host.hostname, tuple(missed), None, 0)
-            session = _Session(self, host, hold)
+            session = _Session(self, host)
             try:
                 exchanges = await session.run()
             finally:
@@ -573,14 +437,14 @@ class Prober:
 
     async def certificate(self, host: Host) -> CertFacts | ProbeError:
         """One TLS handshake (retried like a GET), for hosts no GET has handshaken with."""
-        async with self._slots.hold() as hold:
+        async with self._slots:
             if self.ctx.remaining_s() <= 0:
                 return ProbeError(Reason.DEADLINE, _NOT_STARTED)
-            outcome, _ = await self.retrying(partial(self._handshake, host, hold))
+            outcome, _ = await self.retrying(partial(self._handshake, host))
             if not isinstance(outcome, _Failure):
                 return outcome
             if outcome.cert_rejected:
-                cert = await self.rejected_cert(host, outcome.error.detail, hold)
+                cert = await self.rejected_cert(host, outcome.error.detail)
                 if cert is not None:
                     return cert
             return outcome.error
@@ -617,17 +481,8 @@ class Prober:
             return await _caught(attempt), 2
         return outcome, 1
 
-    async def open(
-        self, host: Host, context: ssl.SSLContext | None = None, hold: _Hold | None = None
-    ) -> _Conn:
-        """Resolve, connect and handshake under one connect timeout, like curl's.
-
-        With the probe's `hold`, a setup slower than the grace waits in a parking place, not
-        in a working slot (`_Slots`), and takes a slot back once it is up: the timeout and
-        what a failure says are the same either way.
-        """
-        if hold is not None:  # after a parked setup failed, a retry works in a slot again
-            await hold.work()
+    async def open(self, host: Host, context: ssl.SSLContext | None = None) -> _Conn:
+        """Resolve, connect and handshake under one connect timeout, like curl's."""
         target = host.address.host if host.address else host.hostname
         port = host.address.port if host.address else HTTPS_PORT
         limit = self.settings.connect_timeout_s
@@ -636,11 +491,6 @@ class Prober:
             f"lookup of {target} got no answer within {limit:g} s",
             Reason.DNS,
         )
-        started = time.perf_counter()
-        parking = None
-        if hold is not None:
-            grace = self._slots.grace_s()
-            parking = asyncio.get_running_loop().call_later(grace, hold.park)
         try:
             async with self.step(phase, limit):
                 ips = await self._resolve(target, port)
@@ -654,30 +504,12 @@ class Prober:
                     writer.transport.abort()
                     raise
         except OSError as exc:
-            if hold is not None:
-                hold.unpark()
             failure = _os_failure(exc)
             failure.connecting = True
             raise failure from exc
         except _Failure as failure:
-            if hold is not None:
-                hold.unpark()
             failure.connecting = True
             raise
-        except BaseException:  # cancelled: the setup is over, and so is its parking
-            if hold is not None:
-                hold.unpark()
-            raise
-        finally:
-            if parking is not None:
-                parking.cancel()
-        if hold is not None:
-            self._slots.took(time.perf_counter() - started)
-            try:  # the connection keeps its parking place until it has a slot back
-                await hold.work()
-            except BaseException:  # cancelled while waiting for a slot: drop the connection
-                writer.transport.abort()
-                raise
         return _Conn(reader, writer)
 
     async def _resolve(self, target: str, port: int) -> list[str]:
@@ -706,8 +538,8 @@ class Prober:
         phase.enter(f"connect to {ips[-1]}:{port}")
         return await asyncio.open_connection(ips[-1], port, limit=HEADER_CAP_BYTES)
 
-    async def _handshake(self, host: Host, hold: _Hold | None = None) -> CertFacts:
-        conn = await self.open(host, hold=hold)
+    async def _handshake(self, host: Host) -> CertFacts:
+        conn = await self.open(host)
         try:
             return self.peer_cert(host, conn)
         finally:
@@ -718,12 +550,10 @@ class Prober:
         peer = conn.writer.get_extra_info("peercert") or {}
         return cert_from_peer(host.hostname, peer, self.ctx.now())
 
-    async def rejected_cert(
-        self, host: Host, error: str, hold: _Hold | None = None
-    ) -> CertFacts | None:
+    async def rejected_cert(self, host: Host, error: str) -> CertFacts | None:
         """Handshake once more without verifying, only to read the rejected leaf's dates."""
         try:
-            conn = await self.open(host, _unverified_context(), hold)
+            conn = await self.open(host, _unverified_context())
         except _Failure:
             return None
         try:
@@ -840,10 +670,9 @@ async def _caught(attempt: Callable[[], Awaitable[T]]) -> T | _Failure:
 class _Session:
     """One host's probe: its connection, the certificate it showed, and its exchanges."""
 
-    def __init__(self, prober: Prober, host: Host, hold: _Hold | None = None) -> None:
+    def __init__(self, prober: Prober, host: Host) -> None:
         self.prober = prober
         self.host = host
-        self.hold = hold
         self.conn: _Conn | None = None
         self.cert: CertFacts | None = None
         self.connections = 0
@@ -864,9 +693,7 @@ class _Session:
         now = self.prober.ctx.now()
         if isinstance(outcome, _Failure):
             if outcome.cert_rejected and self.cert is None:
-                self.cert = await self.prober.rejected_cert(
-                    self.host, outcome.error.detail, self.hold
-                )
+                self.cert = await self.prober.rejected_cert(self.host, outcome.error.detail)
             exchange = HttpExchange(self.host.hostname, path, now, attempts, error=outcome.error)
             return exchange, outcome
         exchange = HttpExchange(
@@ -904,7 +731,7 @@ class _Session:
 
     async def _connection(self) -> _Conn:
         if self.conn is None:
-            self.conn = await self.prober.open(self.host, hold=self.hold)
+            self.conn = await self.prober.open(self.host)
             self.connections += 1
             if self.cert is None:
                 self.cert = self.prober.peer_cert(self.host, self.conn)
