@@ -377,12 +377,12 @@ def _publish_load(
         if instance_id is None or env.stopped:
             continue
         dims: list[DimensionTypeDef] = [{"Name": "InstanceId", "Value": instance_id}]
-        # One point a step on CloudWatch's 5-minute marks (30 s into each), from the step
-        # after now's back past 3 hours: a pass that reads a little later, even past the
-        # next mark, finds a figure in every step of its window, wherever in its step the
-        # clock is.
+        # One point a step on CloudWatch's 5-minute marks (30 s into each), now's step and
+        # the 35 before it: a pass in the same step finds a figure in every step of its
+        # window wherever in the step its clock is; a later one finds the newest steps not
+        # yet published, as CloudWatch shows them, never a figure that was not there before.
         step_began = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
-        for step in range(-1, _LOAD_STEPS + 1):
+        for step in range(_LOAD_STEPS):
             at = step_began - timedelta(minutes=5 * step, seconds=-30)
             # A gentle wave around the average, so the card's line has a shape.
             cpu = max(0.0, min(100.0, env.load.cpu * (1 + 0.3 * math.sin(step / 3))))
