@@ -45,9 +45,10 @@ PLATFORM = "manylinux2014_x86_64"
 #: machine's temporary folder, so no build path ships.
 TASK_ROOT = "/var/task"
 
-#: Left out of the package: the simulated fleet and the benchmark need moto and trustme,
-#: which are not bundled, and nothing the Lambda runs imports them.
-EXCLUDED_NAMES = frozenset({"__pycache__", "demo", "bench.py", ".mypy_cache", ".pytest_cache"})
+#: Left out of the package: the simulated fleet and the benchmark (bench*.py) need moto and
+#: trustme, which are not bundled, and nothing the Lambda runs imports them.
+BENCHMARK = frozenset({"bench.py", "bench_fleet.py", "bench_measure.py"})
+EXCLUDED_NAMES = frozenset({"__pycache__", "demo", ".mypy_cache", ".pytest_cache"}) | BENCHMARK
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 
 

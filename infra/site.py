@@ -18,7 +18,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IValidation
 
 from fleetboard.inventory import DeploySettings
-from fleetboard.publish import EVENTS_PREFIX, FEED, HISTORY_PREFIX, LATEST
+from fleetboard.publish import EVENTS_PREFIX, FEED, HISTORY_PREFIX, LATEST, VERSION
 from infra.collector import acknowledge
 
 #: What the page loads, and nothing more (site/templates/index.html.j2, site/static/):
@@ -229,7 +229,9 @@ class BoardDistribution(Construct):
             "Distribution",
             comment="fleetboard status board",
             default_behavior=self.behaviour(self.objects_cache),
-            additional_behaviors={LATEST: self.behaviour(self.latest_cache)},
+            additional_behaviors={
+                key: self.behaviour(self.latest_cache) for key in (LATEST, VERSION)
+            },
             default_root_object="index.html",
             domain_names=[domain_name] if certificate and domain_name else None,
             certificate=certificate,
@@ -372,8 +374,8 @@ class ReaderPolicy(Construct):
             self,
             "Policy",
             description=(
-                "Read the fleetboard snapshot: latest.json, feed.xml and history/ only; "
-                "list history/events/ only."
+                "Read the fleetboard snapshot: latest.json, version.json, feed.xml and "
+                "history/ only; list history/events/ only."
             ),
             statements=[
                 iam.PolicyStatement(
@@ -381,6 +383,7 @@ class ReaderPolicy(Construct):
                     actions=["s3:GetObject"],
                     resources=[
                         bucket.arn_for_objects(LATEST),
+                        bucket.arn_for_objects(VERSION),
                         bucket.arn_for_objects(FEED),
                         history,
                     ],

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec
 
 from tests.observed import Observed, ready_body
 
@@ -232,16 +233,20 @@ def demo(
     return seen
 
 
-def demo_board(
-    at: datetime = NOW,
-    *,
-    hostile: bool = False,
-    ci: CiKind = "demo",
-    chain: ChainKind = "demo",
-    machines: bool = False,
-) -> Board:
-    """The board the rules make of `demo(...)`."""
-    return demo(at, hostile=hostile, ci=ci, chain=chain, machines=machines).board()
+P = ParamSpec("P")
+
+
+def _board_of(observe: Callable[P, Observed]) -> Callable[P, Board]:
+    """`observe` made to return the board the rules make of what it observed."""
+
+    def board(*args: P.args, **kwargs: P.kwargs) -> Board:
+        return observe(*args, **kwargs).board()
+
+    return board
+
+
+#: The board the rules make of `demo(...)`, whatever it is asked.
+demo_board = _board_of(demo)
 
 
 def _demo_machines(seen: Observed, hostile: bool = False) -> None:
@@ -367,19 +372,7 @@ def _demo_ci(seen: Observed, kind: CiKind, hostile: bool) -> None:
     )
     if kind == "idle":
         return
-    seen.run(
-        19433108775,
-        1287,
-        pr=411,  # 411 % 3 + 1 = 1: the guess agrees with the marker
-        title=f"broker: {XSS}" if hostile else "broker: rotate the OIDC signing key on deploy",
-        branch="feat/x",
-        actor="mira-k",
-        created_ago=timedelta(minutes=16, seconds=1),
-        started_ago=timedelta(minutes=15, seconds=10),
-        job=JOB_E2E,
-        marker=1,
-        jobs_read=not computed,
-    )
+    hold_slot_1(seen, hostile=hostile, jobs_read=not computed)
     if kind == "two-holders":
         seen.run(
             19433391006,
@@ -406,6 +399,38 @@ def _demo_ci(seen: Observed, kind: CiKind, hostile: bool) -> None:
             job=JOB_DEPLOY,
             marker=3,
         )
+    wait_for_slot_1(seen, hostile=hostile, jobs_read=not computed)
+    _push_to_main(
+        seen,
+        19433561870,
+        1290,
+        timedelta(minutes=1, seconds=51),
+        timedelta(minutes=1, seconds=48),
+        jobs_read=not computed,
+    )
+
+
+def hold_slot_1(seen: Observed, *, hostile: bool = False, jobs_read: bool = True) -> None:
+    """The demo's run #1287 of PR #411, in flight on slot 1 (its marker step); with
+    `hostile`, its title carries XSS."""
+    seen.run(
+        19433108775,
+        1287,
+        pr=411,  # 411 % 3 + 1 = 1: the guess agrees with the marker
+        title=f"broker: {XSS}" if hostile else "broker: rotate the OIDC signing key on deploy",
+        branch="feat/x",
+        actor="mira-k",
+        created_ago=timedelta(minutes=16, seconds=1),
+        started_ago=timedelta(minutes=15, seconds=10),
+        job=JOB_E2E,
+        marker=1,
+        jobs_read=jobs_read,
+    )
+
+
+def wait_for_slot_1(seen: Observed, *, hostile: bool = False, jobs_read: bool = True) -> None:
+    """The demo's run #1289 of PR #415, queued for slot 1 (its slot-claim annotation); with
+    `hostile`, its URL is `javascript:`."""
     seen.run(
         19433502114,
         1289,
@@ -415,20 +440,32 @@ def _demo_ci(seen: Observed, kind: CiKind, hostile: bool) -> None:
         actor="dlee",
         created_ago=timedelta(minutes=3, seconds=23),
         claim=(1, "heima-test-deployer-nonce"),
-        jobs_read=not computed,
+        jobs_read=jobs_read,
         url="javascript:alert(1)" if hostile else None,
     )
+
+
+def _push_to_main(
+    seen: Observed,
+    run_id: int,
+    number: int,
+    created_ago: timedelta,
+    started_ago: timedelta,
+    *,
+    jobs_read: bool = True,
+) -> None:
+    """The merge of PR #409 to main, running its first job (a push holds no slot)."""
     seen.run(
-        19433561870,
-        1290,
+        run_id,
+        number,
         event="push",
         title="Merge pull request #409 from litentry/docs/fleet-facts",
         branch="main",
         actor="wli",
-        created_ago=timedelta(minutes=1, seconds=51),
-        started_ago=timedelta(minutes=1, seconds=48),
+        created_ago=created_ago,
+        started_ago=started_ago,
         job=JOB_RUST,
-        jobs_read=not computed,
+        jobs_read=jobs_read,
     )
 
 
@@ -565,23 +602,39 @@ def _big_env(i: int) -> tuple[str, str, str]:
     return name, broker, f"10.0.{i // 250}.{i % 250 + 1}"
 
 
-def big_fleet(n_envs: int) -> str:
-    """fleet.toml of prod plus `n_envs - 1` test slots, with [github]."""
-    text = FLEET + GITHUB
+def big_wallet(i: int, role: int) -> str:
+    """The address of the big fleet's i-th environment's wallet number `role` (1: its
+    deployer, 2: its sponsor)."""
+    return f"0x{role:02x}{i:038x}"
+
+
+def big_fleet(n_envs: int, *, wallets: bool = False) -> str:
+    """fleet.toml of prod plus `n_envs - 1` test slots, with [github]; with `wallets`,
+    [chain] and a deployer and a sponsor on every environment."""
+    text = FLEET + GITHUB + (CHAIN if wallets else "")
     for i in range(n_envs):
         name, broker, eip = _big_env(i)
         text += table(f"environments.{name}", {"broker_host": broker, "eip": eip})
+        if wallets:
+            chain = {"deployer": big_wallet(i, 1), "sponsor": big_wallet(i, 2)}
+            text += table(f"environments.{name}.chain", chain)
     return text
 
 
-def big_board(n_envs: int, at: datetime = NOW) -> Board:
+def big_board(n_envs: int, at: datetime = NOW, *, wallets: bool = False) -> Board:
     """prod plus `n_envs - 1` test slots of ~30 checks each. Every 17th slot has a worker
     answering 502; every 10th a degraded broker and an EIP by tag that is not the declared
     one; every 7th is stopped. A busy CI day: every 4th running slot held by a run (a few
     only guessed from their PR number, their jobs not read), every 12th with a run queued
     behind, a push to main before its slot; a deploy on every environment (main on prod
-    and, behind it, on every 10th slot; a branch elsewhere)."""
-    seen = Observed(big_fleet(n_envs), at)
+    and, behind it, on every 10th slot; a branch elsewhere). With `wallets`, every
+    environment's deployer (3 HEI, its nonce moved; 0.01 HEI, below its floor, on every
+    50th) and sponsor (2 HEI)."""
+    seen = Observed(big_fleet(n_envs, wallets=wallets), at)
+    for i in range(n_envs if wallets else 0):
+        low = i % 50 == 3
+        seen.balance(big_wallet(i, 1), HEI // 100 if low else 3 * HEI, nonce=100 + i, before=99 + i)
+        seen.balance(big_wallet(i, 2), 2 * HEI, nonce=5, before=5)
     slots = n_envs - 1
     runs = 0
     for i in range(n_envs):
@@ -645,16 +698,8 @@ def big_board(n_envs: int, at: datetime = NOW) -> Board:
                 )
                 runs += 1
         seen.deployed(name, branch, *deployed)
-    seen.run(
-        19_434_000_000,
-        1999,
-        event="push",
-        title="Merge pull request #409 from litentry/docs/fleet-facts",
-        branch="main",
-        actor="wli",
-        created_ago=timedelta(minutes=2),
-        started_ago=timedelta(minutes=1, seconds=50),
-        job=JOB_RUST,
+    _push_to_main(
+        seen, 19_434_000_000, 1999, timedelta(minutes=2), timedelta(minutes=1, seconds=50)
     )
     requests = 4 + runs
     seen.reads_github(
@@ -667,16 +712,19 @@ def big_board(n_envs: int, at: datetime = NOW) -> Board:
     return seen.board()
 
 
-def remembered_big_board(n_envs: int, *, began: timedelta = timedelta(days=3)) -> Board:
+def remembered_big_board(
+    n_envs: int, *, began: timedelta = timedelta(days=3), wallets: bool = False
+) -> Board:
     """`big_board(n_envs)` as the board remembers it on a bad day: its memory began `began`
     before NOW, and everything that is not green (or parked) now was green until two hours
     ago, when it all went wrong at once (one pass: a line of recent changes for each
     environment and check that changed, an issue and a card with a since of its own)."""
-    _, first = memory.remember(None, big_board(n_envs, NOW - began))
+    _, first = memory.remember(None, big_board(n_envs, NOW - began, wallets=wallets))
     calm = {
         key: held if held.word in {"green", "stopped"} else Held("green", held.since)
         for key, held in first.held.items()
     }
-    went = big_board(n_envs, NOW - timedelta(hours=2))
-    shown, _ = remembered(went, big_board(n_envs), start=replace(first, held=calm))
+    went = big_board(n_envs, NOW - timedelta(hours=2), wallets=wallets)
+    now = big_board(n_envs, wallets=wallets)
+    shown, _ = remembered(went, now, start=replace(first, held=calm))
     return shown

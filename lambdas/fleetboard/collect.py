@@ -332,6 +332,7 @@ def release_of(
             board.fleet, board.generated_at, timeline.changes if timeline else ()
         ),
         feed=feed.render_feed(doc),
+        version=snapshot.version(doc),
     )
     return release, doc
 

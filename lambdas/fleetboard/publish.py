@@ -46,6 +46,10 @@ log = logging.getLogger("fleetboard")
 
 LATEST = "latest.json"
 INDEX = "index.html"
+#: A few bytes saying which pass is published (`snapshot.version`): what the page polls to
+#: learn whether to reload, so a browser never downloads a large fleet's latest.json (MBs)
+#: just to find it unchanged. Written last, so the pass it names is all there.
+VERSION = "version.json"
 #: The 90 days of each environment and its uptime, beside the page (render.render_history).
 HISTORY_PAGE = "history.html"
 #: The Atom feed of the last day's changes, beside the page (feed.py).
@@ -62,7 +66,7 @@ STATE_LOCK_WAIT_S = 5.0
 #: Every key a pass may write besides history/: the collector's role may write these and
 #: nothing else (infra/collector.py grants exactly them).
 ASSETS = ("board.css", "board.js", "not-found.html")
-PUBLISHED_KEYS = (LATEST, INDEX, FEED, HISTORY_PAGE, *ASSETS)
+PUBLISHED_KEYS = (LATEST, INDEX, FEED, HISTORY_PAGE, VERSION, *ASSETS)
 #: Every temporary file a LocalPublisher makes starts with this and lives in the board's
 #: folder, so a dead pass's leftovers are told from the board and removed.
 TEMP_PREFIX = ".fleetboard-tmp-"
@@ -92,6 +96,8 @@ class Release:
     feed: bytes | None = None
     #: The history page (HISTORY_PAGE); None: a release without one, like the feed.
     history_page: bytes | None = None
+    #: The pass's version object (VERSION); None: a release without one, like the feed.
+    version: bytes | None = None
 
 
 def rollup_key(day: datetime) -> str:
@@ -107,7 +113,7 @@ def events_key(generated_at: datetime) -> str:
 
 def ordered(release: Release) -> list[tuple[str, bytes]]:
     """The release's files in the contract's order: the closed days' rollups, history and
-    the pass's events, latest and the feed made from it, assets, page."""
+    the pass's events, latest and the feed made from it, assets, pages, the version."""
     return [
         *sorted(release.rollups.items()),
         (release.history_key, release.snapshot),
@@ -119,6 +125,8 @@ def ordered(release: Release) -> list[tuple[str, bytes]]:
         # Like the page, after the data and assets it points at; before it, as it links it.
         *([(HISTORY_PAGE, release.history_page)] if release.history_page is not None else []),
         (INDEX, release.page),
+        # Last: a page that sees this version and reloads finds the pass's files in place.
+        *([(VERSION, release.version)] if release.version is not None else []),
     ]
 
 
@@ -409,8 +417,8 @@ class S3Publisher(_StateReads):
     """Publishes into the board bucket: what the scheduled Lambda uses.
 
     Assets are written once per process (a Lambda container lives for many passes), so a
-    warm pass costs five PUTs: history, latest.json, feed.xml, history.html, index.html
-    (and one more for its events when it saw a change).
+    warm pass costs six PUTs: history, latest.json, feed.xml, history.html, index.html,
+    version.json (and one more for its events when it saw a change).
     """
 
     #: Asset name -> bytes this process already wrote, shared by every publisher in it.

@@ -110,3 +110,15 @@ def encode(value: Any) -> Any:
 def dumps(doc: JsonDoc) -> bytes:
     """Compact, stable JSON (keys in schema order) with a trailing newline."""
     return (json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+def version(doc: JsonDoc) -> bytes:
+    """version.json of a snapshot: which pass it is and its one word, ~90 bytes whatever the
+    fleet's size, for the page's reload check and for tools that poll before they fetch."""
+    return dumps(
+        {
+            "schema_version": doc["schema_version"],
+            "generated_at": doc["generated_at"],
+            "status": doc["summary"]["status"],
+        }
+    )

@@ -1,5 +1,5 @@
 /* fleetboard page script: local times, the age clock, the stale banner, a reload when
-   latest.json has a newer pass, and the recent changes since the viewer's last visit marked.
+   version.json names a newer pass, and the recent changes since the viewer's last visit marked.
    No dependencies; the page reads fine without it. */
 (function () {
   "use strict";
@@ -9,7 +9,7 @@
   var generated = Date.parse(generatedIso);
   /* The schedule period comes from the snapshot (collector.period_s): no default here. */
   var period = Number(body.getAttribute("data-period-s"));
-  /* How often the browser asks for latest.json: its own pace, not the schedule's. */
+  /* How often the browser asks for version.json: its own pace, not the schedule's. */
   var POLL_MS = 60 * 1000;
   var ageEl = document.getElementById("age");
   var banner = document.getElementById("stale");
@@ -163,11 +163,12 @@
     if (!(before >= generated)) save(local, SEEN_KEY, generatedIso);
   }
 
-  /* Reload when the collector has published a newer pass. Quiet when latest.json cannot be
-     read (file://, 404, offline): the stale banner already tells the viewer. */
+  /* Reload when the collector has published a newer pass: version.json says which pass is
+     published in a few bytes (latest.json is megabytes on a large fleet). Quiet when it
+     cannot be read (file://, 404, offline): the stale banner already tells the viewer. */
   function poll() {
     if (document.hidden || !window.fetch || location.protocol === "file:") return;
-    fetch("latest.json", { cache: "no-store" })
+    fetch("version.json", { cache: "no-store" })
       .then(function (r) {
         return r.ok ? r.json() : null;
       })

@@ -63,7 +63,9 @@ def publish(folder: Path, board: Board, *, latest: Board | None = None) -> None:
     assert doc["collector"]["period_s"] == PERIOD_S  # the page takes it from the snapshot
     (folder / "index.html").write_text(render.render_page(doc))
     (folder / "history.html").write_text(render.render_history(doc))
-    (folder / "latest.json").write_bytes(snapshot.dumps(document(latest or board)))
+    published = document(latest or board)
+    (folder / "latest.json").write_bytes(snapshot.dumps(published))
+    (folder / "version.json").write_bytes(snapshot.version(published))
     for name, body in render.static_assets().items():
         (folder / name).write_bytes(body)
 
@@ -138,6 +140,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     publish(root / "newer", demo_board(), latest=demo_board(NOW + timedelta(seconds=PERIOD_S)))
     publish(root / "nolatest", demo_board())
     (root / "nolatest" / "latest.json").unlink()
+    (root / "nolatest" / "version.json").unlink()
     return root
 
 

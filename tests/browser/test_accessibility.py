@@ -142,7 +142,8 @@ def test_at_390_px_every_table_shows_its_status_without_sideways_scrolling(
     )
     assert sideways == []
     # stacked, they are still tables to a screen reader: Chromium keeps their roles
-    expect(page.get_by_role("columnheader", name="status", exact=True)).to_have_count(4)
+    detail = page.locator("section.detail")
+    expect(detail.get_by_role("columnheader", name="status", exact=True)).to_have_count(4)
     tables = page.evaluate(STATUS_CELLS, 5)
     assert [name for name, _, _ in tables] == ["services", "certs", "runs", "drift"]
     for name, at, rows in tables:

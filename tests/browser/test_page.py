@@ -176,13 +176,13 @@ def test_board_generated_ten_periods_ago_is_red_stale(open_page: OpenPage) -> No
     opened.assert_quiet()
 
 
-#: board.js asks for latest.json every 60 s (its POLL_MS); a second more and it has asked.
+#: board.js asks for version.json every 60 s (its POLL_MS); a second more and it has asked.
 PAST_THE_FIRST_POLL_MS = 61_000
 
 
 def open_with_running_clock(open_page: OpenPage, base_url: str, folder: str) -> Opened:
     """`folder`'s page with the browser's clock installed at FRESH (running, not fixed), so
-    a test can run it on past the page's first poll of latest.json."""
+    a test can run it on past the page's first poll of version.json."""
     opened = open_page(folder, goto=False)
     opened.page.clock.install(time=FRESH)
     opened.page.goto(f"{base_url}/{folder}/index.html")
@@ -194,14 +194,16 @@ def test_newer_latest_json_reloads_the_page(open_page: OpenPage, base_url: str) 
     with opened.page.expect_event("load"):
         opened.page.clock.run_for(PAST_THE_FIRST_POLL_MS)
     assert opened.requests.count(f"{base_url}/newer/index.html") == 2
-    assert f"{base_url}/newer/latest.json" in opened.requests
+    # it asked for the few bytes of version.json, never for the snapshot itself
+    assert f"{base_url}/newer/version.json" in opened.requests
+    assert f"{base_url}/newer/latest.json" not in opened.requests
     opened.assert_quiet()
 
 
 def test_missing_latest_json_degrades_quietly(open_page: OpenPage, base_url: str) -> None:
     opened = open_with_running_clock(open_page, base_url, "nolatest")
     page = opened.page
-    with page.expect_response(f"{base_url}/nolatest/latest.json") as response:
+    with page.expect_response(f"{base_url}/nolatest/version.json") as response:
         page.clock.run_for(PAST_THE_FIRST_POLL_MS)
     assert response.value.status == 404
     page.wait_for_timeout(200)

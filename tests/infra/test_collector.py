@@ -325,43 +325,45 @@ def _number(line: str) -> int:
 # --------------------------------------------------------------------------- alarms
 
 
-def test_one_failed_pass_raises_the_errors_alarm(default: Built) -> None:
-    props = alarm(default, "errors")
-    assert (props["MetricName"], props["Namespace"], props["Statistic"]) == (
-        "Errors",
-        "AWS/Lambda",
-        "Sum",
-    )
-    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    assert (props["Threshold"], props["EvaluationPeriods"], props["Period"]) == (1, 1, 60)
+GE, LT = "GreaterThanOrEqualToThreshold", "LessThanThreshold"
+#: Each alarm and what sets it off: the config whose stack has it, then namespace, metric,
+#: statistic, comparison, threshold, period (s), evaluation periods and datapoints to alarm
+#: (None: not set).
+ALARMS = {
+    # one failed pass
+    "errors": ("default", "AWS/Lambda", "Errors", "Sum", GE, 1, 60, 1, None),
+    # three periods without a published board
+    "stale": ("default", "Fleetboard", "PassPublished", "Sum", LT, 1, 60, 3, 3),
+    # with alerts, a channel failing for half an hour
+    "undelivered": ("full", "Fleetboard", "AlertsUndelivered", "Sum", GE, 1, 60, 30, 30),
+}
+TRIGGER = ("Namespace", "MetricName", "Statistic", "ComparisonOperator", "Threshold", "Period")
 
 
-def test_three_periods_without_a_published_board_raise_the_stale_alarm(default: Built) -> None:
-    props = alarm(default, "stale")
-    assert (props["Namespace"], props["MetricName"], props["Statistic"]) == (
-        "Fleetboard",
-        "PassPublished",
-        "Sum",
-    )
-    assert props["Dimensions"] == [{"Name": "service", "Value": "fleetboard"}]
-    assert props["ComparisonOperator"] == "LessThanThreshold"
-    assert (props["Threshold"], props["Period"]) == (1, 60)
-    assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (3, 3)
+@pytest.mark.parametrize("name", ALARMS)
+def test_each_alarm_goes_off_when_its_table_row_says(
+    request: pytest.FixtureRequest, name: str
+) -> None:
+    config, *expected = ALARMS[name]
+    props = alarm(request.getfixturevalue(config), name)
+    found = [
+        *(props[k] for k in TRIGGER),
+        props["EvaluationPeriods"],
+        props.get("DatapointsToAlarm"),
+    ]
+    assert found == expected
+
+
+def test_the_stale_alarm_counts_the_passes_of_fleetboard_alone(default: Built) -> None:
+    dimensions = alarm(default, "stale")["Dimensions"]
+    assert dimensions == [{"Name": "service", "Value": "fleetboard"}]
 
 
 def test_with_alerts_a_channel_failing_for_half_an_hour_raises_its_alarm(
     default: Built, full: Built, sns_only: Built
 ) -> None:
     assert default.stacks.collector.alarms.undelivered is None  # no [alerts]: no alarm
-    props = alarm(full, "undelivered")
-    assert (props["Namespace"], props["MetricName"], props["Statistic"]) == (
-        "Fleetboard",
-        "AlertsUndelivered",
-        "Sum",
-    )
-    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    assert (props["Threshold"], props["Period"]) == (1, 60)
-    assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (30, 30)  # 30 min
+    props = alarm(full, "undelivered")  # what sets it off: ALARMS
     assert props["TreatMissingData"] == "notBreaching"  # nothing to send is no failure
     topic = logical_id(full, full.stacks.collector.alarm_topic)
     assert props["AlarmActions"] == [{"Ref": topic}]
@@ -634,14 +636,18 @@ def log_group_arns(built: Built) -> list[str]:
 Mutation = Callable[[dict[str, Any], str, Allowed], Allowed]
 
 
+def _placed(text: str, allowed: Allowed) -> str:
+    """`text` with BUCKET as the board bucket's ARN and TOPIC as the alert topic's."""
+    text = text.replace("BUCKET", allowed.bucket_arn)
+    return text.replace("TOPIC", allowed.topic_arn or "arn:aws:sns:us-east-1:1:none")
+
+
 def _add(statement: dict[str, Any]) -> Mutation:
-    """Append a statement to the role's inline policy (BUCKET: the board bucket's ARN;
-    TOPIC: the alert topic's)."""
+    """Append a statement to the role's inline policy (BUCKET and TOPIC `_placed`)."""
 
     def mutate(template: dict[str, Any], role_id: str, allowed: Allowed) -> Allowed:
         policy = template["Resources"][role_id]["Properties"]["Policies"][0]
-        text = json.dumps(statement).replace("BUCKET", allowed.bucket_arn)
-        text = text.replace("TOPIC", allowed.topic_arn or "arn:aws:sns:us-east-1:1:none")
+        text = _placed(json.dumps(statement), allowed)
         policy["PolicyDocument"]["Statement"].append(json.loads(text))
         return allowed
 
@@ -687,38 +693,28 @@ def _allow(action: str, resource: str) -> dict[str, Any]:
     return {"Effect": "Allow", "Action": action, "Resource": resource}
 
 
-#: Deliberately bad policies: each must be caught, with this text in the violation.
+def _grant(action: str, resource: str) -> tuple[Mutation, str]:
+    """A bad policy that allows `action` on `resource` in the role's own policy; the
+    violation names both (BUCKET and TOPIC `_placed`)."""
+    return _add(_allow(action, resource)), f"{action} on {resource}"
+
+
+#: Deliberately bad policies: each must be caught, with this text (`_placed`) in the violation.
 BAD: dict[str, tuple[Mutation, str]] = {
-    "delete-a-board-key": (
-        _add(_allow("s3:DeleteObject", "BUCKET/latest.json")),
-        "s3:DeleteObject",
-    ),
-    "put-anywhere-in-the-bucket": (_add(_allow("s3:PutObject", "BUCKET/*")), "s3:PutObject on"),
+    "delete-a-board-key": _grant("s3:DeleteObject", "BUCKET/latest.json"),
+    "put-anywhere-in-the-bucket": _grant("s3:PutObject", "BUCKET/*"),
     # IAM's * spans "/": "state*" also covers state.html, statements/... beside the prefix.
-    "put-beside-state-without-the-slash": (
-        _add(_allow("s3:PutObject", "BUCKET/state*")),
-        "/state*",
-    ),
+    "put-beside-state-without-the-slash": _grant("s3:PutObject", "BUCKET/state*"),
     # A ".." segment some HTTP stacks fold away: not a state/ key, whatever S3 makes of it.
-    "put-through-state-dot-dot": (
-        _add(_allow("s3:PutObject", "BUCKET/state/../*")),
-        "/state/../*",
-    ),
-    "delete-state": (_add(_allow("s3:DeleteObject", "BUCKET/state/*")), "s3:DeleteObject"),
-    "put-state-of-another-bucket": (
-        _add(_allow("s3:PutObject", "arn:aws:s3:::other/state/*")),
-        "arn:aws:s3:::other/state/*",
-    ),
-    "ssm-send-command": (_add(_allow("ssm:SendCommand", "*")), "ssm:SendCommand on *"),
-    "put-into-another-bucket": (
-        _add(_allow("s3:PutObject", "arn:aws:s3:::other/latest.json")),
-        "arn:aws:s3:::other",
-    ),
-    "ec2-wildcard": (_add(_allow("ec2:*", "*")), "ec2:*"),
-    "wildcard-disguised-as-a-read": (_add(_allow("s3:*Object", "*")), "s3:*Object"),
-    "logs-of-another-group": (
-        _add(_allow("logs:PutLogEvents", "arn:aws:logs:us-east-1:1:log-group:other:*")),
-        "log-group:other",
+    "put-through-state-dot-dot": _grant("s3:PutObject", "BUCKET/state/../*"),
+    "delete-state": _grant("s3:DeleteObject", "BUCKET/state/*"),
+    "put-state-of-another-bucket": _grant("s3:PutObject", "arn:aws:s3:::other/state/*"),
+    "ssm-send-command": _grant("ssm:SendCommand", "*"),
+    "put-into-another-bucket": _grant("s3:PutObject", "arn:aws:s3:::other/latest.json"),
+    "ec2-wildcard": _grant("ec2:*", "*"),
+    "wildcard-disguised-as-a-read": _grant("s3:*Object", "*"),
+    "logs-of-another-group": _grant(
+        "logs:PutLogEvents", "arn:aws:logs:us-east-1:1:log-group:other:*"
     ),
     "not-action": (_add({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}), "NotAction"),
     "separate-policy-passes-a-role": (
@@ -731,43 +727,23 @@ BAD: dict[str, tuple[Mutation, str]] = {
     ),
     "aws-managed-policy": (_managed, "managed policy arn:aws:iam::aws:policy/ReadOnlyAccess"),
     "xray-without-tracing": (_no_tracing, "xray:Put"),
-    "publish-to-every-topic": (_add(_allow("sns:Publish", "*")), "sns:Publish on *"),
-    "publish-to-another-topic": (
-        _add(_allow("sns:Publish", OTHER_TOPIC)),
-        f"sns:Publish on {OTHER_TOPIC}",
-    ),
+    "publish-to-every-topic": _grant("sns:Publish", "*"),
+    "publish-to-another-topic": _grant("sns:Publish", OTHER_TOPIC),
     "publish-without-an-sns-channel": (_no_sns_channel, "sns:Publish"),
-    "change-the-alert-topic": (
-        _add(_allow("sns:SetTopicAttributes", "TOPIC")),
-        "sns:SetTopicAttributes",
-    ),
-    "filter-every-log-group": (
-        _add(_allow("logs:FilterLogEvents", "*")),
-        "logs:FilterLogEvents on *",
-    ),
-    "filter-another-log-group": (
-        _add(_allow("logs:FilterLogEvents", "arn:aws:logs:us-east-1:1:log-group:/other:*")),
-        "logs:FilterLogEvents on arn:aws:logs:us-east-1:1:log-group:/other:*",
+    "change-the-alert-topic": _grant("sns:SetTopicAttributes", "TOPIC"),
+    "filter-every-log-group": _grant("logs:FilterLogEvents", "*"),
+    "filter-another-log-group": _grant(
+        "logs:FilterLogEvents", "arn:aws:logs:us-east-1:1:log-group:/other:*"
     ),
     "filter-logs-without-logs": (_no_logs, "logs:FilterLogEvents"),
     # Reading a group's events by query is not the one read [logs] asks for.
-    "query-the-log-groups": (
-        _add(_allow("logs:StartQuery", "arn:aws:logs:us-east-1:1:log-group:/agentkeys/prod:*")),
-        "logs:StartQuery",
+    "query-the-log-groups": _grant(
+        "logs:StartQuery", "arn:aws:logs:us-east-1:1:log-group:/agentkeys/prod:*"
     ),
-    "read-another-secret": (
-        _add(_allow("secretsmanager:GetSecretValue", OTHER_SECRET)),
-        f"secretsmanager:GetSecretValue on {OTHER_SECRET}",
-    ),
-    "read-every-secret-through-a-wildcard": (
-        _add(_allow("secretsmanager:Get*", "*")),
-        "secretsmanager:Get* on *",
-    ),
+    "read-another-secret": _grant("secretsmanager:GetSecretValue", OTHER_SECRET),
+    "read-every-secret-through-a-wildcard": _grant("secretsmanager:Get*", "*"),
     # Cost Explorer's writes: switching which tags the bill is split by is not a read.
-    "ce-activate-a-tag": (
-        _add(_allow("ce:UpdateCostAllocationTagsStatus", "*")),
-        "ce:UpdateCostAllocationTagsStatus on *",
-    ),
+    "ce-activate-a-tag": _grant("ce:UpdateCostAllocationTagsStatus", "*"),
 }
 #: Bad policies that take away a setting the default config does not have.
 NEEDS_FULL = {"xray-without-tracing", "publish-without-an-sns-channel", "filter-logs-without-logs"}
@@ -800,9 +776,10 @@ def test_every_grant_of_the_collector_role_is_a_read_its_own_logs_or_a_board_key
         assert violations(template, role_id, allowed) == []
         return
     mutate, expected = BAD[bad]
+    expected = _placed(expected, allowed)
     allowed = mutate(template, role_id, allowed)
     found = violations(template, role_id, allowed)
-    assert any(expected in line for line in found), found
+    assert any(expected in line for line in found), (expected, found)
 
 
 def grants(built: Built) -> list[tuple[str, str]]:
@@ -919,7 +896,7 @@ def test_the_collector_writes_the_board_history_and_state_only(default: Built) -
     bucket = allowed_for(default).bucket_arn
     writes = {r for a, r in grants(default) if a == "s3:PutObject"}
     keys = (
-        *("latest.json", "index.html", "feed.xml", "history.html"),
+        *("latest.json", "index.html", "feed.xml", "history.html", "version.json"),
         *("board.css", "board.js", "not-found.html"),
     )
     assert writes == {f"{bucket}/{key}" for key in (*keys, "history/*", "state/*")}

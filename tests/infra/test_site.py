@@ -392,6 +392,8 @@ def test_each_objects_cache_control_rules_its_caching(plain: Built) -> None:
 
 def test_latest_json_is_never_cached_beyond_ten_seconds(plain: Built) -> None:
     assert _cache_policy(plain, plain.behaviour("latest.json"))["MaxTTL"] <= 10
+    # nor what the page polls to learn that a newer pass is there
+    assert _cache_policy(plain, plain.behaviour("version.json"))["MaxTTL"] <= 10
 
 
 def test_the_cache_key_ignores_query_strings_cookies_and_headers(plain: Built) -> None:
@@ -598,6 +600,7 @@ def test_the_reader_policy_reads_the_board_and_history_and_lists_only_events(
     }
     assert grants == {
         ("Allow", "s3:GetObject", board, "/latest.json"),
+        ("Allow", "s3:GetObject", board, "/version.json"),
         ("Allow", "s3:GetObject", board, "/feed.xml"),
         ("Allow", "s3:GetObject", board, "/history/*"),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -45,6 +46,11 @@ def test_bench_json_has_the_promised_figures() -> None:
     assert (figures["resolve"], figures["dns_lookups"]) == (False, 0)  # fixed addresses
     assert figures["blackholed"] == 0
     assert figures["status"] == "green"
+    # the collector's CPU a connection beside the floor, measured against the same hosts
+    assert figures["connections"] == 20  # one keep-alive connection a host
+    assert figures["cpu_ms_per_connection"] > 0
+    floor = figures["floor"]
+    assert floor["connections"] == 20 and floor["cpu_ms_per_connection"] > 0
 
 
 def test_the_aws_requests_of_a_pass_do_not_grow_with_the_fleet() -> None:
@@ -92,6 +98,13 @@ def test_bench_prints_route53_pages_apart_and_says_the_baseline_was_not_measured
     out = done.stdout
     assert "baseline: not measured" in out
     assert "Route 53 pages: 2 (300 A records, 300 records a page)" in out
+    # the CPU line sets the pass beside the floor, measured in the same run
+    assert re.search(
+        r"cpu: +[\d.]+ ms a connection \([\d.]+ s over 300 connections, every source\); "
+        r"floor [\d.]+ ms \(bare connect \+ TLS handshake \+ close, [\d.]+ s wall\): "
+        r"[\d.]+× the floor",
+        out,
+    ), out
     assert "ec2.DescribeAddresses 1" in out.split("other requests:")[1]
     assert "timeout:  connect 3 s" in out
 

@@ -23,7 +23,7 @@ from fleetboard.collect import PassResult
 from fleetboard.demo import leaks, pager, procs
 from fleetboard.demo.run import DemoFleet, demo_fleet
 from fleetboard.model import Lifecycle, Status
-from fleetboard.publish import INDEX, LATEST, LocalPublisher
+from fleetboard.publish import INDEX, LATEST, VERSION, LocalPublisher
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,12 @@ def test_the_pass_writes_history_then_latest_then_the_page(
     assert result.error is None
     assert result.published[0].startswith("history/")
     assert result.published[1] == LATEST
-    assert result.published[-1] == INDEX
+    # the page, then the version object naming the pass, which the page polls
+    assert result.published[-2:] == [INDEX, VERSION]
+    assert (
+        json.loads((out / VERSION).read_bytes())["generated_at"]
+        == (result.document["generated_at"])
+    )
     assert (out / result.published[0]).read_bytes() == (out / LATEST).read_bytes()
     assert {"board.css", "board.js"} <= {p.name for p in out.iterdir()}
 

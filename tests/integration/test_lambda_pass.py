@@ -27,6 +27,7 @@ from fleetboard.publish import (
     HISTORY_PAGE,
     INDEX,
     LATEST,
+    VERSION,
     S3Publisher,
 )
 from fleetboard.sources.awsapi import make_aws_client_factory
@@ -138,8 +139,17 @@ def test_a_pass_publishes_history_latest_assets_then_the_page(
     assert outcome["status"] == "red" and outcome["error"] is None
     assert s3.puts[0].startswith("history/")
     assert s3.puts[1:3] == [LATEST, FEED]
-    assert s3.puts[-2:] == [HISTORY_PAGE, INDEX]
-    assert set(s3.puts[3:-2]) == {"board.css", "board.js", "not-found.html"}
+    assert s3.puts[-3:] == [HISTORY_PAGE, INDEX, VERSION]
+    assert set(s3.puts[3:-3]) == {"board.css", "board.js", "not-found.html"}
+    # what the page polls names the pass latest.json holds, in a few bytes
+    latest = json.loads(s3.get_object(Bucket=s3.bucket, Key=LATEST)["Body"].read())
+    version = s3.get_object(Bucket=s3.bucket, Key=VERSION)["Body"].read()
+    assert len(version) < 120
+    assert json.loads(version) == {
+        "schema_version": latest["schema_version"],
+        "generated_at": latest["generated_at"],
+        "status": "red",
+    }
 
 
 def test_every_object_says_its_type_and_how_long_it_may_be_cached(
@@ -150,6 +160,7 @@ def test_every_object_says_its_type_and_how_long_it_may_be_cached(
         s3.puts[0]: ("application/json", CACHE_HISTORY),
         LATEST: ("application/json", CACHE_BOARD),
         INDEX: ("text/html; charset=utf-8", CACHE_BOARD),
+        VERSION: ("application/json", CACHE_BOARD),
         HISTORY_PAGE: ("text/html; charset=utf-8", CACHE_BOARD),
         FEED: ("application/atom+xml; charset=utf-8", CACHE_BOARD),
         "board.css": ("text/css; charset=utf-8", CACHE_ASSET),
@@ -160,14 +171,14 @@ def test_every_object_says_its_type_and_how_long_it_may_be_cached(
         assert (head["ContentType"], head["CacheControl"]) == (ctype, cache), key
 
 
-def test_a_warm_pass_with_no_change_writes_five_objects(
+def test_a_warm_pass_with_no_change_writes_six_objects(
     fleet: DemoFleet, s3: Recording, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rt = runtime(fleet, s3)
     invoke(rt, monkeypatch)
     s3.puts.clear()
     invoke(rt, monkeypatch, "req-0002")
-    assert len(s3.puts) == 5 and s3.puts[1:] == [LATEST, FEED, HISTORY_PAGE, INDEX]
+    assert len(s3.puts) == 6 and s3.puts[1:] == [LATEST, FEED, HISTORY_PAGE, INDEX, VERSION]
 
 
 def test_a_broken_pass_leaves_the_last_good_board_in_the_bucket(
@@ -201,10 +212,11 @@ def test_a_publish_that_stops_part_way_says_which_objects_are_new_and_is_no_succ
     s3.refuse.add(INDEX)
     outcome = invoke(rt, monkeypatch, "req-0004")
     assert outcome["published"] == s3.puts and s3.puts[1:] == [LATEST, FEED, HISTORY_PAGE]
-    assert outcome["unpublished"] == [INDEX]
+    # nor the version after it: the page does not reload to a pass it cannot show
+    assert outcome["unpublished"] == [INDEX, VERSION]
     assert outcome["error"] == (
         f"PutObject index.html: SlowDown; published only {s3.puts[0]}, latest.json, feed.xml, "
-        "history.html; not published: index.html"
+        "history.html; not published: index.html, version.json"
     )
     docs = [d for d in emitted(capfd.readouterr().out) if "PassPublished" in d]
     assert docs[0]["PassPublished"] == [0.0]  # the alarm counts only whole boards

@@ -258,7 +258,7 @@ def test_the_command_exits_4_and_lists_both_sides_when_the_page_was_not_replaced
     code, out, err = command.run()
     assert code == exits.EXIT_PART_PUBLISHED == 4
     assert "; published only history/" in err and err.rstrip().endswith(
-        ", latest.json, feed.xml, history.html; not published: index.html"
+        ", latest.json, feed.xml, history.html; not published: index.html, version.json"
     )
     assert "NOT written: index.html" in out
     assert temps(command.board) == []

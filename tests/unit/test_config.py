@@ -42,6 +42,34 @@ def fleet(lines: str) -> str:
     return GOOD.replace("[fleet]", f"[fleet]\n{lines}")
 
 
+# The refusals several keys share, worded once (after the key path and ": ").
+def invisible(shown: str, code: str, position: int) -> str:
+    """A value holding a control or invisible character (`shown` as the message quotes it)."""
+    return (
+        f'"{shown}" has a control or invisible character (U+{code} at position {position}); '
+        "values are one line of printable text"
+    )
+
+
+def longer_than_any(shown: str, length: int) -> str:
+    """A value past every limit: its first 120 characters (`shown`), then its length."""
+    return (
+        f'"{shown}"… ({length} characters) is longer than any value fleet.toml takes '
+        "(at most 4096 characters)"
+    )
+
+
+def not_a_host_name(shown: str, why: str) -> str:
+    return f'"{shown}" is not a host name such as "broker.litentry.org" (lower case); {why}'
+
+
+def not_an_address(shown: str, why: str) -> str:
+    return (
+        f'"{shown}" is not an address such as "54.164.117.252", "127.0.0.1:8443" or '
+        f'"[::1]:8443"; {why}'
+    )
+
+
 def problems(text: str, name: str = "fleet.toml") -> list[str]:
     with pytest.raises(config.ConfigError) as caught:
         config.loads(text, source=name)
@@ -517,17 +545,17 @@ REFUSED = [
     (
         "trailing-newline",
         GOOD.replace('region = "us-east-1"', 'region = "us-east-1\\n"'),
-        'fleet.region: "us-east-1\\n" has a control or invisible character (U+000A at position 9); values are one line of printable text',
+        "fleet.region: " + invisible("us-east-1\\n", "000A", 9),
     ),
     (
         "tab-in-a-host-name",
         GOOD.replace('"broker.litentry.org"', '"broker.litentry.org\\t"'),
-        'environments.prod.broker_host: "broker.litentry.org\\t" has a control or invisible character (U+0009 at position 19); values are one line of printable text',
+        "environments.prod.broker_host: " + invisible("broker.litentry.org\\t", "0009", 19),
     ),
     (
         "bidi-override",
         fleet('name = "\\u202Eevil"'),
-        'fleet.name: "\\u202eevil" has a control or invisible character (U+202E at position 0); values are one line of printable text',
+        "fleet.name: " + invisible("\\u202eevil", "202E", 0),
     ),
     (
         "control-character-in-a-key",
@@ -537,9 +565,7 @@ REFUSED = [
     (
         "absurdly-long-string",
         fleet('name = "' + "x" * 5000 + '"'),
-        'fleet.name: "'
-        + "x" * 120
-        + '"… (5000 characters) is longer than any value fleet.toml takes (at most 4096 characters)',
+        "fleet.name: " + longer_than_any("x" * 120, 5000),
     ),
     (
         "longer-than-its-kind",
@@ -549,14 +575,18 @@ REFUSED = [
     (
         "host-name-with-an-empty-label",
         GOOD.replace('"broker.litentry.org"', '"broker..litentry.org"'),
-        'environments.prod.broker_host: "broker..litentry.org" is not a host name such as "broker.litentry.org" (lower case); it has an empty label (two dots in a row, or a dot at an end)',
+        "environments.prod.broker_host: "
+        + not_a_host_name(
+            "broker..litentry.org", "it has an empty label (two dots in a row, or a dot at an end)"
+        ),
     ),
     (
         "host-name-with-a-64-character-label",
         GOOD.replace('"broker.litentry.org"', '"' + "b" * 64 + '.litentry.org"'),
-        'environments.prod.broker_host: "'
-        + "b" * 64
-        + '.litentry.org" is not a host name such as "broker.litentry.org" (lower case); it has a label of 64 characters; labels have at most 63',
+        "environments.prod.broker_host: "
+        + not_a_host_name(
+            "b" * 64 + ".litentry.org", "it has a label of 64 characters; labels have at most 63"
+        ),
     ),
     (
         "host-name-past-253",
@@ -581,17 +611,22 @@ REFUSED = [
     (
         "address-host-not-a-host-name",
         env_prod('address = "..-:443"'),
-        'environments.prod.address: "..-:443" is not an address such as "54.164.117.252", "127.0.0.1:8443" or "[::1]:8443"; the host has an empty label (two dots in a row, or a dot at an end)',
+        "environments.prod.address: "
+        + not_an_address(
+            "..-:443", "the host has an empty label (two dots in a row, or a dot at an end)"
+        ),
     ),
     (
         "address-ipv4-in-brackets",
         env_prod('address = "[1.2.3.4]:443"'),
-        'environments.prod.address: "[1.2.3.4]:443" is not an address such as "54.164.117.252", "127.0.0.1:8443" or "[::1]:8443"; brackets hold an IPv6 address, and only one',
+        "environments.prod.address: "
+        + not_an_address("[1.2.3.4]:443", "brackets hold an IPv6 address, and only one"),
     ),
     (
         "address-not-an-ip",
         env_prod('address = "999.1.1.1"'),
-        'environments.prod.address: "999.1.1.1" is not an address such as "54.164.117.252", "127.0.0.1:8443" or "[::1]:8443"; the host ends in a number but is not an IP address',
+        "environments.prod.address: "
+        + not_an_address("999.1.1.1", "the host ends in a number but is not an IP address"),
     ),
     (
         "url-with-credentials",
@@ -612,14 +647,12 @@ REFUSED = [
     (
         "ca-bundle-with-a-nul",
         probe('ca_bundle = "ca\\u0000.pem"'),
-        'probe.ca_bundle: "ca\\u0000.pem" has a control or invisible character (U+0000 at position 2); values are one line of printable text',
+        "probe.ca_bundle: " + invisible("ca\\u0000.pem", "0000", 2),
     ),
     (
         "ca-bundle-path-past-any-limit",
         probe('ca_bundle = "' + "a/" * 2100 + '"'),
-        'probe.ca_bundle: "'
-        + "a/" * 60
-        + '"… (4200 characters) is longer than any value fleet.toml takes (at most 4096 characters)',
+        "probe.ca_bundle: " + longer_than_any("a/" * 60, 4200),
     ),
     (
         "ca-bundle-file-name-too-long",

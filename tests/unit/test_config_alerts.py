@@ -32,6 +32,61 @@ def alerts(lines: str, channels: str = SNS) -> str:
     return GOOD + "\n[alerts]\n" + lines + "\n" + channels
 
 
+# The refusals several cases share, worded once (each after "<path>: ").
+def no_channel(where: str) -> str:
+    return (
+        f"alerts.channels: {where}: no channel to send to; add a [[alerts.channels]] table "
+        '(name = "oncall", kind = "sns", "slack" or "webhook"), or remove [alerts] to turn alerts off'
+    )
+
+
+def url_env_missing(index: int, kind: str, name: str, example: str) -> str:
+    return (
+        f'alerts.channels.{index}.url_env: missing: a "{kind}" channel needs the environment '
+        f'variable that holds its webhook URL on a laptop, e.g. url_env = "{example}" (the URL '
+        f'is a secret, never in fleet.toml; on Lambda it is the webhook secret\'s key "{name}")'
+    )
+
+
+def sns_url_env(index: int) -> str:
+    return (
+        f'alerts.channels.{index}.url_env: "FLEETBOARD_TOPIC" is for slack and webhook channels; '
+        'an "sns" channel publishes to the stack\'s own SNS topic, which needs no URL: remove url_env'
+    )
+
+
+def same_name(index: int) -> str:
+    return (
+        f'alerts.channels.{index}.name: "oncall-mail" is already the name of alerts.channels.0; '
+        "give each channel its own (the page, the log and the webhook secret tell them apart by it)"
+    )
+
+
+def amber_never_heard(index: int, levels: str, amber: str) -> str:
+    """`amber`: how the message says alerts.amber is false ("false (the default)" or "false")."""
+    return (
+        f'alerts.channels.{index}.levels: {levels} names "amber", but alerts.amber is {amber} and '
+        "alerts.forecasts is false, so this channel would never hear anything at amber; set "
+        'amber = true or forecasts = true in [alerts], or leave "amber" out of levels'
+    )
+
+
+def not_a_board_url(shown: str, more: str = "") -> str:
+    return (
+        f'alerts.board_url: "{shown}" is not the board\'s address as links take it: an https '
+        "URL without a user name, a query, a fragment or a trailing slash, such as "
+        f'"https://board.example.org" (http only for a board on this machine, http://127.0.0.1:8000){more}'
+    )
+
+
+def looks_like_a_url(example: str) -> str:
+    return (
+        "alerts.channels.0.url_env: looks like a URL (not repeated here: a webhook URL is a "
+        "secret, never in fleet.toml); put the URL in an environment variable and give that "
+        f'variable\'s name, e.g. url_env = "{example}"'
+    )
+
+
 def write(folder: Path, text: str) -> Path:
     path = folder / "fleet.toml"
     path.write_text(text)
@@ -146,12 +201,12 @@ REFUSED: list[tuple[str, str, str | list[str]]] = [
     (
         "no-channels",
         alerts("amber = true", channels=""),
-        'alerts.channels: missing: no channel to send to; add a [[alerts.channels]] table (name = "oncall", kind = "sns", "slack" or "webhook"), or remove [alerts] to turn alerts off',
+        no_channel("missing"),
     ),
     (
         "an-empty-channel-list",
         alerts("channels = []", channels=""),
-        'alerts.channels: [] is empty: no channel to send to; add a [[alerts.channels]] table (name = "oncall", kind = "sns", "slack" or "webhook"), or remove [alerts] to turn alerts off',
+        no_channel("[] is empty"),
     ),
     (
         "eleven-channels",
@@ -167,22 +222,22 @@ REFUSED: list[tuple[str, str, str | list[str]]] = [
     (
         "two-channels-of-one-name",
         alerts("", SNS + SLACK.replace("oncall-slack", "oncall-mail")),
-        'alerts.channels.1.name: "oncall-mail" is already the name of alerts.channels.0; give each channel its own (the page, the log and the webhook secret tell them apart by it)',
+        same_name(1),
     ),
     (
         "slack-without-url-env",
         alerts("", '[[alerts.channels]]\nname = "oncall-slack"\nkind = "slack"\n'),
-        'alerts.channels.0.url_env: missing: a "slack" channel needs the environment variable that holds its webhook URL on a laptop, e.g. url_env = "FLEETBOARD_ONCALL_SLACK_URL" (the URL is a secret, never in fleet.toml; on Lambda it is the webhook secret\'s key "oncall-slack")',
+        url_env_missing(0, "slack", "oncall-slack", "FLEETBOARD_ONCALL_SLACK_URL"),
     ),
     (
         "webhook-without-url-env",
         alerts("", SNS + '[[alerts.channels]]\nname = "pager"\nkind = "webhook"\n'),
-        'alerts.channels.1.url_env: missing: a "webhook" channel needs the environment variable that holds its webhook URL on a laptop, e.g. url_env = "FLEETBOARD_PAGER_URL" (the URL is a secret, never in fleet.toml; on Lambda it is the webhook secret\'s key "pager")',
+        url_env_missing(1, "webhook", "pager", "FLEETBOARD_PAGER_URL"),
     ),
     (
         "sns-with-url-env",
         alerts("", SNS + 'url_env = "FLEETBOARD_TOPIC"\n'),
-        'alerts.channels.0.url_env: "FLEETBOARD_TOPIC" is for slack and webhook channels; an "sns" channel publishes to the stack\'s own SNS topic, which needs no URL: remove url_env',
+        sns_url_env(0),
     ),
     (
         "an-environment-the-file-lacks",
@@ -192,12 +247,12 @@ REFUSED: list[tuple[str, str, str | list[str]]] = [
     (
         "amber-level-under-the-default-amber-without-forecasts",
         alerts("forecasts = false", SNS + 'levels = ["red", "amber"]\n'),
-        'alerts.channels.0.levels: ["red", "amber"] names "amber", but alerts.amber is false (the default) and alerts.forecasts is false, so this channel would never hear anything at amber; set amber = true or forecasts = true in [alerts], or leave "amber" out of levels',
+        amber_never_heard(0, '["red", "amber"]', "false (the default)"),
     ),
     (
         "amber-level-with-amber-and-forecasts-false",
         alerts("amber = false\nforecasts = false", SNS + 'levels = ["amber"]\n'),
-        'alerts.channels.0.levels: ["amber"] names "amber", but alerts.amber is false and alerts.forecasts is false, so this channel would never hear anything at amber; set amber = true or forecasts = true in [alerts], or leave "amber" out of levels',
+        amber_never_heard(0, '["amber"]', "false"),
     ),
     (
         "two-sns-channels",
@@ -252,27 +307,30 @@ REFUSED: list[tuple[str, str, str | list[str]]] = [
     (
         "a-board-url-over-http",
         alerts('board_url = "http://board.litentry.org"'),
-        'alerts.board_url: "http://board.litentry.org" is not the board\'s address as links take it: an https URL without a user name, a query, a fragment or a trailing slash, such as "https://board.example.org" (http only for a board on this machine, http://127.0.0.1:8000)',
+        not_a_board_url("http://board.litentry.org"),
     ),
     (
         "a-board-url-with-a-query",
         alerts('board_url = "https://board.litentry.org/?env=prod"'),
-        'alerts.board_url: "https://board.litentry.org/?env=prod" is not the board\'s address as links take it: an https URL without a user name, a query, a fragment or a trailing slash, such as "https://board.example.org" (http only for a board on this machine, http://127.0.0.1:8000)',
+        not_a_board_url("https://board.litentry.org/?env=prod"),
     ),
     (
         "a-board-url-with-a-fragment",
         alerts('board_url = "https://board.litentry.org#prod"'),
-        'alerts.board_url: "https://board.litentry.org#prod" is not the board\'s address as links take it: an https URL without a user name, a query, a fragment or a trailing slash, such as "https://board.example.org" (http only for a board on this machine, http://127.0.0.1:8000)',
+        not_a_board_url("https://board.litentry.org#prod"),
     ),
     (
         "a-board-url-with-a-trailing-slash",
         alerts('board_url = "https://board.litentry.org/"'),
-        'alerts.board_url: "https://board.litentry.org/" is not the board\'s address as links take it: an https URL without a user name, a query, a fragment or a trailing slash, such as "https://board.example.org" (http only for a board on this machine, http://127.0.0.1:8000)',
+        not_a_board_url("https://board.litentry.org/"),
     ),
     (
         "a-board-url-with-a-password",
         alerts('board_url = "https://viewer:hunter2@board.litentry.org"'),
-        'alerts.board_url: "https://***@board.litentry.org" is not the board\'s address as links take it: an https URL without a user name, a query, a fragment or a trailing slash, such as "https://board.example.org" (http only for a board on this machine, http://127.0.0.1:8000); it holds a user name or password; credentials go in a secret',
+        not_a_board_url(
+            "https://***@board.litentry.org",
+            "; it holds a user name or password; credentials go in a secret",
+        ),
     ),
     (
         "a-webhook-url-in-the-file",
@@ -311,12 +369,12 @@ REFUSED: list[tuple[str, str, str | list[str]]] = [
     (
         "a-webhook-url-pasted-into-url-env",
         alerts("", SLACK.replace("FLEETBOARD_ONCALL_SLACK_URL", WEBHOOK_URL)),
-        'alerts.channels.0.url_env: looks like a URL (not repeated here: a webhook URL is a secret, never in fleet.toml); put the URL in an environment variable and give that variable\'s name, e.g. url_env = "FLEETBOARD_ONCALL_SLACK_URL"',
+        looks_like_a_url("FLEETBOARD_ONCALL_SLACK_URL"),
     ),
     (
         "a-webhook-url-on-an-sns-channel",
         alerts("", SNS + f'url_env = "{WEBHOOK_URL}"\n'),
-        'alerts.channels.0.url_env: looks like a URL (not repeated here: a webhook URL is a secret, never in fleet.toml); put the URL in an environment variable and give that variable\'s name, e.g. url_env = "FLEETBOARD_ONCALL_MAIL_URL"',
+        looks_like_a_url("FLEETBOARD_ONCALL_MAIL_URL"),
     ),
     (
         "a-level-there-is-none-of",
@@ -347,11 +405,11 @@ REFUSED: list[tuple[str, str, str | list[str]]] = [
             + '[[alerts.channels]]\nname = "oncall-mail"\nkind = "webhook"\nlevels = ["amber"]\n',
         ),
         [
-            'alerts.channels.0.url_env: "FLEETBOARD_TOPIC" is for slack and webhook channels; an "sns" channel publishes to the stack\'s own SNS topic, which needs no URL: remove url_env',
+            sns_url_env(0),
             'alerts.channels.0.environments: "stage" is not an environment of this file (known: "prod", "test-2")',
-            'alerts.channels.1.name: "oncall-mail" is already the name of alerts.channels.0; give each channel its own (the page, the log and the webhook secret tell them apart by it)',
-            'alerts.channels.1.url_env: missing: a "webhook" channel needs the environment variable that holds its webhook URL on a laptop, e.g. url_env = "FLEETBOARD_ONCALL_MAIL_URL" (the URL is a secret, never in fleet.toml; on Lambda it is the webhook secret\'s key "oncall-mail")',
-            'alerts.channels.1.levels: ["amber"] names "amber", but alerts.amber is false (the default) and alerts.forecasts is false, so this channel would never hear anything at amber; set amber = true or forecasts = true in [alerts], or leave "amber" out of levels',
+            same_name(1),
+            url_env_missing(1, "webhook", "oncall-mail", "FLEETBOARD_ONCALL_MAIL_URL"),
+            amber_never_heard(1, '["amber"]', "false (the default)"),
             "alerts.remind_minutes: 2 reminds more often than every 5 minutes; give 5 or more, or 0 for no reminders",
         ],
     ),

@@ -20,6 +20,7 @@ from fleetboard.publish import (
     HISTORY_PAGE,
     INDEX,
     PUBLISHED_KEYS,
+    VERSION,
     LocalPublisher,
     cache_control,
     content_type,
@@ -106,7 +107,7 @@ def test_the_release_carries_history_html_before_index_html(tmp_path: Path) -> N
     assert release.history_page is not None
     assert b'<section class="hist" id="h-prod"' in release.history_page
     keys = [key for key, _ in ordered(release)]
-    assert keys[-2:] == [HISTORY_PAGE, INDEX]
+    assert keys[-3:] == [HISTORY_PAGE, INDEX, VERSION]  # the version last: the pass is all there
     assert HISTORY_PAGE in PUBLISHED_KEYS  # the collector's role may write it
     assert content_type(HISTORY_PAGE) == "text/html; charset=utf-8"
     assert cache_control(HISTORY_PAGE) == CACHE_BOARD

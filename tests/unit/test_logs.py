@@ -142,8 +142,10 @@ def test_a_logs_mistake_names_file_key_and_value(text: str, message: str) -> Non
 # --------------------------------------------------------------------------- masking
 
 KEY = "0x" + "4f" * 32
-JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV"
 
+#: A logged line's own secrets: (id, line, what the card shows). The credentials an
+#: exception's words lose too (an access key id, password=, a JWT, a GitHub token, SigV4)
+#: are test_scrub.py's CREDENTIALS, masked there alike.
 MASKED = [
     ("private key", f"ERROR signer: bad key {KEY} loaded", "ERROR signer: bad key 0x*** loaded"),
     (
@@ -156,12 +158,6 @@ MASKED = [
         "ERROR upstream said 401 to Bearer abcdefgh",
         "ERROR upstream said 401 to Bearer ***",
     ),
-    (
-        "AWS access key",
-        "ERROR S3 with AKIAIOSFODNN7EXAMPLE: denied",
-        "ERROR S3 with <access key id>: denied",
-    ),
-    ("password=", "ERROR connect password=hunter2 user=bob", "ERROR connect password=*** user=bob"),
     ("token=", "ERROR GET /cb?token=abc123&state=1", "ERROR GET /cb?token=***&state=1"),
     (
         "secret: in JSON",
@@ -178,8 +174,6 @@ MASKED = [
         "ERROR dial postgres://app:pa55w0rd@db.internal:5432/keys failed",
         "ERROR dial postgres://***@db.internal:5432/keys failed",
     ),
-    ("JWT", f"ERROR session {JWT} expired", "ERROR session *** expired"),
-    ("GitHub token", "ERROR ghp_" + "A1" * 18 + " revoked", "ERROR *** revoked"),
     # What a person reads a line for stays: paths, hosts, ids, a transaction's short hash.
     (
         "nothing secret",

@@ -201,6 +201,10 @@ def test_every_table_leads_with_its_status(demo_html: str) -> None:
         assert '<thead><tr><th scope="col">status<th' in table, heading
     # ... and every row's first cell is its word: a pill, or a run's state
     first_cells = re.findall(r'<tr[^>]*title="source [^"]*"><td>(.*?)<td>', demo_html)
+    # the runs table names its source once, on the table
+    runs_table = section(demo_html, 'detail" aria-labelledby="ci-h')
+    assert '<table class="runs" title="source github · observed ' in runs_table
+    first_cells += re.findall(r"<tr(?: class=\"red\")?><td>(.*?)<td>", runs_table)
     runs = [c for c in first_cells if c in ("in progress", "queued")]
     pills = [c for c in first_cells if re.fullmatch(r'<span class="pill (\w+)">\1</span>', c)]
     assert len(runs) == 3
@@ -290,7 +294,7 @@ def test_two_holders_on_one_slot_are_both_shown_as_a_problem() -> None:
     seen = text_of(slot1)
     assert "run #1287 · PR #411" in seen
     assert "run #1288 · harness CI (no LLM) feat/y-nonce · dlee" in seen
-    rows = re.findall(r'<tr class="red" title="source github[^"]*">(.*?)</tr>', html)
+    rows = re.findall(r'<tr class="red">(.*?)</tr>', ci_table(html))
     assert [text_of(row)[:44] for row in rows] == [
         "in progress #1287 harness-ci.yml 1 2 holders",
         "in progress #1288 harness-ci.yml 1 2 holders",
@@ -371,7 +375,8 @@ def test_stale_badge_only_when_the_deploy_is_stale(
 
 def test_ci_queue_lists_every_run_in_flight(demo_doc: dict[str, Any], demo_html: str) -> None:
     table = ci_table(demo_html)
-    rows = re.findall(r"<tr title=\"source github[^\"]*\">(.*?)</tr>", table, re.S)
+    assert '<table class="runs" title="source github · observed ' in table  # for every row
+    rows = re.findall(r"<tr>(<td>.*?)</tr>", table, re.S)
     assert len(rows) == len(demo_doc["ci"]["runs"]) == 3
     assert text_of(rows[0]) == (
         "in progress #1287 harness-ci.yml 1 #411 broker: rotate the OIDC signing key on deploy "
@@ -412,9 +417,16 @@ def test_schedule_period_reaches_the_script(demo_doc: dict[str, Any]) -> None:
 
 
 def test_every_value_in_a_table_row_has_a_source_title(demo_html: str) -> None:
-    rows = re.findall(r"<tr(?: class=\"[^\"]*\")?( title=\"[^\"]*\")?><td>", demo_html)
-    assert rows
-    assert all(title.startswith(' title="source ') for title in rows)
+    # on the row, or once on its table when one source says every row
+    tables = re.findall(
+        r"<table class=\"[^\"]*\"( title=\"[^\"]*\")?>(.*?)</table>", demo_html, re.S
+    )
+    assert len(tables) >= 4
+    for table_title, table in tables:
+        rows = re.findall(r"<tr(?: class=\"[^\"]*\")?( title=\"[^\"]*\")?><td>", table)
+        assert rows
+        titles = [table_title] if table_title else rows
+        assert all(title.startswith(' title="source ') for title in titles)
 
 
 # --------------------------------------------------------------------------- chain identity
@@ -831,7 +843,6 @@ def test_hundred_environments_fit_the_page_budget_and_fold_green_rows() -> None:
     doc = document(big_board(100))
     html = render.render_page(doc)
     assert len(html.encode()) <= PAGE_BUDGET_BYTES
-    assert len(re.findall(r"<article class=\"card ", html)) == 100
     # every check that is not green or parked still has its own row
     for env in doc["environments"]:
         for check in env["checks"]:
@@ -856,11 +867,10 @@ def test_hundred_environments_with_a_bad_day_of_memory_fit_the_page_budget() -> 
     assert 20 < len(board.recent) < render.since.RECENT_SHOWN + render.since.RECENT_FOLDED
     html = render.render_page(document(board))
     assert len(html.encode()) <= PAGE_BUDGET_BYTES
-    assert len(re.findall(r"<article class=\"card ", html)) == 100
     headers = re.findall(r"<header>.*?</header>", html)
+    assert len(headers) == 14  # a card for each environment that is red or amber
     assert all("<small" in h for h in headers)  # every card says how long
     assert text_of(card(html, "test-17")).startswith("test-17 red for 2 h ")
-    assert text_of(card(html, "test-2")).startswith("test-2 green for at least 3 days ")
     changes = section(html, "recent")
     assert changes.count("<li data-t=") == len(board.recent)
 

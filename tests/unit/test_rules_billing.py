@@ -170,29 +170,31 @@ def test_the_month_so_far(
 # --------------------------------------------------------------------------- the words
 
 
-def month_json(**changes: Any) -> dict[str, Any]:
-    """`environments[].month_cost` as the snapshot carries it."""
-    doc = {
-        "amount": 25.75,
-        "unit": "USD",
-        "since": "2026-11-01",
-        "read_at": "2026-11-23T06:00:00Z",
-        "tag": "Name",
-        "values": ["agentkeys-broker-eip", "agentkeys-broker"],
-        "complete": True,
-        "reason": None,
-    }
-    return {**doc, **changes}
+#: `environments[].month_cost` as the snapshot carries it. A case changes some of it:
+#: dict(MONTH_JSON, key=value).
+MONTH_JSON: dict[str, Any] = {
+    "amount": 25.75,
+    "unit": "USD",
+    "since": "2026-11-01",
+    "read_at": "2026-11-23T06:00:00Z",
+    "tag": "Name",
+    "values": ["agentkeys-broker-eip", "agentkeys-broker"],
+    "complete": True,
+    "reason": None,
+}
 
 
 @pytest.mark.parametrize(
     ("month", "text"),
     [
-        (month_json(), "$25.75 this month (Cost Explorer, to 2026-11-23)"),
-        (month_json(amount=1234.5), "$1,234.50 this month (Cost Explorer, to 2026-11-23)"),
-        (month_json(unit="EUR"), "25.75 EUR this month (Cost Explorer, to 2026-11-23)"),
-        (month_json(complete=False), "at least $25.75 this month (Cost Explorer, to 2026-11-23)"),
-        (month_json(amount=None, values=[], reason=DENIED), f"this month unknown: {DENIED}"),
+        (MONTH_JSON, "$25.75 this month (Cost Explorer, to 2026-11-23)"),
+        (dict(MONTH_JSON, amount=1234.5), "$1,234.50 this month (Cost Explorer, to 2026-11-23)"),
+        (dict(MONTH_JSON, unit="EUR"), "25.75 EUR this month (Cost Explorer, to 2026-11-23)"),
+        (
+            dict(MONTH_JSON, complete=False),
+            "at least $25.75 this month (Cost Explorer, to 2026-11-23)",
+        ),
+        (dict(MONTH_JSON, amount=None, values=[], reason=DENIED), f"this month unknown: {DENIED}"),
     ],
     ids=["usd", "thousands", "other-currency", "more-pages", "unknown"],
 )
@@ -201,7 +203,7 @@ def test_the_month_in_words(month: dict[str, Any], text: str) -> None:
 
 
 def test_the_title_says_what_was_counted_and_as_of_when() -> None:
-    assert month_title(month_json()) == (
+    assert month_title(MONTH_JSON) == (
         "source billing · Cost Explorer's unblended cost since 2026-11-01 · tagged "
         "Name=agentkeys-broker-eip, Name=agentkeys-broker · read 2026-11-23 06:00 UTC · "
         "Cost Explorer lags up to a day"

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from tests.boards import DEMO_MACHINES, demo, document
+from tests.boards import DEMO_MACHINES, demo, document, hold_slot_1, wait_for_slot_1
 from tests.html import card, parse
 from tests.observed import NOW, SMALL_EIPS, SMALL_FLEET, Observed, all_running
 
@@ -222,30 +222,6 @@ def slot_seen(
     if prices is not None:
         seen.reads("prices", prices)
     return seen
-
-
-def hold_slot_1(seen: Observed) -> None:
-    """A run in flight on slot 1 (its marker step)."""
-    seen.run(
-        19433108776,
-        1288,
-        title="broker: rotate the OIDC signing key on deploy",
-        created_ago=timedelta(minutes=16),
-        started_ago=timedelta(minutes=15),
-        job="deploy broker to test EC2",
-        marker=1,
-    )
-
-
-def wait_for_slot_1(seen: Observed) -> None:
-    """A run queued for slot 1 (its slot-claim annotation)."""
-    seen.run(
-        19433502114,
-        1289,
-        title="workers: retry audit uploads on 503",
-        created_ago=timedelta(minutes=3),
-        claim=(1, None),
-    )
 
 
 @pytest.fixture(scope="module")
@@ -478,32 +454,36 @@ def test_the_stop_command_names_the_fleet_s_region() -> None:
 # --------------------------------------------------------------------------- the card's line
 
 
-def cost_json(**changes: Any) -> dict[str, Any]:
-    """`environments[].cost` as the snapshot carries it: by default a running t3.medium."""
-    doc = {
-        "per_day": RUNNING_PER_DAY,
-        "instance_hourly": T3_MEDIUM,
-        "ipv4_hourly": IPV4,
-        "running_today_h": 9.5,
-        "basis": LISTED,
-    }
-    return {**doc, **changes}
+#: `environments[].cost` as the snapshot carries it: a running t3.medium. A case changes
+#: some of it: dict(COST_JSON, key=value).
+COST_JSON: dict[str, Any] = {
+    "per_day": RUNNING_PER_DAY,
+    "instance_hourly": T3_MEDIUM,
+    "ipv4_hourly": IPV4,
+    "running_today_h": 9.5,
+    "basis": LISTED,
+}
 
 
 @pytest.mark.parametrize(
     ("cost", "text"),
     [
-        (cost_json(), "about $1.12/day · running 9.5 h today"),
-        (cost_json(running_today_h=8.0), "about $1.12/day · running 8 h today"),
+        (COST_JSON, "about $1.12/day · running 9.5 h today"),
+        (dict(COST_JSON, running_today_h=8.0), "about $1.12/day · running 8 h today"),
         (
-            cost_json(per_day=STOPPED_PER_DAY, instance_hourly=None, running_today_h=0.0),
+            dict(COST_JSON, per_day=STOPPED_PER_DAY, instance_hourly=None, running_today_h=0.0),
             "about $0.12/day while stopped: its Elastic IP's public IPv4",
         ),
         (
-            cost_json(per_day=0.0, instance_hourly=None, ipv4_hourly=0.0, running_today_h=0.0),
+            dict(
+                COST_JSON, per_day=0.0, instance_hourly=None, ipv4_hourly=0.0, running_today_h=0.0
+            ),
             "nothing while stopped",
         ),
-        (cost_json(per_day=None, instance_hourly=None), "price of its instance type not known"),
+        (
+            dict(COST_JSON, per_day=None, instance_hourly=None),
+            "price of its instance type not known",
+        ),
     ],
     ids=[
         "running",

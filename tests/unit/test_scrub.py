@@ -7,12 +7,13 @@ from __future__ import annotations
 import pytest
 
 from fleetboard.secrets import url_secrets
-from fleetboard.text import REASON_CHARS, scrub
+from fleetboard.text import REASON_CHARS, mask, scrub
 
 SIGNATURE = "e1b4bff83a4be3d15229bd7ea8c8b820ea97064fc933959c37a431eb3bd7554e"
 
-#: What is taken out: (id, what came in, what may be shown).
-SCRUBBED: list[tuple[str, str, str]] = [
+#: Credentials an exception's words and a logged line (text.mask, test_logs.py) both lose,
+#: the same way: (id, what came in, what may be shown).
+CREDENTIALS: list[tuple[str, str, str]] = [
     (
         "sigv4-header-in-bytes-repr",
         "An HTTP Client raised an unhandled exception: Invalid header value b'AWS4-HMAC-SHA256 "
@@ -27,25 +28,9 @@ SCRUBBED: list[tuple[str, str, str]] = [
         "***, ***",
     ),
     (
-        "signed-header-line",
-        "Authorization: AWS4-HMAC-SHA256 Credential=AKIAFLEETBOARDPLANT1/20261204/us-east-1/ec2/"
-        f"aws4_request, SignedHeaders=host;x-amz-date, Signature={SIGNATURE}\nX-Amz-Date: 1",
-        "<credential header omitted> X-Amz-Date: 1",
-    ),
-    (
         "security-token-in-query",
         "asked ?X-Amz-Security-Token=IQoJb3JpZ2luX2Vj&X-Amz-Date=1",
         "asked ?<credential header omitted>",
-    ),
-    (
-        "presigned-url",
-        "GET https://bucket.s3.amazonaws.com/key?X-Amz-Credential=AKIA1&X-Amz-Signature=abc done",
-        "GET https://bucket.s3.amazonaws.com done",
-    ),
-    (
-        "authorization-header-line",
-        "Authorization: Bearer planted-token-123456\nAccept: */*",
-        "<credential header omitted> Accept: */*",
     ),
     (
         "header-dict-repr",
@@ -64,6 +49,26 @@ SCRUBBED: list[tuple[str, str, str]] = [
     ),
     ("password-pair", "login password=hunter2 failed", "login password=*** failed"),
     ("jwt", "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.sig_part ok", "token *** ok"),
+]
+
+#: What else is taken out of an exception's words: (id, what came in, what may be shown).
+SCRUBBED: list[tuple[str, str, str]] = [
+    (
+        "signed-header-line",
+        "Authorization: AWS4-HMAC-SHA256 Credential=AKIAFLEETBOARDPLANT1/20261204/us-east-1/ec2/"
+        f"aws4_request, SignedHeaders=host;x-amz-date, Signature={SIGNATURE}\nX-Amz-Date: 1",
+        "<credential header omitted> X-Amz-Date: 1",
+    ),
+    (
+        "presigned-url",
+        "GET https://bucket.s3.amazonaws.com/key?X-Amz-Credential=AKIA1&X-Amz-Signature=abc done",
+        "GET https://bucket.s3.amazonaws.com done",
+    ),
+    (
+        "authorization-header-line",
+        "Authorization: Bearer planted-token-123456\nAccept: */*",
+        "<credential header omitted> Accept: */*",
+    ),
     (
         "url-path-query-userinfo",
         "POST https://user:pw@eth-mainnet.g.alchemy.com/v2/PLANTEDKEY?apikey=Q#f failed",
@@ -115,7 +120,7 @@ KEPT: list[tuple[str, str]] = [
     ("command", "run `aws sso login`; on Lambda"),
 ]
 
-CASES = SCRUBBED + [(name, text, text) for name, text in KEPT]
+CASES = CREDENTIALS + SCRUBBED + [(name, text, text) for name, text in KEPT]
 
 
 @pytest.mark.parametrize(
@@ -128,6 +133,13 @@ def test_scrub_takes_out_request_detail_and_keeps_what_a_person_acts_on(
     if shown != text:  # what a grep for leaked request detail looks for is gone too
         for detail in ("Authorization", "Signature=", "Credential=", "X-Amz-Security-Token"):
             assert detail not in scrub(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"), [c[1:] for c in CREDENTIALS], ids=[c[0] for c in CREDENTIALS]
+)
+def test_a_logged_line_loses_a_credential_as_an_exception_s_words_do(text: str, shown: str) -> None:
+    assert mask(text) == shown
 
 
 @pytest.mark.parametrize(

@@ -177,68 +177,60 @@ DEMO_CI_STORY = (
 )
 
 
+def demo_run_id(number: int) -> int:
+    """The id of the demo's run for PR (or main-branch run) `number`: GitHub-sized, with the
+    number readable in it, so the demo's deploy comments can name the runs its CI shows."""
+    return 15_800_000_01 + number * 100
+
+
+#: The demo's pull requests' titles, by number.
+_DEMO_TITLES = {
+    362: "Broker: self-identify slot from the unit's issuer",
+    391: "Rename harness/ to e2e/",
+    395: "Emit per-slot deploy metrics",
+    398: "Bump alloy to 1.0",
+    380: "a change",
+}
+
+
 def demo_world(now: datetime, *, repo: str = "litentry/agentKeys") -> GithubWorld:
     """The demo's CI, with times relative to `now`: see DEMO_CI_STORY."""
 
-    def ago(minutes: int) -> datetime:
-        return now - timedelta(minutes=minutes)
+    def run(
+        pr: int,
+        workflow: str,
+        minutes_ago: int,
+        jobs: tuple[SimJob, ...],
+        branch: str,
+        actor: str,
+        status: str = "in_progress",
+    ) -> SimRun:
+        return SimRun(
+            demo_run_id(pr),
+            workflow,
+            status=status,
+            pr=pr,
+            branch=branch,
+            title=_DEMO_TITLES[pr],
+            actor=actor,
+            created_at=now - timedelta(minutes=minutes_ago),
+            jobs=jobs,
+        )
 
+    queued = (SimJob("slot-claim", "queued"), SimJob("preflight", "queued"))
     return GithubWorld(
         repo=repo,
         workflows=("harness-ci.yml", "e2e-ci.yml"),
+        # PR, workflow, minutes ago, jobs, branch, author (and status when not in progress)
         runs=(
-            SimRun(
-                15_800_362_01,
-                "harness-ci.yml",
-                pr=362,
-                branch="fix/oidc-issuer",
-                title="Broker: self-identify slot from the unit's issuer",
-                actor="hanwen-litentry",
-                created_at=ago(14),
-                jobs=marked_jobs(1),
-            ),
-            SimRun(
-                15_800_391_01,
-                "e2e-ci.yml",
-                pr=391,
-                branch="e2e-rename",
-                title="Rename harness/ to e2e/",
-                actor="kziemianek",
-                created_at=ago(9),
-                jobs=marked_jobs(2),
-            ),
-            SimRun(
-                15_800_395_01,
-                "e2e-ci.yml",
-                pr=395,
-                branch="feat/slot-metrics",
-                title="Emit per-slot deploy metrics",
-                actor="octocat",
-                created_at=ago(4),
-                jobs=waiting_jobs(2),
-            ),
-            SimRun(
-                15_800_398_01,
-                "e2e-ci.yml",
-                status="queued",
-                pr=398,
-                branch="chore/deps",
-                title="Bump alloy to 1.0",
-                actor="dependabot",
-                created_at=ago(1),
-                jobs=(SimJob("slot-claim", "queued"), SimJob("preflight", "queued")),
-            ),
-            SimRun(
-                15_800_380_01,
-                "e2e-ci.yml",
-                status="completed",
-                pr=380,
-                created_at=ago(95),
-                jobs=marked_jobs(3),
-            ),
+            run(362, "harness-ci.yml", 14, marked_jobs(1), "fix/oidc-issuer", "hanwen-litentry"),
+            run(391, "e2e-ci.yml", 9, marked_jobs(2), "e2e-rename", "kziemianek"),
+            run(395, "e2e-ci.yml", 4, waiting_jobs(2), "feat/slot-metrics", "octocat"),
+            run(398, "e2e-ci.yml", 1, queued, "chore/deps", "dependabot", "queued"),
+            run(380, "e2e-ci.yml", 95, marked_jobs(3), "feature", "octocat", "completed"),
         ),
         main_sha=_sha("main", repo),
-        main_committed_at=ago(47),
+        main_committed_at=now - timedelta(minutes=47),
         rate_remaining=4890,
         rate_reset=now + timedelta(minutes=38),
     )

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from fleetboard.demo.aws_extras import Agent, Event, Host
 from fleetboard.demo.aws_world import EnvSpec, Load, World, WorldSpec, deploy_comment
+from fleetboard.demo.github import demo_run_id
 from fleetboard.demo.hosts import CertKind, Reply, SimHost, json_reply, text_reply
 from fleetboard.inventory import Address, service_host
 
@@ -132,7 +133,7 @@ DEMO_ENVS = (
         "broker.litentry.org",
         "",
         launched_hours_ago=24 * 41,  # up since its last retirement move
-        deploys=(deploy_comment(15_800_300_01, "main"),),
+        deploys=(deploy_comment(demo_run_id(300), "main"),),
         retire_in_days=7,  # EC2 retires its hardware next week
         # The only one with the CloudWatch agent: its memory and disk are published.
         load=Load(cpu=31.0, credits=412.0, memory=63.0, disk=71.0),
@@ -162,8 +163,8 @@ DEMO_ENVS = (
         agent="ConnectionLost",  # CI cannot deploy to it until the agent is back
         # A branch name only: whether it is behind main cannot be told, and says so.
         deploys=(
-            deploy_comment(15_800_299_01, "main"),
-            deploy_comment(15_800_362_01, "fix/oidc-issuer"),
+            deploy_comment(demo_run_id(299), "main"),
+            deploy_comment(demo_run_id(362), "fix/oidc-issuer"),
         ),
     ),
     DemoEnv(
@@ -198,7 +199,7 @@ DEMO_ENVS = (
         # A runaway process spent its CPU credits: held to its baseline.
         load=Load(cpu=96.0, credits=1.5),
         # A sha that is not main's head: a stale binary.
-        deploys=(deploy_comment(15_800_201_01, "0f3c2a9b1d7e"),),
+        deploys=(deploy_comment(demo_run_id(201), "0f3c2a9b1d7e"),),
     ),
     DemoEnv(
         "test-3",

@@ -16,7 +16,7 @@ import jinja2
 
 from fleetboard.model import SlotBasis
 from fleetboard.publish import ASSETS
-from fleetboard.render import chain, ci, logs, machine, since, tables, uptime, words
+from fleetboard.render import chain, ci, grid, logs, machine, since, tables, uptime, words
 from fleetboard.render.formats import JsonDoc, code_spans, ms, seconds, seen, thousands, utc
 
 P = ParamSpec("P")
@@ -79,6 +79,10 @@ GLOBALS: dict[str, Any] = {
     "seen": seen,
     "services": tables.services,
     "certificates": tables.certificates,
+    "compact": grid.compact,
+    "grid": grid.grid,
+    "wallets": chain.wallets,
+    "ISSUES_SHOWN": grid.ISSUES_SHOWN,
     "ci_state": ci.ci_state,
     "slot_state": ci.slot_state,
     "clashing": ci.clashing,

@@ -7,11 +7,10 @@ to, however healthy its services look.
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import TYPE_CHECKING
 
 from fleetboard.model import AgentFacts, AgentInfo
-from fleetboard.sources.awsapi import Listing
+from fleetboard.sources.awsapi import Listing, utc
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm.type_defs import InstanceInformationTypeDef
@@ -21,13 +20,11 @@ DESCRIBE_INSTANCE_INFORMATION = "ssm:DescribeInstanceInformation"
 
 
 def _agent(instance_id: str, item: InstanceInformationTypeDef) -> AgentInfo:
-    last = item.get("LastPingDateTime")
     latest = item.get("IsLatestVersion")
     return AgentInfo(
         instance_id=instance_id,
         ping=str(item.get("PingStatus", "unknown")),
-        # botocore parses times into the local zone; the model keeps UTC.
-        last_ping=last.astimezone(UTC) if last is not None else None,
+        last_ping=utc(item.get("LastPingDateTime")),
         version=item.get("AgentVersion") or None,
         latest=bool(latest) if latest is not None else None,
     )

@@ -22,11 +22,12 @@ import logging
 import re
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast, overload
 
 import boto3
@@ -646,14 +647,35 @@ def _one_line(text: str) -> str:
 # --------------------------------------------------------------------------- the instances
 
 
-def found_instances(source: str, ctx: PassContext) -> Mapping[str, InstanceFacts] | SourceFailure:
-    """The instances the aws source found this pass, by id, for a source that `needs` it;
-    or, when it found none because it failed, why this source asked nothing (the aws
-    source's own failure is already on the board)."""
-    aws = ctx.results.get("aws")
-    if not isinstance(aws, AwsFacts):
-        return SourceFailure(source, "not read: the aws source found no instances")
-    return aws.instances
+class InstancesSource(ABC, Generic[F]):
+    """A source about the instances the aws source found this pass (metrics, prices): it
+    starts once that source has finished. When it found none because it failed, this one
+    asks nothing and says why (the aws source's own failure is already on the board)."""
+
+    name: ClassVar[str]
+    needs: ClassVar[tuple[str, ...]] = ("aws",)
+    wants: ClassVar[tuple[str, ...]] = ()
+
+    def collect(self, inventory: Inventory, ctx: PassContext) -> F | SourceFailure:
+        aws = ctx.results.get("aws")
+        if not isinstance(aws, AwsFacts):
+            return SourceFailure(self.name, "not read: the aws source found no instances")
+        return self.collect_about(aws.instances, inventory, ctx)
+
+    @abstractmethod
+    def collect_about(
+        self, instances: Mapping[str, InstanceFacts], inventory: Inventory, ctx: PassContext
+    ) -> F | SourceFailure:
+        """This source's facts about `instances` (by id), or why it has none."""
+
+
+# --------------------------------------------------------------------------- times
+
+
+def utc(at: datetime | None) -> datetime | None:
+    """A time from an AWS answer as the model keeps it, in UTC (botocore parses times into
+    the local zone)."""
+    return at.astimezone(UTC) if at is not None else None
 
 
 # --------------------------------------------------------------------------- one source's reads

@@ -25,6 +25,7 @@ from fleetboard.inventory import Inventory
 from fleetboard.model import BillingFacts, SourceFailure
 from fleetboard.sources import PassContext
 from fleetboard.sources.awsapi import Clients, expect, read, unlike_aws
+from fleetboard.sources.kept import keep, when_read
 
 #: The call, as IAM spells it (messages and the role's policy use it).
 GET_COST_AND_USAGE = "ce:GetCostAndUsage"
@@ -166,7 +167,7 @@ def _kept(ctx: PassContext, tag: str, now: datetime) -> BillingFacts | None:
 
 
 def _decode(doc: dict[str, Any]) -> BillingFacts:
-    read_at = stored.when(doc["read_at"]).astimezone(UTC)
+    read_at = when_read(doc).astimezone(UTC)
     error = doc["error"]
     amounts = {str(v): _amount(a) for v, a in stored.mapping(doc["amounts"]).items()}
     return BillingFacts(
@@ -196,10 +197,11 @@ def _amount(value: object) -> float:
 
 
 def _keep(ctx: PassContext, facts: BillingFacts) -> None:
-    KEEPING.save(
-        ctx.state,
+    keep(
+        KEEPING,
+        ctx,
+        facts.observed_at,
         {
-            "read_at": stored.iso(facts.observed_at),
             "tag": facts.tag,
             "start": facts.start,
             "end": facts.end,

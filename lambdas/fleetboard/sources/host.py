@@ -7,11 +7,11 @@ instance by id (rules/host.py).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from fleetboard.model import HostEvent, HostFacts, HostStatus
-from fleetboard.sources.awsapi import Listing
+from fleetboard.sources.awsapi import Listing, utc
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2.type_defs import InstanceStatusTypeDef
@@ -42,8 +42,8 @@ def _status(instance_id: str, item: InstanceStatusTypeDef) -> HostStatus:
             HostEvent(
                 code=str(event.get("Code", "unknown")),
                 description=str(event.get("Description", "")),
-                not_before=_utc(event.get("NotBefore")),
-                not_after=_utc(event.get("NotAfter")),
+                not_before=utc(event.get("NotBefore")),
+                not_after=utc(event.get("NotAfter")),
             )
             for event in item.get("Events", [])
         ),
@@ -59,12 +59,7 @@ def _impaired_since(summary: Any) -> datetime | None:
     if not isinstance(summary, dict):
         return None
     times = [d["ImpairedSince"] for d in summary.get("Details", []) if d.get("ImpairedSince")]
-    return _utc(min(times)) if times else None
-
-
-def _utc(at: datetime | None) -> datetime | None:
-    # botocore parses times into the local zone; the model keeps UTC.
-    return at.astimezone(UTC) if at is not None else None
+    return utc(min(times)) if times else None
 
 
 #: Pages of 1,000 (the call's largest), at most 5 a pass: 5,000 instances in the region.

@@ -19,9 +19,10 @@ from typing import Any, ClassVar
 
 from fleetboard import stored
 from fleetboard.inventory import Inventory
-from fleetboard.model import Metrics, MetricsFacts, SourceFailure
+from fleetboard.model import InstanceFacts, Metrics, MetricsFacts, SourceFailure
 from fleetboard.sources import PassContext
-from fleetboard.sources.awsapi import Clients, expect, found_instances, read
+from fleetboard.sources.awsapi import Clients, InstancesSource, expect, read
+from fleetboard.sources.kept import keep, when_read
 
 #: The call, as IAM spells it (messages and the role's policy use it).
 GET_METRIC_DATA = "cloudwatch:GetMetricData"
@@ -59,17 +60,14 @@ _MEMORY = _Query("memory", "CWAgent", "mem_used_percent")
 _DISK = _Query("disk", "CWAgent", "disk_used_percent")
 
 
-class MetricsSource:
+class MetricsSource(InstancesSource[MetricsFacts]):
     """CloudWatch's figures for the instances the aws source found running."""
 
     name: ClassVar[str] = "metrics"
-    needs: ClassVar[tuple[str, ...]] = ("aws",)
-    wants: ClassVar[tuple[str, ...]] = ()
 
-    def collect(self, inventory: Inventory, ctx: PassContext) -> MetricsFacts | SourceFailure:
-        instances = found_instances(self.name, ctx)
-        if isinstance(instances, SourceFailure):
-            return instances
+    def collect_about(
+        self, instances: Mapping[str, InstanceFacts], inventory: Inventory, ctx: PassContext
+    ) -> MetricsFacts | SourceFailure:
         running = {i: f.instance_type for i, f in sorted(instances.items()) if f.state == "running"}
         now = ctx.now()
         kept = _kept(ctx, inventory.aws.metrics_every_s, now, set(running))
@@ -196,7 +194,7 @@ def _kept(ctx: PassContext, every_s: int, now: datetime, running: set[str]) -> M
 
 
 def _decode(doc: dict[str, Any]) -> tuple[datetime, dict[str, Metrics]]:
-    read_at = stored.when(doc["read_at"])
+    read_at = when_read(doc)
     figures = {
         str(i): _metrics(stored.mapping(m), read_at)
         for i, m in stored.mapping(doc["instances"]).items()
@@ -231,13 +229,8 @@ def _number(value: object) -> float | None:
 
 
 def _keep(ctx: PassContext, facts: MetricsFacts) -> None:
-    KEEPING.save(
-        ctx.state,
-        {
-            "read_at": stored.iso(facts.observed_at),
-            "instances": {
-                i: {"cpu": list(m.cpu), "credits": m.credits, "memory": m.memory, "disk": m.disk}
-                for i, m in facts.items.items()
-            },
-        },
-    )
+    instances = {
+        i: {"cpu": list(m.cpu), "credits": m.credits, "memory": m.memory, "disk": m.disk}
+        for i, m in facts.items.items()
+    }
+    keep(KEEPING, ctx, facts.observed_at, {"instances": instances})

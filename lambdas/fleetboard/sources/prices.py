@@ -16,9 +16,10 @@ from typing import Any, ClassVar
 
 from fleetboard import stored
 from fleetboard.inventory import Inventory
-from fleetboard.model import PriceFacts, SourceFailure
+from fleetboard.model import InstanceFacts, PriceFacts, SourceFailure
 from fleetboard.sources import PassContext
-from fleetboard.sources.awsapi import Clients, expect, found_instances, read
+from fleetboard.sources.awsapi import Clients, InstancesSource, expect, read
+from fleetboard.sources.kept import keep, when_read
 
 #: The call, as IAM spells it (messages and the role's policy use it).
 GET_PRODUCTS = "pricing:GetProducts"
@@ -66,17 +67,14 @@ TABLE: Mapping[str, Mapping[str, float]] = {
 }
 
 
-class PricesSource:
+class PricesSource(InstancesSource[PriceFacts]):
     """The hourly price of each instance type the aws source found."""
 
     name: ClassVar[str] = "prices"
-    needs: ClassVar[tuple[str, ...]] = ("aws",)
-    wants: ClassVar[tuple[str, ...]] = ()
 
-    def collect(self, inventory: Inventory, ctx: PassContext) -> PriceFacts | SourceFailure:
-        instances = found_instances(self.name, ctx)
-        if isinstance(instances, SourceFailure):
-            return instances
+    def collect_about(
+        self, instances: Mapping[str, InstanceFacts], inventory: Inventory, ctx: PassContext
+    ) -> PriceFacts | SourceFailure:
         region = inventory.aws.region
         types = sorted({i.instance_type for i in instances.values()})
         now = ctx.now()
@@ -172,7 +170,7 @@ def _kept(ctx: PassContext, region: str, now: datetime, types: list[str]) -> Pri
 
 
 def _decode(doc: dict[str, Any]) -> tuple[datetime, str, set[str], dict[str, float]]:
-    read_at = stored.when(doc["read_at"])
+    read_at = when_read(doc)
     region = stored.text(doc["region"])
     # The types asked, priced or not: one the Price List has no product for is not asked
     # again every pass.
@@ -193,12 +191,5 @@ def _price(value: object) -> float:
 
 
 def _keep(ctx: PassContext, region: str, asked: list[str], facts: PriceFacts) -> None:
-    KEEPING.save(
-        ctx.state,
-        {
-            "read_at": stored.iso(facts.observed_at),
-            "region": region,
-            "asked": asked,
-            "hourly": dict(facts.items),
-        },
-    )
+    doc = {"region": region, "asked": asked, "hourly": dict(facts.items)}
+    keep(KEEPING, ctx, facts.observed_at, doc)

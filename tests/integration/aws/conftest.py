@@ -25,11 +25,14 @@ from urllib.parse import urlsplit
 
 import botocore.retries.standard
 import pytest
-from tests.integration.aws.helpers import RoleAllowing
+from tests.integration.aws.fleet import BuildFleet, Fleet, built_fleet
+from tests.integration.aws.helpers import RoleAllowing, read_aws
+from tests.integration.aws.keepers import Keeper, Reader, Readers
 from tests.integration.fixtures.aws import call_name, moto_client
 
 from fleetboard.demo.aws_world import (
     DEMO_CREDENTIALS,
+    EnvSpec,
     reset_moto,
     set_moto_auth,
 )
@@ -286,6 +289,35 @@ def factories() -> Iterator[Callable[..., AwsClientFactory]]:
     yield make
     for factory in made:
         factory.close()
+
+
+@pytest.fixture
+def build_fleet(
+    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+) -> BuildFleet:
+    """Call it with EnvSpecs (and `built_fleet`'s keywords): the world built in moto, the
+    fleet declared with AWS reached through the counting proxy, and a client factory for
+    it."""
+
+    def build(*environments: EnvSpec, **kwargs: Any) -> Fleet:
+        world, inv = built_fleet(moto_url, *environments, endpoint=proxy.url, **kwargs)
+        return world, inv, factories(inv)
+
+    return build
+
+
+@pytest.fixture
+def reader(moto_url: str, build_fleet: BuildFleet, proxy: CountingProxy) -> Readers:
+    """Call it with a keeper (keepers.py): its source on its fleet, the aws source's answer
+    read if the source needs it; the proxy's calls then hold what is sent after, only."""
+
+    def make(keeper: Keeper) -> Reader:
+        world, inv, factory = keeper.fleet(moto_url, build_fleet)
+        aws = read_aws(inv, factory) if "aws" in keeper.source.needs else None
+        proxy.calls.clear()
+        return Reader(keeper, world, inv, factory, aws, proxy)
+
+    return make
 
 
 @pytest.fixture

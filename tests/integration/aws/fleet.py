@@ -1,15 +1,15 @@
-"""The fleet the aws source's tests build and declare: names, hosts, EIP tags, inventories,
-and a pass of the source against them. Shared by test_aws_source.py and test_deploy_trail.py.
+"""The fleet the tests of the aws source (and of the sources beside it) build and declare:
+names, hosts, EIP tags, inventories, and a pass of the aws source against them.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from tests.integration.fixtures import results
-from tests.integration.fixtures.inventory import aws_settings, inventory_of
+from tests.integration.fixtures.inventory import AWS, aws_settings, inventory_of
 
 from fleetboard.demo.aws_world import EnvSpec, World, WorldSpec, build_world
 from fleetboard.inventory import (
@@ -101,23 +101,21 @@ def environment(name: str, *, instance_id: str | None = None) -> Environment:
     )
 
 
-def inventory(
-    endpoint: str,
-    zone_id: str,
-    envs: Sequence[Environment],
-    *,
-    connect_timeout_s: float = 2.0,
-    read_timeout_s: float = 5.0,
-) -> Inventory:
-    aws = aws_settings(
-        zone=ZONE,
-        zone_id=zone_id,
-        eip_tag_pattern=PATTERN,
-        endpoint_url=endpoint,
-        connect_timeout_s=connect_timeout_s,
-        read_timeout_s=read_timeout_s,
+#: The [aws] timeouts of the fleets these tests declare: short, so a test of an endpoint that
+#: does not answer is soon over.
+TIMEOUTS = {"connect_timeout_s": 2.0, "read_timeout_s": 5.0}
+
+
+def inventory(endpoint: str, zone_id: str, envs: Sequence[Environment], **aws: Any) -> Inventory:
+    """`envs` declared as the fleet, AWS reached at `endpoint`; `aws`: [aws] settings changed
+    from these tests' (TIMEOUTS, region, cost_explorer, ...)."""
+    settings = {**TIMEOUTS, **aws}
+    return inventory_of(
+        envs,
+        aws=aws_settings(
+            zone=ZONE, zone_id=zone_id, eip_tag_pattern=PATTERN, endpoint_url=endpoint, **settings
+        ),
     )
-    return inventory_of(envs, aws=aws)
 
 
 def declared(world: World, *names: str) -> list[Environment]:
@@ -129,20 +127,28 @@ def built_fleet(
     *environments: EnvSpec,
     endpoint: str | None = None,
     declare: Sequence[str] = (),
-    **timeouts: float,
+    **aws: Any,
 ) -> tuple[World, Inventory]:
     """`environments` built in moto (EIPs, instances, records, the deploys sent to each) and
     declared as the fleet (all of them, or those named in `declare`), AWS reached at
-    `endpoint` (the counting proxy's URL) or at moto itself; `timeouts`: `inventory`'s
-    connect_timeout_s and read_timeout_s."""
-    world = build_world(WorldSpec(environments=environments), moto_url)
-    inv = inventory(endpoint or moto_url, world.zone_id, declared(world, *declare), **timeouts)
+    `endpoint` (the counting proxy's URL) or at moto itself; `aws`: `inventory`'s (its
+    region, if given, the world's too)."""
+    region = aws.get("region", AWS.region)
+    world = build_world(WorldSpec(environments=environments, region=region), moto_url)
+    inv = inventory(endpoint or moto_url, world.zone_id, declared(world, *declare), **aws)
     return world, inv
 
 
-def prod_only(moto_url: str, endpoint: str | None = None, **timeouts: float) -> Inventory:
+#: A fleet built in moto and declared (`built_fleet`), and a client factory for it.
+Fleet = tuple[World, Inventory, AwsClientFactory]
+#: The `build_fleet` fixture (conftest.py): (EnvSpecs, `built_fleet`'s keywords) -> that fleet,
+#: AWS reached through the counting proxy.
+BuildFleet = Callable[..., Fleet]
+
+
+def prod_only(moto_url: str, endpoint: str | None = None, **aws: Any) -> Inventory:
     """prod alone, built in moto and declared as the fleet (see `built_fleet`)."""
-    _, inv = built_fleet(moto_url, spec("prod"), endpoint=endpoint, declare=("prod",), **timeouts)
+    _, inv = built_fleet(moto_url, spec("prod"), endpoint=endpoint, declare=("prod",), **aws)
     return inv
 
 

@@ -1,7 +1,7 @@
 """What the tests of the sources that run beside the aws source share (host, agent, metrics,
 prices, billing, logs): a state store in memory, the aws source's answer, one source (or
-a pass) given it, the kept objects the stateful sources write and ways to garble them, what
-was logged at WARNING, and the faults the proxy inflicts (every JSON-protocol call's)."""
+a pass) given it, ways to garble a kept object (keepers.py has each source's), what was
+logged at WARNING, and the faults the proxy inflicts (every JSON-protocol call's)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from fleetboard.inventory import Inventory
 from fleetboard.model import AwsFacts, SourceRun
 from fleetboard.sources import PassContext, Source, utc_now
 from fleetboard.sources.awsapi import AwsClientFactory, StaticCredentials
-from fleetboard.sources.metrics import STEPS
 
 INTERNAL = "An internal error has occurred."
 PORTAL = b"<!DOCTYPE html><html><body>Welcome to Hotel WiFi: please log in</body></html>"
@@ -87,6 +86,22 @@ def read_after_aws(
     return source.collect(inv, ctx)
 
 
+def signatures(factory: AwsClientFactory, *services: str) -> list[tuple[str, str]]:
+    """(service, region) of the signature of every request the clients of `services` that
+    `factory` makes send from now on, in order: where a request was signed for."""
+    signed: list[tuple[str, str]] = []
+
+    def record(request: Any = None, **_: Any) -> None:
+        # The credential scope of the signature: <key>/<date>/<region>/<service>/aws4_request.
+        scope = str(request.headers["Authorization"]).split("Credential=")[1].split(",")[0]
+        region, service = scope.split("/")[2:4]
+        signed.append((service, region))
+
+    for service in services:
+        factory(service).meta.events.register("before-send", record)
+    return signed
+
+
 def a_pass(
     inv: Inventory,
     factory: AwsClientFactory,
@@ -108,31 +123,6 @@ def a_pass(
 
 
 # --------------------------------------------------------------------------- kept objects
-
-
-def kept_figures(instance_ids: list[str], read_at: datetime) -> dict[str, Any]:
-    """A metrics state object as the source writes it, young and covering `instance_ids`."""
-    return {
-        "version": 1,
-        "read_at": read_at.isoformat().replace("+00:00", "Z"),
-        "instances": {
-            i: {"cpu": [12.0] * STEPS, "credits": 400.0, "memory": None, "disk": None}
-            for i in instance_ids
-        },
-    }
-
-
-def kept_prices(read_at: datetime, hourly: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A prices state object as the source writes it: young, for us-east-1, covering the
-    fleet's types at prices unlike both the Price List's and the table's."""
-    prices = hourly if hourly is not None else {"t3.medium": 0.0777, "m5.large": 0.1777}
-    return {
-        "version": 1,
-        "read_at": read_at.isoformat().replace("+00:00", "Z"),
-        "region": "us-east-1",
-        "asked": sorted(prices) if isinstance(prices, dict) else [],
-        "hourly": prices,
-    }
 
 
 #: Turns a kept object into the bytes a garbled store holds.
@@ -206,24 +196,22 @@ EC2_LISTINGS = ["ec2:DescribeAddresses", "ec2:DescribeInstances"]
 RoleAllowing = Callable[[Inventory, list[str]], tuple[AwsClientFactory, StaticCredentials]]
 
 
-def json_call_faults(
+def call_faults(
     call: str,
     *,
+    protocol: str,
     internal: str,
     throttling: str,
-    content_type: str,
-    another_call: bytes,
-    missing: str,
+    denied: tuple[int, str, str],
+    another_call: tuple[str, bytes],
+    another_said: str,
 ) -> dict[str, Fault]:
-    """How a JSON-protocol call `call` (CloudWatch's, the Price List's) fails through the
-    proxy, and the reason the source gives: an AWS error its own codes (`internal` for a
-    500, `throttling` for a 400 Throttling), a denial, a captive portal's page, and a
-    well-formed answer of another call (`another_call`, in `content_type`) that lacks the
-    `missing` key every answer of `call` has."""
-    denial = (
-        "User: arn:aws:iam::123456789012:user/fleetboard-collector is not authorized to "
-        f"perform: {call}"
-    )
+    """How an AWS call `call` fails through the proxy, and the reason the source gives: an
+    AWS error of its service's own codes (`internal` for a 500, `throttling` for a 400), a
+    denial (`denied`: status, code, message), a captive portal's page, not the `protocol`
+    ("JSON", "XML") the call speaks, and a well-formed answer of another call
+    (`another_call`: content type, body), of which the source says `another_said`."""
+    status, code, message = denied
     return {
         "500": Fault(
             call,
@@ -240,40 +228,45 @@ def json_call_faults(
         # The role predates the source: the reason says which action to add.
         "denied": Fault(
             call,
-            fails(call, 400, "AccessDeniedException", denial),
-            f"{call} denied (AccessDeniedException): {denial} — allow {call} for the "
-            "collector's role",
+            fails(call, status, code, message),
+            f"{call} denied ({code}): {message} — allow {call} for the collector's role",
             1,
         ),
         "html-200": Fault(
             call,
             answers(call, "text/html; charset=utf-8", PORTAL),
-            f"{call} answered 200 with text/html, not AWS's JSON: \"<!DOCTYPE html>",
+            f"{call} answered 200 with text/html, not AWS's {protocol}: \"<!DOCTYPE html>",
             1,
         ),
-        "another-call-s-json": Fault(
-            call,
-            answers(call, content_type, another_call),
-            f"{call} answered without {missing}, which AWS always sends — {HINT}",
-            1,
+        f"another-call-s-{protocol.lower()}": Fault(
+            call, answers(call, *another_call), f"{call} {another_said}", 1
         ),
     }
 
 
-def read_under_fault(
-    source: Source,
-    inv: Inventory,
-    factory: AwsClientFactory,
-    proxy: CountingProxy,
-    fault: Fault,
+def json_call_faults(
+    call: str,
     *,
-    now: datetime,
-) -> tuple[object, MemoryState]:
-    """The aws source read as it is, then one run of `source` given its answer while the
-    proxy does `fault` to its call: what `source` answered, and the store it was given
-    (empty before). `proxy.calls` holds that run's requests only."""
-    aws = read_aws(inv, factory)
-    state = MemoryState()
-    fault.inflict(proxy)
-    proxy.calls.clear()
-    return read_after_aws(source, inv, factory, aws, now=now, state=state), state
+    internal: str,
+    throttling: str = "ThrottlingException",
+    content_type: str = "application/x-amz-json-1.1",
+    another_call: bytes,
+    missing: str,
+) -> dict[str, Fault]:
+    """`call_faults` of a JSON-protocol call (CloudWatch's, the Price List's): denied as IAM
+    denies it, and the answer of another call (`another_call`, in `content_type`) lacks the
+    `missing` key every answer of `call` has. Most JSON services spell their throttling
+    and their content type as the defaults do."""
+    denial = (
+        "User: arn:aws:iam::123456789012:user/fleetboard-collector is not authorized to "
+        f"perform: {call}"
+    )
+    return call_faults(
+        call,
+        protocol="JSON",
+        internal=internal,
+        throttling=throttling,
+        denied=(400, "AccessDeniedException", denial),
+        another_call=(content_type, another_call),
+        another_said=f"answered without {missing}, which AWS always sends — {HINT}",
+    )

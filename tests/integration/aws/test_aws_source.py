@@ -14,6 +14,7 @@ import pytest
 from tests.integration.aws.fleet import (
     PATTERN,
     ZONE,
+    BuildFleet,
     CountingProxy,
     built_fleet,
     collect,
@@ -202,11 +203,11 @@ def test_more_than_200_instance_ids_are_chunked_by_the_filter_limit(
 
 
 def test_describe_instances_and_list_commands_are_skipped_when_there_are_no_ids(
-    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+    build_fleet: BuildFleet, proxy: CountingProxy
 ) -> None:
-    _, inv = built_fleet(moto_url, spec("prod", eip="absent", instance=False), endpoint=proxy.url)
+    _, inv, factory = build_fleet(spec("prod", eip="absent", instance=False))
 
-    facts = facts_of(collect(inv, factories(inv)))
+    facts = facts_of(collect(inv, factory))
 
     assert proxy.calls == ["ec2:DescribeAddresses", "route53:ListResourceRecordSets"]
     assert "ssm:ListCommands" not in proxy.calls  # no instance: no deploy trail to read
@@ -216,9 +217,9 @@ def test_describe_instances_and_list_commands_are_skipped_when_there_are_no_ids(
 
 
 def test_a_records_are_collected_across_pages_with_names_normalised(
-    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+    moto_url: str, build_fleet: BuildFleet, proxy: CountingProxy
 ) -> None:
-    world, inv = built_fleet(moto_url, spec("prod"), spec("test"), endpoint=proxy.url)
+    world, inv, factory = build_fleet(spec("prod"), spec("test"))
     route53 = moto_client("route53", moto_url)
     extra = [
         ("Broker-Base.litentry.org.", "A", ["10.0.0.1", "10.0.0.2"]),  # case, dot, two values
@@ -244,7 +245,7 @@ def test_a_records_are_collected_across_pages_with_names_normalised(
     route53.close()
 
     # 20 A + 1 extra A + CNAME, TXT, AAAA, NS, SOA = 26 record sets; 7 a page = 4 pages.
-    facts = facts_of(collect(inv, factories(inv), record_page_size=7))
+    facts = facts_of(collect(inv, factory, record_page_size=7))
 
     assert proxy.calls.count("route53:ListResourceRecordSets") == 4
     assert facts.a_records == {
@@ -270,9 +271,8 @@ def test_a_records_are_collected_across_pages_with_names_normalised(
     ids=["3-envs", "60-envs", "3-envs-deployed", "60-envs-deployed"],
 )
 def test_requests_per_pass_do_not_grow_with_the_fleet(
-    moto_url: str,
+    build_fleet: BuildFleet,
     proxy: CountingProxy,
-    factories: Callable[..., AwsClientFactory],
     environments: int,
     deployed: bool,
     record_pages: int,
@@ -282,8 +282,7 @@ def test_requests_per_pass_do_not_grow_with_the_fleet(
         spec(name, deploys=(deploy_comment(400 + i, f"pr-{i}"),) if deployed else ())
         for i, name in enumerate(env_names(environments))
     )
-    _, inv = built_fleet(moto_url, *specs, endpoint=proxy.url)
-    factory = factories(inv)
+    _, inv, factory = build_fleet(*specs)
 
     facts = facts_of(collect(inv, factory))
 

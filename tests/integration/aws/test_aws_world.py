@@ -7,6 +7,7 @@ import socket
 from urllib.parse import urlsplit
 
 import pytest
+from tests.integration.aws.fleet import built_fleet, spec
 from tests.integration.fixtures.aws import moto_client
 
 from fleetboard.demo.aws_world import (
@@ -34,7 +35,7 @@ def test_moto_server_listens_on_loopback_only_and_stops_cleanly() -> None:
 
 
 def test_world_holds_instances_tagged_eips_records_and_drift(moto_url: str) -> None:
-    spec = WorldSpec(
+    world_spec = WorldSpec(
         environments=(
             EnvSpec("prod", "agentkeys-broker-eip", hosts=("broker.litentry.org",)),
             EnvSpec(
@@ -57,7 +58,7 @@ def test_world_holds_instances_tagged_eips_records_and_drift(moto_url: str) -> N
         extra_eip_tags=("agentkeys-broker-eip-test-9",),
     )
 
-    world = build_world(spec, moto_url)
+    world = build_world(world_spec, moto_url)
 
     prod, slot_2, slot_3, slot_4 = (
         world.environments[n] for n in ("prod", "test-2", "test-3", "test-4")
@@ -103,22 +104,14 @@ def test_world_holds_instances_tagged_eips_records_and_drift(moto_url: str) -> N
 
 
 def test_deploys_are_sent_round_by_round_each_to_its_own_instance(moto_url: str) -> None:
-    spec = WorldSpec(
-        environments=(
-            EnvSpec("prod", "agentkeys-broker-eip", deploys=("gh-ci deploy 1 ref=main",)),
-            EnvSpec(
-                "test-2",
-                "agentkeys-broker-eip-test-2",
-                deploys=(
-                    deploy_comment(2, "feat/a"),
-                    SsmCommand("patch", document="AWS-RunPatchBaseline"),
-                ),
-            ),
-            EnvSpec("test-3", "agentkeys-broker-eip-test-3"),
-        )
-    )
+    patch = SsmCommand("patch", document="AWS-RunPatchBaseline")
 
-    world = build_world(spec, moto_url)
+    world, _ = built_fleet(
+        moto_url,
+        spec("prod", deploys=("gh-ci deploy 1 ref=main",)),
+        spec("test-2", deploys=(deploy_comment(2, "feat/a"), patch)),
+        spec("test-3"),
+    )
 
     assert [(c.env, c.comment, c.document) for c in world.commands] == [
         ("prod", "gh-ci deploy 1 ref=main", "AWS-RunShellScript"),

@@ -8,47 +8,33 @@ order; the same request asked again gets the same answer, so a page's token and 
 time period each take the next one queued. Each request is billed $0.01, so the source reads
 at most once a UTC day and keeps what it read (or why it could not) in the state store; these
 tests give it an in-memory store and a clock of their own, so "the next day" is a value.
+What it does with a kept object that cannot be used, how a failed read shows, and a pass:
+as every source that keeps what it read (test_kept_state.py).
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import urllib.request
-from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 import pytest
-from tests.integration.aws.fleet import CountingProxy, built_fleet, environment, inventory, spec
+from tests.integration.aws.fleet import BuildFleet, CountingProxy, Fleet, spec
 from tests.integration.aws.helpers import (
     EC2_LISTINGS,
-    GARBLED_ENVELOPE,
-    Fault,
-    Garble,
     MemoryState,
     RoleAllowing,
-    UnreadableState,
-    a_pass,
-    fails,
-    json_call_faults,
     read_after_aws,
     read_aws,
-    read_under_fault,
-    replaced,
-    warnings,
+    signatures,
 )
+from tests.integration.aws.keepers import AT, MONTH, SPEND, billed_fleet, page, queue
 from tests.integration.fixtures.aws import moto_client
 
-from fleetboard.demo.aws_world import WorldSpec, build_world
-from fleetboard.inventory import Inventory
 from fleetboard.model import BillingFacts
 from fleetboard.rules import Observations, environment_view
-from fleetboard.sources import Source
-from fleetboard.sources.aws import AwsSource
-from fleetboard.sources.awsapi import AwsClientFactory
 from fleetboard.sources.billing import (
     GET_COST_AND_USAGE,
     MAX_PAGES,
@@ -58,66 +44,11 @@ from fleetboard.sources.billing import (
 )
 
 #: GetCostAndUsage as the proxy names it (the signing name and the JSON target's operation).
-CALL = "ce:GetCostAndUsage"
-#: 3 December, mid-morning UTC: the month so far is 1 December to the 4th (exclusive).
-AT = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
-MONTH = {"Start": "2026-12-01", "End": "2026-12-04"}
-
-#: The fleet's spend this month by Name tag: prod's EIP and instance, slot 1's EIP and
-#: instance, a bucket of no environment, and spend without the tag.
-SPEND = {
-    "agentkeys-broker-eip": 3.6,
-    "agentkeys-broker": 22.15,
-    "agentkeys-broker-eip-test": 3.6,
-    "agentkeys-broker-test": 11.05,
-    "agentkeys-vault-429071895007": 0.42,
-    "": 7.5,
-}
-
+CALL = GET_COST_AND_USAGE
 read_billing = partial(read_after_aws, BillingSource())
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def page(
-    spend: Mapping[str, float],
-    *,
-    token: str | None = None,
-    period: Mapping[str, str] = MONTH,
-    tag: str = "Name",
-    unit: str = "USD",
-) -> dict[str, Any]:
-    """One GetCostAndUsage answer as Cost Explorer shapes it, grouped by `tag`."""
-    groups = [
-        {
-            "Keys": [f"{tag}${value}"],
-            "Metrics": {"UnblendedCost": {"Amount": f"{amount}", "Unit": unit}},
-        }
-        for value, amount in spend.items()
-    ]
-    answer: dict[str, Any] = {
-        "GroupDefinitions": [{"Type": "TAG", "Key": tag}],
-        "ResultsByTime": [
-            {"TimePeriod": dict(period), "Total": {}, "Groups": groups, "Estimated": True}
-        ],
-        "DimensionValueAttributes": [],
-    }
-    if token is not None:
-        answer["NextPageToken"] = token
-    return answer
-
-
-def queue(moto_url: str, *answers: dict[str, Any]) -> None:
-    """What moto's Cost Explorer answers next, one answer per new request, in order."""
-    request = urllib.request.Request(
-        f"{moto_url}/moto-api/static/ce/cost-and-usage-results",
-        data=json.dumps({"results": list(answers)}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 201
 
 
 def facts_of(result: object) -> BillingFacts:
@@ -134,27 +65,12 @@ def kept(state: MemoryState) -> dict[str, Any]:
 
 
 @pytest.fixture
-def fleet(
-    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
-) -> tuple[Inventory, AwsClientFactory]:
-    """prod and slot 1, their instances named as the fleet names them, with Cost Explorer
-    on; AWS reached through the proxy."""
-    _, inv = built_fleet(
-        moto_url,
-        spec("prod", instance_name="agentkeys-broker"),
-        spec("test", instance_name="agentkeys-broker-test"),
-        endpoint=proxy.url,
-    )
-    inv = replace(inv, aws=replace(inv.aws, cost_explorer=True))
-    return inv, factories(inv)
+def fleet(build_fleet: BuildFleet) -> Fleet:
+    return billed_fleet(build_fleet)
 
 
-def read(
-    fleet: tuple[Inventory, AwsClientFactory],
-    at: datetime,
-    state: MemoryState | None = None,
-) -> BillingFacts:
-    inv, factory = fleet
+def read(fleet: Fleet, at: datetime, state: MemoryState | None = None) -> BillingFacts:
+    _, inv, factory = fleet
     return facts_of(read_billing(inv, factory, None, now=at, state=state))
 
 
@@ -162,7 +78,7 @@ def read(
 
 
 def test_the_month_so_far_is_read_by_tag_in_one_request(
-    moto_url: str, fleet: tuple[Inventory, AwsClientFactory], proxy: CountingProxy
+    moto_url: str, fleet: Fleet, proxy: CountingProxy
 ) -> None:
     queue(moto_url, page(SPEND))
 
@@ -185,7 +101,7 @@ def test_the_month_so_far_is_read_by_tag_in_one_request(
 
 
 def test_the_first_day_of_a_month_asks_for_that_day_alone(
-    moto_url: str, fleet: tuple[Inventory, AwsClientFactory], proxy: CountingProxy
+    moto_url: str, fleet: Fleet, proxy: CountingProxy
 ) -> None:
     day_one = {"Start": "2027-01-01", "End": "2027-01-02"}
     queue(moto_url, page({"agentkeys-broker": 0.8}, period=day_one))
@@ -198,30 +114,19 @@ def test_the_first_day_of_a_month_asks_for_that_day_alone(
 
 
 def test_cost_explorer_is_asked_in_us_east_1_for_a_fleet_in_another_region(
-    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+    moto_url: str, build_fleet: BuildFleet
 ) -> None:
     # Cost Explorer's one endpoint is us-east-1's, for the whole account.
-    world = build_world(WorldSpec(environments=(spec("prod"),), region="eu-west-1"), moto_url)
-    inv = inventory(proxy.url, world.zone_id, [environment("prod")])
-    inv = replace(inv, aws=replace(inv.aws, region="eu-west-1", cost_explorer=True))
-    factory = factories(inv)
-    signed: list[str] = []
-
-    def signed_for(request: Any = None, **_: Any) -> None:
-        scope = str(request.headers["Authorization"]).split("Credential=")[1].split(",")[0]
-        signed.append(scope.split("/")[2])
-
-    factory("ce").meta.events.register("before-send", signed_for)
+    _, inv, factory = build_fleet(spec("prod"), region="eu-west-1", cost_explorer=True)
+    signed = signatures(factory, "ce")
     queue(moto_url, page({"prod": 1.0}))
 
     facts = facts_of(read_billing(inv, factory, None, now=AT))
 
-    assert facts.items == {"prod": 1.0} and signed == ["us-east-1"]
+    assert facts.items == {"prod": 1.0} and signed == [("ce", "us-east-1")]
 
 
-def test_every_page_is_read_and_added_up(
-    moto_url: str, fleet: tuple[Inventory, AwsClientFactory], proxy: CountingProxy
-) -> None:
+def test_every_page_is_read_and_added_up(moto_url: str, fleet: Fleet, proxy: CountingProxy) -> None:
     queue(
         moto_url,
         page({"agentkeys-broker": 20.0, "": 5.0}, token="page-2"),
@@ -238,7 +143,7 @@ def test_every_page_is_read_and_added_up(
 
 
 def test_pages_past_the_cap_are_not_asked_and_the_figures_say_they_may_be_more(
-    moto_url: str, fleet: tuple[Inventory, AwsClientFactory], proxy: CountingProxy
+    moto_url: str, fleet: Fleet, proxy: CountingProxy
 ) -> None:
     queue(
         moto_url,
@@ -252,9 +157,9 @@ def test_pages_past_the_cap_are_not_asked_and_the_figures_say_they_may_be_more(
 
 
 def test_a_dedicated_tag_is_grouped_by_and_keyed_by_its_own_name(
-    moto_url: str, fleet: tuple[Inventory, AwsClientFactory], proxy: CountingProxy
+    moto_url: str, fleet: Fleet, proxy: CountingProxy
 ) -> None:
-    inv, factory = fleet
+    _, inv, factory = fleet
     inv = replace(inv, aws=replace(inv.aws, cost_tag="Environment"))
     queue(moto_url, page({"prod": 25.75, "test": 14.65, "": 7.92}, tag="Environment"))
 
@@ -283,7 +188,7 @@ def test_a_dedicated_tag_is_grouped_by_and_keyed_by_its_own_name(
 )
 def test_the_month_is_read_at_most_once_a_day(
     moto_url: str,
-    fleet: tuple[Inventory, AwsClientFactory],
+    fleet: Fleet,
     proxy: CountingProxy,
     later: timedelta,
     reads: bool,
@@ -314,31 +219,10 @@ def test_the_month_is_read_at_most_once_a_day(
         assert second.observed_at == AT  # as of the read, which the board says
 
 
-def test_a_pass_reads_cost_explorer_once_and_the_next_passes_ask_nothing(
-    moto_url: str, fleet: tuple[Inventory, AwsClientFactory], proxy: CountingProxy
-) -> None:
-    # The sources side by side as a pass runs them, the state store the publisher's.
-    inv, factory = fleet
-    queue(moto_url, page(SPEND))
-    state = MemoryState()
-    sources: list[Source] = [AwsSource(), BillingSource()]
-
-    passes = [
-        a_pass(inv, factory, sources, now=AT + timedelta(minutes=m), state=state)
-        for m in (0, 1, 2, 60)
-    ]
-
-    figures = [facts_of(answers["billing"]) for answers, _ in passes]
-    assert [f.requests for f in figures] == [1, 0, 0, 0]
-    assert proxy.calls.count(CALL) == 1
-    assert all(f.items == SPEND for f in figures)
-    assert all(runs["billing"].ok for _, runs in passes)
-
-
 def test_another_tag_in_the_config_is_read_afresh(
-    moto_url: str, fleet: tuple[Inventory, AwsClientFactory], proxy: CountingProxy
+    moto_url: str, fleet: Fleet, proxy: CountingProxy
 ) -> None:
-    inv, factory = fleet
+    _, inv, factory = fleet
     queue(moto_url, page(SPEND), page({"prod": 25.75}, tag="Environment"))
     state = MemoryState()
     read(fleet, AT, state)
@@ -351,99 +235,17 @@ def test_another_tag_in_the_config_is_read_afresh(
     assert proxy.calls == [CALL, CALL] and facts.items == {"prod": 25.75}
 
 
-# --------------------------------------------------------------------------- unreadable state
-
-
-def _kept_doc(read_at: datetime) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "read_at": read_at.isoformat().replace("+00:00", "Z"),
-        "tag": "Name",
-        "start": "2026-12-01",
-        "end": "2026-12-04",
-        "unit": "USD",
-        "estimated": True,
-        "complete": True,
-        "amounts": {"agentkeys-broker": 1.25},
-        "error": None,
-    }
-
-
-GARBLED: dict[str, Garble] = {
-    **GARBLED_ENVELOPE,
-    # AT's own day: were the time read as UTC, the figures would be kept, not read again.
-    "read-at-without-zone": replaced(("read_at",), "2026-12-03T08:00:00"),
-    "amounts-a-list": replaced(("amounts",), [1.25]),
-    "amount-a-string": replaced(("amounts", "agentkeys-broker"), "1.25"),
-    "amount-a-flag": replaced(("amounts", "agentkeys-broker"), True),
-    "complete-a-string": replaced(("complete",), "yes"),
-    "start-not-a-date": replaced(("start",), "December"),
-    "error-a-number": replaced(("error",), 403),
-    "oversized": lambda doc: json.dumps({**doc, "padding": "x" * (2 << 20)}).encode(),
-}
-
-
-def test_a_well_formed_kept_object_is_used_as_it_is(
-    fleet: tuple[Inventory, AwsClientFactory], proxy: CountingProxy
-) -> None:
-    # The control for the table below: the same object, not garbled, costs no request.
-    state = MemoryState({STATE_NAME: json.dumps(_kept_doc(AT - timedelta(hours=3))).encode()})
-
-    facts = read(fleet, AT, state)
-
-    assert proxy.calls == [] and facts.items == {"agentkeys-broker": 1.25}
-
-
-@pytest.mark.parametrize("garble", GARBLED.values(), ids=GARBLED.keys())
-def test_an_unreadable_kept_object_is_logged_and_cost_explorer_read_instead(
-    moto_url: str,
-    fleet: tuple[Inventory, AwsClientFactory],
-    proxy: CountingProxy,
-    caplog: pytest.LogCaptureFixture,
-    garble: Garble,
-) -> None:
-    queue(moto_url, page(SPEND))
-    state = MemoryState({STATE_NAME: garble(_kept_doc(AT - timedelta(hours=3)))})
-
-    with caplog.at_level(logging.WARNING, logger="fleetboard"):
-        facts = read(fleet, AT, state)
-
-    assert facts.items == SPEND and proxy.calls == [CALL]
-    (warning,) = warnings(caplog)
-    assert warning.startswith("billing: the kept Cost Explorer figures are unreadable")
-    # What was read replaces it: the next pass asks nothing.
-    proxy.calls.clear()
-    assert read(fleet, AT + timedelta(minutes=1), state).items == SPEND and proxy.calls == []
-
-
-def test_a_store_that_cannot_be_read_is_logged_and_cost_explorer_read_instead(
-    moto_url: str,
-    fleet: tuple[Inventory, AwsClientFactory],
-    proxy: CountingProxy,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    queue(moto_url, page(SPEND))
-
-    with caplog.at_level(logging.WARNING, logger="fleetboard"):
-        facts = read(fleet, AT, UnreadableState())
-
-    assert facts.items == SPEND and proxy.calls == [CALL]
-    assert warnings(caplog) == [
-        "billing: the kept Cost Explorer figures could not be read (PermissionError)"
-    ]
-
-
 # --------------------------------------------------------------------------- failures
 
 
 def test_a_role_without_the_action_is_told_to_allow_it_and_not_asked_again_for_an_hour(
     moto_url: str,
-    fleet: tuple[Inventory, AwsClientFactory],
+    fleet: Fleet,
     proxy: CountingProxy,
     role_allowing: RoleAllowing,
 ) -> None:
     # moto's own IAM refuses the call: the collector's role as it is by default.
-    inv, _ = fleet
+    _, inv, _ = fleet
     queue(moto_url, page(SPEND))
     factory, collector = role_allowing(inv, EC2_LISTINGS)
     state = MemoryState()
@@ -463,45 +265,8 @@ def test_a_role_without_the_action_is_told_to_allow_it_and_not_asked_again_for_a
     assert after.error is not None and proxy.calls == [CALL]
 
 
-FAULTS: dict[str, Fault] = json_call_faults(
-    CALL,
-    internal="InternalServerError",
-    throttling="ThrottlingException",
-    content_type="application/x-amz-json-1.1",
-    # A well-formed Cost Explorer answer of another call (GetDimensionValues).
-    another_call=b'{"DimensionValues": [], "ReturnSize": 0, "TotalSize": 0}',
-    missing="ResultsByTime",
-)
-#: Cost Explorer's own throttling code (botocore retries it as throttling).
-FAULTS["limit-exceeded"] = Fault(
-    CALL,
-    fails(CALL, 400, "LimitExceededException", "You have exceeded the rate limit"),
-    f"{CALL} throttled after 3 attempts (LimitExceededException): You have exceeded the rate limit",
-    3,
-)
-
-
-@pytest.mark.parametrize("fault", FAULTS.values(), ids=FAULTS.keys())
-def test_a_cost_explorer_that_cannot_be_read_leaves_the_reason_and_no_figures(
-    fleet: tuple[Inventory, AwsClientFactory],
-    proxy: CountingProxy,
-    no_backoff: None,
-    fault: Fault,
-) -> None:
-    inv, factory = fleet
-
-    result, state = read_under_fault(BillingSource(), inv, factory, proxy, fault, now=AT)
-
-    # Never a SourceFailure: the month figures say unknown and why, nothing else changes.
-    facts = facts_of(result)
-    assert facts.items == {} and facts.error is not None
-    assert facts.error.startswith(fault.said), facts.error
-    assert proxy.calls == [CALL] * fault.sent and facts.requests == fault.sent  # billed, so counted
-    assert kept(state)["error"] == facts.error  # tried again in an hour, not every pass
-
-
 def test_an_answer_grouped_by_another_key_is_not_taken_for_the_tag_s(
-    moto_url: str, fleet: tuple[Inventory, AwsClientFactory], proxy: CountingProxy
+    moto_url: str, fleet: Fleet, proxy: CountingProxy
 ) -> None:
     queue(moto_url, page({"Amazon Elastic Compute Cloud - Compute": 40.0}, tag="Service"))
 
@@ -518,11 +283,11 @@ def test_an_answer_grouped_by_another_key_is_not_taken_for_the_tag_s(
 
 
 def test_each_environment_gets_the_spend_of_its_eip_and_its_instance(
-    moto_url: str, fleet: tuple[Inventory, AwsClientFactory]
+    moto_url: str, fleet: Fleet
 ) -> None:
     # The aws source found each environment's instance and its Name; Cost Explorer's
     # groups are the tag's values: each card adds up its own, and nothing else.
-    inv, factory = fleet
+    _, inv, factory = fleet
     queue(moto_url, page(SPEND))
     aws = read_aws(inv, factory)
     obs = Observations(facts={"aws": aws, "billing": read(fleet, AT)})

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 from tests.integration.aws.fleet import (
+    BuildFleet,
     CountingProxy,
     built_fleet,
     collect,
@@ -239,9 +240,8 @@ PAGING = [
 
 @pytest.mark.parametrize(("prod_runs", "test_runs", "order", "calls", "newest"), PAGING)
 def test_paging_stops_once_every_instance_has_its_newest_deploy_or_at_the_cap(
-    moto_url: str,
+    build_fleet: BuildFleet,
     proxy: CountingProxy,
-    factories: Callable[..., AwsClientFactory],
     prod_runs: range,
     test_runs: range,
     order: str,
@@ -249,16 +249,14 @@ def test_paging_stops_once_every_instance_has_its_newest_deploy_or_at_the_cap(
     newest: dict[str, int],
 ) -> None:
     refs = {"prod": "main", "test": "feat"}
-    world, inv = built_fleet(
-        moto_url,
+    world, inv, factory = build_fleet(
         spec("prod", deploys=tuple(deploy_comment(run, refs["prod"]) for run in prod_runs)),
         spec("test", deploys=tuple(deploy_comment(run, refs["test"]) for run in test_runs)),
-        endpoint=proxy.url,
     )
     proxy.commands_order = order
     source = AwsSource(command_page_size=5, max_command_pages=4)
 
-    facts = facts_of(collect(inv, factories(inv), source=source))
+    facts = facts_of(collect(inv, factory, source=source))
 
     assert proxy.calls.count(LIST_COMMANDS) == calls
     assert deploys_of(facts) == {
@@ -327,9 +325,8 @@ def test_page_bounds_are_checked() -> None:
     ids=["denied", "denied-in-xml", "not-available", "server-error"],
 )
 def test_list_commands_failing_leaves_the_other_facts_standing(
-    moto_url: str,
+    build_fleet: BuildFleet,
     proxy: CountingProxy,
-    factories: Callable[..., AwsClientFactory],
     no_backoff: None,
     status: int,
     code: str,
@@ -338,15 +335,12 @@ def test_list_commands_failing_leaves_the_other_facts_standing(
     attempts: int,
     reason: str,
 ) -> None:
-    world, inv = built_fleet(
-        moto_url,
-        spec("prod", deploys=(deploy_comment(1, "main"),)),
-        spec("test"),
-        endpoint=proxy.url,
+    world, inv, factory = build_fleet(
+        spec("prod", deploys=(deploy_comment(1, "main"),)), spec("test")
     )
     proxy.fail_call(LIST_COMMANDS, status, code, message, xml=xml)
 
-    facts = facts_of(collect(inv, factories(inv)))
+    facts = facts_of(collect(inv, factory))
 
     assert_other_facts_stand(facts, world)
     assert (facts.deploys, facts.deploy_error) == (None, reason)
@@ -357,21 +351,17 @@ def test_list_commands_failing_leaves_the_other_facts_standing(
 # --------------------------------------------------------------------------- the deadline
 
 
-def warm(inv: Inventory, factories: Callable[..., AwsClientFactory]) -> AwsClientFactory:
-    """A factory whose clients are built and connected, so a short deadline is spent on the
-    calls under test, not on a first pass's set-up (loading service models: ~0.5 s)."""
-    factory = factories(inv)
+def warm(inv: Inventory, factory: AwsClientFactory) -> None:
+    """Builds and connects `factory`'s clients, so a short deadline is spent on the calls
+    under test, not on a first pass's set-up (loading service models: ~0.5 s)."""
     deploys_of(facts_of(collect(inv, factory)))
-    return factory
 
 
 def test_list_commands_is_not_sent_once_the_deadline_has_passed(
-    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+    build_fleet: BuildFleet, proxy: CountingProxy
 ) -> None:
-    world, inv = built_fleet(
-        moto_url, spec("prod", deploys=(deploy_comment(1, "main"),)), endpoint=proxy.url
-    )
-    factory = warm(inv, factories)
+    world, inv, factory = build_fleet(spec("prod", deploys=(deploy_comment(1, "main"),)))
+    warm(inv, factory)
     sent_before = len(proxy.calls)
 
     def deadline_passes(**_: object) -> None:  # Route 53 answers, and the deadline is past
@@ -398,16 +388,14 @@ def test_list_commands_is_not_sent_once_the_deadline_has_passed(
 
 
 def test_a_black_holed_list_commands_times_out_inside_the_deadline(
-    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+    build_fleet: BuildFleet, proxy: CountingProxy
 ) -> None:
-    world, inv = built_fleet(
-        moto_url,
+    world, inv, factory = build_fleet(
         spec("prod", deploys=(deploy_comment(1, "main"),)),
-        endpoint=proxy.url,
         connect_timeout_s=0.2,
         read_timeout_s=0.3,
     )
-    factory = warm(inv, factories)
+    warm(inv, factory)
     sent_before = len(proxy.calls)
     proxy.hold(LIST_COMMANDS, 5.0)  # released when the next test clears the proxy
     deadline_s = 1.5

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import pytest
 from tests.integration.aws.fleet import (
+    BuildFleet,
     CountingProxy,
     built_fleet,
     environment,
@@ -25,13 +26,12 @@ from tests.integration.aws.fleet import (
 )
 from tests.integration.aws.helpers import (
     HINT,
-    INTERNAL,
-    PORTAL,
     Fault,
     Inflict,
     RoleAllowing,
     a_pass,
     answers,
+    call_faults,
     fails,
     ids_of,
     json_call_faults,
@@ -128,22 +128,17 @@ def machines(moto_url: str, count: int) -> World:
 
 
 def test_each_instance_s_checks_and_scheduled_events_are_read_as_ec2_gives_them(
-    moto_url: str,
-    proxy: CountingProxy,
-    factories: Callable[..., AwsClientFactory],
-    far_from_utc: None,
+    build_fleet: BuildFleet, proxy: CountingProxy, far_from_utc: None
 ) -> None:
-    world, inv = built_fleet(
-        moto_url,
+    world, inv, factory = build_fleet(
         spec("prod", host=Host(ebs="ok", events=(RETIREMENT,))),
         spec("test", host=Host(instance="impaired", ebs="ok")),
         spec("test-2", host=Host(system="impaired")),
         spec("test-3", stopped=True, host=Host(events=(REBOOT,))),
-        endpoint=proxy.url,
     )
     ids = ids_of(world)
 
-    facts = host_facts(run(HOST, inv, factories(inv)))
+    facts = host_facts(run(HOST, inv, factory))
 
     assert set(facts.items) == set(ids.values())  # stopped ones too: retirements hit them
     prod = facts.items[ids["prod"]]
@@ -184,23 +179,18 @@ def test_each_instance_s_checks_and_scheduled_events_are_read_as_ec2_gives_them(
 
 
 def test_each_agent_is_read_online_lost_outdated_or_not_registered(
-    moto_url: str,
-    proxy: CountingProxy,
-    factories: Callable[..., AwsClientFactory],
-    far_from_utc: None,
+    build_fleet: BuildFleet, proxy: CountingProxy, far_from_utc: None
 ) -> None:
     lost_at = utc_now().replace(microsecond=0) - timedelta(hours=7, minutes=12)
-    world, inv = built_fleet(
-        moto_url,
+    world, inv, factory = build_fleet(
         spec("prod"),
         spec("test", host=Host(agent=Agent("ConnectionLost", lost_at))),
         spec("test-2", host=Host(agent=Agent("Online", version="3.2.582.0"))),
         spec("test-3", host=Host(agent=None)),  # no instance profile: never registered
-        endpoint=proxy.url,
     )
     ids = ids_of(world)
 
-    facts = agent_facts(run(AGENT, inv, factories(inv)))
+    facts = agent_facts(run(AGENT, inv, factory))
 
     assert set(facts.items) == {ids["prod"], ids["test"], ids["test-2"]}
     prod = facts.items[ids["prod"]]
@@ -284,57 +274,43 @@ OVERSIZED_JSON = b'{"InstanceInformationList": []' + b" " * (BODY_CAP_BYTES + 1)
 ADDRESSES_XML = serialize("ec2", "DescribeAddresses", {"Addresses": []})[0]
 COMMANDS_JSON = serialize("ssm", "ListCommands", {"Commands": []})[0]
 
+
+def named(source: str, faults: dict[str, Fault]) -> dict[str, Fault]:
+    """The faults of one source's call, each named after the source."""
+    return {f"{source}-{name}": fault for name, fault in faults.items()}
+
+
 FAULTS = {
     # The agent's listing is a JSON-protocol call: it fails as every such call does.
-    **{
-        f"agent-{name}": fault
-        for name, fault in json_call_faults(
+    **named(
+        "agent",
+        json_call_faults(
             SSM,
             internal="InternalServerError",
-            throttling="ThrottlingException",
-            content_type=SSM_JSON,
             another_call=COMMANDS_JSON,
             missing="InstanceInformationList",
-        ).items()
-    },
-    "host-500": Fault(
-        EC2,
-        fails(EC2, 500, "InternalError", INTERNAL),
-        f"{EC2} failed after 3 attempts (InternalError): {INTERNAL}",
-        3,
+        ),
     ),
+    # The host source's listing is EC2's, in its XML.
+    **named(
+        "host",
+        call_faults(
+            EC2,
+            protocol="XML",
+            internal="InternalError",
+            throttling="Throttling",
+            denied=(403, "UnauthorizedOperation", NOT_AUTHORIZED),
+            another_call=(EC2_XML, ADDRESSES_XML),
+            another_said="answered 200 with XML rooted at <DescribeAddressesResponse>, not "
+            "AWS's <DescribeInstanceStatusResponse>",
+        ),
+    ),
+    # EC2's own throttling code for its request rate (botocore retries it as throttling).
     "host-request-limit": Fault(
         EC2,
         fails(EC2, 503, "RequestLimitExceeded", "Request limit exceeded."),
         f"{EC2} throttled after 3 attempts (RequestLimitExceeded): Request limit exceeded.",
         3,
-    ),
-    "host-throttling": Fault(
-        EC2,
-        fails(EC2, 400, "Throttling", "Rate exceeded"),
-        f"{EC2} throttled after 3 attempts (Throttling): Rate exceeded",
-        3,
-    ),
-    # The role predates the source: the reason says which action to add.
-    "host-denied": Fault(
-        EC2,
-        fails(EC2, 403, "UnauthorizedOperation", NOT_AUTHORIZED),
-        f"{EC2} denied (UnauthorizedOperation): {NOT_AUTHORIZED} — allow {EC2} for the "
-        "collector's role",
-        1,
-    ),
-    "host-html-200": Fault(
-        EC2,
-        answers(EC2, "text/html; charset=utf-8", PORTAL),
-        f"{EC2} answered 200 with text/html, not AWS's XML: \"<!DOCTYPE html>",
-        1,
-    ),
-    "host-another-call-s-xml": Fault(
-        EC2,
-        answers(EC2, EC2_XML, ADDRESSES_XML),
-        f"{EC2} answered 200 with XML rooted at <DescribeAddressesResponse>, not AWS's "
-        "<DescribeInstanceStatusResponse>",
-        1,
     ),
     "host-malformed": Fault(
         EC2,
@@ -381,18 +357,14 @@ FAULTS = {
 
 @pytest.mark.parametrize("fault", FAULTS.values(), ids=FAULTS.keys())
 def test_a_failed_listing_names_its_call_and_fault_and_the_pass_s_other_facts_stand(
-    moto_url: str,
-    faulty: CountingProxy,
-    factories: Callable[..., AwsClientFactory],
-    no_backoff: None,
-    fault: Fault,
+    build_fleet: BuildFleet, faulty: CountingProxy, no_backoff: None, fault: Fault
 ) -> None:
-    world, inv = built_fleet(moto_url, spec("prod"), spec("test"), endpoint=faulty.url)
+    world, inv, factory = build_fleet(spec("prod"), spec("test"))
     fault.inflict(faulty)
     failed, other = ("host", "agent") if fault.call == EC2 else ("agent", "host")
 
     sources: list[Source] = [AwsSource(), HOST, AGENT]
-    answers, _ = a_pass(inv, factories(inv), sources, deadline_s=fault.deadline_s)
+    answers, _ = a_pass(inv, factory, sources, deadline_s=fault.deadline_s)
 
     failure = results.failure_of(answers[failed], failed)
     assert failure.reason.startswith(fault.said), failure.reason

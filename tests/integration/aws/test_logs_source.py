@@ -252,8 +252,6 @@ FAULTS = {
     **json_call_faults(
         CALL,
         internal="ServiceUnavailableException",
-        throttling="ThrottlingException",
-        content_type="application/x-amz-json-1.1",
         # A well-formed CloudWatch Logs answer of another call (DescribeLogGroups).
         another_call=json.dumps({"logGroups": []}).encode(),
         missing="events",

@@ -4,15 +4,14 @@ what a test put there itself, with the counting proxy as the witness of what was
 
 The source reads the instances the aws source found running, and keeps its figures in the
 state store for `[aws] metrics_every_s`: these tests give it an in-memory store and a clock
-of their own (PassContext.now), so "15 minutes later" is a value, not a wait.
+of their own (PassContext.now), so "15 minutes later" is a value, not a wait. What it does
+with a kept object that cannot be used, how a failed read shows, and a pass: as every source
+that keeps what it read (test_kept_state.py).
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import math
-from collections.abc import Callable
 from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -20,38 +19,16 @@ from functools import partial
 from typing import Any
 
 import pytest
-from tests.integration.aws.fleet import CountingProxy, built_fleet, env_names, spec
-from tests.integration.aws.helpers import (
-    EC2_LISTINGS,
-    GARBLED_ENVELOPE,
-    Fault,
-    Garble,
-    MemoryState,
-    RoleAllowing,
-    UnreadableState,
-    a_pass,
-    answers,
-    ids_of,
-    json_call_faults,
-    kept_figures,
-    read_after_aws,
-    read_aws,
-    read_under_fault,
-    replaced,
-    utc,
-    warnings,
-)
-from tests.integration.fixtures import results
+from tests.integration.aws.fleet import BuildFleet, CountingProxy, env_names, spec
+from tests.integration.aws.helpers import MemoryState, ids_of, read_after_aws, read_aws, utc
+from tests.integration.aws.keepers import METRICS, PROD_LOAD, Readers, whole_second_after
 from tests.integration.fixtures.aws import moto_client
 
-from fleetboard.demo.aws_world import Load, World
+from fleetboard.demo.aws_world import Load
 from fleetboard.inventory import Inventory
-from fleetboard.model import Metrics, MetricsFacts
-from fleetboard.sources import Source
+from fleetboard.model import MetricsFacts
 from fleetboard.sources import metrics as metrics_module
-from fleetboard.sources.aws import AwsSource
-from fleetboard.sources.awsapi import AwsClientFactory
-from fleetboard.sources.metrics import GET_METRIC_DATA, STATE_NAME, STEPS, MetricsSource
+from fleetboard.sources.metrics import GET_METRIC_DATA, STEPS, MetricsSource
 
 #: GetMetricData as the proxy names it: as IAM does (its signing name is "monitoring").
 CALL = GET_METRIC_DATA
@@ -60,18 +37,8 @@ STEP = timedelta(minutes=5)
 #: [aws] metrics_every_s by default.
 EVERY_S = 900
 
-#: The demo's prod (issue 15): a busy t3 with the CloudWatch agent.
-PROD_LOAD = Load(cpu=31.0, credits=412.0, memory=63.0, disk=71.0)
-
 
 # --------------------------------------------------------------------------- helpers
-
-
-def whole_second_after(at: datetime) -> datetime:
-    """The next whole second after `at`. moto cuts GetMetricData's StartTime to the second
-    and starts its 5-minute buckets there; a clock on the second keeps the buckets where the
-    source asked for them (see test_a_clock_between_seconds_...)."""
-    return at.replace(microsecond=0) + timedelta(seconds=1)
 
 
 #: One run of the metrics source given the aws source's answer, at `now`.
@@ -160,20 +127,15 @@ def series(now: datetime) -> dict[datetime, float]:
 
 
 def test_each_running_instance_s_figures_are_read_as_cloudwatch_holds_them(
-    moto_url: str,
-    proxy: CountingProxy,
-    factories: Callable[..., AwsClientFactory],
-    far_from_utc: None,
+    moto_url: str, build_fleet: BuildFleet, proxy: CountingProxy, far_from_utc: None
 ) -> None:
-    world, inv = built_fleet(
-        moto_url,
+    world, inv, factory = build_fleet(
         spec("prod", load=PROD_LOAD),
         # Built stopped, so CloudWatch has only what this test puts there once it runs.
         spec("test", stopped=True),
         # Not burstable: CloudWatch may hold a credit balance, it is neither asked nor shown.
         spec("test-2", instance_type="m5.large", load=Load(cpu=50.0, credits=100.0, memory=40.0)),
         spec("test-3", stopped=True, load=Load(cpu=80.0, credits=5.0)),
-        endpoint=proxy.url,
     )
     ids = ids_of(world)
     started(moto_url, ids["test"])
@@ -183,10 +145,10 @@ def test_each_running_instance_s_figures_are_read_as_cloudwatch_holds_them(
     hour_ago, minute_ago = now - timedelta(minutes=61), now - timedelta(minutes=1)
     put(moto_url, ids["test"], "AWS/EC2", "CPUCreditBalance", {hour_ago: 300.0, minute_ago: 250.0})
     put(moto_url, ids["test"], "CWAgent", "mem_used_percent", {hour_ago: 20.0, minute_ago: 63.5})
-    aws = read_aws(inv, factories(inv))
+    aws = read_aws(inv, factory)
     proxy.calls.clear()
 
-    facts = facts_of(read_metrics(inv, factories(inv), aws, now=now))
+    facts = facts_of(read_metrics(inv, factory, aws, now=now))
 
     # The running instances only: a stopped one is neither asked about nor shown.
     assert set(facts.items) == {ids["prod"], ids["test"], ids["test-2"]}
@@ -221,18 +183,18 @@ def test_each_running_instance_s_figures_are_read_as_cloudwatch_holds_them(
 
 
 def test_a_clock_between_seconds_still_puts_each_figure_in_its_step(
-    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+    moto_url: str, build_fleet: BuildFleet
 ) -> None:
-    world, inv = built_fleet(moto_url, spec("test", stopped=True), endpoint=proxy.url)
+    world, inv, factory = build_fleet(spec("test", stopped=True))
     instance_id = ids_of(world)["test"]
     started(moto_url, instance_id)
     on_the_second = whole_second_after(datetime.now(UTC))
     put(moto_url, instance_id, "AWS/EC2", "CPUUtilization", series(on_the_second))
-    aws = read_aws(inv, factories(inv))
+    aws = read_aws(inv, factory)
     # A real clock is almost never on the second: a quarter of a second past it.
     now = on_the_second + timedelta(milliseconds=250)
 
-    cpu = facts_of(read_metrics(inv, factories(inv), aws, now=now)).items[instance_id].cpu
+    cpu = facts_of(read_metrics(inv, factory, aws, now=now)).items[instance_id].cpu
 
     start = window_start(on_the_second)
     published = series(on_the_second)
@@ -250,9 +212,8 @@ def test_a_clock_between_seconds_still_puts_each_figure_in_its_step(
     ids=["few-instances", "many-instances", "exactly-one-request-full", "one-query-over"],
 )
 def test_queries_go_up_to_500_a_request(
-    moto_url: str,
+    build_fleet: BuildFleet,
     proxy: CountingProxy,
-    factories: Callable[..., AwsClientFactory],
     monkeypatch: pytest.MonkeyPatch,
     count: int,
     per_request: int,
@@ -261,13 +222,11 @@ def test_queries_go_up_to_500_a_request(
     # in moto costs minutes. The split is the same at any size, so a smaller cap stands for
     # it: 12 instances at 10 a request is what 1,500 instances would be at 500.
     monkeypatch.setattr(metrics_module, "QUERIES_PER_REQUEST", per_request)
-    world, inv = built_fleet(moto_url, *(spec(n) for n in env_names(count)), endpoint=proxy.url)
-    aws = read_aws(inv, factories(inv))
+    world, inv, factory = build_fleet(*(spec(n) for n in env_names(count)))
+    aws = read_aws(inv, factory)
     proxy.calls.clear()
 
-    facts = facts_of(
-        read_metrics(inv, factories(inv), aws, now=whole_second_after(datetime.now(UTC)))
-    )
+    facts = facts_of(read_metrics(inv, factory, aws, now=whole_second_after(datetime.now(UTC))))
 
     requests = math.ceil(4 * count / per_request)  # t3s: CPU, credits, memory and disk
     assert proxy.calls == [CALL] * requests
@@ -287,32 +246,16 @@ def test_queries_go_up_to_500_a_request(
 # --------------------------------------------------------------------------- kept figures
 
 
-@pytest.fixture
-def prod_and_slot(
-    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
-) -> tuple[World, Inventory, AwsClientFactory]:
-    world, inv = built_fleet(
-        moto_url,
-        spec("prod", load=PROD_LOAD),
-        spec("test", load=Load(cpu=9.0, credits=576.0)),
-        endpoint=proxy.url,
-    )
-    return world, inv, factories(inv)
-
-
 def test_a_pass_within_metrics_every_s_keeps_the_figures_and_asks_nothing(
-    prod_and_slot: tuple[World, Inventory, AwsClientFactory], proxy: CountingProxy
+    reader: Readers, proxy: CountingProxy
 ) -> None:
-    _, inv, factory = prod_and_slot
-    aws = read_aws(inv, factory)
+    prod_and_slot = reader(METRICS)
     state = MemoryState()
-    first_at = whole_second_after(datetime.now(UTC))
-    first = facts_of(read_metrics(inv, factory, aws, now=first_at, state=state))
+    first_at = METRICS.now()
+    first = facts_of(prod_and_slot.read(first_at, state))
     proxy.calls.clear()
 
-    later = facts_of(
-        read_metrics(inv, factory, aws, now=first_at + timedelta(minutes=14), state=state)
-    )
+    later = facts_of(prod_and_slot.read(first_at + timedelta(minutes=14), state))
 
     assert proxy.calls == []
     assert later.requests == 0
@@ -342,37 +285,33 @@ def test_a_pass_within_metrics_every_s_keeps_the_figures_and_asks_nothing(
     ],
 )
 def test_figures_as_old_as_metrics_every_s_are_read_again(
-    prod_and_slot: tuple[World, Inventory, AwsClientFactory],
+    reader: Readers,
     proxy: CountingProxy,
     every_s: int,
     after_s: int,
     reads: bool,
 ) -> None:
-    world, inv, factory = prod_and_slot
-    inv = every(inv, every_s)
-    aws = read_aws(inv, factory)
+    prod_and_slot = reader(METRICS)
+    run = replace(prod_and_slot, inv=every(prod_and_slot.inv, every_s))
     state = MemoryState()
-    first_at = whole_second_after(datetime.now(UTC))
-    facts_of(read_metrics(inv, factory, aws, now=first_at, state=state))
+    first_at = METRICS.now()
+    facts_of(run.read(first_at, state))
     proxy.calls.clear()
     second_at = first_at + timedelta(seconds=after_s)
 
-    second = facts_of(read_metrics(inv, factory, aws, now=second_at, state=state))
+    second = facts_of(run.read(second_at, state))
 
     assert proxy.calls == ([CALL] if reads else [])
     assert second.requests == len(proxy.calls)
     assert second.observed_at == (second_at if reads else first_at)
-    assert set(second.items) == set(ids_of(world).values())
+    assert set(second.items) == set(ids_of(run.world).values())
 
 
 def test_a_newly_started_instance_makes_the_next_pass_read(
-    moto_url: str, proxy: CountingProxy, factories: Callable[..., AwsClientFactory]
+    moto_url: str, build_fleet: BuildFleet, proxy: CountingProxy
 ) -> None:
-    world, inv = built_fleet(
-        moto_url, spec("prod", load=PROD_LOAD), spec("test", stopped=True), endpoint=proxy.url
-    )
+    world, inv, factory = build_fleet(spec("prod", load=PROD_LOAD), spec("test", stopped=True))
     ids = ids_of(world)
-    factory = factories(inv)
     state = MemoryState()
     first_at = whole_second_after(datetime.now(UTC))
     first = facts_of(read_metrics(inv, factory, read_aws(inv, factory), now=first_at, state=state))
@@ -395,192 +334,18 @@ def test_a_newly_started_instance_makes_the_next_pass_read(
 
 
 def test_an_instance_stopped_since_the_read_drops_out_of_the_kept_figures(
-    moto_url: str,
-    prod_and_slot: tuple[World, Inventory, AwsClientFactory],
-    proxy: CountingProxy,
+    moto_url: str, reader: Readers, proxy: CountingProxy
 ) -> None:
-    world, inv, factory = prod_and_slot
-    ids = ids_of(world)
+    prod_and_slot = reader(METRICS)
+    ids = ids_of(prod_and_slot.world)
     state = MemoryState()
-    first_at = whole_second_after(datetime.now(UTC))
-    first = facts_of(read_metrics(inv, factory, read_aws(inv, factory), now=first_at, state=state))
+    first_at = METRICS.now()
+    first = facts_of(prod_and_slot.read(first_at, state))
     stopped(moto_url, ids["test"])  # the idle stop parks slot 1
-    aws = read_aws(inv, factory)
+    stopped_since = prod_and_slot.again()
     proxy.calls.clear()
 
-    second = facts_of(
-        read_metrics(inv, factory, aws, now=first_at + timedelta(minutes=5), state=state)
-    )
+    second = facts_of(stopped_since.read(first_at + timedelta(minutes=5), state))
 
     assert proxy.calls == []  # what is kept still covers every running instance
     assert second.items == {ids["prod"]: first.items[ids["prod"]]}
-
-
-# --------------------------------------------------------------------------- unreadable state
-
-
-GARBLED: dict[str, Garble] = {
-    **GARBLED_ENVELOPE,
-    "json-not-an-object": lambda doc: b"[1, 2, 3]",
-    "instances-a-list": replaced(("instances",), []),
-    "cpu-a-string": replaced(("instances", "*", "cpu"), "12,12,12"),
-    "cpu-too-short": replaced(("instances", "*", "cpu"), [12.0] * (STEPS - 1)),
-    "cpu-figure-a-string": replaced(("instances", "*", "cpu"), ["12"] * STEPS),
-    "credits-a-string": replaced(("instances", "*", "credits"), "400"),
-    "credits-a-flag": replaced(("instances", "*", "credits"), True),
-    "no-cpu": lambda doc: json.dumps(
-        {**doc, "instances": {i: {"credits": 1.0} for i in doc["instances"]}}
-    ).encode(),
-    "oversized": lambda doc: json.dumps({**doc, "padding": "x" * (4 << 20)}).encode(),
-}
-
-
-def test_a_well_formed_kept_object_is_used_as_it_is(
-    prod_and_slot: tuple[World, Inventory, AwsClientFactory], proxy: CountingProxy
-) -> None:
-    # The control for the table below: the same object, not garbled, costs no request.
-    world, inv, factory = prod_and_slot
-    aws = read_aws(inv, factory)
-    now = whole_second_after(datetime.now(UTC))
-    doc = kept_figures(sorted(ids_of(world).values()), now - timedelta(minutes=3))
-    state = MemoryState({STATE_NAME: json.dumps(doc).encode()})
-    proxy.calls.clear()
-
-    facts = facts_of(read_metrics(inv, factory, aws, now=now, state=state))
-
-    assert proxy.calls == [] and facts.requests == 0
-    assert facts.observed_at == now - timedelta(minutes=3)
-    assert {m.credits for m in facts.items.values()} == {400.0}
-
-
-@pytest.mark.parametrize("garble", GARBLED.values(), ids=GARBLED.keys())
-def test_an_unreadable_kept_object_is_logged_and_cloudwatch_read_instead(
-    prod_and_slot: tuple[World, Inventory, AwsClientFactory],
-    proxy: CountingProxy,
-    caplog: pytest.LogCaptureFixture,
-    garble: Garble,
-) -> None:
-    world, inv, factory = prod_and_slot
-    aws = read_aws(inv, factory)
-    now = whole_second_after(datetime.now(UTC))
-    doc = kept_figures(sorted(ids_of(world).values()), now - timedelta(minutes=3))
-    state = MemoryState({STATE_NAME: garble(doc)})
-    proxy.calls.clear()
-
-    with caplog.at_level(logging.WARNING, logger="fleetboard"):
-        result = read_metrics(inv, factory, aws, now=now, state=state)
-
-    facts = facts_of(result)  # never a failure: the figures are read afresh
-    assert proxy.calls == [CALL] and facts.requests == 1
-    assert facts.observed_at == now
-    assert {m.credits for m in facts.items.values()} == {412.0, 576.0}  # CloudWatch's, not kept
-    (warning,) = warnings(caplog)
-    assert warning.startswith("metrics: the kept CloudWatch figures are unreadable")
-    # What was read replaces it, so the next pass keeps figures again.
-    proxy.calls.clear()
-    again = facts_of(read_metrics(inv, factory, aws, now=now + timedelta(minutes=1), state=state))
-    assert proxy.calls == [] and again.items == facts.items
-
-
-def test_a_store_that_cannot_be_read_is_logged_and_cloudwatch_read_instead(
-    prod_and_slot: tuple[World, Inventory, AwsClientFactory],
-    proxy: CountingProxy,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    world, inv, factory = prod_and_slot
-    aws = read_aws(inv, factory)
-    state = UnreadableState()
-    proxy.calls.clear()
-
-    with caplog.at_level(logging.WARNING, logger="fleetboard"):
-        facts = facts_of(
-            read_metrics(inv, factory, aws, now=whole_second_after(datetime.now(UTC)), state=state)
-        )
-
-    assert proxy.calls == [CALL] and facts.requests == 1
-    assert set(facts.items) == set(ids_of(world).values())
-    messages = warnings(caplog)
-    assert messages == ["metrics: the kept CloudWatch figures could not be read (PermissionError)"]
-    assert "s3:GetObject" not in messages[0]  # the exception's type only, never its text
-
-
-# --------------------------------------------------------------------------- failures
-
-# Without the aws source's instances nothing is asked: test_prices_source.py, for both sources.
-
-
-FAULTS: dict[str, Fault] = {
-    **json_call_faults(
-        CALL,
-        internal="InternalServiceFault",
-        throttling="Throttling",
-        content_type="application/x-amz-json-1.0",
-        # A well-formed CloudWatch answer of another call (ListMetrics).
-        another_call=json.dumps({"Metrics": []}).encode(),
-        missing="MetricDataResults",
-    ),
-    "not-json": Fault(
-        CALL,
-        answers(CALL, "application/x-amz-json-1.0", b'{"MetricDataResults": [{"Id": "cpu0"'),
-        f"{GET_METRIC_DATA} answered 200 with a body that is not JSON",
-        1,
-    ),
-}
-
-
-@pytest.mark.parametrize("fault", FAULTS.values(), ids=FAULTS.keys())
-def test_a_failed_read_names_the_call_and_the_fault(
-    prod_and_slot: tuple[World, Inventory, AwsClientFactory],
-    proxy: CountingProxy,
-    no_backoff: None,
-    fault: Fault,
-) -> None:
-    _, inv, factory = prod_and_slot
-    now = whole_second_after(datetime.now(UTC))
-
-    result, state = read_under_fault(MetricsSource(), inv, factory, proxy, fault, now=now)
-
-    failure = results.failure_of(result, "metrics")
-    assert failure.reason.startswith(fault.said), failure.reason
-    assert not failure.blind  # AWS's side (or the path to it), not the collector's
-    assert proxy.calls == [CALL] * fault.sent
-    assert failure.requests == fault.sent  # what it sent is counted in the pass's requests
-    assert state.saved == {}  # nothing read, nothing kept: the next pass asks again
-
-
-def test_a_role_without_get_metric_data_is_told_to_allow_it(
-    prod_and_slot: tuple[World, Inventory, AwsClientFactory],
-    role_allowing: RoleAllowing,
-) -> None:
-    # moto's own IAM refuses the call: the collector's role as it was before this source.
-    _, inv, factory = prod_and_slot
-    aws = read_aws(inv, factory)
-    as_collector, collector = role_allowing(inv, EC2_LISTINGS)
-
-    result = read_metrics(inv, as_collector, aws, now=datetime.now(UTC))
-
-    failure = results.failure_of(result, "metrics")
-    assert failure.reason.startswith(f"{GET_METRIC_DATA} denied ("), failure.reason
-    assert failure.reason.endswith(f"allow {GET_METRIC_DATA} for the collector's role")
-    assert collector.secret_access_key not in failure.reason
-
-
-def test_a_pass_reads_the_figures_after_the_aws_source_and_keeps_them(
-    prod_and_slot: tuple[World, Inventory, AwsClientFactory], proxy: CountingProxy
-) -> None:
-    # The two sources side by side as a pass runs them, the state store the publisher's.
-    world, inv, factory = prod_and_slot
-    state = MemoryState()
-    sources: list[Source] = [AwsSource(), MetricsSource()]
-    first_at = whole_second_after(datetime.now(UTC))
-
-    first = facts_of(a_pass(inv, factory, sources, now=first_at, state=state)[0]["metrics"])
-    later = first_at + timedelta(minutes=5)
-    second = facts_of(a_pass(inv, factory, sources, now=later, state=state)[0]["metrics"])
-
-    assert set(first.items) == set(ids_of(world).values())
-    assert proxy.calls.count(CALL) == 1  # the second pass kept the first's figures
-    assert (first.requests, second.requests) == (1, 0)
-    assert second.items == first.items
-    prod = first.items[ids_of(world)["prod"]]
-    assert isinstance(prod, Metrics) and prod.credits == 412.0

@@ -406,7 +406,7 @@ def rig(
     from fleetboard.sources.chain import warm_up
 
     warm_up()  # web3's import is paid here, not inside the first cell's deadline
-    yield Rig(
+    rig = Rig(
         world=world,
         hosts=hosts,
         github=github_server,
@@ -419,10 +419,9 @@ def rig(
         workdir=workdir,
         contracts=contracts,
     )
-    plain.hang_up()
-    tls.hang_up()
+    yield rig
     split_relay.split(None)
-    split_relay.hang_up()
+    rig.hang_up()
     # Whatever a pass abandoned has had its EOF: it must end, and not write anywhere later.
     leftovers = [t for t in threading.enumerate() if t.name.startswith(("source", "fault-matrix"))]
     for thread in leftovers:

@@ -94,16 +94,21 @@ def _aws_error(code: str, message: str) -> str:
     )
 
 
-def _ssm_error(code: str, message: str) -> str:
-    """An error as SSM's JSON protocol spells it (the SSM model names its message Message)."""
-    return json.dumps({"__type": code, "Message": message})
+def _amz_json(status: int, body: str) -> Behaviour:
+    """An answer in AWS's JSON 1.1 protocol (SSM, Cost Explorer, CloudWatch Logs)."""
+    return answer(status, body, AMZ_JSON_1_1, AMZ_REQUEST_ID)
+
+
+def _amz_json_error(status: int, code: str, message: str, *, key: str = "Message") -> Behaviour:
+    """An error as AWS's JSON 1.1 protocol spells it (SSM's and Cost Explorer's models name
+    its message Message)."""
+    return _amz_json(status, json.dumps({"__type": code, key: message}))
 
 
 def _logs_error(status: int, code: str, message: str) -> Behaviour:
-    """An error as CloudWatch Logs' JSON protocol spells it (its model names the message
-    `message`)."""
-    body = json.dumps({"__type": code, "message": message})
-    return answer(status, body, AMZ_JSON_1_1, AMZ_REQUEST_ID)
+    """An error as CloudWatch Logs spells it: JSON 1.1, its model naming the message
+    `message`."""
+    return _amz_json_error(status, code, message, key="message")
 
 
 def _cloudwatch_error(
@@ -130,6 +135,13 @@ def _rate_headers(remaining: int) -> tuple[tuple[str, str], ...]:
     )
 
 
+#: "oversized" for a call the relay splits off: 24 MB, past the 16 MB the aws sources parse,
+#: and half the aws cell's, since every byte crosses the relay too.
+SPLIT_FLOOD = 24 << 20
+#: "wrong-content" for every far end but GitHub: nginx's welcome page, a web server where the
+#: service should be.
+NGINX_WELCOME = answer(200, HTML_PAGE, "text/html")
+
 #: The far end's answer per (whose, fault), for faults that are an answer: whose is a source
 #: (aws, github, chain), one AWS call the relay splits off, or the web host FAULTY.
 ANSWERS: dict[tuple[str, str], Behaviour] = {
@@ -137,7 +149,7 @@ ANSWERS: dict[tuple[str, str], Behaviour] = {
         f'<?xml version="1.0" encoding="UTF-8"?><Describe xmlns="{EC2_NS}">', XML
     ),
     ("aws", "500"): answer(500, _aws_error("InternalError", "An internal error occurred"), XML),
-    ("aws", "wrong-content"): answer(200, HTML_PAGE, "text/html"),
+    ("aws", "wrong-content"): NGINX_WELCOME,
     # Well-formed, the service's content type, but another API's answer: S3's bucket list.
     ("aws", "wrong-shape"): answer(
         200,
@@ -180,7 +192,7 @@ ANSWERS: dict[tuple[str, str], Behaviour] = {
     ),
     ("chain", "trickle"): trickle('[{"jsonrpc": "2.0", "id": 0, "result": "0x', JSON),
     ("chain", "500"): answer(500, "upstream unavailable", "text/plain"),
-    ("chain", "wrong-content"): answer(200, HTML_PAGE, "text/html"),
+    ("chain", "wrong-content"): NGINX_WELCOME,
     # A batch answer that answers none of the batch's requests.
     ("chain", "wrong-shape"): answer(200, '[{"jsonrpc": "2.0", "id": 999, "result": "0x0"}]', JSON),
     ("chain", "malformed"): answer(200, '[{"jsonrpc": "2.0", "id": 0, "result": "0x33c', JSON),
@@ -199,7 +211,7 @@ ANSWERS: dict[tuple[str, str], Behaviour] = {
     (DESCRIBE_STATUS, "500"): answer(
         500, _aws_error("InternalError", "An internal error has occurred"), XML
     ),
-    (DESCRIBE_STATUS, "wrong-content"): answer(200, HTML_PAGE, "text/html"),
+    (DESCRIBE_STATUS, "wrong-content"): NGINX_WELCOME,
     # EC2's answer, well-formed, to another call: a cache or proxy that mixed two up.
     (DESCRIBE_STATUS, "wrong-shape"): answer(
         200,
@@ -214,11 +226,9 @@ ANSWERS: dict[tuple[str, str], Behaviour] = {
         "<requestId>x</requestId><instanceStatusSet><item><instanceId>i-0abc",
         XML,
     ),
-    # 24 MB: past the 16 MB the aws sources parse, and half the aws cell's, since every
-    # byte crosses the relay too.
     (DESCRIBE_STATUS, "oversized"): flood(
         XML,
-        24 << 20,
+        SPLIT_FLOOD,
         f'<?xml version="1.0"?><DescribeInstanceStatusResponse xmlns="{EC2_NS}">'.encode(),
     ),
     # EC2's own throttling: RequestLimitExceeded, answered 503.
@@ -229,28 +239,20 @@ ANSWERS: dict[tuple[str, str], Behaviour] = {
     (DESCRIBE_INFORMATION, "trickle"): trickle(
         '{"InstanceInformationList": [{"InstanceId": "i-0', AMZ_JSON
     ),
-    (DESCRIBE_INFORMATION, "500"): answer(
-        500,
-        _ssm_error("InternalServerError", "An error occurred on the server side."),
-        AMZ_JSON,
-        AMZ_REQUEST_ID,
+    (DESCRIBE_INFORMATION, "500"): _amz_json_error(
+        500, "InternalServerError", "An error occurred on the server side."
     ),
-    (DESCRIBE_INFORMATION, "wrong-content"): answer(200, HTML_PAGE, "text/html"),
+    (DESCRIBE_INFORMATION, "wrong-content"): NGINX_WELCOME,
     # SSM's answer, well-formed, to another call (ListCommands').
-    (DESCRIBE_INFORMATION, "wrong-shape"): answer(
-        200, '{"Commands": []}', AMZ_JSON, AMZ_REQUEST_ID
-    ),
-    (DESCRIBE_INFORMATION, "malformed"): answer(
-        200,
-        '{"InstanceInformationList": [{"InstanceId": "i-0abc", "PingStatus": "Onl',
-        AMZ_JSON,
-        AMZ_REQUEST_ID,
+    (DESCRIBE_INFORMATION, "wrong-shape"): _amz_json(200, '{"Commands": []}'),
+    (DESCRIBE_INFORMATION, "malformed"): _amz_json(
+        200, '{"InstanceInformationList": [{"InstanceId": "i-0abc", "PingStatus": "Onl'
     ),
     (DESCRIBE_INFORMATION, "oversized"): flood(
-        AMZ_JSON, 24 << 20, b'{"InstanceInformationList": [], "x": "'
+        AMZ_JSON, SPLIT_FLOOD, b'{"InstanceInformationList": [], "x": "'
     ),
-    (DESCRIBE_INFORMATION, "throttled"): answer(
-        400, _ssm_error("ThrottlingException", "Rate exceeded"), AMZ_JSON, AMZ_REQUEST_ID
+    (DESCRIBE_INFORMATION, "throttled"): _amz_json_error(
+        400, "ThrottlingException", "Rate exceeded"
     ),
     # cloudwatch:GetMetricData alone (the metrics source), in CloudWatch's JSON (botocore
     # speaks JSON 1.0 to it: X-Amz-Target GraniteServiceVersion20100801.GetMetricData).
@@ -266,7 +268,7 @@ ANSWERS: dict[tuple[str, str], Behaviour] = {
         "Request processing has failed due to some unknown error, exception or failure.",
         key="Message",
     ),
-    (GET_METRIC_DATA, "wrong-content"): answer(200, HTML_PAGE, "text/html"),
+    (GET_METRIC_DATA, "wrong-content"): NGINX_WELCOME,
     # CloudWatch's answer, well-formed, to another call (ListMetrics').
     (GET_METRIC_DATA, "wrong-shape"): answer(200, '{"Metrics": []}', AMZ_JSON_1_0, AMZ_REQUEST_ID),
     # The right answer, cut off mid-figure.
@@ -277,7 +279,7 @@ ANSWERS: dict[tuple[str, str], Behaviour] = {
         AMZ_REQUEST_ID,
     ),
     (GET_METRIC_DATA, "oversized"): flood(
-        AMZ_JSON_1_0, 24 << 20, b'{"MetricDataResults": [], "x": "'
+        AMZ_JSON_1_0, SPLIT_FLOOD, b'{"MetricDataResults": [], "x": "'
     ),
     # CloudWatch's throttling: the query-era code Throttling ("Rate exceeded", 400), sent in
     # x-amzn-query-error. botocore's CloudWatch model declares no throttling error (its
@@ -287,30 +289,24 @@ ANSWERS: dict[tuple[str, str], Behaviour] = {
     ),
     # ce:GetCostAndUsage (the billing source), in Cost Explorer's JSON 1.1.
     (GET_COST_AND_USAGE, "trickle"): trickle('{"ResultsByTime": [{"Groups": [', AMZ_JSON),
-    (GET_COST_AND_USAGE, "500"): answer(
-        500,
-        _ssm_error("InternalServerError", "An internal error has occurred"),
-        AMZ_JSON,
-        AMZ_REQUEST_ID,
+    (GET_COST_AND_USAGE, "500"): _amz_json_error(
+        500, "InternalServerError", "An internal error has occurred"
     ),
-    (GET_COST_AND_USAGE, "wrong-content"): answer(200, HTML_PAGE, "text/html"),
+    (GET_COST_AND_USAGE, "wrong-content"): NGINX_WELCOME,
     # Cost Explorer's answer, well-formed, to another call (GetDimensionValues').
-    (GET_COST_AND_USAGE, "wrong-shape"): answer(
-        200, '{"DimensionValues": [], "ReturnSize": 0, "TotalSize": 0}', AMZ_JSON, AMZ_REQUEST_ID
+    (GET_COST_AND_USAGE, "wrong-shape"): _amz_json(
+        200, '{"DimensionValues": [], "ReturnSize": 0, "TotalSize": 0}'
     ),
     # The right answer, cut off mid-amount.
-    (GET_COST_AND_USAGE, "malformed"): answer(
-        200, CE_MONTH[: CE_MONTH.index('"22.15"') + 4], AMZ_JSON, AMZ_REQUEST_ID
+    (GET_COST_AND_USAGE, "malformed"): _amz_json(200, CE_MONTH[: CE_MONTH.index('"22.15"') + 4]),
+    (GET_COST_AND_USAGE, "oversized"): flood(
+        AMZ_JSON, SPLIT_FLOOD, b'{"ResultsByTime": [], "x": "'
     ),
-    (GET_COST_AND_USAGE, "oversized"): flood(AMZ_JSON, 24 << 20, b'{"ResultsByTime": [], "x": "'),
     # Cost Explorer's throttling: LimitExceededException, 400.
-    (GET_COST_AND_USAGE, "throttled"): answer(
-        400,
-        _ssm_error("LimitExceededException", "You have exceeded the rate limit"),
-        AMZ_JSON,
-        AMZ_REQUEST_ID,
+    (GET_COST_AND_USAGE, "throttled"): _amz_json_error(
+        400, "LimitExceededException", "You have exceeded the rate limit"
     ),
-    (GET_COST_AND_USAGE, "healthy"): answer(200, CE_MONTH, AMZ_JSON, AMZ_REQUEST_ID),
+    (GET_COST_AND_USAGE, "healthy"): _amz_json(200, CE_MONTH),
     # logs:FilterLogEvents alone (the logs source), in CloudWatch Logs' JSON 1.1.
     (FILTER_LOG_EVENTS, "trickle"): trickle(
         '{"events": [{"logStreamName": "broker", "timestamp": 1', AMZ_JSON_1_1
@@ -318,24 +314,19 @@ ANSWERS: dict[tuple[str, str], Behaviour] = {
     (FILTER_LOG_EVENTS, "500"): _logs_error(
         500, "ServiceUnavailableException", "The service cannot complete the request."
     ),
-    (FILTER_LOG_EVENTS, "wrong-content"): answer(200, HTML_PAGE, "text/html"),
+    (FILTER_LOG_EVENTS, "wrong-content"): NGINX_WELCOME,
     # CloudWatch Logs' answer, well-formed, to another call (DescribeLogGroups').
-    (FILTER_LOG_EVENTS, "wrong-shape"): answer(
-        200, '{"logGroups": []}', AMZ_JSON_1_1, AMZ_REQUEST_ID
-    ),
+    (FILTER_LOG_EVENTS, "wrong-shape"): _amz_json(200, '{"logGroups": []}'),
     # The right answer, cut off mid-event.
-    (FILTER_LOG_EVENTS, "malformed"): answer(
-        200,
-        '{"events": [{"logStreamName": "broker", "timestamp": 1764489600000, "message": "ERR',
-        AMZ_JSON_1_1,
-        AMZ_REQUEST_ID,
+    (FILTER_LOG_EVENTS, "malformed"): _amz_json(
+        200, '{"events": [{"logStreamName": "broker", "timestamp": 1764489600000, "message": "ERR'
     ),
-    (FILTER_LOG_EVENTS, "oversized"): flood(AMZ_JSON_1_1, 24 << 20, b'{"events": [], "x": "'),
+    (FILTER_LOG_EVENTS, "oversized"): flood(AMZ_JSON_1_1, SPLIT_FLOOD, b'{"events": [], "x": "'),
     (FILTER_LOG_EVENTS, "throttled"): _logs_error(400, "ThrottlingException", "Rate exceeded"),
     # The host faulty.fleet.test, over TLS with a good certificate unless said otherwise.
     (FAULTY, "trickle"): trickle('{"ok": true}', JSON),
     (FAULTY, "500"): answer(500, "internal error", "text/plain"),
-    (FAULTY, "wrong-content"): answer(200, HTML_PAGE, "text/html"),
+    (FAULTY, "wrong-content"): NGINX_WELCOME,
     (FAULTY, "wrong-shape"): answer(200, '[{"ok": true}]', JSON),  # an array is no health
     (FAULTY, "malformed"): answer(200, '{"ok": tru', JSON),
     (FAULTY, "oversized"): flood(JSON, 8 << 20, b'{"ok": true, "pad": "'),

@@ -136,6 +136,30 @@ def split_cells(source: str) -> list[Any]:
     ]
 
 
+#: The host's tls check when its handshake went well: green, no reason.
+TLS_FINE = (GREEN, r"^$")
+#: Faults of a host that answers, over good TLS, badly -> its http check's (red) reason.
+HTTP_ANSWERED = {
+    "silent": r"^timeout",
+    "trickle": r"^timeout",
+    "500": r"^http 500$",
+    "wrong-content": r"^body: ",
+    "wrong-shape": r"^body: ",
+    "malformed": r"^body: ",
+    "oversized": r"^body: too large",
+    "throttled": r"^http 429$",
+}
+#: Faults of the TLS layer that leave the host never reached: its tls check is unknown and
+#: its http check red, both for this reason.
+TLS_UNREACHED = {
+    "refused": r"^connect",
+    "silent": r"^timeout",  # no ServerHello
+    "trickle": r"^timeout",  # the handshake at 1 B/s
+    "malformed": r"^tls",  # not TLS at all
+    "oversized": r"^tls",  # a 300 KB chain
+    "dns": r"^dns",
+}
+
 MATRIX = [
     # ---- aws: its part is the machine (lifecycle, instance, EIP, drift, deploy trail)
     *service_cells("aws"),
@@ -152,26 +176,14 @@ MATRIX = [
     cell("logs", "500", Want(UNKNOWN, r"ServiceUnavailable")),
     # ---- http: one host of the fleet misbehaves; its /healthz check (and its tls check)
     cell("http", "refused", Want(RED, r"^connect: .*refused", (UNKNOWN, r"^connect"))),
-    cell("http", "silent", Want(RED, r"^timeout", (GREEN, r"^$"))),
-    cell("http", "trickle", Want(RED, r"^timeout", (GREEN, r"^$"))),
-    cell("http", "500", Want(RED, r"^http 500$", (GREEN, r"^$"))),
-    cell("http", "wrong-content", Want(RED, r"^body: ", (GREEN, r"^$"))),
-    cell("http", "wrong-shape", Want(RED, r"^body: ", (GREEN, r"^$"))),
-    cell("http", "malformed", Want(RED, r"^body: ", (GREEN, r"^$"))),
-    cell("http", "oversized", Want(RED, r"^body: too large", (GREEN, r"^$"))),
-    cell("http", "throttled", Want(RED, r"^http 429$", (GREEN, r"^$"))),
+    *[cell("http", fault, Want(RED, reason, TLS_FINE)) for fault, reason in HTTP_ANSWERED.items()],
     cell("http", "dns", Want(RED, r"^dns", (UNKNOWN, r"^dns"))),
     cell("http", "dns-hang", Want(RED, r"^(dns|timeout)", (UNKNOWN, r"^(dns|timeout)"))),
     # ---- tls: the same host fails at the TLS layer; its tls check (and its http check)
-    cell("tls", "refused", Want(UNKNOWN, r"^connect", (RED, r"^connect"))),
-    cell("tls", "silent", Want(UNKNOWN, r"^timeout", (RED, r"^timeout"))),  # no ServerHello
-    cell("tls", "trickle", Want(UNKNOWN, r"^timeout", (RED, r"^timeout"))),  # handshake 1 B/s
-    cell("tls", "500", Want(GREEN, r"^$", (RED, r"^http 500$"))),  # TLS itself is fine
+    *[cell("tls", fault, Want(UNKNOWN, why, (RED, why))) for fault, why in TLS_UNREACHED.items()],
+    cell("tls", "500", Want(*TLS_FINE, (RED, r"^http 500$"))),  # TLS itself is fine
     cell("tls", "wrong-content", Want(RED, r"^tls: .*(hostname|match)", (RED, r"^tls"))),
-    cell("tls", "malformed", Want(UNKNOWN, r"^tls", (RED, r"^tls"))),  # not TLS at all
-    cell("tls", "oversized", Want(UNKNOWN, r"^tls", (RED, r"^tls"))),  # 300 KB chain
-    cell("tls", "throttled", Want(GREEN, r"^$", (RED, r"^http 429$"))),
-    cell("tls", "dns", Want(UNKNOWN, r"^dns", (RED, r"^dns"))),
+    cell("tls", "throttled", Want(*TLS_FINE, (RED, r"^http 429$"))),
     # ---- github: its part is the CI line ("throttled": 403, X-RateLimit-Remaining: 0)
     *service_cells("github"),
     cell("github", "throttled-429", Want(UNKNOWN, THROTTLED)),  # secondary rate limit

@@ -89,6 +89,15 @@ def e2e(
     )
 
 
+def holder_and_waiter(run_id: int, *, pr: int, minutes: int = 1) -> tuple[SimRun, SimRun]:
+    """Run `run_id` of PR `pr` holding slot 1 (its marker step), and the next run, of the next
+    PR, created `minutes` later, waiting for slot 1's concurrency group (slot-claim has run)."""
+    return (
+        e2e(run_id, pr=pr, jobs=marked_jobs(1)),
+        e2e(run_id + 1, pr=pr + 1, jobs=waiting_jobs(1), minutes=minutes),
+    )
+
+
 # --------------------------------------------------------------------------- slot evidence
 
 
@@ -177,9 +186,7 @@ def test_a_queued_run_behind_a_running_one_keeps_its_place_and_its_evidence(
 ) -> None:
     gh.load(
         world(
-            e2e(301, pr=310, jobs=marked_jobs(1)),
-            # Its deploy job waits for slot 1's concurrency group; slot-claim has run.
-            e2e(302, pr=311, jobs=waiting_jobs(1), minutes=2),
+            *holder_and_waiter(301, pr=310, minutes=2),
             # Not started at all: no runner yet, every job queued.
             e2e(
                 303,
@@ -318,12 +325,7 @@ def test_requests_per_pass_stay_within_three_plus_runs_in_flight(gh: GithubServe
 def test_a_second_pass_answered_304_reuses_the_data_and_spends_no_rate_limit(
     gh: GithubServer,
 ) -> None:
-    gh.load(
-        world(
-            e2e(801, pr=20, jobs=marked_jobs(1)),
-            e2e(802, pr=21, jobs=waiting_jobs(1), minutes=1),
-        )
-    )
+    gh.load(world(*holder_and_waiter(801, pr=20)))
     state = MemoryState()
 
     first = facts_of(collect(gh, state))
@@ -397,8 +399,7 @@ def test_unreadable_kept_state_is_a_note_and_the_pass_asks_afresh(gh: GithubServ
 def test_below_the_rate_floor_annotations_are_skipped_with_a_note(gh: GithubServer) -> None:
     gh.load(
         world(
-            e2e(1001, pr=50, jobs=marked_jobs(1)),
-            e2e(1002, pr=51, jobs=waiting_jobs(1), minutes=1),
+            *holder_and_waiter(1001, pr=50),
             # 1 list + 1 branch + 2 jobs leave 100: exactly the floor, nothing spare.
             rate_remaining=104,
         )
