@@ -51,6 +51,13 @@ BENCHMARK = frozenset({"bench.py", "bench_fleet.py", "bench_measure.py"})
 EXCLUDED_NAMES = frozenset({"__pycache__", "demo", ".mypy_cache", ".pytest_cache"}) | BENCHMARK
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 
+#: Pruned from the installed wheels: what only a compiler, a type checker or the package's
+#: own test suite reads (Cython and C sources, headers, stubs, `tests/` folders): 8 MB of
+#: the 99 MB unpacked, nothing a pass imports (the smoke test imports the whole bundle,
+#: web3 and cryptography too, from what is left).
+PRUNED_SUFFIXES = (".c", ".h", ".pyx", ".pxd", ".pyi")
+PRUNED_FOLDERS = frozenset({"tests"})
+
 
 class BundlingError(RuntimeError):
     """The asset could not be built; the message says which step and how to fix it."""
@@ -225,6 +232,7 @@ def build_bundle(out: Path, config_path: Path) -> BundleStats:
         shutil.copyfile(source, target)
     # Console scripts carry this machine's interpreter path in their #! line: dead weight.
     shutil.rmtree(out / "bin", ignore_errors=True)
+    _prune(out)
     started = time.monotonic()
     if python is not None:
         _compile(out, python)
@@ -243,6 +251,18 @@ def build_bundle(out: Path, config_path: Path) -> BundleStats:
         f"pip {stats.pip_s:.1f} s, compileall {stats.compile_s:.1f} s"
     )
     return stats
+
+
+def _prune(out: Path) -> None:
+    """Remove from the installed wheels what no pass reads (PRUNED_SUFFIXES, PRUNED_FOLDERS);
+    the fleetboard package is copied as is."""
+    for path in sorted(out.rglob("*"), reverse=True):  # a folder's files before the folder
+        if path.relative_to(out).parts[0] == "fleetboard":
+            continue
+        if path.is_dir() and path.name in PRUNED_FOLDERS:
+            shutil.rmtree(path)
+        elif path.is_file() and path.suffix in PRUNED_SUFFIXES:
+            path.unlink()
 
 
 def _pip_install(out: Path, python: str | None) -> None:

@@ -134,6 +134,17 @@ def test_the_package_ships_without_the_demo_and_the_benchmark(asset: Path) -> No
     assert len(list((ROOT / "lambdas" / "fleetboard").glob("bench*.py"))) == 3
 
 
+def test_the_wheels_ship_without_sources_stubs_or_test_suites(asset: Path) -> None:
+    # what only a compiler, a type checker or a package's own tests read; the smoke test
+    # below imports the whole bundle, web3 and cryptography too, from what is left
+    from infra.bundling import PRUNED_SUFFIXES
+
+    shipped = [p for p in asset.rglob("*") if p.relative_to(asset).parts[0] != "fleetboard"]
+    assert [p for p in shipped if p.is_file() and p.suffix in PRUNED_SUFFIXES] == []
+    assert [p for p in shipped if p.is_dir() and p.name == "tests"] == []
+    assert (asset / "cytoolz").is_dir() and (asset / "regex").is_dir()  # the packages stay
+
+
 def test_the_page_templates_and_assets_ship_inside_the_package(asset: Path) -> None:
     site = asset / "fleetboard" / "site"  # render.site_dir() looks here first
     assert (site / "templates" / "index.html.j2").is_file()
@@ -174,17 +185,20 @@ external.SourceLoader.source_to_code = spy
 started = time.perf_counter()
 import fleetboard.handler
 cold_s = time.perf_counter() - started
+started = time.perf_counter()
+from web3 import HTTPProvider  # sources/chain.py, and handler.py warms it when [chain] is set
+web3_s = time.perf_counter() - started
 import fleetboard
 names = [m.name for m in pkgutil.walk_packages(fleetboard.__path__, "fleetboard.")]
 for name in names:
     if not name.endswith("__main__"):
         importlib.import_module(name)
 from cryptography import x509  # sources/net.py, for certificates that fail verification
-from web3 import HTTPProvider  # sources/chain.py, and handler.py warms it when [chain] is set
 from fleetboard import collect, config, render
 loaded = config.load("fleet.toml")
 print(json.dumps({
     "cold_s": cold_s,
+    "web3_s": web3_s,
     "environments": len(loaded.inventory.environments),
     "site": str(render.site_dir()),
     "compiled": [p for p in compiled if p.startswith(sys.argv[1])],
@@ -216,7 +230,10 @@ def smoke(asset: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, An
     )
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
-    sys.stderr.write(f"bundle cold import of fleetboard.handler: {result['cold_s']:.2f} s\n")
+    sys.stderr.write(
+        f"bundle cold import of fleetboard.handler: {result['cold_s']:.2f} s, "
+        f"then web3: {result['web3_s']:.2f} s\n"
+    )
     return result
 
 

@@ -100,9 +100,9 @@ def test_bench_prints_route53_pages_apart_and_says_the_baseline_was_not_measured
     assert "Route 53 pages: 2 (300 A records, 300 records a page)" in out
     # the CPU line sets the pass beside the floor, measured in the same run
     assert re.search(
-        r"cpu: +[\d.]+ ms a connection \([\d.]+ s over 300 connections, every source\); "
-        r"floor [\d.]+ ms \(bare connect \+ TLS handshake \+ close, [\d.]+ s wall\): "
-        r"[\d.]+× the floor",
+        r"cpu: +probing [\d.]+ ms a connection \([\d.]+ s over 300 connections\): "
+        r"[\d.]+× the floor of [\d.]+ ms \(bare connect \+ TLS handshake \+ close, "
+        r"[\d.]+ s wall\); every source [\d.]+ ms",
         out,
     ), out
     assert "ec2.DescribeAddresses 1" in out.split("other requests:")[1]

@@ -146,3 +146,22 @@ def test_green_wallets_fold_into_one_row_a_role_and_the_rest_are_listed() -> Non
     test3 = card(html, "test-3")
     assert "1 green</a>, folded in the Wallets table." in test3
     assert test3.count("<li title=") == 1
+
+
+def test_a_folded_table_lists_the_worst_hundred_and_counts_the_rest() -> None:
+    doc, html = big(1000)
+    failing = [
+        c
+        for e in doc["environments"]
+        if grid.env_word(e) not in render.words.GREY
+        for c in e["checks"]
+        if c["kind"] == "http" and c["status"] != "green"
+    ]
+    assert len(failing) > render.tables.LISTED_MAX
+    services = re.search(r'aria-labelledby="services-h">(.*?)</section>', html, re.S)
+    assert services
+    rows = re.findall(r'<tr class="(red|amber|unknown)"', services.group(1))
+    assert len(rows) == render.tables.LISTED_MAX
+    assert rows == sorted(rows, key=render.words.rank)  # the worst first: every red one
+    more = len(failing) - render.tables.LISTED_MAX
+    assert f"and {more} more failing checks, not listed here" in services.group(1)

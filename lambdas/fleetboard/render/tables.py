@@ -17,6 +17,10 @@ from fleetboard.render.words import GREY, check_word, rank
 #: (all green, stopped, ...) naming the environments, so a 100-environment fleet stays a
 #: readable page of bounded size; latest.json keeps all.
 FOLD_ABOVE = 300
+#: A folded table lists at most this many rows that need a look, worst first, and counts
+#: the rest: a fleet where every environment has a host down (1,000 red rows) keeps a page
+#: that loads, and its grid still shows each environment's failing service.
+LISTED_MAX = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,7 @@ class Table:
     rows: list[Row]
     total: int  # checks the table covers, folded ones included
     folded: bool
+    unlisted: int = 0  # rows that need a look past LISTED_MAX, counted, not shown
 
 
 def _table(
@@ -47,6 +52,8 @@ def _table(
     listed = [r for r in rows if not _quiet(r)]
     if worst_first:
         listed.sort(key=lambda r: rank(r.word))
+    unlisted = max(0, len(listed) - LISTED_MAX)
+    listed = listed[:LISTED_MAX]
     quiet: dict[str, list[Row]] = {}
     for r in rows:
         if _quiet(r):
@@ -58,7 +65,7 @@ def _table(
         checks = tuple(r.check for r in group if r.check)
         named = tuple(e for e in envs if e["name"] in names)  # in the snapshot's order
         folds.append(Row(group[0].env, word, None, checks, named))
-    return Table(listed + folds, len(rows), folded=True)
+    return Table(listed + folds, len(rows), folded=True, unlisted=unlisted)
 
 
 def _quiet(row: Row) -> bool:

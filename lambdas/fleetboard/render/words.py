@@ -104,17 +104,8 @@ def by_rank(counts: Mapping[str, int]) -> list[tuple[str, int]]:
     return sorted(((w, n) for w, n in counts.items() if n), key=lambda item: rank(item[0]))
 
 
-#: A table longer than this folds its green (and grey) rows into one line per status word
-
-
 def kind_label(env: JsonDoc) -> str:
     """`prod`, `base`, `test slot 2`, `other`."""
     if env["kind"] == "test-slot":
         return "test slot" if env["slot"] is None else f"test slot {env['slot']}"
     return str(env["kind"])
-
-
-# --------------------------------------------------------------------------- since when
-
-#: The recent changes listed in full under the summary; the rest fold into one line that
-#: opens (a <details>, no script) to at most RECENT_FOLDED more, so a storm across a big
