@@ -53,6 +53,7 @@ def _print(f: dict[str, Any], latency_ms: float) -> None:
         f"({f['probe_cpu_s']:.2f} s over {f['connections']} connections): {ratio:.1f}× the "
         f"floor of {floor_ms:.2f} ms (bare connect + TLS handshake + close, "
         f"{fl['wall_s']:.2f} s wall); every source {f['cpu_ms_per_connection']:.2f} ms"
+        + (f"; {f['probe_workers']} probing processes" if f["probe_workers"] > 1 else "")
     )
     if f["baseline_s"] is None:
         print("baseline: not measured (--no-baseline)")

@@ -57,9 +57,11 @@ def fleet_toml(
     holes: dict[str, Address],
     *,
     resolve: bool,
+    workers: int = 1,
 ) -> str:
     """The fleet's fleet.toml: its hosts at `server`, the black-holed ones at their hole;
-    with `resolve`, addresses by name, so every probe looks its host up."""
+    with `resolve`, addresses by name, so every probe looks its host up; `workers`: the
+    probe processes ([probe] workers)."""
     names = services(endpoints)
     lines = [
         "[fleet]",
@@ -75,6 +77,7 @@ def fleet_toml(
         "[probe]",
         f'ca_bundle = "{ca}"',
         "pass_deadline_s = 60",
+        f"workers = {workers}",
     ]
     for i in range(1, envs + 1):
         lines += [f"[environments.test-{i}]", f'broker_host = "broker-test-{i}.{ZONE}"']

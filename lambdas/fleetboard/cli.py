@@ -167,6 +167,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="look every host name up through the demo's DNS zone instead of fixed addresses",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="[probe] workers: processes probing at once (1)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_bench)
     return parser
@@ -238,9 +244,15 @@ def _demo(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from fleetboard.bench import run_bench
 
-    if args.envs < 1 or args.endpoints < 1 or not 0 <= args.blackhole <= 100:
+    if (
+        args.envs < 1
+        or args.endpoints < 1
+        or not 0 <= args.blackhole <= 100
+        or not 1 <= args.workers <= 16
+    ):
         print(
-            "fleetboard bench: --envs and --endpoints must be ≥ 1, --blackhole 0–100",
+            "fleetboard bench: --envs and --endpoints must be ≥ 1, --blackhole 0–100, "
+            "--workers 1–16",
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
@@ -252,6 +264,7 @@ def _bench(args: argparse.Namespace) -> int:
         as_json=args.json,
         baseline=args.baseline,
         resolve=args.resolve,
+        workers=args.workers,
     )
 
 

@@ -126,6 +126,10 @@ class ProbeSettings:
     body_cap_bytes: int = 65536
     pass_deadline_s: float = 40.0
     ca_bundle: Path | None = None  # extra CAs to trust (the demo's); system CAs otherwise
+    #: Processes probing at once (sources/workers.py): 1 probes in the collector's own
+    #: process. More pays only with as many cores (a Lambda of 1,769 MB has two) and a fleet
+    #: of WORKER_MIN_HOSTS hosts a worker or more; `concurrency` is shared among them.
+    workers: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,6 +113,21 @@ def test_bench_rejects_nonsense() -> None:
     done = bench("--envs", "0")
     assert done.returncode == 2
     assert "--envs" in done.stderr
+    done = bench("--workers", "0")
+    assert done.returncode == 2
+    assert "--workers 1–16" in done.stderr
+
+
+def test_bench_probes_in_worker_processes_when_asked_and_the_fleet_is_large_enough() -> None:
+    # 50 environments of ten hosts: 500 hosts, two workers' worth (250 each)
+    args = ("--envs", "50", "--latency-ms", "1", "--no-baseline", "--json", "--workers", "4")
+    done = bench(*args)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["probe_workers"] == 2
+    assert figures["status"] == "green"  # every host seen, from whichever process
+    # the workers' CPU is counted: joined children, read from the kernel
+    assert figures["probe_cpu_s"] > 0
 
 
 # --------------------------------------------------------------------------- stopping

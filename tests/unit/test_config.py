@@ -851,3 +851,10 @@ def test_the_schedule_rules_are_the_cdk_stacks_own() -> None:
             if period > 905:
                 assert ours == theirs
             assert bool(ours) == bool(theirs), (period, deadline, ours, theirs)
+
+
+def test_probe_workers_is_a_count_of_processes_and_defaults_to_one() -> None:
+    assert config.loads(GOOD, source="fleet.toml").inventory.probe.workers == 1
+    assert config.loads(probe("workers = 2"), source="fleet.toml").inventory.probe.workers == 2
+    assert problems(probe("workers = 0")) == ["fleet.toml: probe.workers: 0 must be at least 1"]
+    assert problems(probe("workers = 17")) == ["fleet.toml: probe.workers: 17 must be at most 16"]

@@ -28,6 +28,7 @@ def probe_settings(raw: Mapping[str, Any], base_dir: Path, problems: Problems) -
         "concurrency",
         "body_cap_bytes",
         "pass_deadline_s",
+        "workers",
     )
 
 

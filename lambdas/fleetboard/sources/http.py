@@ -7,16 +7,35 @@ environments AWS says are stopped are not probed, and say why in `HttpFacts.skip
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import logging
+import math
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import replace
 from typing import ClassVar
 
-from fleetboard.inventory import Host, Inventory
+from fleetboard.inventory import Host, Inventory, ProbeSettings
 from fleetboard.lifecycle import env_lifecycle
 from fleetboard.model import AwsFacts, HttpFacts, Lifecycle
 from fleetboard.sources import PassContext
 from fleetboard.sources.net import HostProbe, Prober, run_sync
+from fleetboard.sources.workers import Workers, picklable, shares
+
+log = logging.getLogger(__name__)
+
+#: Below this many hosts for each worker a process costs more than it saves (spawning one
+#: is about 0.2 s of CPU, the hosts' handshakes about a millisecond each).
+WORKER_MIN_HOSTS = 250
+
+
+def worker_count(settings: ProbeSettings, hosts: int, ctx: PassContext) -> int:
+    """How many processes probe: `settings.workers`, fewer when the fleet is too small to
+    pay for them, 1 when the pass's resolver cannot be handed to another process."""
+    wanted = min(settings.workers, max(1, hosts // WORKER_MIN_HOSTS))
+    if wanted > 1 and not picklable(ctx.resolver):
+        log.warning("probing in one process: the resolver cannot be given to a worker")
+        return 1
+    return wanted
 
 
 def probe_targets(inventory: Inventory, aws: object) -> tuple[list[Host], dict[str, str]]:
@@ -77,12 +96,23 @@ class HttpSource:
         self, hosts: list[Host], inventory: Inventory, ctx: PassContext, aws: Future[object] | None
     ) -> tuple[list[HostProbe], dict[str, str]]:
         dropped: dict[str, str] = {}
-        async with Prober(inventory.probe, ctx, concurrency=self.concurrency) as prober:
-            tasks = {h.hostname: asyncio.ensure_future(prober.probe(h)) for h in hosts}
-            watch = asyncio.ensure_future(_drop_stopped(aws, inventory, tasks, dropped))
+        settings = inventory.probe
+        n = 1 if self.concurrency is not None else worker_count(settings, len(hosts), ctx)
+        # The connections in flight stay `concurrency` in all, shared among the processes.
+        shared = replace(settings, concurrency=math.ceil(settings.concurrency / n))
+        mine, *theirs = shares(hosts, n)
+        async with (
+            Workers(theirs, shared, ctx) as workers,
+            Prober(shared, ctx, concurrency=self.concurrency) as prober,
+        ):
+            tasks = {h.hostname: asyncio.ensure_future(prober.probe(h)) for h in mine}
+            watch = asyncio.ensure_future(
+                _drop_stopped(aws, inventory, tasks, dropped, workers.drop)
+            )
             outcomes = await asyncio.gather(*tasks.values(), return_exceptions=True)
+            remote = await workers.collect()
             watch.cancel()
-        probes = []
+        probes = [p for p in remote if p.host not in dropped]
         for outcome in outcomes:
             if isinstance(outcome, HostProbe):
                 probes.append(outcome)
@@ -96,19 +126,26 @@ async def _drop_stopped(
     inventory: Inventory,
     tasks: Mapping[str, asyncio.Future[HostProbe]],
     dropped: dict[str, str],
+    elsewhere: Callable[[list[str]], None],
 ) -> None:
-    """When the aws facts arrive, cancel the probes of stopped environments not yet done."""
+    """When the aws facts arrive, cancel the probes of stopped environments not yet done:
+    this process's, and (through `elsewhere`) the workers'."""
     if aws is None:
         return
     try:
         facts = await asyncio.wrap_future(aws)
     except Exception:  # the aws source's own failure is reported by the pass
         return
-    for hostname, why in probe_targets(inventory, facts)[1].items():
+    stopped = probe_targets(inventory, facts)[1]
+    for hostname, why in stopped.items():
         task = tasks.get(hostname)
         if task is not None and not task.done():
             task.cancel()
             dropped[hostname] = why
+    others = [h for h in stopped if h not in tasks]
+    if others:
+        elsewhere(others)
+        dropped.update({h: stopped[h] for h in others})
 
 
 def probe_sequentially(inventory: Inventory, ctx: PassContext) -> HttpFacts:
