@@ -38,7 +38,8 @@ from fleetboard.demo.dns import ZoneResolver
 from fleetboard.demo.hosts import LOOPBACK, BlackHole, HostServerProcess
 from fleetboard.inventory import Inventory, ProbeSettings
 from fleetboard.model import Board, Check, CheckKind
-from fleetboard.sources.http import worker_count
+from fleetboard.sources import PassContext
+from fleetboard.sources.http import probe_targets, worker_count
 
 #: The baseline runs one probe at a time for as long as that takes, not a pass's deadline.
 BASELINE_S = 3600.0
@@ -276,8 +277,11 @@ def _run(
         # The probing's own CPU: the http source's thread (its event loop), the figure to
         # hold against the floor; pass_cpu_s adds every other source's (botocore's parsing).
         "probe_cpu_s": round(probing.cpu_s + workers_cpu, 3),
+        # as the http source decides it, for the hosts it probes and the pass's resolver
         "probe_workers": worker_count(
-            loaded.inventory.probe, sum(len(e.hosts) for e in inv.environments), context()
+            inv.probe,
+            len(probe_targets(inv, None)[0]),
+            PassContext(deadline=time.monotonic(), resolver=resolver),
         ),
         "baseline_s": None if base_s is None else round(base_s, 3),
         "speedup": round(base_s / wall, 1) if base_s is not None and wall else None,

@@ -96,6 +96,7 @@ class HttpSource:
         self, hosts: list[Host], inventory: Inventory, ctx: PassContext, aws: Future[object] | None
     ) -> tuple[list[HostProbe], dict[str, str]]:
         dropped: dict[str, str] = {}
+        asked: dict[str, str] = {}  # the workers' hosts of stopped slots: why
         settings = inventory.probe
         n = 1 if self.concurrency is not None else worker_count(settings, len(hosts), ctx)
         # The connections in flight stay `concurrency` in all, shared among the processes.
@@ -107,12 +108,12 @@ class HttpSource:
         ):
             tasks = {h.hostname: asyncio.ensure_future(prober.probe(h)) for h in mine}
             watch = asyncio.ensure_future(
-                _drop_stopped(aws, inventory, tasks, dropped, workers.drop)
+                _drop_stopped(aws, inventory, tasks, dropped, workers.drop, asked)
             )
             outcomes = await asyncio.gather(*tasks.values(), return_exceptions=True)
-            remote = await workers.collect()
+            probes = await workers.collect()
             watch.cancel()
-        probes = [p for p in remote if p.host not in dropped]
+            dropped.update({h: why for h, why in asked.items() if h in workers.dropped})
         for outcome in outcomes:
             if isinstance(outcome, HostProbe):
                 probes.append(outcome)
@@ -127,9 +128,11 @@ async def _drop_stopped(
     tasks: Mapping[str, asyncio.Future[HostProbe]],
     dropped: dict[str, str],
     elsewhere: Callable[[list[str]], None],
+    asked: dict[str, str],
 ) -> None:
     """When the aws facts arrive, cancel the probes of stopped environments not yet done:
-    this process's, and (through `elsewhere`) the workers'."""
+    this process's, and (through `elsewhere`) the workers', noting in `asked` why; the
+    ones a worker did cancel join `dropped` when it has said so."""
     if aws is None:
         return
     try:
@@ -142,10 +145,8 @@ async def _drop_stopped(
         if task is not None and not task.done():
             task.cancel()
             dropped[hostname] = why
-    others = [h for h in stopped if h not in tasks]
-    if others:
-        elsewhere(others)
-        dropped.update({h: stopped[h] for h in others})
+    asked.update({h: why for h, why in stopped.items() if h not in tasks})
+    elsewhere(list(asked))
 
 
 def probe_sequentially(inventory: Inventory, ctx: PassContext) -> HttpFacts:

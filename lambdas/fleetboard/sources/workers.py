@@ -39,6 +39,8 @@ from fleetboard.sources.net import HostProbe, Prober
 WORKER_GRACE_S = 1.0
 #: What a worker sends when it has sent every probe it will.
 _DONE = "done"
+#: What a worker sends, with the host's name, for a probe the parent asked it to drop.
+_DROPPED = "dropped"
 
 
 def shares(hosts: Sequence[Host], workers: int) -> list[list[Host]]:
@@ -63,6 +65,7 @@ class _Worker:
     process: subprocess.Popen[bytes]
     conn: Connection
     probes: dict[str, HostProbe] = field(default_factory=dict)
+    dropped: set[str] = field(default_factory=set)  # hosts whose probes it cancelled
     finished: bool = False  # it sent _DONE
     overran: bool = False  # killed for not finishing by the deadline plus the grace
 
@@ -115,7 +118,8 @@ class Workers:
             worker.process.wait(timeout=5)
 
     def drop(self, hostnames: Iterable[str]) -> None:
-        """Ask the workers to cancel these hosts' probes not yet done (a stopped slot's)."""
+        """Ask the workers to cancel these hosts' probes not yet done (a stopped slot's);
+        each says which it cancelled (`dropped`), as a task of this process would."""
         names = set(hostnames)
         for worker in self._workers:
             mine = [h.hostname for h in worker.hosts if h.hostname in names]
@@ -123,16 +127,25 @@ class Workers:
                 with contextlib.suppress(OSError, ValueError):
                     worker.conn.send(mine)
 
+    @property
+    def dropped(self) -> set[str]:
+        """The hosts whose probes a worker cancelled when asked: no probe, by design."""
+        return {name for worker in self._workers for name in worker.dropped}
+
     async def collect(self) -> list[HostProbe]:
         """Every worker's probes, read as they come; by the pass deadline plus the grace,
         whatever a worker has not sent is unknown with the reason."""
         await asyncio.gather(*self._readers)
         for worker in self._workers:
-            worker.process.wait(timeout=5)  # it has sent its last, or been killed
+            if not worker.finished:  # it died, or was killed: its exit code says which
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    worker.process.wait(timeout=WORKER_GRACE_S)
         probes: list[HostProbe] = []
         for worker in self._workers:
             why = self._why(worker)
             for host in worker.hosts:
+                if host.hostname in worker.dropped:
+                    continue
                 found = worker.probes.get(host.hostname)
                 probes.append(found if found is not None else self._unseen(host, why))
         return probes
@@ -153,7 +166,10 @@ class Workers:
                         worker.finished = True
                         end()
                         return
-                    worker.probes[message.host] = message
+                    if isinstance(message, tuple) and message[0] == _DROPPED:
+                        worker.dropped.add(message[1])
+                    else:
+                        worker.probes[message.host] = message
             except (EOFError, OSError):  # it exited (or died) without saying it was done
                 end()
 
@@ -169,8 +185,10 @@ class Workers:
 
     def _why(self, worker: _Worker) -> str:
         code = worker.process.poll()
-        if worker.overran or code is None:
+        if worker.overran:
             return f"probe worker {worker.index} did not answer by the pass deadline"
+        if code is None:  # its end of the pipe closed, yet it has not exited
+            return f"probe worker {worker.index} stopped answering before probing this host"
         if worker.finished:
             return f"probe worker {worker.index} sent no probe for this host"
         return f"probe worker {worker.index} exited (code {code}) before probing this host"
@@ -220,9 +238,12 @@ async def _probe_all(
                     task.cancel()
 
         loop.add_reader(conn.fileno(), dropped)
-        for task in asyncio.as_completed(tasks.values()):
-            with contextlib.suppress(asyncio.CancelledError):
-                conn.send(await task)
+        names: dict[asyncio.Future[HostProbe], str] = {t: n for n, t in tasks.items()}
+        pending = set(names)
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                conn.send((_DROPPED, names[task]) if task.cancelled() else task.result())
         loop.remove_reader(conn.fileno())
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,8 +16,9 @@ from tests.integration.fixtures.hosts import name
 from tests.integration.probes.crashing import EXIT_CODE, DiesOn, FreezesOn
 
 from fleetboard.demo import leaks
+from fleetboard.demo.hosts import BlackHole
 from fleetboard.inventory import BROKER_PATHS, Address, Host
-from fleetboard.model import HttpFacts, Reason, Status
+from fleetboard.model import AddressFacts, AwsFacts, HttpFacts, InstanceFacts, Reason, Status
 from fleetboard.rules.verdicts import classify_probe_error
 from fleetboard.sources import PassContext
 from fleetboard.sources import http as http_source
@@ -117,6 +120,34 @@ def test_a_worker_that_never_finishes_is_killed_after_the_deadline_and_its_hosts
     assert no_workers_left()
 
 
+def test_a_stopped_slot_a_worker_is_still_probing_is_dropped_when_aws_answers(
+    fleet: Any, black_hole: BlackHole
+) -> None:
+    # test-2's EIP black-holes: without the drop its probe, in the worker's share, would
+    # wait out its 30 s timeout and come back as a timeout
+    hole = fleet.host("cred", address=black_hole.address)
+    inventory = fleet.inventory(("test-1", [fleet.host("audit")]), ("test-2", [hole]))
+    settings = fleet.settings(workers=2, connect_timeout_s=30.0, read_timeout_s=30.0)
+    inventory = replace(inventory, probe=settings)
+    assert [[h.hostname for h in s] for s in shares([fleet.host("audit"), hole], 2)][1] == [
+        name("cred")
+    ]
+    stopped = AwsFacts(
+        addresses=(
+            AddressFacts("203.0.113.8", "agentkeys-broker-eip-test-2", "eipalloc-2", "i-2"),
+        ),
+        instances={"i-2": InstanceFacts("i-2", "stopped", "t3.medium", None)},
+        a_records={},
+        requests=3,
+    )
+    aws = Future[object]()
+    threading.Timer(0.1, aws.set_result, [stopped]).start()  # AWS answers after the start
+    facts = HttpSource().collect(inventory, fleet.context(deadline_s=60, pending={"aws": aws}))
+    assert set(facts.exchanges) == {(name("audit"), "/healthz")}
+    assert facts.skipped == {name("cred"): "environment test-2 is stopped"}
+    assert no_workers_left()
+
+
 def test_a_resolver_a_worker_cannot_be_given_keeps_the_probes_in_one_process(
     fleet: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -133,7 +164,7 @@ def test_a_resolver_a_worker_cannot_be_given_keeps_the_probes_in_one_process(
     assert "probing in one process: the resolver cannot be given to a worker" in caplog.text
 
 
-def test_workers_share_the_concurrency_and_only_a_fleet_large_enough_gets_them(
+def test_only_a_fleet_large_enough_gets_workers_and_never_more_than_asked(
     monkeypatch: pytest.MonkeyPatch, fleet: Any
 ) -> None:
     monkeypatch.setattr(http_source, "WORKER_MIN_HOSTS", 250)
