@@ -18,7 +18,7 @@ from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
 from fleetboard.inventory import AuthSettings
-from infra.collector import acknowledge
+from infra.nag import acknowledge
 
 #: Where the hosted sign-in page sends the viewer back, and where the edge function
 #: exchanges the code (its config.json `parseAuthPath`, `logoutPath`).

@@ -47,7 +47,7 @@ TASK_ROOT = "/var/task"
 
 #: Left out of the package: the simulated fleet and the benchmark (bench*.py) need moto and
 #: trustme, which are not bundled, and nothing the Lambda runs imports them.
-BENCHMARK = frozenset({"bench.py", "bench_fleet.py", "bench_measure.py"})
+BENCHMARK = frozenset({"bench.py", "bench_fleet.py", "bench_measure.py", "bench_shards.py"})
 EXCLUDED_NAMES = frozenset({"__pycache__", "demo", ".mypy_cache", ".pytest_cache"}) | BENCHMARK
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 

@@ -24,6 +24,7 @@ from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
 
 from fleetboard.collect import ALERT_TOPIC_ENV
@@ -50,6 +51,8 @@ from fleetboard.sources.logs import FILTER_LOG_EVENTS
 from fleetboard.sources.metrics import GET_METRIC_DATA
 from fleetboard.sources.prices import GET_PRODUCTS
 from infra.bundling import ARCHITECTURE, RUNTIME, collector_code
+from infra.nag import RETENTION, acknowledge, nag_join, nag_name
+from infra.shards import ShardedPass
 
 HANDLER = "fleetboard.handler.handler"
 #: The metric handler.py emits after every pass: 1 when the board was published, else 0.
@@ -109,40 +112,6 @@ PUBLISH = "sns:Publish"
 #: X-Ray's write actions, granted by Lambda's active tracing and only with it.
 XRAY_WRITES = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 
-#: deploy.log_retention_days (the schema allows exactly these) -> CDK's enum.
-RETENTION = {
-    1: logs.RetentionDays.ONE_DAY,
-    3: logs.RetentionDays.THREE_DAYS,
-    5: logs.RetentionDays.FIVE_DAYS,
-    7: logs.RetentionDays.ONE_WEEK,
-    14: logs.RetentionDays.TWO_WEEKS,
-    30: logs.RetentionDays.ONE_MONTH,
-    60: logs.RetentionDays.TWO_MONTHS,
-    90: logs.RetentionDays.THREE_MONTHS,
-    120: logs.RetentionDays.FOUR_MONTHS,
-    150: logs.RetentionDays.FIVE_MONTHS,
-    180: logs.RetentionDays.SIX_MONTHS,
-    365: logs.RetentionDays.ONE_YEAR,
-    400: logs.RetentionDays.THIRTEEN_MONTHS,
-    545: logs.RetentionDays.EIGHTEEN_MONTHS,
-    731: logs.RetentionDays.TWO_YEARS,
-    1096: logs.RetentionDays.THREE_YEARS,
-    1827: logs.RetentionDays.FIVE_YEARS,
-    2192: logs.RetentionDays.SIX_YEARS,
-    2557: logs.RetentionDays.SEVEN_YEARS,
-    2922: logs.RetentionDays.EIGHT_YEARS,
-    3288: logs.RetentionDays.NINE_YEARS,
-    3653: logs.RetentionDays.TEN_YEARS,
-}
-
-
-def acknowledge(construct: Construct, finding: str, reason: str) -> None:
-    """Acknowledge one cdk-nag AwsSolutions finding on the construct it concerns."""
-    cdk.Validations.of(construct).acknowledge(
-        cdk.Acknowledgment(id=f"AwsSolutions::AwsSolutions-{finding}", reason=reason)
-    )
-
-
 # --------------------------------------------------------------------------- settings
 
 
@@ -161,6 +130,14 @@ def alerts_post(loaded: LoadedConfig) -> bool:
 def timeout_s(loaded: LoadedConfig) -> int:
     """The Lambda timeout: a few seconds short of the period, so passes never overlap."""
     return lambda_timeout_s(loaded.period_s)
+
+
+def reserved_concurrency(shards: int) -> int:
+    """The collector's reserved concurrency: 1 for one Lambda a pass, so passes never
+    overlap; with [deploy] shards, every shard at once and the merge of the pass before,
+    which may still run when the next tick's shards start (it starts after its own shards,
+    and may take up to a function timeout; infra/shards.py)."""
+    return 1 if shards <= 1 else shards + 1
 
 
 def schedule_problems(loaded: LoadedConfig, source: str = "fleet.toml") -> list[str]:
@@ -286,7 +263,8 @@ class CollectorFunction(Construct):
             timeout=cdk.Duration.seconds(timeout_s(loaded)),
             # One pass at a time: a tick that finds the last pass still running is
             # throttled; Lambda retries it for at most MAX_EVENT_AGE, then drops it.
-            reserved_concurrent_executions=1,
+            # Sharded, the state machine's invocations (reserved_concurrency).
+            reserved_concurrent_executions=reserved_concurrency(deploy.shards),
             retry_attempts=0,  # a failed pass is retried by the next tick, with fresh data
             max_event_age=MAX_EVENT_AGE,
             role=self.role,
@@ -307,7 +285,7 @@ class CollectorFunction(Construct):
             arn = log_group_arn(self, loaded.inventory.aws.region, group)
             acknowledge(
                 self.role,
-                f"IAM5[Resource::{_nag_join(cdk.Stack.of(self).resolve(arn))}]",
+                f"IAM5[Resource::{nag_join(cdk.Stack.of(self).resolve(arn))}]",
                 f"logs:FilterLogEvents on the log group {group} ([logs] in fleet.toml): a "
                 "log group's ARN for IAM ends in ':*' (its streams), and FilterLogEvents "
                 "reads the group's streams; no other group, and no write.",
@@ -360,14 +338,14 @@ class CollectorFunction(Construct):
         )
         acknowledge(
             role,
-            f"IAM5[Resource::{_nag_name(role, bucket.bucket_arn, owner=bucket)}/{HISTORY_PREFIX}*]",
+            f"IAM5[Resource::{nag_name(role, bucket.bucket_arn, owner=bucket)}/{HISTORY_PREFIX}*]",
             "history/ holds one immutable object per pass under a date path "
             "(history/YYYY/MM/DD/HHMMSSZ.json); the keys are not known in advance, and "
             "PutObject is the only action on them.",
         )
         acknowledge(
             role,
-            f"IAM5[Resource::{_nag_name(role, bucket.bucket_arn, owner=bucket)}/{STATE_PREFIX}*]",
+            f"IAM5[Resource::{nag_name(role, bucket.bucket_arn, owner=bucket)}/{STATE_PREFIX}*]",
             "state/ holds the small objects kept between passes: one per source that needs "
             "it (state/<source>.json, e.g. the GitHub source's ETags) and the board's "
             "memory (state/timeline.json, state/wallets.json); publish.state_key names "
@@ -504,48 +482,21 @@ def alert_statement(topic: sns.ITopic) -> iam.PolicyStatement:
     return iam.PolicyStatement(sid="PublishAlerts", actions=[PUBLISH], resources=[topic.topic_arn])
 
 
-def _nag_name(scope: IConstruct, arn: str, *, owner: IConstruct | None = None) -> str:
-    """How cdk-nag spells an ARN token in a finding id: `<LogicalId.Arn>`, or the export's
-    name when `owner` (the construct the ARN belongs to) lives in another stack.
-    """
-    here = cdk.Stack.of(scope)
-    home = cdk.Stack.of(owner) if owner is not None else here
-    if home is not here:
-        # The same export CDK makes for the cross-stack reference (it is idempotent), asked
-        # for now because the automatic one is only named at synth, after we acknowledge.
-        arn = home.export_value(arn)
-    resolved = here.resolve(arn)
-    match resolved:
-        case {"Fn::GetAtt": [logical_id, attribute]}:
-            return f"<{logical_id}.{attribute}>"
-        case {"Ref": logical_id}:
-            return f"<{logical_id}>"
-        case {"Fn::ImportValue": str(name)}:
-            return name  # another stack's export, e.g. the site stack's bucket ARN
-    raise TypeError(f"cannot name {resolved!r} the way cdk-nag does")
-
-
-def _nag_join(resolved: Any) -> str:
-    """How cdk-nag spells a joined ARN in a finding id: its pieces, a Ref as `<Name>`
-    (`arn:aws:logs:us-east-1:<AWS::AccountId>:log-group:/fleet/prod:*`)."""
-    match resolved:
-        case str():
-            return resolved
-        case {"Fn::Join": [str(separator), list(parts)]}:
-            return separator.join(_nag_join(part) for part in parts)
-        case {"Ref": str(name)}:
-            return f"<{name}>"
-    raise TypeError(f"cannot name {resolved!r} the way cdk-nag does")
-
-
 class CollectorSchedule(Construct):
     """EventBridge Scheduler invoking the collector every period: no retries, short event
     age, so a late tick is dropped rather than stacked behind the next
-    (docs/design.md#infrastructure).
+    (docs/design.md#infrastructure). With `state_machine` (a sharded pass, infra/shards.py)
+    it starts an execution of it instead, on the same terms.
     """
 
     def __init__(
-        self, scope: Construct, id: str, *, function: lambda_.IFunction, period_s: int
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        function: lambda_.IFunction,
+        period_s: int,
+        state_machine: sfn.IStateMachine | None = None,
     ) -> None:
         super().__init__(scope, id)
         stack = cdk.Stack.of(self)
@@ -554,7 +505,11 @@ class CollectorSchedule(Construct):
         self.role = iam.Role(
             self,
             "InvokeRole",
-            description="fleetboard schedule: invokes the collector, nothing else",
+            description=(
+                "fleetboard schedule: invokes the collector, nothing else"
+                if state_machine is None
+                else "fleetboard schedule: starts the collector's sharded pass, nothing else"
+            ),
             assumed_by=iam.ServicePrincipal(
                 "scheduler.amazonaws.com",
                 conditions={
@@ -569,21 +524,32 @@ class CollectorSchedule(Construct):
                 },
             ),
         )
+        target: scheduler.IScheduleTarget
+        if state_machine is not None:
+            # states:StartExecution on this state machine only (grantStartExecution): no
+            # wildcard, so nothing to acknowledge.
+            target = targets.StepFunctionsStartExecution(
+                state_machine, retry_attempts=0, max_event_age=MAX_EVENT_AGE, role=self.role
+            )
+        else:
+            target = targets.LambdaInvoke(
+                function, retry_attempts=0, max_event_age=MAX_EVENT_AGE, role=self.role
+            )
         self.schedule = scheduler.Schedule(
             self,
             "Schedule",
             description="fleetboard: one collector pass per period",
             schedule=scheduler.ScheduleExpression.rate(cdk.Duration.seconds(period_s)),
-            target=targets.LambdaInvoke(
-                function, retry_attempts=0, max_event_age=MAX_EVENT_AGE, role=self.role
-            ),
+            target=target,
         )
-        acknowledge(
-            self.role,
-            f"IAM5[Resource::{_nag_name(self, function.function_arn)}:*]",
-            "lambda:InvokeFunction on the collector only; the :* (its versions and "
-            "aliases) is how CDK's grantInvoke writes it, and the schedule targets $LATEST.",
-        )
+        if state_machine is None:
+            acknowledge(
+                self.role,
+                f"IAM5[Resource::{nag_name(self, function.function_arn)}:*]",
+                "lambda:InvokeFunction on the collector only; the :* (its versions and "
+                "aliases) is how CDK's grantInvoke writes it, and the schedule targets "
+                "$LATEST.",
+            )
 
 
 class CollectorAlarms(Construct):
@@ -698,7 +664,8 @@ class CollectorStack(cdk.Stack):
     collector.function, collector.role, collector.log_group, collector.schedule,
     collector.secrets (.github_token, .rpc_url, .alert_webhooks: None without a slack or
     webhook channel), collector.alarms (.errors, .stale), collector.alarm_topic (None
-    without deploy.alarm_email and without an sns alert channel)
+    without deploy.alarm_email and without an sns alert channel), collector.sharded (the
+    ShardedPass the schedule starts with [deploy] shards > 1, else None)
     """
 
     def __init__(
@@ -727,8 +694,24 @@ class CollectorStack(cdk.Stack):
         self.function = collector.function
         self.role = collector.role
         self.log_group = collector.log_group
+        # [deploy] shards > 1: a state machine runs the pass (infra/shards.py); 1 builds
+        # nothing more.
+        self.sharded: ShardedPass | None = None
+        if loaded.deploy.shards > 1:
+            self.sharded = ShardedPass(
+                self,
+                "Shards",
+                function=self.function,
+                shards=loaded.deploy.shards,
+                timeout_s=timeout_s(loaded),
+                deploy=loaded.deploy,
+            )
         self.schedule = CollectorSchedule(
-            self, "Schedule", function=self.function, period_s=loaded.period_s
+            self,
+            "Schedule",
+            function=self.function,
+            period_s=loaded.period_s,
+            state_machine=self.sharded.state_machine if self.sharded is not None else None,
         ).schedule
         self.alarms = CollectorAlarms(
             self,
@@ -744,6 +727,17 @@ class CollectorStack(cdk.Stack):
             collector.publish_alerts_to(self.alarm_topic)
 
         cdk.CfnOutput(self, "FunctionName", value=self.function.function_name)
+        if self.sharded is not None:
+            cdk.CfnOutput(
+                self,
+                "StateMachineArn",
+                value=self.sharded.state_machine.state_machine_arn,
+                description=(
+                    f"The sharded pass ({self.sharded.shards} shards, then a merge) the "
+                    "schedule starts each period. Run one now: aws stepfunctions "
+                    "start-execution --state-machine-arn <this ARN>"
+                ),
+            )
         for name, secret in self.secrets.by_name.items():
             cdk.CfnOutput(
                 self,

@@ -32,7 +32,7 @@ from fleetboard.config import ConfigError
 from fleetboard.inventory import AuthSettings
 from infra.auth import CALLBACK_PATH, COOKIE_DAYS, SIGN_OUT_PATH, hosted_ui_domain
 from infra.bundling import local_asset
-from infra.collector import acknowledge
+from infra.nag import acknowledge
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "lambdas" / "edge_auth"

@@ -19,7 +19,7 @@ from constructs import Construct, IValidation
 
 from fleetboard.inventory import DeploySettings
 from fleetboard.publish import EVENTS_PREFIX, FEED, HISTORY_PREFIX, LATEST, VERSION
-from infra.collector import acknowledge
+from infra.nag import acknowledge
 
 #: What the page loads, and nothing more (site/templates/index.html.j2, site/static/):
 #: board.css, board.js, `fetch("latest.json")` and the `data:,` favicon. No inline script

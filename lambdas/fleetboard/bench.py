@@ -32,6 +32,9 @@ def run_bench(*, as_json: bool, **options: Unpack[BenchOptions]) -> int:
 
 
 def _print(f: dict[str, Any], latency_ms: float) -> None:
+    if f.get("shards", 1) > 1:
+        _print_sharded(f)
+        return
     names = (
         f"names looked up through the demo's zone ({f['dns_lookups']} lookups)"
         if f["resolve"]
@@ -79,3 +82,29 @@ def _print(f: dict[str, Any], latency_ms: float) -> None:
         f"page {f['page_bytes'] / 1024:.0f} KiB, "
         f"snapshot {f['snapshot_bytes'] / 1024:.0f} KiB"
     )
+
+
+def _print_sharded(f: dict[str, Any]) -> None:
+    failed = f["failed_shards"]
+    print(
+        f"fleet:  {f['envs']} environments, {f['endpoints']} endpoints, "
+        f"{f['blackholed']} black-holed; {f['shards']} shards, each a process run alone"
+    )
+    walls = ", ".join(f"{w:.2f}" for w in f["shard_walls_s"])
+    print(
+        f"pass:   {f['wall_s']:.2f} s wall as a Map runs it (the slowest shard, then the "
+        f"merge {f['merge_s']:.2f} s); shards {walls} s; {f['probes']} probes"
+    )
+    print(
+        f"board:  {f['board_envs']} environments, status {f['status']}, "
+        + ("published" if f["published"] else "NOT published")
+        + f"; page {f['page_bytes'] / 1024:.0f} KiB, latest.json "
+        f"{f['snapshot_bytes'] / 1024:.0f} KiB"
+    )
+    if f["first_issue"]:
+        print(f"first:  {f['first_issue']}")
+    if failed:
+        lost = "; ".join(f"shard {int(i) + 1}: {why}" for i, why in failed.items())
+        print(f"lost:   {lost} ({f['unknown_from_shards']} checks unknown, never red)")
+    else:
+        print("lost:   no shard")

@@ -60,6 +60,7 @@ class BenchOptions(TypedDict):
     baseline: bool  # False: skip the one-probe-at-a-time baseline
     resolve: bool  # True: every probe looks its host's name up through the zone
     workers: int  # [probe] workers: processes probing at once
+    shards: int  # > 1: a sharded pass of that many shard processes (bench_shards.py)
 
 
 def measure(options: BenchOptions) -> dict[str, Any]:
@@ -110,6 +111,13 @@ def measure(options: BenchOptions) -> dict[str, Any]:
             # to this machine (where its EIP would lead), and a name it lacks is NXDOMAIN.
             records = {k: [LOOPBACK if resolve else v] for k, v in world.a_records.items()}
             procs.phase("pass", f"hosts pid={server.pid}")
+            if options["shards"] > 1:
+                from fleetboard.bench_shards import measure_sharded
+
+                sharded = measure_sharded(
+                    loaded, _CountedResolver(records), tmp / "board", options["shards"], holed
+                )
+                return {**sharded, "resolve": resolve, "route53_records": len(world.a_records)}
             figures = _run(loaded, _CountedResolver(records), holed, baseline=options["baseline"])
             # One keep-alive connection a host: what the pass's CPU is divided by.
             figures["connections"] = len(served)

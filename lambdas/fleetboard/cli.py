@@ -96,6 +96,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="folder to write the board into")
     p.add_argument("--endpoint-url", help="send AWS requests here (overrides [aws] endpoint_url)")
     p.add_argument("--fail-on-red", action="store_true", help="exit 1 when the fleet is red")
+    p.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        metavar="N",
+        help="split the probing over N processes and merge, as [deploy] shards does on AWS (1)",
+    )
     p.set_defaults(run=_collect)
 
     p = sub.add_parser("demo", help="start a simulated fleet on 127.0.0.1 and show its board")
@@ -173,6 +180,13 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help="[probe] workers: processes probing at once (1)",
     )
+    p.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        metavar="N",
+        help="collect as a sharded pass: N shard processes and a merge (1: one collector)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_bench)
     return parser
@@ -195,7 +209,12 @@ def _collect(args: argparse.Namespace) -> int:
         loaded = dataclasses.replace(
             loaded, inventory=dataclasses.replace(loaded.inventory, aws=aws)
         )
-    return pass_and_report(loaded, args.out, fail_on_red=args.fail_on_red)
+    from fleetboard.shards.plan import MAX_SHARDS
+
+    if not 1 <= args.shards <= MAX_SHARDS:
+        print(f"fleetboard collect: --shards must be 1–{MAX_SHARDS}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return pass_and_report(loaded, args.out, fail_on_red=args.fail_on_red, shards=args.shards)
 
 
 def _end_now_if_work_left(code: int) -> None:
@@ -249,10 +268,11 @@ def _bench(args: argparse.Namespace) -> int:
         or args.endpoints < 1
         or not 0 <= args.blackhole <= 100
         or not 1 <= args.workers <= 16
+        or not 1 <= args.shards <= 40
     ):
         print(
             "fleetboard bench: --envs and --endpoints must be ≥ 1, --blackhole 0–100, "
-            "--workers 1–16",
+            "--workers 1–16, --shards 1–40",
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
@@ -265,6 +285,7 @@ def _bench(args: argparse.Namespace) -> int:
         baseline=args.baseline,
         resolve=args.resolve,
         workers=args.workers,
+        shards=args.shards,
     )
 
 

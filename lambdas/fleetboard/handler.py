@@ -14,7 +14,6 @@ answer and its state writes out of the new pass (collect.PassGate).
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import re
@@ -99,21 +98,28 @@ def runtime() -> Runtime:
         aws_client=make_aws_client_factory(loaded.inventory.aws),
         secret_ids={k: os.environ[v] for k, v in SECRET_ENV.items() if os.environ.get(v)},
     )
-    registry.warm_up(loaded.inventory)  # seconds of import: once, not inside a pass's budget
-    # Everything imported so far lives as long as the container: move it out of the
-    # collector's reach, so a pass's garbage collections walk only the pass's own objects.
-    gc.freeze()
+    # Seconds of import: once, not inside a pass's budget. (What it leaves on the heap is
+    # set aside from the garbage collector while each pass runs: collect.heap_set_aside.)
+    registry.warm_up(loaded.inventory)
     return built
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run(runtime(), context)
+    return run(runtime(), context, event)
 
 
-def run(rt: Runtime, context: Any) -> dict[str, Any]:
-    """One pass within the invocation's remaining time; returns what it published."""
+#: What a sharded pass's state machine (infra/shards.py) says in its events: the shard
+#: steps' `{"fleetboard": "shard", "shard", "shards", "pass"}` and the merge step's
+#: `{"fleetboard": "merge", "shards", "pass", "results"}`. The schedule's own event has no
+#: "fleetboard" key: a whole pass.
+SHARD_STEP, MERGE_STEP = "shard", "merge"
+
+
+def run(rt: Runtime, context: Any, event: Any = None) -> dict[str, Any]:
+    """One pass within the invocation's remaining time; returns what it published. A
+    sharded pass's shard step probes its share and returns what it saved instead."""
     logger.set_correlation_id(context.aws_request_id)
     remaining_s = context.get_remaining_time_in_millis() / 1000
     budget_s = pass_budget_s(rt.loaded.inventory.probe.pass_deadline_s, remaining_s)
@@ -123,7 +129,23 @@ def run(rt: Runtime, context: Any) -> dict[str, Any]:
         resolver=rt.resolver,
         secrets=_secrets(rt),
     )
-    result = collect.run_pass(rt.loaded, ctx, rt.publisher)
+    step = event.get("fleetboard") if isinstance(event, dict) else None
+    if step not in (None, SHARD_STEP, MERGE_STEP):
+        _rejected()
+        raise ValueError(f"event: fleetboard: {str(step)[:40]!r} is neither shard nor merge")
+    if step == SHARD_STEP:
+        return _shard_step(rt, ctx, event)
+    if step == MERGE_STEP:
+        from fleetboard import shards
+
+        count, pass_id = _sharding(event)
+        results = event.get("results")
+        failures = shards.failures_from(results if isinstance(results, list) else [])
+        result = shards.merge_pass(
+            rt.loaded, ctx, rt.publisher, count=count, pass_id=pass_id, failures=failures
+        )
+    else:
+        result = collect.run_pass(rt.loaded, ctx, rt.publisher)
     _record(result)
     summary = result.board.summary
     outcome = {
@@ -136,6 +158,46 @@ def run(rt: Runtime, context: Any) -> dict[str, Any]:
     }
     logger.info("pass done", extra=outcome)
     return outcome
+
+
+def _rejected() -> None:
+    """Counted before a bad step event fails its step: a state machine out of step with
+    the function's code (a deploy half done) shows as a metric, not only as errors."""
+    metrics.add_metric("StepEventsRejected", MetricUnit.Count, 1)
+
+
+def _sharding(event: dict[str, Any]) -> tuple[int, str]:
+    """A shard or merge event's `shards` and `pass`, checked: a bad one fails the step."""
+    from fleetboard.shards.plan import MAX_SHARDS
+
+    count, pass_id = event.get("shards"), event.get("pass")
+    if not isinstance(count, int) or not 1 <= count <= MAX_SHARDS:
+        _rejected()
+        raise ValueError(f"event: shards must be 1 to {MAX_SHARDS}, not {str(count)[:20]!r}")
+    if not isinstance(pass_id, str) or not 0 < len(pass_id) <= 64:
+        _rejected()
+        raise ValueError("event: pass must be the execution's start time (a short string)")
+    return count, pass_id
+
+
+def _shard_step(rt: Runtime, ctx: PassContext, event: dict[str, Any]) -> dict[str, Any]:
+    """One shard of a sharded pass: probe its share, save it for the merge. A shard that
+    could not save raises, so the state machine's Catch tells the merge why."""
+    from fleetboard import shards
+
+    count, pass_id = _sharding(event)
+    index = event.get("shard")
+    if not isinstance(index, int) or not 0 <= index < count:
+        _rejected()
+        raise ValueError(f"event: shard must be 0 to {count - 1}, not {str(index)[:20]!r}")
+    report = shards.run_shard(
+        rt.loaded, ctx, rt.publisher, index=index, count=count, pass_id=pass_id
+    )
+    logger.info("shard done", extra=report.as_dict())
+    metrics.add_metric("ShardProbes", MetricUnit.Count, report.probes)
+    if report.error is not None:
+        raise RuntimeError(f"shard {index + 1} of {count}: {report.error}")
+    return report.as_dict()
 
 
 def pass_budget_s(pass_deadline_s: float, remaining_s: float) -> float:

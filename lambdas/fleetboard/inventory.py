@@ -441,6 +441,7 @@ class DeploySettings:
 
     alarm_email: str | None = None
     memory_mb: int = 512
+    shards: int = 1  # >1: a Step Functions pass of this many collector shards and a merge
     log_retention_days: int = 30
     history_days: int = 30  # history/ objects expire after this many days
     domain_name: str | None = None

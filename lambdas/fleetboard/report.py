@@ -20,11 +20,18 @@ def pass_and_report(
     *,
     fail_on_red: bool = False,
     context_overrides: dict[str, object] | None = None,
+    shards: int = 1,
 ) -> int:
-    """Run one pass into the folder `out`, print its report; return the exit code."""
+    """Run one pass into the folder `out`, print its report; return the exit code. With
+    `shards` > 1 the probing runs in that many processes, merged into one board."""
     ctx = collect.laptop_context(loaded, **(context_overrides or {}))
     try:
-        result = collect.run_pass(loaded, ctx, LocalPublisher(out))
+        if shards > 1:
+            from fleetboard.shards.local import run_local
+
+            result = run_local(loaded, out, shards, ctx)
+        else:
+            result = collect.run_pass(loaded, ctx, LocalPublisher(out))
     except OSError as exc:  # the folder could not even be read (e.g. --out is a file)
         print(
             f"fleetboard: cannot write the board into {out}: {exc.strerror or exc}", file=sys.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -116,6 +117,9 @@ def test_bench_rejects_nonsense() -> None:
     done = bench("--workers", "0")
     assert done.returncode == 2
     assert "--workers 1–16" in done.stderr
+    done = bench("--shards", "41")
+    assert done.returncode == 2
+    assert "--shards 1–40" in done.stderr
 
 
 def test_bench_probes_in_worker_processes_when_asked_and_the_fleet_is_large_enough() -> None:
@@ -128,6 +132,24 @@ def test_bench_probes_in_worker_processes_when_asked_and_the_fleet_is_large_enou
     assert figures["status"] == "green"  # every host seen, from whichever process
     # the workers' CPU is counted: joined children, read from the kernel
     assert figures["probe_cpu_s"] > 0
+
+
+def test_bench_collects_as_shards_merged_into_one_board_and_none_outlives_it() -> None:
+    args = ("--envs", "6", "--endpoints", "2", "--latency-ms", "1", "--shards", "3", "--json")
+    done = bench(*args)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert (figures["shards"], figures["board_envs"], figures["failed_shards"]) == (3, 6, {})
+    # every host seen through its shard: two endpoints an environment, the broker's three
+    assert (figures["probes"], figures["status"], figures["published"]) == (24, "green", True)
+    assert figures["unknown_from_shards"] == 0
+    assert len(figures["shard_walls_s"]) == 3
+    slowest_then_merge = max(figures["shard_walls_s"]) + figures["merge_s"]
+    assert abs(figures["wall_s"] - slowest_then_merge) <= 0.002
+    me = os.getpid()
+    assert not leaks.processes(
+        lambda pid, _env, cmd: "fleetboard.shards.local" in cmd and leaks.descends_from(pid, me)
+    )
 
 
 # --------------------------------------------------------------------------- stopping

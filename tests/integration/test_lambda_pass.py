@@ -526,3 +526,67 @@ def test_a_webhook_secret_that_is_not_name_to_https_url_configures_no_webhook(
     assert failed and all("not configured" in line for line in failed)
     out = capfd.readouterr()
     assert _leaks([out.out, out.err, log_stream.getvalue()]) == []
+
+
+def step(rt: handler.Runtime, monkeypatch: pytest.MonkeyPatch, event: dict[str, Any]) -> Any:
+    """One state machine step (infra/shards.py) invoking the function with its event."""
+    monkeypatch.setattr(handler, "runtime", lambda: rt)
+    return handler.handler(event, FakeLambdaContext(aws_request_id="req-shard"))
+
+
+def test_a_sharded_pass_through_the_handler_publishes_the_board_a_single_pass_does(
+    fleet: DemoFleet, s3: Recording, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The state machine's events: two shard steps into the bucket's state, a merge that
+    publishes; a shard the Map caught failing is said on its environments."""
+    rt = runtime(fleet, s3)
+    single = invoke(rt, monkeypatch)
+    pass_id = "2026-12-05T03:00:00.000Z"
+    reports = [
+        step(rt, monkeypatch, {"fleetboard": "shard", "shard": i, "shards": 2, "pass": pass_id})
+        for i in range(2)
+    ]
+    assert [(r["shard"], r["error"]) for r in reports] == [(0, None), (1, None)]
+    assert {"state/shard-0.json", "state/shard-1.json"} <= set(s3.state_puts)
+    merged = step(
+        rt, monkeypatch, {"fleetboard": "merge", "shards": 2, "pass": pass_id, "results": reports}
+    )
+    assert (merged["status"], merged["error"]) == (single["status"], None)
+    assert merged["published"][-2:] == [INDEX, VERSION]
+    # a shard the Map's Catch reports failed: its environments unknown, the board published
+    caught = {"shard": 1, "error": "States.Timeout", "cause": "Task timed out"}
+    merged = step(
+        rt,
+        monkeypatch,
+        {"fleetboard": "merge", "shards": 2, "pass": pass_id, "results": [reports[0], caught]},
+    )
+    assert merged["error"] is None
+    latest = json.loads(s3.get_object(Bucket=s3.bucket, Key=LATEST)["Body"].read())
+    said = [
+        c["summary"]
+        for e in latest["environments"]
+        for c in e["checks"]
+        if "shard 2 of 2 failed: States.Timeout: Task timed out" in c["summary"]
+    ]
+    assert said
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"fleetboard": "shard", "shard": 2, "shards": 2, "pass": "p"}, "shard must be 0 to 1"),
+        ({"fleetboard": "shard", "shard": 0, "shards": 99, "pass": "p"}, "shards must be 1 to"),
+        ({"fleetboard": "merge", "shards": 2}, "pass must be"),
+        ({"fleetboard": "rebuild"}, "is neither shard nor merge"),
+    ],
+)
+def test_a_bad_step_event_fails_the_step_with_what_is_wrong(
+    fleet: DemoFleet,
+    s3: Recording,
+    monkeypatch: pytest.MonkeyPatch,
+    event: dict[str, Any],
+    message: str,
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        step(runtime(fleet, s3), monkeypatch, event)
+    assert s3.puts == []

@@ -858,3 +858,19 @@ def test_probe_workers_is_a_count_of_processes_and_defaults_to_one() -> None:
     assert config.loads(probe("workers = 2"), source="fleet.toml").inventory.probe.workers == 2
     assert problems(probe("workers = 0")) == ["fleet.toml: probe.workers: 0 must be at least 1"]
     assert problems(probe("workers = 17")) == ["fleet.toml: probe.workers: 17 must be at most 16"]
+
+
+def test_deploy_shards_counts_the_collectors_of_a_pass_and_defaults_to_one() -> None:
+    def deploy(lines: str) -> str:
+        return GOOD + "[deploy]\n" + lines + "\n"
+
+    assert config.loads(GOOD, source="fleet.toml").deploy.shards == 1
+    assert config.loads(deploy("shards = 4"), source="fleet.toml").deploy.shards == 4
+    assert problems(deploy("shards = 0")) == ["fleet.toml: deploy.shards: 0 must be at least 1"]
+    assert problems(deploy("shards = 41")) == ["fleet.toml: deploy.shards: 41 must be at most 40"]
+    assert problems(deploy('shards = "4"')) == [
+        'fleet.toml: deploy.shards: "4" is a string; expected an integer'
+    ]
+    assert problems(deploy("shards = 2.5"), name="other.toml") == [
+        "other.toml: deploy.shards: 2.5 is a number; expected an integer"
+    ]

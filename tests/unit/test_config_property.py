@@ -455,6 +455,7 @@ NUMBER_KEYS = [
     ("chain", "max_block_age_s"),
     ("chain", "runway_days"),
     ("deploy", "memory_mb"),
+    ("deploy", "shards"),
     ("deploy", "log_retention_days"),
     ("deploy", "history_days"),
 ]

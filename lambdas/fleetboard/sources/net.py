@@ -41,6 +41,11 @@ _READ_CHUNK = 64 * 1024
 _CLOSE_WAIT_S = 0.25
 _DETAIL_CAP = 160  # characters of an exception's text a reason may carry
 _NOT_STARTED = "pass deadline reached before this probe started"
+#: How often the stall watch wakes, and the pause of the event loop it calls a stall: far
+#: longer than any iteration of a busy loop (a thousand handshakes in flight take tens of
+#: milliseconds a turn), far shorter than a timeout.
+_TICK_S = 0.05
+STALL_S = 0.5
 
 T = TypeVar("T")
 
@@ -389,6 +394,51 @@ def cert_from_der(host: str, der: bytes, error: str, observed_at: datetime) -> C
 # --------------------------------------------------------------------------- the prober
 
 
+class StallWatch:
+    """When this process's event loop could not run: a pause of the whole process (a long
+    garbage collection, another thread holding the GIL, the VM descheduled).
+
+    A timeout that fires after such a pause says nothing about the host: the answer may
+    have been waiting in the socket all along, and the timer and the answer are seen in the
+    same turn of the loop, the timer first. So a step that timed out across a stall is the
+    collector's blindness, retried once and, if it happens again, unknown (`collector`),
+    never a red timeout. A tick every _TICK_S; a gap of more than STALL_S is a stall.
+    """
+
+    def __init__(self) -> None:
+        self._stalls: list[tuple[float, float]] = []
+        self._last = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._last = asyncio.get_running_loop().time()
+        self._task = asyncio.ensure_future(self._tick())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(_TICK_S)
+            self._note(loop.time())
+
+    def _note(self, now: float) -> None:
+        if now - self._last > _TICK_S + STALL_S:
+            self._stalls.append((self._last + _TICK_S, now))
+        self._last = now
+
+    def stalled_s(self, since: float, until: float) -> float:
+        """Seconds of [since, until] the loop spent stalled, the pause under way included
+        (the tick that would record it may not have run yet)."""
+        stalls = [*self._stalls]
+        if until - self._last > _TICK_S + STALL_S:
+            stalls.append((self._last + _TICK_S, until))
+        return sum(max(0.0, min(end, until) - max(start, since)) for start, end in stalls)
+
+
 class Prober:
     """Probes hosts on the running event loop, at most `concurrency` connections at a time.
 
@@ -407,12 +457,15 @@ class Prober:
         self._slots = asyncio.Semaphore(limit)
         self._verifying = client_context(settings.ca_bundle)
         self._closing: set[asyncio.Task[None]] = set()
+        self._stalls = StallWatch()
 
     async def __aenter__(self) -> Prober:
+        self._stalls.start()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         """Give the polite closes still under way one short wait, together; drop the rest."""
+        await self._stalls.stop()
         closing, self._closing = self._closing, set()
         if closing:
             await asyncio.wait(closing, timeout=min(_CLOSE_WAIT_S, self.ctx.remaining_s()))
@@ -460,10 +513,19 @@ class Prober:
             error = ProbeError(Reason.DEADLINE, f"pass deadline reached before {phase.what}")
             raise _Failure(error, retry=False)
         timer = asyncio.timeout(budget)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
         try:
             async with timer:
                 yield phase
         except TimeoutError as exc:
+            stalled = self._stalls.stalled_s(began, loop.time())
+            if timer.expired() and stalled >= STALL_S:  # our pause, not the host's silence
+                detail = (
+                    f"this collector stalled for {stalled:.1f} s during {phase.what}: "
+                    "not the host's answer"
+                )
+                raise _Failure(ProbeError(Reason.COLLECTOR, detail), retry=True) from exc
             if not timer.expired():  # the OS said ETIMEDOUT
                 error = ProbeError(Reason.TIMEOUT, f"{phase.what} timed out")
                 raise _Failure(error, retry=False) from exc
