@@ -19,7 +19,7 @@ from .test_collector import (
     EXAMPLE,
     Built,
     NagRun,
-    _in_collector,
+    acknowledgments_used,
     alarm,
     allowed_for,
     as_list,
@@ -30,6 +30,8 @@ from .test_collector import (
     one,
     render,
     resources,
+    run_nag,
+    unacknowledged,
     violations,
 )
 
@@ -423,42 +425,16 @@ def test_an_output_names_the_state_machine(built: Built) -> None:
 def nag(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> NagRun:
     """cdk-nag's AwsSolutions checks over the whole sharded app, X-Ray off and on, as
     test_collector.py runs them over the unsharded one."""
-    import aws_cdk as cdk
-
     config = request.getfixturevalue(f"{request.param}_config")
-    outdir = tmp_path_factory.mktemp(f"nag-{request.param}")
-    built = build_app(config, outdir=outdir, nag=True)
-    try:
-        built.app.synth()
-    except Exception as exc:  # the site stack's findings are not this file's to judge
-        if "Validation failed" not in str(exc) and "ValidationFailed" not in str(exc):
-            raise
-    key = cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
-    acknowledged = {
-        rule
-        for construct in built.stacks.collector.node.find_all()
-        for entry in construct.node.metadata
-        if entry.type == key
-        for rule in entry.data
-    }
-    report = json.loads((outdir / "validation-report.json").read_text())
-    return NagRun(report, acknowledged, outdir)
+    return run_nag(config, tmp_path_factory.mktemp(f"nag-{request.param}"))
 
 
 def test_cdk_nag_finds_nothing_unacknowledged_in_the_sharded_stack(nag: NagRun) -> None:
-    [plugin] = nag.report["pluginReports"]
-    found = [
-        (v["ruleName"], c["constructPath"])
-        for v in _in_collector(plugin["violations"])
-        for c in v["violatingConstructs"]
-    ]
-    assert found == []
+    assert unacknowledged(nag) == []
 
 
 def test_every_sharded_acknowledgment_still_matches_a_finding(nag: NagRun) -> None:
-    [plugin] = nag.report["pluginReports"]
-    used = {e["acknowledgedId"] for e in _in_collector(plugin["suppressedViolations"])}
-    assert nag.acknowledged == used  # an acknowledgment with no finding is a stale excuse
+    assert nag.acknowledged == acknowledgments_used(nag)  # none with no finding: stale
 
 
 def test_the_state_machines_findings_are_acknowledged_for_what_they_are(nag: NagRun) -> None:
