@@ -123,13 +123,14 @@ def run(rt: Runtime, context: Any, event: Any = None) -> dict[str, Any]:
     logger.set_correlation_id(context.aws_request_id)
     remaining_s = context.get_remaining_time_in_millis() / 1000
     budget_s = pass_budget_s(rt.loaded.inventory.probe.pass_deadline_s, remaining_s)
+    step = event.get("fleetboard") if isinstance(event, dict) else None
     ctx = PassContext(
         deadline=time.monotonic() + budget_s,
         aws_client=rt.aws_client,
         resolver=rt.resolver,
-        secrets=_secrets(rt),
+        # A shard runs aws, http and tls only: none of them reads a secret.
+        secrets={} if step == SHARD_STEP else _secrets(rt),
     )
-    step = event.get("fleetboard") if isinstance(event, dict) else None
     if step not in (None, SHARD_STEP, MERGE_STEP):
         _rejected()
         raise ValueError(f"event: fleetboard: {str(step)[:40]!r} is neither shard nor merge")

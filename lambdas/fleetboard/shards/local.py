@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fleetboard import collect
 from fleetboard.collect import PassResult
 from fleetboard.config import DEADLINE_GRACE_S, PUBLISH_RESERVE_S, LoadedConfig
 from fleetboard.publish import LocalPublisher
@@ -67,14 +66,11 @@ def run_local(
     jobs = [ShardJob(loaded, out, i, count, name, ctx.resolver, credentials) for i in range(count)]
     failures = run_processes(jobs, loaded.inventory.probe.pass_deadline_s)
     # The merge's own deadline starts now: the shards' time is not taken out of its sources.
-    merge_ctx = collect.new_context(loaded, **_overrides(ctx))
+    now = time.monotonic()
+    merge_ctx = replace(ctx, started=now, deadline=now + loaded.inventory.probe.pass_deadline_s)
     return merge_pass(
         loaded, merge_ctx, LocalPublisher(out), count=count, pass_id=name, failures=failures
     )
-
-
-def _overrides(ctx: PassContext) -> dict[str, object]:
-    return {"resolver": ctx.resolver, "aws_client": ctx.aws_client, "secrets": ctx.secrets}
 
 
 def run_processes(

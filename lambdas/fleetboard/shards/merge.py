@@ -23,7 +23,6 @@ from fleetboard.config import LoadedConfig
 from fleetboard.inventory import Host, Inventory
 from fleetboard.model import (
     CertFacts,
-    HttpExchange,
     HttpFacts,
     ProbeError,
     Reason,
@@ -36,6 +35,7 @@ from fleetboard.shards.plan import restrict, split
 from fleetboard.shards.run import SHARD_FORMAT, state_name
 from fleetboard.sources import PassContext, Source
 from fleetboard.sources.http import probe_targets
+from fleetboard.sources.net import not_probed
 from fleetboard.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -129,10 +129,8 @@ class ShardedHttp:
             merged.skipped.update(skipped)
             now = ctx.now()
             for host in hosts:
-                for path in host.paths:
-                    merged.exchanges[(host.hostname, path)] = HttpExchange(
-                        host.hostname, path, now, 0, error=_unseen(why)
-                    )
+                unseen = not_probed(host, _unseen(why), now)
+                merged.exchanges.update({(ex.host, ex.path): ex for ex in unseen.exchanges})
         return merged
 
 

@@ -60,6 +60,13 @@ class HostProbe:
     connections: int  # TLS connections opened for the GETs (the cert re-read not counted)
 
 
+def not_probed(host: Host, error: ProbeError, now: datetime) -> HostProbe:
+    """A host no GET was tried on (the deadline, a worker or a shard that was lost): each
+    of its paths an exchange of no attempt, saying why."""
+    missed = (HttpExchange(host.hostname, path, now, 0, error=error) for path in host.paths)
+    return HostProbe(host.hostname, tuple(missed), None, 0)
+
+
 # --------------------------------------------------------------------------- failures
 
 
@@ -477,10 +484,7 @@ class Prober:
         """GET every path of the host over one keep-alive connection."""
         async with self._slots:
             if self.ctx.remaining_s() <= 0:
-                error = ProbeError(Reason.DEADLINE, _NOT_STARTED)
-                now = self.ctx.now()
-                missed = (HttpExchange(host.hostname, p, now, 0, error=error) for p in host.paths)
-                return HostProbe(host.hostname, tuple(missed), None, 0)
+                return not_probed(host, ProbeError(Reason.DEADLINE, _NOT_STARTED), self.ctx.now())
             session = _Session(self, host)
             try:
                 exchanges = await session.run()

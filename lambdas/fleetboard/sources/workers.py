@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
 from fleetboard.inventory import Host, ProbeSettings
-from fleetboard.model import HttpExchange, ProbeError, Reason
+from fleetboard.model import ProbeError, Reason
 from fleetboard.sources import PassContext, Resolver
-from fleetboard.sources.net import HostProbe, Prober
+from fleetboard.sources.net import HostProbe, Prober, not_probed
 
 #: Past the pass deadline, how long a worker may still take to send what it has (its own
 #: probes stop at the deadline) before it is killed.
@@ -194,10 +194,7 @@ class Workers:
         return f"probe worker {worker.index} exited (code {code}) before probing this host"
 
     def _unseen(self, host: Host, why: str) -> HostProbe:
-        error = ProbeError(Reason.COLLECTOR, why)
-        now = self._ctx.now()
-        missed = (HttpExchange(host.hostname, p, now, 0, error=error) for p in host.paths)
-        return HostProbe(host.hostname, tuple(missed), None, 0)
+        return not_probed(host, ProbeError(Reason.COLLECTOR, why), self._ctx.now())
 
 
 # --------------------------------------------------------------------------- in the worker
